@@ -1,0 +1,549 @@
+"""Generate bpmn/field_report.bpmn, field_report_routing.dmn and field_report_sla.dmn.
+
+The process ("Xử lý phản ánh hiện trường") is described below as plain Python data:
+nodes with their lane and centre point, sequence flows with their waypoints. This
+script writes the BPMN XML (with spiffworkflow: extensions) and a complete BPMNDI
+(pool, lanes, every shape, every edge, labels) so bpmn-js draws it tidily, plus the
+two DMN decision tables with DMNDI.
+
+Run:  .venv/bin/python bpmn/tools/generate_field_report.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lxml import etree
+
+OUT_DIR = Path(__file__).resolve().parent.parent
+
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
+DC = "http://www.omg.org/spec/DD/20100524/DC"
+DI = "http://www.omg.org/spec/DD/20100524/DI"
+SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+NSMAP = {"bpmn": BPMN, "bpmndi": BPMNDI, "dc": DC, "di": DI, "spiffworkflow": SPIFF, "xsi": XSI}
+
+DMN = "https://www.omg.org/spec/DMN/20191111/MODEL/"
+DMNDI = "https://www.omg.org/spec/DMN/20191111/DMNDI/"
+DMN_DC = "http://www.omg.org/spec/DMN/20180521/DC/"
+
+
+def b(tag: str) -> str:
+    return f"{{{BPMN}}}{tag}"
+
+
+def s(tag: str) -> str:
+    return f"{{{SPIFF}}}{tag}"
+
+
+# --------------------------------------------------------------------------- layout
+
+SIZES = {"task": (100, 80), "gateway": (50, 50), "event": (36, 36)}
+KIND = {
+    "startEvent": "event", "endEvent": "event", "intermediateCatchEvent": "event",
+    "boundaryEvent": "event", "exclusiveGateway": "gateway", "eventBasedGateway": "gateway",
+    "userTask": "task", "serviceTask": "task", "businessRuleTask": "task",
+}
+
+POOL_X, POOL_Y = 120, 60
+LANE_X = POOL_X + 30
+# Lanes top to bottom: (id, name (= role read by the engine), height)
+LANES = [
+    ("lane_operator", "Tổng đài viên", 160),
+    ("lane_system", "Hệ thống", 380),
+    ("lane_officer", "Cán bộ xử lý", 250),
+    ("lane_unit_head", "Thủ trưởng đơn vị", 300),
+]
+POOL_W = 3320 - POOL_X
+LANE_Y = {}
+_y = POOL_Y
+for _lid, _name, _h in LANES:
+    LANE_Y[_lid] = (_y, _h)
+    _y += _h
+POOL_H = _y - POOL_Y
+
+# Row centre lines
+Y_OP = 140          # operator lane
+Y_LOOP = 240        # reopen loop back path (top of the system lane)
+Y_TOP = 310         # system lane, upper row
+Y_MAIN = 420        # system lane, main row
+Y_LOW = 530         # system lane, lower row
+Y_HANDLE_OUT = 360  # path from `handle` to the resolution merge
+Y_OFF = 680         # officer lane, task row
+Y_OFF2 = 790        # officer lane, reminder row
+Y_HEAD1 = 930       # unit-head lane, first escalation row
+Y_HEAD2 = 1070      # unit-head lane, second escalation row
+
+
+# --------------------------------------------------------------------------- model
+
+def field(kind: str, vi: str, en: str) -> str:
+    return f"{kind} | {vi} | {en}"
+
+
+RESOLUTION_FIELDS = {
+    "field.resolution": field("textarea!", "Kết quả xử lý", "Resolution"),
+    "field.resolution_note": field("textarea", "Ghi chú nội bộ", "Internal note"),
+}
+CATEGORIES = ("urban_infrastructure,traffic,street_lighting,water_drainage,trees_parks,sanitation,"
+              "pollution,urban_order,public_security,health,education,tourism,public_services,other")
+
+# id: (type, name, lane, cx, cy, extra)
+NODES: dict[str, dict] = {}
+
+
+def node(id_, type_, name, lane, cx, cy, **extra):
+    NODES[id_] = dict(id=id_, type=type_, name=name, lane=lane, cx=cx, cy=cy, **extra)
+
+
+def service(id_, name, lane, cx, cy, operator, params, result=None):
+    # SpiffWorkflow 3.2.0 indexes every element with an `id` attribute of the process,
+    # extension elements included, and the last one wins: a <spiffworkflow:serviceTaskOperator
+    # id="assign"> inside <bpmn:serviceTask id="assign"> hides the task ("There is no support
+    # implemented for this task type"). So a service task id must differ from its operator name
+    # (and from every parameter name): hence assign_task, publish_task, reopen_task, ...
+    assert id_ != operator and id_ not in params, f"service task id {id_!r} clashes with its operator/params"
+    node(id_, "serviceTask", name, lane, cx, cy, operator=operator, params=params, result=result)
+
+
+def q(text: str) -> str:
+    """A Python string literal for a parameter value."""
+    return f'"{text}"'
+
+
+# Operator lane
+node("start", "startEvent", "Tiếp nhận phản ánh", "lane_operator", 210, Y_OP)
+node("triage", "userTask", "Phân loại phản ánh", "lane_operator", 330, Y_OP, props={
+    "candidateUnit": "ioc_unit",
+    "field.decision": field("choice!:accept,reject", "Quyết định", "Decision"),
+    "field.priority": field("choice:low,normal,high", "Mức độ ưu tiên", "Priority"),
+    "field.category": field(f"choice:{CATEGORIES}", "Lĩnh vực", "Category"),
+    "field.note": field("textarea", "Ghi chú", "Note"),
+})
+node("triage_decision", "exclusiveGateway", "Hợp lệ?", "lane_operator", 470, Y_OP,
+     default="flow_triage_accept", label="above")
+service("close_rejected", "Đóng (không hợp lệ)", "lane_operator", 640, Y_OP, "close", {"reason": q("rejected")})
+node("end_rejected", "endEvent", "Đã từ chối", "lane_operator", 770, Y_OP)
+
+# System lane: assignment
+node("assign_merge", "exclusiveGateway", None, "lane_system", 570, Y_MAIN)
+node("route", "businessRuleTask", "Xác định đơn vị xử lý", "lane_system", 700, Y_MAIN,
+     decision="field_report_routing")
+node("sla", "businessRuleTask", "Xác định thời hạn", "lane_system", 850, Y_MAIN, decision="field_report_sla")
+service("assign_task", "Giao xử lý", "lane_system", 1000, Y_MAIN, "assign",
+        {"unit": "responsible_unit", "sla_hours": "sla_hours", "reminder_hours": "reminder_hours"},
+        result="assignment")
+node("priority_gateway", "exclusiveGateway", "Ưu tiên cao?", "lane_system", 1130, Y_MAIN,
+     default="flow_priority_normal")
+service("notify_high", "Báo cáo lãnh đạo (ưu tiên cao)", "lane_system", 1240, Y_TOP, "notify_leaders",
+        {"reason": q("high_priority"), "up_levels": "1"})
+node("priority_merge", "exclusiveGateway", None, "lane_system", 1350, Y_MAIN)
+
+# Officer lane: handling, reminder
+node("handle", "userTask", "Xử lý phản ánh", "lane_officer", 1480, Y_OFF, props={
+    "candidateUnit": "responsible_unit",
+    "dueAt": 'assignment["due_at"]',
+    **RESOLUTION_FIELDS,
+})
+node("overdue_timer", "boundaryEvent", "Quá hạn", "lane_officer", 1455, Y_OFF + 40,
+     attached="handle", cancel=True, timer='assignment["due_at"]', label="left")
+node("remind_timer", "boundaryEvent", "Nhắc hạn", "lane_officer", 1505, Y_OFF + 40,
+     attached="handle", cancel=False, timer='assignment["remind_at"]', label="right")
+service("remind", "Nhắc việc", "lane_officer", 1630, Y_OFF2, "notify",
+        {"role": q("officer"), "unit": "responsible_unit", "kind": q("reminder")})
+node("end_reminded", "endEvent", "Đã nhắc việc", "lane_officer", 1760, Y_OFF2)
+
+# Unit-head lane: escalations
+service("escalate_1", "Chuyển lãnh đạo đơn vị", "lane_unit_head", 1600, Y_HEAD1, "escalate",
+        {"level": "1", "hours": "escalation_hours"}, result="escalation_1")
+service("notify_escalation_1", "Báo cáo lãnh đạo (quá hạn)", "lane_unit_head", 1750, Y_HEAD1, "notify_leaders",
+        {"reason": q("escalation_1"), "up_levels": "0"})
+node("handle_l1", "userTask", "Chỉ đạo xử lý (quá hạn)", "lane_unit_head", 1900, Y_HEAD1, props={
+    "candidateUnit": 'escalation_1["unit"]',
+    "dueAt": 'escalation_1["due_at"]',
+    **RESOLUTION_FIELDS,
+})
+node("overdue_l1_timer", "boundaryEvent", "Quá hạn lần 2", "lane_unit_head", 1875, Y_HEAD1 + 40,
+     attached="handle_l1", cancel=True, timer='escalation_1["due_at"]', label="left")
+service("escalate_2", "Chuyển cấp trên", "lane_unit_head", 2030, Y_HEAD2, "escalate",
+        {"level": "2", "hours": "escalation_hours"}, result="escalation_2")
+service("notify_escalation_2", "Báo cáo lãnh đạo cấp trên", "lane_unit_head", 2180, Y_HEAD2, "notify_leaders",
+        {"reason": q("escalation_2"), "up_levels": "1"})
+node("handle_l2", "userTask", "Xử lý theo chỉ đạo cấp trên", "lane_unit_head", 2330, Y_HEAD2, props={
+    "candidateUnit": 'escalation_2["unit"]',
+    "dueAt": 'escalation_2["due_at"]',
+    **RESOLUTION_FIELDS,
+})
+
+# System lane: resolution, publication, feedback
+node("resolved_merge", "exclusiveGateway", None, "lane_system", 2330, Y_MAIN)
+service("record_resolution_task", "Ghi nhận kết quả", "lane_system", 2460, Y_MAIN, "record_resolution",
+        {"resolution": "resolution"})
+service("publish_task", "Công khai kết quả", "lane_system", 2610, Y_MAIN, "publish", {"feedback_days": "7"},
+        result="publication")
+node("await_feedback", "eventBasedGateway", "Chờ phản hồi của người dân", "lane_system", 2740, Y_MAIN,
+     label="above")
+node("citizen_feedback", "intermediateCatchEvent", "Người dân phản hồi", "lane_system", 2840, Y_MAIN,
+     message="citizen_feedback_message", variable="feedback")
+node("feedback_gateway", "exclusiveGateway", "Hài lòng?", "lane_system", 2960, Y_MAIN,
+     default="flow_feedback_unsatisfied")
+service("close_satisfied", "Đóng phản ánh", "lane_system", 3110, Y_MAIN, "close", {"reason": q("satisfied")})
+node("end_closed", "endEvent", "Đã đóng", "lane_system", 3240, Y_MAIN)
+service("reopen_task", "Mở lại phản ánh", "lane_system", 2960, Y_TOP, "reopen",
+        {"comment": 'feedback.get("comment", "")'})
+node("feedback_timeout", "intermediateCatchEvent", "Hết thời gian phản hồi", "lane_system", 2840, Y_LOW,
+     timer='publication["feedback_until"]')
+service("close_silence", "Đóng (không phản hồi)", "lane_system", 2960, Y_LOW, "close",
+        {"reason": q("no_feedback")})
+node("end_closed_silence", "endEvent", "Đã đóng", "lane_system", 3090, Y_LOW)
+
+
+def box(nid):
+    n = NODES[nid]
+    w, h = SIZES[KIND[n["type"]]]
+    return n["cx"] - w / 2, n["cy"] - h / 2, w, h
+
+
+def L(nid):
+    x, y, w, h = box(nid)
+    return (x, y + h / 2)
+
+
+def R(nid):
+    x, y, w, h = box(nid)
+    return (x + w, y + h / 2)
+
+
+def T(nid):
+    x, y, w, h = box(nid)
+    return (x + w / 2, y)
+
+
+def B(nid):
+    x, y, w, h = box(nid)
+    return (x + w / 2, y + h)
+
+
+FLOWS: list[dict] = []
+
+
+def flow(id_, src, tgt, points, name=None, cond=None, label_at=None):
+    FLOWS.append(dict(id=id_, src=src, tgt=tgt, points=points, name=name, cond=cond, label_at=label_at))
+
+
+def straight(id_, src, tgt, **kw):
+    flow(id_, src, tgt, [R(src), L(tgt)], **kw)
+
+
+straight("flow_start_triage", "start", "triage")
+straight("flow_triage_decision", "triage", "triage_decision")
+flow("flow_triage_reject", "triage_decision", "close_rejected", [R("triage_decision"), L("close_rejected")],
+     name="Không hợp lệ", cond='decision == "reject"', label_at=(503, Y_OP - 22))
+flow("flow_triage_accept", "triage_decision", "assign_merge",
+     [B("triage_decision"), (470, Y_MAIN), L("assign_merge")], name="Hợp lệ", label_at=(478, 300))
+straight("flow_rejected_end", "close_rejected", "end_rejected")
+straight("flow_merge_route", "assign_merge", "route")
+straight("flow_route_sla", "route", "sla")
+straight("flow_sla_assign", "sla", "assign_task")
+straight("flow_assign_priority", "assign_task", "priority_gateway")
+flow("flow_priority_high", "priority_gateway", "notify_high",
+     [T("priority_gateway"), (1130, Y_TOP), L("notify_high")],
+     name="Ưu tiên cao", cond='priority == "high"', label_at=(1080, Y_TOP - 26))
+flow("flow_priority_normal", "priority_gateway", "priority_merge", [R("priority_gateway"), L("priority_merge")],
+     name="Khác", label_at=(1225, Y_MAIN - 20))
+flow("flow_high_merge", "notify_high", "priority_merge", [R("notify_high"), (1350, Y_TOP), T("priority_merge")])
+flow("flow_merge_handle", "priority_merge", "handle", [B("priority_merge"), (1350, Y_OFF), L("handle")])
+flow("flow_handle_resolved", "handle", "resolved_merge",
+     [T("handle"), (1480, Y_HANDLE_OUT), (2330, Y_HANDLE_OUT), T("resolved_merge")])
+flow("flow_remind", "remind_timer", "remind", [B("remind_timer"), (1505, Y_OFF2), L("remind")])
+straight("flow_remind_end", "remind", "end_reminded")
+flow("flow_overdue", "overdue_timer", "escalate_1", [B("overdue_timer"), (1455, Y_HEAD1), L("escalate_1")])
+straight("flow_escalate_1_notify", "escalate_1", "notify_escalation_1")
+straight("flow_notify_1_handle_l1", "notify_escalation_1", "handle_l1")
+flow("flow_handle_l1_resolved", "handle_l1", "resolved_merge",
+     [T("handle_l1"), (1900, Y_MAIN), L("resolved_merge")])
+flow("flow_overdue_l1", "overdue_l1_timer", "escalate_2", [B("overdue_l1_timer"), (1875, Y_HEAD2), L("escalate_2")])
+straight("flow_escalate_2_notify", "escalate_2", "notify_escalation_2")
+straight("flow_notify_2_handle_l2", "notify_escalation_2", "handle_l2")
+flow("flow_handle_l2_resolved", "handle_l2", "resolved_merge", [T("handle_l2"), B("resolved_merge")])
+straight("flow_resolved_record", "resolved_merge", "record_resolution_task")
+straight("flow_record_publish", "record_resolution_task", "publish_task")
+straight("flow_publish_await", "publish_task", "await_feedback")
+straight("flow_await_feedback", "await_feedback", "citizen_feedback")
+flow("flow_await_timeout", "await_feedback", "feedback_timeout",
+     [B("await_feedback"), (2740, Y_LOW), L("feedback_timeout")])
+straight("flow_feedback_gateway", "citizen_feedback", "feedback_gateway")
+flow("flow_feedback_satisfied", "feedback_gateway", "close_satisfied",
+     [R("feedback_gateway"), L("close_satisfied")],
+     name="Hài lòng", cond='feedback.get("satisfied") is True', label_at=(2990, Y_MAIN - 22))
+flow("flow_feedback_unsatisfied", "feedback_gateway", "reopen_task", [T("feedback_gateway"), B("reopen_task")],
+     name="Không hài lòng", label_at=(2968, 362))
+straight("flow_satisfied_end", "close_satisfied", "end_closed")
+flow("flow_reopen_loop", "reopen_task", "assign_merge",
+     [T("reopen_task"), (2960, Y_LOOP), (570, Y_LOOP), T("assign_merge")])
+straight("flow_timeout_close", "feedback_timeout", "close_silence")
+straight("flow_silence_end", "close_silence", "end_closed_silence")
+
+
+# --------------------------------------------------------------------------- BPMN XML
+
+def sub(parent, tag, attrib=None, text=None):
+    el = etree.SubElement(parent, tag, {k: str(v) for k, v in (attrib or {}).items()})
+    if text is not None:
+        el.text = text
+    return el
+
+
+def formal(parent, tag, text):
+    return sub(parent, b(tag), {f"{{{XSI}}}type": "bpmn:tFormalExpression"}, text)
+
+
+def build_bpmn() -> etree._ElementTree:
+    defs = etree.Element(b("definitions"), nsmap=NSMAP, attrib={
+        "id": "field_report_definitions",
+        "targetNamespace": "http://ioc.daklak.gov.vn/bpmn/field_report",
+        "exporter": "IOC Case Flow generate_field_report.py",
+        "exporterVersion": "1.0",
+    })
+    collab = sub(defs, b("collaboration"), {"id": "field_report_collaboration"})
+    sub(collab, b("participant"), {"id": "ioc_participant", "name": "Trung tâm IOC tỉnh Đắk Lắk",
+                                   "processRef": "field_report"})
+    sub(defs, b("message"), {"id": "citizen_feedback_message", "name": "citizen_feedback"})
+
+    proc = sub(defs, b("process"), {"id": "field_report", "name": "Xử lý phản ánh hiện trường",
+                                    "isExecutable": "true"})
+    doc = sub(proc, b("documentation"))
+    doc.text = ("Phản ánh hiện trường: tổng đài viên phân loại, hệ thống xác định đơn vị và thời hạn, "
+                "cán bộ xử lý, nhắc hạn và chuyển cấp khi quá hạn, công khai kết quả và lấy ý kiến người dân.")
+    lane_set = sub(proc, b("laneSet"), {"id": "field_report_lanes"})
+    for lid, lname, _h in LANES:
+        lane = sub(lane_set, b("lane"), {"id": lid, "name": lname})
+        for n in NODES.values():
+            if n["lane"] == lid:
+                sub(lane, b("flowNodeRef"), text=n["id"])
+
+    incoming = {nid: [] for nid in NODES}
+    outgoing = {nid: [] for nid in NODES}
+    for f in FLOWS:
+        outgoing[f["src"]].append(f["id"])
+        incoming[f["tgt"]].append(f["id"])
+
+    for n in NODES.values():
+        attrs = {"id": n["id"]}
+        if n["name"]:
+            attrs["name"] = n["name"]
+        if n.get("default"):
+            attrs["default"] = n["default"]
+        if n["type"] == "boundaryEvent":
+            attrs["attachedToRef"] = n["attached"]
+            attrs["cancelActivity"] = "true" if n["cancel"] else "false"
+        el = sub(proc, b(n["type"]), attrs)
+        ext = None
+        if n.get("props"):
+            ext = sub(el, b("extensionElements"))
+            props = sub(ext, s("properties"))
+            for k, v in n["props"].items():
+                sub(props, s("property"), {"name": k, "value": v})
+        if n["type"] == "serviceTask":
+            ext = sub(el, b("extensionElements"))
+            op_attrs = {"id": n["operator"]}
+            if n.get("result"):
+                op_attrs["resultVariable"] = n["result"]
+            op = sub(ext, s("serviceTaskOperator"), op_attrs)
+            params = sub(op, s("parameters"))
+            for k, v in n["params"].items():
+                sub(params, s("parameter"), {"id": k, "type": "any", "value": v})
+        if n.get("decision"):
+            ext = sub(el, b("extensionElements"))
+            sub(ext, s("calledDecisionId"), text=n["decision"])
+        for fid in incoming[n["id"]]:
+            sub(el, b("incoming"), text=fid)
+        for fid in outgoing[n["id"]]:
+            sub(el, b("outgoing"), text=fid)
+        if n.get("timer"):
+            td = sub(el, b("timerEventDefinition"), {"id": f"{n['id']}_definition"})
+            formal(td, "timeDate", n["timer"])
+        if n.get("message"):
+            md = sub(el, b("messageEventDefinition"), {"id": f"{n['id']}_definition",
+                                                       "messageRef": n["message"]})
+            mext = sub(md, b("extensionElements"))
+            sub(mext, s("messageVariable"), text=n["variable"])
+
+    for f in FLOWS:
+        attrs = {"id": f["id"], "sourceRef": f["src"], "targetRef": f["tgt"]}
+        if f["name"]:
+            attrs["name"] = f["name"]
+        el = sub(proc, b("sequenceFlow"), attrs)
+        if f["cond"]:
+            formal(el, "conditionExpression", f["cond"])
+
+    build_di(defs)
+    ids = [el.get("id") for el in defs.iter() if el.get("id") is not None and not el.tag.startswith(f"{{{SPIFF}}}")]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    assert not dupes, f"ids used twice: {dupes}"
+    spiff_ids = {el.get("id") for el in defs.iter(f"{{{SPIFF}}}*") if el.get("id") is not None}
+    assert not spiff_ids & set(ids), f"spiffworkflow ids that hide BPMN elements: {sorted(spiff_ids & set(ids))}"
+    return etree.ElementTree(defs)
+
+
+def text_width(text: str) -> int:
+    return min(90, max(30, int(len(text) * 6.2)))
+
+
+def label_box(text: str, cx: float, top: float) -> tuple[float, float, float, float]:
+    w = text_width(text)
+    lines = max(1, -(-int(len(text) * 6.2) // 90))
+    return cx - w / 2, top, w, 14 * lines
+
+
+def bounds(parent, x, y, w, h, ns=DC):
+    sub(parent, f"{{{ns}}}Bounds", {"x": fmt(x), "y": fmt(y), "width": fmt(w), "height": fmt(h)})
+
+
+def fmt(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else str(v)
+
+
+def build_di(defs):
+    diagram = sub(defs, f"{{{BPMNDI}}}BPMNDiagram", {"id": "field_report_diagram"})
+    plane = sub(diagram, f"{{{BPMNDI}}}BPMNPlane", {"id": "field_report_plane",
+                                                    "bpmnElement": "field_report_collaboration"})
+    shape = sub(plane, f"{{{BPMNDI}}}BPMNShape", {"id": "ioc_participant_di", "bpmnElement": "ioc_participant",
+                                                  "isHorizontal": "true"})
+    bounds(shape, POOL_X, POOL_Y, POOL_W, POOL_H)
+    for lid, _name, _h in LANES:
+        y, h = LANE_Y[lid]
+        shape = sub(plane, f"{{{BPMNDI}}}BPMNShape", {"id": f"{lid}_di", "bpmnElement": lid,
+                                                      "isHorizontal": "true"})
+        bounds(shape, LANE_X, y, POOL_W - 30, h)
+    # Tasks and gateways first, boundary events after their task so they draw on top.
+    ordered = [n for n in NODES.values() if n["type"] != "boundaryEvent"] + \
+              [n for n in NODES.values() if n["type"] == "boundaryEvent"]
+    for n in ordered:
+        attrs = {"id": f"{n['id']}_di", "bpmnElement": n["id"]}
+        if n["type"] == "exclusiveGateway":
+            attrs["isMarkerVisible"] = "true"
+        shape = sub(plane, f"{{{BPMNDI}}}BPMNShape", attrs)
+        x, y, w, h = box(n["id"])
+        bounds(shape, x, y, w, h)
+        kind = KIND[n["type"]]
+        if kind != "task" and n["name"]:
+            pos = n.get("label", "below")
+            tw = text_width(n["name"])
+            lx, ly, lw, lh = label_box(n["name"], n["cx"], y + h + 5)
+            if pos == "above":
+                ly = y - 5 - lh
+            elif pos == "left":
+                lx, ly = x - 5 - tw, y + h + 2
+            elif pos == "right":
+                lx, ly = x + w + 5, y + h + 2
+            label = sub(shape, f"{{{BPMNDI}}}BPMNLabel")
+            bounds(label, lx, ly, lw, lh)
+    for f in FLOWS:
+        edge = sub(plane, f"{{{BPMNDI}}}BPMNEdge", {"id": f"{f['id']}_di", "bpmnElement": f["id"]})
+        for px, py in f["points"]:
+            sub(edge, f"{{{DI}}}waypoint", {"x": fmt(px), "y": fmt(py)})
+        if f["name"]:
+            lx, ly = f["label_at"]
+            label = sub(edge, f"{{{BPMNDI}}}BPMNLabel")
+            bounds(label, lx, ly, text_width(f["name"]), 14)
+
+
+# --------------------------------------------------------------------------- DMN
+
+def build_dmn(decision_id, name, inputs, outputs, rules, description):
+    """inputs: [(id, label, expression)], outputs: [(id, label, name, typeRef)],
+    rules: [(description, [input cells], [output cells])]."""
+    defs = etree.Element(f"{{{DMN}}}definitions", nsmap={None: DMN, "dmndi": DMNDI, "dc": DMN_DC}, attrib={
+        "id": f"{decision_id}_definitions",
+        "name": name,
+        "namespace": "http://ioc.daklak.gov.vn/dmn",
+        "exporter": "IOC Case Flow generate_field_report.py",
+        "exporterVersion": "1.0",
+    })
+    d = lambda tag: f"{{{DMN}}}{tag}"  # noqa: E731
+    decision = sub(defs, d("decision"), {"id": decision_id, "name": name})
+    sub(decision, d("description"), text=description)
+    table = sub(decision, d("decisionTable"), {"id": f"{decision_id}_table", "hitPolicy": "UNIQUE"})
+    for iid, label, expr in inputs:
+        inp = sub(table, d("input"), {"id": iid, "label": label})
+        ie = sub(inp, d("inputExpression"), {"id": f"{iid}_expression", "typeRef": "string"})
+        sub(ie, d("text"), text=expr)
+    for oid, label, oname, type_ref in outputs:
+        sub(table, d("output"), {"id": oid, "label": label, "name": oname, "typeRef": type_ref})
+    for i, (desc, in_cells, out_cells) in enumerate(rules, 1):
+        rule = sub(table, d("rule"), {"id": f"{decision_id}_rule_{i}"})
+        sub(rule, d("description"), text=desc)
+        for j, cell in enumerate(in_cells, 1):
+            entry = sub(rule, d("inputEntry"), {"id": f"{decision_id}_rule_{i}_in_{j}"})
+            sub(entry, d("text"), text=cell)
+        for j, cell in enumerate(out_cells, 1):
+            entry = sub(rule, d("outputEntry"), {"id": f"{decision_id}_rule_{i}_out_{j}"})
+            sub(entry, d("text"), text=cell)
+    dmndi = sub(defs, f"{{{DMNDI}}}DMNDI")
+    diagram = sub(dmndi, f"{{{DMNDI}}}DMNDiagram", {"id": f"{decision_id}_diagram"})
+    shape = sub(diagram, f"{{{DMNDI}}}DMNShape", {"id": f"{decision_id}_di", "dmnElementRef": decision_id})
+    bounds(shape, 160, 100, 180, 80, ns=DMN_DC)
+    return etree.ElementTree(defs)
+
+
+def routing_dmn():
+    def rule(desc, category, kind, unit):
+        return (desc, [category, kind], [unit])
+
+    rules = [
+        rule("An ninh trật tự: Công an tỉnh xử lý", '"public_security"', "-", '"CA-DLK"'),
+        rule("Y tế: Sở Y tế xử lý", '"health"', "-", '"SYT"'),
+        rule("Giáo dục: Sở Giáo dục và Đào tạo xử lý", '"education"', "-", '"SGDDT"'),
+        rule("Du lịch: Sở Văn hóa, Thể thao và Du lịch xử lý", '"tourism"', "-", '"SVHTTDL"'),
+        rule("Ô nhiễm môi trường: Sở Nông nghiệp và Môi trường xử lý", '"pollution"', "-", '"SNNMT"'),
+        rule("Điện chiếu sáng ở xã: xã không có đội chiếu sáng, Sở Xây dựng xử lý",
+             '"street_lighting"', '"commune"', '"SXD"'),
+        rule("Các lĩnh vực còn lại (hạ tầng đô thị, giao thông, điện chiếu sáng ở phường, cấp thoát nước, "
+             "cây xanh, vệ sinh môi trường, trật tự đô thị, dịch vụ công, khác): UBND xã/phường nơi xảy ra xử lý",
+             "-", "-", "admin_unit"),
+    ]
+    return build_dmn(
+        "field_report_routing", "Đơn vị xử lý theo lĩnh vực và địa bàn",
+        [("input_category", "Lĩnh vực", "category"), ("input_admin_unit_kind", "Loại địa bàn", "admin_unit_kind")],
+        [("output_responsible_unit", "Đơn vị xử lý", "responsible_unit", "string")],
+        rules,
+        "Chọn đơn vị xử lý phản ánh theo lĩnh vực và loại địa bàn (xã/phường). Các ô là biểu thức Python; "
+        "quy tắc đầu tiên khớp được dùng, nên quy tắc cụ thể đứng trước và quy tắc cuối cùng bắt mọi trường hợp.",
+    )
+
+
+def sla_dmn():
+    rules = [
+        ("Ưu tiên cao: xử lý trong 24 giờ, nhắc trước 4 giờ, mỗi cấp chuyển lên có 12 giờ",
+         ['"high"'], ["24", "4", "12"]),
+        ("Ưu tiên bình thường: xử lý trong 72 giờ, nhắc trước 12 giờ, mỗi cấp chuyển lên có 24 giờ",
+         ['"normal"'], ["72", "12", "24"]),
+        ("Ưu tiên thấp: xử lý trong 120 giờ, nhắc trước 24 giờ, mỗi cấp chuyển lên có 48 giờ",
+         ['"low"'], ["120", "24", "48"]),
+        ("Mức ưu tiên khác hoặc chưa đặt: như mức bình thường", ["-"], ["72", "12", "24"]),
+    ]
+    return build_dmn(
+        "field_report_sla", "Thời hạn xử lý theo mức độ ưu tiên",
+        [("input_priority", "Mức độ ưu tiên", "priority")],
+        [("output_sla_hours", "Thời hạn xử lý (giờ)", "sla_hours", "number"),
+         ("output_reminder_hours", "Nhắc trước hạn (giờ)", "reminder_hours", "number"),
+         ("output_escalation_hours", "Thời hạn sau mỗi lần chuyển cấp (giờ)", "escalation_hours", "number")],
+        rules,
+        "Thời hạn xử lý, thời điểm nhắc việc (số giờ trước hạn) và thời hạn cho thủ trưởng đơn vị / cấp trên "
+        "sau mỗi lần chuyển cấp, theo mức độ ưu tiên của phản ánh.",
+    )
+
+
+def write(tree, name):
+    path = OUT_DIR / name
+    tree.write(str(path), xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    print("wrote", path)
+
+
+if __name__ == "__main__":
+    write(build_bpmn(), "field_report.bpmn")
+    write(routing_dmn(), "field_report_routing.dmn")
+    write(sla_dmn(), "field_report_sla.dmn")

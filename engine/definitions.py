@@ -1,0 +1,201 @@
+"""Deploying BPMN/DMN files as immutable, versioned definitions, checked first."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine import spiff
+from engine.errors import DeploymentError, ExpressionError, NotFoundError, OperatorError, Problem
+from engine.expressions import RestrictedEvaluator
+from engine.models import ProcessDefinition
+from engine.registry import OperatorRegistry
+
+
+def bundle_sha256(files: Mapping[str, str]) -> str:
+    """A digest of a set of files that does not depend on their order."""
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(name.encode())
+        h.update(b"\0")
+        h.update(files[name].encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def read_files(paths: list[str | Path]) -> dict[str, str]:
+    """{base name: text} of BPMN/DMN files on disk, refusing undecodable ones clearly."""
+    files: dict[str, str] = {}
+    for path in map(Path, paths):
+        if path.name in files:
+            raise DeploymentError([Problem(path.name, None, "two files share this name; rename one")])
+        try:
+            files[path.name] = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise DeploymentError([Problem(path.name, None, "is not UTF-8 text; save it as UTF-8")]) from None
+        except OSError as exc:
+            raise DeploymentError([Problem(path.name, None, f"cannot be read: {exc.strerror}")]) from None
+    return files
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """The outcome of a deploy: the definition row and whether it is new."""
+
+    definition: ProcessDefinition
+    created: bool
+
+
+class SpecCache:
+    """Parsed specs by sha256: parsing happens once per definition per process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_sha: dict[tuple[str, str], spiff.CompiledDefinition] = {}
+
+    def get(self, definition: ProcessDefinition) -> spiff.CompiledDefinition:
+        """The compiled form of a stored definition."""
+        key = (definition.sha256, definition.process_key)
+        compiled = self._by_sha.get(key)
+        if compiled is None:
+            parser, problems = spiff.parse_files(definition.files)
+            if not problems:
+                compiled, problems = spiff.compile_process(parser, definition.process_key, lambda _: "?")
+            if compiled is None:
+                raise DeploymentError(problems)
+            with self._lock:
+                self._by_sha[key] = compiled
+        return compiled
+
+
+SPEC_CACHE = SpecCache()
+
+
+class DefinitionService:
+    """Validates and deploys definitions; finds the version a new instance should use."""
+
+    def __init__(self, session: Session, registry: OperatorRegistry, roles: Mapping[str, str],
+                 evaluator: RestrictedEvaluator | None = None, cache: SpecCache = SPEC_CACHE):
+        self.session = session
+        self.registry = registry
+        self.roles = roles  # lane name (a role key or its label) -> role key
+        self.evaluator = evaluator or RestrictedEvaluator()
+        self.cache = cache
+
+    # -- checking
+    def check(self, files: Mapping[str, str],
+              process_key: str | None = None) -> tuple[spiff.CompiledDefinition | None, list[Problem]]:
+        """Parse and check files; returns the compiled definition and every problem found."""
+        if not files:
+            return None, [Problem("-", None, "no file given")]
+        parser, problems = spiff.parse_files(dict(files))
+        if problems:
+            return None, problems
+        process_ids = spiff.executable_process_ids(parser)
+        file_of = _file_finder(files)
+        if process_key is None:
+            called = _called_process_ids(files)
+            roots = [p for p in process_ids if p not in called]
+            if len(roots) != 1:
+                listed = ", ".join(process_ids) or "none"
+                return None, [Problem(", ".join(sorted(files)), None,
+                                      f"cannot tell which process to deploy (executable processes: {listed});"
+                                      " name it with --key")]
+            process_key = roots[0]
+        elif process_key not in process_ids:
+            return None, [Problem(", ".join(sorted(files)), process_key,
+                                  f"no executable process with id {process_key!r} (found: {', '.join(process_ids) or 'none'})")]
+        compiled, problems = spiff.compile_process(parser, process_key, file_of)
+        if compiled is None:
+            return None, problems
+        for item in spiff.element_checks(compiled):
+            message = self._check_element(item)
+            if message:
+                problems.append(Problem(file_of(item.element_id), item.element_id, message))
+        return compiled, problems
+
+    def _check_element(self, item: spiff.ElementCheck) -> str | None:
+        if item.kind == "service":
+            if not item.value:
+                return "service task has no operator; choose one from the registry"
+            try:
+                found = self.registry.check_params(item.value, item.extra)
+            except OperatorError as exc:
+                return str(exc)
+            return "; ".join(found) or None
+        if item.kind == "lane":
+            if item.value is None:
+                return "user task is in no lane; put it in the lane of the role that does it"
+            if item.value not in self.roles:
+                known = ", ".join(sorted(set(self.roles.values())))
+                return f"lane {item.value!r} names no known role (known roles: {known})"
+            return None
+        if item.kind == "timer":
+            return spiff.check_timer(item.value, item.extra, self.evaluator)
+        if item.kind in ("condition", "script"):
+            try:
+                self.evaluator.compile_check(item.value, mode="eval" if item.kind == "condition" else "exec")
+            except ExpressionError as exc:
+                return f"{item.kind} is refused: {exc}"
+        return None
+
+    # -- deploying
+    def deploy(self, files: Mapping[str, str], process_key: str | None = None,
+               deployed_by: str | None = None) -> Deployment:
+        """Check and store `files` as the next version of their process (unchanged files: no new version)."""
+        compiled, problems = self.check(files, process_key)
+        if problems or compiled is None:
+            raise DeploymentError(problems)
+        digest = bundle_sha256(files)
+        latest = self.latest(compiled.process_id, missing_ok=True)
+        if latest is not None and latest.sha256 == digest:
+            return Deployment(latest, created=False)
+        next_version = (self.session.scalar(
+            select(func.max(ProcessDefinition.version)).where(ProcessDefinition.process_key == compiled.process_id)
+        ) or 0) + 1
+        row = ProcessDefinition(process_key=compiled.process_id, version=next_version, name=compiled.name,
+                                sha256=digest, files=dict(files), deployed_by=deployed_by)
+        self.session.add(row)
+        self.session.flush()
+        return Deployment(row, created=True)
+
+    # -- looking up
+    def latest(self, process_key: str, missing_ok: bool = False) -> ProcessDefinition | None:
+        """The newest version of a process key."""
+        row = self.session.scalar(
+            select(ProcessDefinition).where(ProcessDefinition.process_key == process_key)
+            .order_by(ProcessDefinition.version.desc()).limit(1)
+        )
+        if row is None and not missing_ok:
+            raise NotFoundError(f"no process {process_key!r} is deployed; deploy it with `ioc deploy`")
+        return row
+
+    def compiled(self, definition: ProcessDefinition) -> spiff.CompiledDefinition:
+        """The parsed spec of a stored definition (cached)."""
+        return self.cache.get(definition)
+
+
+def _file_finder(files: Mapping[str, str]):
+    """A function telling which file declares an element id (for error messages)."""
+    def file_of(element_id: str) -> str:
+        needle = f'id="{element_id}"'
+        for name, text in files.items():
+            if needle in text:
+                return name
+        return ", ".join(sorted(files))
+    return file_of
+
+
+def _called_process_ids(files: Mapping[str, str]) -> set[str]:
+    import re
+
+    called: set[str] = set()
+    for text in files.values():
+        called.update(re.findall(r'calledElement="([^"]+)"', text))
+    return called

@@ -1,0 +1,80 @@
+"""Checking a human task's completion data against the form its BPMN declares."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from engine.errors import FormError
+
+MAX_TEXT = 10_000
+_TRUE = {"true", "1", "on", "yes", "có"}
+_FALSE = {"false", "0", "off", "no", "không", ""}
+
+
+def clean_form_data(form: list[dict[str, Any]], data: dict[str, Any]) -> dict[str, Any]:
+    """Typed values for the declared fields, or FormError saying what to fix in each.
+
+    Only declared fields are taken, so a completion can never overwrite process
+    variables the form does not offer.
+    """
+    declared = {f["name"]: f for f in form}
+    errors: dict[str, str] = {}
+    unknown = sorted(set(data) - set(declared))
+    for name in unknown:
+        errors[name] = "this task has no such field" if declared else "this task takes no data"
+    clean: dict[str, Any] = {}
+    for name, field in declared.items():
+        raw = data.get(name)
+        if raw is None or (isinstance(raw, str) and not raw.strip() and field["type"] != "bool"):
+            if field["required"]:
+                errors[name] = "required"
+            continue
+        try:
+            clean[name] = _coerce(field, raw)
+        except ValueError as exc:
+            errors[name] = str(exc)
+    if errors:
+        raise FormError(errors)
+    return clean
+
+
+def _coerce(field: dict[str, Any], raw: Any) -> Any:
+    kind = field["type"]
+    if kind in ("text", "textarea"):
+        if not isinstance(raw, str):
+            raise ValueError("must be text")
+        if len(raw) > MAX_TEXT:
+            raise ValueError(f"is longer than {MAX_TEXT} characters")
+        return raw.strip()
+    if kind == "choice":
+        if raw not in field["choices"]:
+            raise ValueError(f"must be one of: {', '.join(field['choices'])}")
+        return raw
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
+            return raw.strip().lower() in _TRUE
+        raise ValueError("must be yes or no")
+    if kind == "int":
+        if isinstance(raw, bool):
+            raise ValueError("must be a whole number")
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise ValueError("must be a whole number") from None
+    if kind == "number":
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise ValueError("must be a number") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("must be a finite number")
+        return value
+    if kind == "date":
+        try:
+            return date.fromisoformat(str(raw)).isoformat()
+        except ValueError:
+            raise ValueError("must be a date like 2026-12-31") from None
+    raise ValueError(f"unknown field type {kind}")

@@ -1,0 +1,355 @@
+"""Process instances: start, complete a human task, deliver a message, fire timers.
+
+Every step runs the workflow in memory and then writes, in the caller's
+transaction, the serialized state together with the human-task index, the next
+timer due time, the audit events, the incidents and the outbox rows. The
+instance row carries a version number, so two writers of one instance cannot
+both win: the second gets a ConflictError and nothing of its step is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import clock as engine_clock
+from engine import spiff
+from engine.definitions import DefinitionService
+from engine.errors import (
+    ConflictError,
+    EngineError,
+    ExpressionError,
+    NotFoundError,
+    OperatorError,
+    TaskNotReadyError,
+)
+from engine.expressions import RestrictedEnvironment, RestrictedEvaluator
+from engine.forms import clean_form_data
+from engine.models import AuditEvent, HumanTask, Incident, OutboxMessage, ProcessInstance
+from engine.registry import OperatorContext, OperatorRegistry
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """An open human task, as the rest of the application sees it."""
+
+    id: str
+    element_id: str
+    title: str
+    candidate_role: str | None
+    candidate_unit: str | None
+    assignee: str | None
+    due_at: datetime | None
+    form: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    """Where an instance stands: what `ioc instance` prints and the web shows."""
+
+    id: int
+    process_key: str
+    version: int
+    business_key: str | None
+    status: str
+    open_tasks: list[TaskView]
+    next_timer_at: datetime | None
+    waiting_messages: list[str]
+    incidents: list[str]
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _StepLog:
+    """What one step produced besides the workflow state."""
+
+    audits: list[dict[str, Any]] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    completing: tuple[str, str | None] | None = None  # (task id, actor) of a completion
+
+
+class InstanceService:
+    """Runs process instances on a SQLAlchemy session; the caller commits."""
+
+    def __init__(self, session: Session, definitions: DefinitionService, registry: OperatorRegistry,
+                 clock: engine_clock.Clock = engine_clock.SYSTEM_CLOCK,
+                 evaluator: RestrictedEvaluator | None = None):
+        self.session = session
+        self.definitions = definitions
+        self.registry = registry
+        self.clock = clock
+        self.evaluator = evaluator or definitions.evaluator
+        self.environment = RestrictedEnvironment(self.evaluator)
+
+    # ------------------------------------------------------------------ public steps
+    def start(self, process_key: str, data: dict[str, Any], business_key: str | None = None,
+              actor: str | None = None) -> ProcessInstance:
+        """Start the newest version of `process_key` with `data` on its start event."""
+        definition = self.definitions.latest(process_key)
+        compiled = self.definitions.compiled(definition)
+        row = ProcessInstance(definition=definition, definition_id=definition.id, process_key=process_key,
+                              business_key=business_key, status="running", state="",
+                              state_format=spiff.STATE_FORMAT, created_at=self.clock.now())
+        self.session.add(row)
+        self.session.flush()  # the id is needed by operators and the task index
+        log = _StepLog()
+        log.audits.append({"kind": "started", "actor": actor,
+                           "detail": {"version": definition.version}})
+        script_engine = spiff.make_script_engine(self.environment, self._service_handler(row, log))
+        runner = spiff.Runner.start(compiled, script_engine, data)
+        self._advance(row, runner, log, lambda r: None)
+        return row
+
+    def complete_task(self, task_id: str, data: dict[str, Any], actor: str | None = None) -> ProcessInstance:
+        """Complete an open human task with form data checked against its declared form."""
+        task_row = self.session.get(HumanTask, task_id)
+        if task_row is None:
+            raise NotFoundError(f"no task {task_id}")
+        if task_row.state != "open":
+            raise TaskNotReadyError(f"task {task_id} is already {task_row.state}")
+        clean = clean_form_data(task_row.form.get("fields", []), data)
+        row = self._load_row(task_row.instance_id)
+        log = _StepLog()
+        runner = self._load_runner(row, log)
+        if runner.task_state(task_id) != "READY":
+            raise TaskNotReadyError(f"task {task_id} is no longer open")
+        log.audits.append({"kind": "task_completed", "element_id": task_row.element_id, "actor": actor,
+                           "detail": {"task_id": task_id, "data": clean}})
+        log.completing = (task_id, actor)
+        self._advance(row, runner, log, lambda r: r.complete(task_id, clean))
+        return row
+
+    def send_message(self, instance_id: int, name: str, payload: dict[str, Any],
+                     actor: str | None = None) -> ProcessInstance:
+        """Deliver BPMN message `name` with `payload` to an instance that waits for it."""
+        row = self._load_row(instance_id)
+        log = _StepLog()
+        runner = self._load_runner(row, log)
+        if name not in runner.waiting_messages():
+            raise ConflictError(f"instance {instance_id} is not waiting for message {name!r} now")
+        log.audits.append({"kind": "message", "element_id": name, "actor": actor, "detail": {"payload": payload}})
+        self._advance(row, runner, log, lambda r: r.send_message(name, payload))
+        return row
+
+    def fire_due_timers(self, row: ProcessInstance) -> bool:
+        """Fire the due timers of a locked, loaded instance row; True if anything moved."""
+        log = _StepLog()
+        runner = self._load_runner(row, log)
+        before = row.next_timer_at
+        self._advance(row, runner, log, lambda r: r.workflow.refresh_timers())
+        return row.next_timer_at != before or bool(log.audits)
+
+    def retry(self, instance_id: int, actor: str | None = None) -> ProcessInstance:
+        """Run the failed steps of an instance again (after fixing their cause)."""
+        row = self._load_row(instance_id)
+        log = _StepLog()
+        runner = self._load_runner(row, log)
+        if not runner.retry_errors():
+            raise ConflictError(f"instance {instance_id} has no failed step to retry")
+        for incident in self.session.scalars(select(Incident).where(Incident.instance_id == row.id,
+                                                                    Incident.resolved_at.is_(None))):
+            incident.resolved_at = self.clock.now()
+        log.audits.append({"kind": "retried", "actor": actor, "detail": {}})
+        self._advance(row, runner, log, lambda r: None)
+        return row
+
+    def claim(self, task_id: str, user: str) -> HumanTask:
+        """Take an open task for oneself; ConflictError if someone else holds it."""
+        done = self.session.execute(
+            update(HumanTask).where(HumanTask.id == task_id, HumanTask.state == "open",
+                                    (HumanTask.assignee.is_(None)) | (HumanTask.assignee == user))
+            .values(assignee=user)
+        ).rowcount
+        task = self.session.get(HumanTask, task_id)
+        if task is None:
+            raise NotFoundError(f"no task {task_id}")
+        if not done:
+            raise ConflictError(f"task {task_id} is held by {task.assignee} or closed")
+        return task
+
+    # ------------------------------------------------------------------ reading
+    def view(self, instance_id: int) -> InstanceView:
+        """The state of an instance with its open tasks, next timer and open incidents."""
+        row = self.session.get(ProcessInstance, instance_id)
+        if row is None:
+            raise NotFoundError(f"no process instance {instance_id}")
+        tasks = self.session.scalars(select(HumanTask).where(HumanTask.instance_id == row.id,
+                                                             HumanTask.state == "open")
+                                     .order_by(HumanTask.created_at)).all()
+        incidents = self.session.scalars(select(Incident.message).where(Incident.instance_id == row.id,
+                                                                        Incident.resolved_at.is_(None))).all()
+        runner = self._load_runner(row, _StepLog())
+        return InstanceView(
+            id=row.id, process_key=row.process_key, version=row.definition.version,
+            business_key=row.business_key, status=row.status,
+            open_tasks=[_task_view(t) for t in tasks], next_timer_at=row.next_timer_at,
+            waiting_messages=runner.waiting_messages(), incidents=list(incidents),
+            data=runner.data if runner.completed else runner.last_data(),
+        )
+
+    def instances_of(self, business_key: str) -> list[ProcessInstance]:
+        """Instances started for a business key (a case code), newest first."""
+        return list(self.session.scalars(select(ProcessInstance).where(ProcessInstance.business_key == business_key)
+                                         .order_by(ProcessInstance.id.desc())))
+
+    # ------------------------------------------------------------------ internals
+    def _load_row(self, instance_id: int) -> ProcessInstance:
+        row = self.session.get(ProcessInstance, instance_id)
+        if row is None:
+            raise NotFoundError(f"no process instance {instance_id}")
+        if row.status == "completed":
+            raise ConflictError(f"instance {instance_id} has completed")
+        return row
+
+    def _load_runner(self, row: ProcessInstance, log: _StepLog) -> spiff.Runner:
+        compiled = self.definitions.compiled(row.definition)
+        script_engine = spiff.make_script_engine(self.environment, self._service_handler(row, log))
+        return spiff.Runner.load(compiled, script_engine, row.state)
+
+    def _service_handler(self, row: ProcessInstance, log: _StepLog) -> Callable[..., Any]:
+        def handle(task, operation_name: str, params: dict[str, Any]) -> Any:
+            task_id, element_id = spiff.task_ids(task)
+            ctx = OperatorContext(
+                session=self.session, instance_id=row.id, business_key=row.business_key,
+                element_id=element_id, task_id=task_id, data=dict(task.data), now=self.clock.now(),
+                emit=lambda topic, payload, dedupe=None: log.outbox.append(
+                    {"topic": topic, "payload": payload, "dedupe_key": dedupe}),
+                audit=lambda kind, detail=None: log.audits.append(
+                    {"kind": kind, "element_id": element_id, "detail": detail or {}}),
+            )
+            # A savepoint per operator: a failing operator leaves none of its half-writes.
+            try:
+                with self.session.begin_nested():
+                    result = self.registry.call(operation_name, ctx, params)
+            except SQLAlchemyError:
+                raise
+            except EngineError:
+                raise
+            except (ValueError, TypeError, KeyError, LookupError) as exc:
+                raise OperatorError(f"{operation_name}: {type(exc).__name__}: {exc}") from exc
+            log.audits.append({"kind": "service", "element_id": element_id,
+                               "detail": {"operator": operation_name}})
+            return result
+
+        return handle
+
+    def _advance(self, row: ProcessInstance, runner: spiff.Runner, log: _StepLog,
+                 action: Callable[[spiff.Runner], None]) -> None:
+        """Apply `action`, run the engine, then write state, tasks, audit and outbox."""
+        with engine_clock.using(self.clock):
+            try:
+                action(runner)
+                runner.run_engine()
+            except (spiff.SpiffWorkflowException, ExpressionError, OperatorError) as exc:
+                self._record_incident(row, runner, log, exc)
+        self._save(row, runner, log)
+
+    def _record_incident(self, row: ProcessInstance, runner: spiff.Runner, log: _StepLog,
+                         exc: BaseException) -> None:
+        message = spiff.describe_failure(exc)
+        failed = runner.error_tasks()
+        task_id, element_id = failed[0] if failed else (None, None)
+        self.session.add(Incident(instance_id=row.id, task_id=task_id, element_id=element_id,
+                                  message=message, created_at=self.clock.now()))
+        log.audits.append({"kind": "incident", "element_id": element_id, "detail": {"message": message}})
+        log.outbox.append({"topic": "instance.incident", "payload": {
+            "instance_id": row.id, "business_key": row.business_key, "element_id": element_id,
+            "message": message}, "dedupe_key": None})
+
+    def _save(self, row: ProcessInstance, runner: spiff.Runner, log: _StepLog) -> None:
+        now = self.clock.now()
+        row.state = runner.dump()
+        row.state_format = spiff.STATE_FORMAT
+        row.updated_at = now
+        if runner.completed:
+            row.status, row.completed_at, row.next_timer_at = "completed", now, None
+            log.audits.append({"kind": "completed", "detail": {}})
+        else:
+            row.status = "error" if runner.error_tasks() else "running"
+            row.next_timer_at = runner.next_timer_at()
+        self._sync_tasks(row, runner, log, now)
+        for audit in log.audits:
+            self.session.add(AuditEvent(instance_id=row.id, business_key=row.business_key, at=now,
+                                        kind=audit["kind"], element_id=audit.get("element_id"),
+                                        actor=audit.get("actor"), detail=audit.get("detail") or {}))
+        for msg in log.outbox:
+            self.session.add(OutboxMessage(topic=msg["topic"], payload=msg["payload"],
+                                           dedupe_key=msg.get("dedupe_key"), created_at=now))
+        try:
+            self.session.flush()
+        except StaleDataError:
+            raise ConflictError(
+                f"instance {row.id} was changed by someone else at the same time; reload and try again"
+            ) from None
+
+    def _sync_tasks(self, row: ProcessInstance, runner: spiff.Runner, log: _StepLog, now: datetime) -> None:
+        """Make the human-task index match the workflow's READY user tasks."""
+        ready = {t.id: t for t in runner.ready_human_tasks()}
+        open_rows = {t.id: t for t in self.session.scalars(
+            select(HumanTask).where(HumanTask.instance_id == row.id, HumanTask.state == "open"))}
+        completing = log.completing
+        for task_id, task_row in open_rows.items():
+            if task_id in ready:
+                continue
+            if completing and completing[0] == task_id:
+                task_row.state, task_row.completed_by = "completed", completing[1]
+            else:
+                task_row.state = "cancelled"  # an interrupting timer or message took it away
+            task_row.completed_at = now
+            log.outbox.append({"topic": "task.closed", "payload": _task_payload(task_row), "dedupe_key": None})
+        compiled = runner.compiled
+        for task_id, ready_task in ready.items():
+            if task_id in open_rows:
+                continue
+            info = compiled.user_tasks[ready_task.element_id]
+            unit = self._evaluate_property(info.candidate_unit, ready_task.data)
+            due = self._evaluate_property(info.due_at, ready_task.data)
+            task_row = HumanTask(
+                id=task_id, instance_id=row.id, business_key=row.business_key,
+                element_id=info.element_id, title=info.title[:255],
+                candidate_role=self.definitions.roles.get(info.lane, info.lane) if info.lane else None,
+                candidate_unit=str(unit) if unit is not None else None,
+                due_at=_parse_moment(due), state="open", created_at=now,
+                form={"fields": [f.as_dict() for f in info.form], "instructions": info.instructions},
+            )
+            self.session.add(task_row)
+            log.audits.append({"kind": "task_created", "element_id": info.element_id,
+                               "detail": {"task_id": task_id, "role": task_row.candidate_role,
+                                          "unit": task_row.candidate_unit}})
+            log.outbox.append({"topic": "task.created", "payload": _task_payload(task_row), "dedupe_key": None})
+
+    def _evaluate_property(self, expression: str | None, data: dict[str, Any]) -> Any:
+        if not expression:
+            return None
+        try:
+            return self.evaluator.evaluate(expression, dict(data))
+        except ExpressionError:
+            return None  # an unset variable leaves the task unbound, not the step failed
+
+
+def _parse_moment(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return spiff.TimeDateEventDefinition.get_datetime(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _task_view(t: HumanTask) -> TaskView:
+    return TaskView(t.id, t.element_id, t.title, t.candidate_role, t.candidate_unit, t.assignee, t.due_at, t.form)
+
+
+def _task_payload(t: HumanTask) -> dict[str, Any]:
+    return {"task_id": t.id, "instance_id": t.instance_id, "business_key": t.business_key,
+            "element_id": t.element_id, "title": t.title, "role": t.candidate_role,
+            "unit": t.candidate_unit, "assignee": t.assignee, "state": t.state}

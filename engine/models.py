@@ -1,0 +1,164 @@
+"""Tables of the BPMN runtime: definitions, instances, the human-task index,
+audit events, incidents and the transactional outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engine.db import Base, JSONType, UTCDateTime, utcnow
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a bigint.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class ProcessDefinition(Base):
+    """One deployed, immutable version of a process key with all its BPMN/DMN files."""
+
+    __tablename__ = "process_definition"
+    __table_args__ = (UniqueConstraint("process_key", "version", name="uq_process_definition_key_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(120), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    # {file name: source text}; the sources are the definition, the spec is derived.
+    files: Mapped[dict] = mapped_column(JSONType)
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deployed_by: Mapped[str | None] = mapped_column(String(120))
+
+
+class ProcessInstance(Base):
+    """A running (or finished) process; its whole state is the serialized workflow."""
+
+    __tablename__ = "process_instance"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
+    process_key: Mapped[str] = mapped_column(String(120))
+    business_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="running", index=True)
+    state: Mapped[str] = mapped_column(Text)
+    state_format: Mapped[str] = mapped_column(String(16))
+    next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Optimistic concurrency: every UPDATE checks and bumps it (see __mapper_args__).
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        # The sweep's query: due timers of live instances, earliest first.
+        Index("ix_process_instance_due", "next_timer_at", postgresql_where="next_timer_at IS NOT NULL"),
+    )
+
+
+class HumanTask(Base):
+    """The index of human tasks, so that a task list is one query, never a deserialisation."""
+
+    __tablename__ = "human_task"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    business_key: Mapped[str | None] = mapped_column(String(64))
+    element_id: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(255))
+    candidate_role: Mapped[str | None] = mapped_column(String(40))
+    candidate_unit: Mapped[str | None] = mapped_column(String(64))
+    assignee: Mapped[str | None] = mapped_column(String(120))
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open, completed, cancelled
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    form: Mapped[dict] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_by: Mapped[str | None] = mapped_column(String(120))
+
+    __table_args__ = (
+        Index("ix_human_task_queue", "state", "candidate_unit", "candidate_role", "due_at"),
+        Index("ix_human_task_assignee", "assignee", "state", "due_at"),
+    )
+
+
+class AuditEvent(Base):
+    """Append-only record of what happened to an instance and who did it."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    business_key: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    element_id: Mapped[str | None] = mapped_column(String(120))
+    actor: Mapped[str | None] = mapped_column(String(120))
+    detail: Mapped[dict] = mapped_column(JSONType, default=dict)
+
+
+class Incident(Base):
+    """A step that failed (an expression refused, an operator error); the instance waits."""
+
+    __tablename__ = "incident"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    element_id: Mapped[str | None] = mapped_column(String(120))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutboxMessage(Base):
+    """A side effect to deliver after the step that caused it commits (at least once)."""
+
+    __tablename__ = "outbox_message"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    topic: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict] = mapped_column(JSONType)
+    # Same key → same message: a step redone after a crash does not send twice.
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),
+    )
+
+
+class SweepHeartbeat(Base):
+    """When each timer sweep last ran, so /healthz can tell whether timers fire."""
+
+    __tablename__ = "sweep_heartbeat"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    fired: Mapped[int] = mapped_column(Integer, default=0)
+
+
+__all__ = [
+    "AuditEvent",
+    "HumanTask",
+    "Incident",
+    "OutboxMessage",
+    "ProcessDefinition",
+    "ProcessInstance",
+    "SweepHeartbeat",
+]

@@ -1,0 +1,114 @@
+"""The registry of service-task operators that BPMN service tasks may call.
+
+A designer composes behaviour from this palette: each operator declares its
+parameters, so a deployment can be checked before it runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import OperatorError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+
+@dataclass(frozen=True)
+class Param:
+    """A declared parameter of an operator."""
+
+    name: str
+    required: bool = True
+    description: str = ""
+
+
+@dataclass
+class OperatorContext:
+    """What an operator may use: the session of the step, the instance and a way out.
+
+    Everything an operator writes goes into `session` and commits (or not) with the
+    step that called it.
+    """
+
+    session: Session
+    instance_id: int
+    business_key: str | None
+    element_id: str
+    task_id: str
+    data: dict[str, Any]
+    now: datetime
+    emit: Callable[..., None]
+    audit: Callable[..., None]
+
+
+@dataclass(frozen=True)
+class Operator:
+    """A named callable with its declared parameters."""
+
+    name: str
+    func: Callable[..., Any]
+    params: tuple[Param, ...] = ()
+    description: str = ""
+
+    @property
+    def required(self) -> set[str]:
+        """Names of the parameters the BPMN must give."""
+        return {p.name for p in self.params if p.required}
+
+    @property
+    def accepted(self) -> set[str]:
+        """Names of every declared parameter."""
+        return {p.name for p in self.params}
+
+
+@dataclass
+class OperatorRegistry:
+    """Name → operator; the engine looks operators up here when a service task runs."""
+
+    operators: dict[str, Operator] = field(default_factory=dict)
+
+    def register(self, name: str, *params: Param, description: str = "") -> Callable:
+        """Decorator: register `func(ctx, **params)` as operator `name`."""
+
+        def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+            if name in self.operators:
+                raise ValueError(f"operator {name!r} is registered twice")
+            self.operators[name] = Operator(name, func, tuple(params), description)
+            return func
+
+        return decorate
+
+    def get(self, name: str) -> Operator:
+        """The operator called `name`, or OperatorError naming the known ones."""
+        try:
+            return self.operators[name]
+        except KeyError:
+            known = ", ".join(sorted(self.operators)) or "none"
+            raise OperatorError(f"unknown operator {name!r} (known: {known})") from None
+
+    def check_params(self, name: str, given: set[str]) -> list[str]:
+        """Problems with the parameter names a service task gives to operator `name`."""
+        op = self.get(name)
+        problems = []
+        missing = op.required - given
+        if missing:
+            problems.append(f"operator {name!r} needs parameter(s) {', '.join(sorted(missing))}")
+        unknown = given - op.accepted
+        if unknown:
+            problems.append(
+                f"operator {name!r} has no parameter(s) {', '.join(sorted(unknown))}"
+                f" (it takes: {', '.join(sorted(op.accepted)) or 'none'})"
+            )
+        return problems
+
+    def call(self, name: str, ctx: OperatorContext, params: dict[str, Any]) -> Any:
+        """Run operator `name` with evaluated parameters; its result goes to task data."""
+        op = self.get(name)
+        missing = op.required - set(params)
+        if missing:
+            raise OperatorError(f"operator {name!r} called without {', '.join(sorted(missing))}")
+        return op.func(ctx, **params)

@@ -1,0 +1,527 @@
+"""Everything that touches SpiffWorkflow: parsing, checking, running, serialising.
+
+Only this module (and the expression sandbox) imports SpiffWorkflow, and it hands
+the rest of the engine plain values, so an upgrade of the library touches one file.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as _BpmnMessageEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.spiff.parser import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.specs.defaults import ServiceTask
+
+# With the spiff parser, messages are the spiff class; events match by exact class.
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from engine import clock
+from engine.errors import EngineError, ExpressionError, Problem
+from engine.expressions import RestrictedEnvironment, RestrictedEvaluator
+
+clock.install()
+
+STATE_FORMAT = "spiff3-nospec"
+
+# --------------------------------------------------------------------------- parsing
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One field of a user task's form, declared in the BPMN as `field.NAME`."""
+
+    name: str
+    type: str = "text"
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    label: str = ""
+    label_en: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain-data form, as stored in the task index."""
+        return {
+            "name": self.name,
+            "type": self.type,
+            "required": self.required,
+            "choices": list(self.choices),
+            "label": self.label or self.name,
+            "label_en": self.label_en or self.label or self.name,
+        }
+
+
+FIELD_TYPES = {"text", "textarea", "choice", "bool", "int", "number", "date"}
+_FIELD_RE = re.compile(
+    r"^\s*(?P<type>[a-z]+)(?P<req>!?)\s*(?::(?P<choices>[^|]*))?"
+    r"(?:\|(?P<label>[^|]*))?(?:\|(?P<label_en>.*))?$"
+)
+
+
+def parse_field(name: str, spec: str) -> FormField:
+    """Read `type[!][:a,b] | nhãn | label` (the `!` marks a required field)."""
+    m = _FIELD_RE.match(spec)
+    if not m or m["type"] not in FIELD_TYPES:
+        raise ValueError(
+            f"field {name!r}: {spec!r} is not 'type[!][:choice,…] | nhãn | label'"
+            f" with a type among {', '.join(sorted(FIELD_TYPES))}"
+        )
+    choices = tuple(c.strip() for c in (m["choices"] or "").split(",") if c.strip())
+    if m["type"] == "choice" and not choices:
+        raise ValueError(f"field {name!r}: a choice field needs its choices after ':'")
+    return FormField(
+        name=name,
+        type=m["type"],
+        required=bool(m["req"]),
+        choices=choices,
+        label=(m["label"] or "").strip(),
+        label_en=(m["label_en"] or "").strip(),
+    )
+
+
+@dataclass
+class UserTaskInfo:
+    """What the engine needs to index one user task element."""
+
+    element_id: str
+    title: str
+    lane: str | None
+    candidate_unit: str | None  # an expression over task data
+    due_at: str | None  # an expression over task data giving an ISO moment
+    form: list[FormField] = field(default_factory=list)
+    instructions: str = ""
+
+
+@dataclass
+class CompiledDefinition:
+    """The parsed, checked form of a definition's files."""
+
+    process_id: str
+    name: str
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    user_tasks: dict[str, UserTaskInfo]
+    messages: set[str]
+
+
+def _problem_from_validation(exc: ValidationException, fallback_file: str) -> Problem:
+    file = getattr(exc, "file_name", None) or fallback_file
+    element = getattr(exc, "id", None) or getattr(exc, "name", None)
+    line = getattr(exc, "line_number", None) or getattr(exc, "sourceline", None)
+    msg = str(exc).split("\n")[0]
+    if line:
+        msg += f" (line {line})"
+    return Problem(file=file, element_id=element, message=msg)
+
+
+def parse_files(files: dict[str, str]) -> tuple[SpiffBpmnParser, list[Problem]]:
+    """Parse BPMN and DMN sources with XML-schema validation; collect parse problems."""
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    problems: list[Problem] = []
+    for name, text in sorted(files.items()):
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        try:
+            if name.lower().endswith(".dmn"):
+                parser.add_dmn_str(data, filename=name)
+            elif name.lower().endswith(".bpmn"):
+                parser.add_bpmn_str(data, filename=name)
+            else:
+                problems.append(Problem(name, None, "only .bpmn and .dmn files can be deployed"))
+        except ValidationException as exc:
+            problems.append(_problem_from_validation(exc, name))
+        except Exception as exc:  # lxml errors, broken encodings: all say "cannot parse"
+            problems.append(Problem(name, None, f"cannot be parsed: {str(exc).splitlines()[0]}"))
+    return parser, problems
+
+
+def executable_process_ids(parser: SpiffBpmnParser) -> list[str]:
+    """Ids of the processes marked isExecutable in the parsed files."""
+    return list(parser.get_process_ids())
+
+
+def compile_process(parser: SpiffBpmnParser, process_id: str,
+                    file_of: Callable[[str], str]) -> tuple[CompiledDefinition | None, list[Problem]]:
+    """Build the spec of `process_id` and its called processes, with parse-time problems."""
+    try:
+        spec = parser.get_spec(process_id)
+        subprocess_specs = parser.get_subprocess_specs(process_id)
+    except ValidationException as exc:
+        return None, [_problem_from_validation(exc, file_of(process_id))]
+    except (WorkflowException, KeyError, ValueError) as exc:
+        return None, [Problem(file_of(process_id), process_id, f"cannot be built: {exc}")]
+    user_tasks: dict[str, UserTaskInfo] = {}
+    messages: set[str] = set()
+    problems: list[Problem] = []
+    for task_spec in iter_task_specs(spec, subprocess_specs):
+        if getattr(task_spec, "manual", False):
+            props = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
+            form = []
+            for key, value in props.items():
+                if key.startswith("field."):
+                    try:
+                        form.append(parse_field(key[len("field."):], value))
+                    except ValueError as exc:
+                        problems.append(Problem(file_of(process_id), task_spec.bpmn_id, str(exc)))
+            user_tasks[task_spec.bpmn_id] = UserTaskInfo(
+                element_id=task_spec.bpmn_id,
+                title=task_spec.bpmn_name or task_spec.bpmn_id,
+                lane=task_spec.lane,
+                candidate_unit=props.get("candidateUnit"),
+                due_at=props.get("dueAt"),
+                form=form,
+                instructions=(task_spec.extensions or {}).get("instructionsForEndUser") or "",
+            )
+        if isinstance(task_spec, CatchingEvent):
+            for event in _event_definitions(getattr(task_spec, "event_definition", None)):
+                if isinstance(event, _BpmnMessageEvent):
+                    messages.add(event.name)
+    compiled = CompiledDefinition(
+        process_id=process_id,
+        name=spec.description or process_id,
+        spec=spec,
+        subprocess_specs=subprocess_specs,
+        user_tasks=user_tasks,
+        messages=messages,
+    )
+    return compiled, problems
+
+
+def iter_task_specs(spec: Any, subprocess_specs: dict[str, Any]) -> Iterable[Any]:
+    """Every BPMN task spec of a process and of the processes it calls."""
+    for process in [spec, *subprocess_specs.values()]:
+        for task_spec in process.task_specs.values():
+            if getattr(task_spec, "bpmn_id", None):
+                yield task_spec
+
+
+@dataclass(frozen=True)
+class ElementCheck:
+    """A fact about one element that the deployment check looks at."""
+
+    element_id: str
+    kind: str  # service, lane, timer, condition, script
+    value: Any
+    extra: Any = None
+
+
+def element_checks(compiled: CompiledDefinition) -> Iterable[ElementCheck]:
+    """The service operators, lanes, timers, conditions and scripts of a definition."""
+    for ts in iter_task_specs(compiled.spec, compiled.subprocess_specs):
+        if isinstance(ts, ServiceTask):
+            yield ElementCheck(ts.bpmn_id, "service", ts.operation_name, set(ts.operation_params))
+        if getattr(ts, "manual", False):
+            yield ElementCheck(ts.bpmn_id, "lane", ts.lane)
+        for event in _event_definitions(getattr(ts, "event_definition", None)):
+            if isinstance(event, TimerEventDefinition):
+                yield ElementCheck(ts.bpmn_id, "timer", event.expression, type(event).__name__)
+        for condition, _target in (getattr(ts, "cond_task_specs", None) or []):
+            expression = (getattr(condition, "args", None) or [None])[0]
+            if isinstance(expression, str) and expression.strip():
+                yield ElementCheck(ts.bpmn_id, "condition", expression)
+        for attr in ("script", "prescript", "postscript"):
+            if getattr(ts, attr, None):
+                yield ElementCheck(ts.bpmn_id, "script", getattr(ts, attr))
+
+
+def _event_definitions(event: Any) -> list[Any]:
+    """The definitions behind an event; an event-based gateway holds several in one."""
+    if event is None:
+        return []
+    if isinstance(event, MultipleEventDefinition):
+        return list(event.event_definitions)
+    return [event]
+
+
+_ISO_NAME = re.compile(r"^R?\d*/?P[0-9TYMDHWS]+$")
+
+
+def check_timer(expression: str, kind: str, evaluator: RestrictedEvaluator) -> str | None:
+    """Why a timer expression cannot work, or None when it can."""
+    if not expression or not expression.strip():
+        return "the timer has no expression"
+    try:
+        evaluator.compile_check(expression)
+    except ExpressionError as exc:
+        return f"timer expression {expression!r} is not valid: {exc}"
+    if _ISO_NAME.match(expression.strip()):
+        return f"timer expression {expression} must be quoted: write \"{expression}\" (it is a Python expression)"
+    try:
+        value = evaluator.evaluate(expression, {})
+    except ExpressionError:
+        return None  # it depends on process data: checked when it runs
+    if not isinstance(value, str):
+        return f"timer expression {expression!r} gives {type(value).__name__}, not an ISO 8601 text"
+    try:
+        if kind == "TimeDateEventDefinition":
+            TimerEventDefinition.get_datetime(value)
+        elif kind == "DurationTimerEventDefinition":
+            TimerEventDefinition.parse_iso_duration(value)
+        else:
+            TimerEventDefinition.parse_iso_recurring_interval(value)
+    except Exception:  # the library raises bare ValueErrors and KeyErrors
+        want = {"TimeDateEventDefinition": "a date-time like 2026-01-31T17:00:00+07:00",
+                "DurationTimerEventDefinition": "a duration like \"PT4H\" or \"P2D\"",
+                "CycleTimerEventDefinition": "a cycle like \"R3/PT1H\""}[kind]
+        return f"timer value {value!r} is not {want}"
+    return None
+
+
+# --------------------------------------------------------------------------- running
+
+
+class ServiceCallFailed(EngineError):
+    """A service operator failed for a reason the process should record as an incident."""
+
+
+class _ScriptEngine(PythonScriptEngine):
+    """Sandboxed expressions plus service tasks dispatched to the operator registry."""
+
+    def __init__(self, environment: RestrictedEnvironment, service_handler: Callable[..., Any]):
+        super().__init__(environment=environment)
+        self._service_handler = service_handler
+
+    def call_service(self, task, operation_name=None, operation_params=None, **kwargs):  # noqa: D102
+        params = {k: v["value"] for k, v in (operation_params or {}).items()}
+        try:
+            result = self._service_handler(task, operation_name, params)
+        except EngineError as exc:
+            # SpiffWorkflow 3.2.0's own error branch would raise a NameError here.
+            raise WorkflowTaskException(str(exc), task=task, exception=exc) from exc
+        return json.dumps(result if result is not None else {}, default=str)
+
+
+_spec_for_load: contextvars.ContextVar[tuple[Any, dict]] = contextvars.ContextVar("ioc_spec_for_load")
+
+
+class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
+    """Serialise a workflow without its spec (stored once per definition version)."""
+
+    def to_dict(self, workflow):  # noqa: D102
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct):  # noqa: D102
+        from uuid import UUID
+
+        spec, subprocess_specs = _spec_for_load.get()
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _make_serializer() -> BpmnWorkflowSerializer:
+    config = dict(SPIFF_CONFIG)
+    config[BpmnWorkflow] = _SpeclessWorkflowConverter
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+
+_SERIALIZER = _make_serializer()
+
+
+@dataclass
+class ReadyTask:
+    """A human task ready for someone, as plain values."""
+
+    id: str
+    element_id: str
+    data: dict[str, Any]
+
+
+class Runner:
+    """One workflow in memory, wrapped with the operations the engine needs."""
+
+    def __init__(self, compiled: CompiledDefinition, workflow: BpmnWorkflow):
+        self.compiled = compiled
+        self.workflow = workflow
+
+    # -- life cycle
+    @classmethod
+    def start(cls, compiled: CompiledDefinition, script_engine: _ScriptEngine, data: dict[str, Any]) -> Runner:
+        """A new workflow whose start task carries `data`."""
+        wf = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=script_engine)
+        start = wf.get_next_task(state=TaskState.READY)
+        start.set_data(**data)
+        return cls(compiled, wf)
+
+    @classmethod
+    def load(cls, compiled: CompiledDefinition, script_engine: _ScriptEngine, state: str) -> Runner:
+        """Rebuild a workflow from its saved state and the cached spec."""
+        token = _spec_for_load.set((compiled.spec, compiled.subprocess_specs))
+        try:
+            wf = _SERIALIZER.from_dict(json.loads(state))
+        finally:
+            _spec_for_load.reset(token)
+        wf.script_engine = script_engine
+        return cls(compiled, wf)
+
+    def dump(self) -> str:
+        """The workflow's state as JSON text, without the spec."""
+        return json.dumps(_SERIALIZER.to_dict(self.workflow), separators=(",", ":"))
+
+    # -- stepping
+    def run_engine(self) -> None:
+        """Run every automatic step until only people, timers or messages are awaited."""
+        self.workflow.do_engine_steps()
+
+    def ready_human_tasks(self) -> list[ReadyTask]:
+        """READY manual tasks, found on the full task list (get_tasks(state=) skips subtrees)."""
+        out = []
+        for task in self.workflow.get_tasks():
+            if task.state == TaskState.READY and task.task_spec.manual:
+                out.append(ReadyTask(str(task.id), task.task_spec.bpmn_id, task.data))
+        return out
+
+    def error_tasks(self) -> list[tuple[str, str]]:
+        """(task id, element id) of tasks that failed."""
+        return [(str(t.id), t.task_spec.bpmn_id or t.task_spec.name)
+                for t in self.workflow.get_tasks() if t.state == TaskState.ERROR]
+
+    def complete(self, task_id: str, data: dict[str, Any]) -> None:
+        """Complete a ready human task with form data (the caller checked it is ready)."""
+        from uuid import UUID
+
+        task = self.workflow.get_task_from_id(UUID(task_id))
+        task.set_data(**data)
+        task.run()
+
+    def task_state(self, task_id: str) -> str | None:
+        """READY, COMPLETED, … for a task id, or None if the workflow has no such task."""
+        from uuid import UUID
+
+        try:
+            task = self.workflow.get_task_from_id(UUID(task_id))
+        except Exception:  # noqa: BLE001 - the library raises TaskNotFoundException or KeyError
+            return None
+        return TaskState.get_name(task.state) if task is not None else None
+
+    def send_message(self, name: str, payload: dict[str, Any]) -> None:
+        """Deliver a BPMN message; WorkflowException if nothing waits for it."""
+        self.workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload=payload))
+
+    def retry_errors(self) -> int:
+        """Put failed tasks back to READY so the next run tries them again."""
+        count = 0
+        for t in self.workflow.get_tasks():
+            if t.state == TaskState.ERROR:
+                t._set_state(TaskState.READY)
+                count += 1
+        return count
+
+    def _pending_events(self) -> list[Any]:
+        """What the workflow waits for, one entry per event even behind an event-based gateway.
+
+        (`waiting_events()` reports an event-based gateway as one MultipleEventDefinition
+        with no value, hiding the timer and message behind it.)
+        """
+        pending = []
+        for task in list(self.workflow.event_manager.tasks.values()):
+            for event in _event_definitions(task.task_spec.event_definition):
+                pending.append(event.details(task))
+        return pending
+
+    def next_timer_at(self) -> datetime | None:
+        """The earliest due time of the timers the workflow waits on."""
+        dues = []
+        for event in self._pending_events():
+            if event.event_type in ("TimeDateEventDefinition", "DurationTimerEventDefinition",
+                                    "CycleTimerEventDefinition") and event.value:
+                try:
+                    dues.append(TimerEventDefinition.get_datetime(str(event.value)))
+                except ValueError:
+                    continue
+        return min(dues) if dues else None
+
+    def waiting_messages(self) -> list[str]:
+        """Names of the messages the workflow waits for now."""
+        return sorted({e.name for e in self._pending_events() if e.event_type == "MessageEventDefinition"})
+
+    @property
+    def completed(self) -> bool:
+        """Whether the process reached its end."""
+        return self.workflow.completed
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The workflow's data (set when it completes)."""
+        return self.workflow.data
+
+    def task_data(self, task_id: str) -> dict[str, Any]:
+        """Data of one task."""
+        from uuid import UUID
+
+        return self.workflow.get_task_from_id(UUID(task_id)).data
+
+    def last_data(self) -> dict[str, Any]:
+        """Data of the most recently run task (the process's current data)."""
+        last = self.workflow.last_task
+        return dict(last.data) if last is not None else {}
+
+
+def make_script_engine(environment: RestrictedEnvironment, service_handler: Callable[..., Any]) -> _ScriptEngine:
+    """A script engine bound to one run's service handler."""
+    return _ScriptEngine(environment, service_handler)
+
+
+def task_ids(task) -> tuple[str, str]:
+    """(task id, element id) of a SpiffWorkflow task, for operators' context."""
+    return str(task.id), task.task_spec.bpmn_id or task.task_spec.name
+
+
+def evaluate_in_task(script_engine: _ScriptEngine, data: dict[str, Any], expression: str) -> Any:
+    """Evaluate an expression against some task data with the sandbox."""
+    return script_engine.environment.evaluate(expression, dict(data))
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A one-paragraph account of why a step failed, for the incident record."""
+    if isinstance(exc, SpiffWorkflowException):
+        parts = [str(exc).split("\n")[0]]
+        cause = exc.__cause__ or getattr(exc, "exception", None)
+        if cause is not None and str(cause) and str(cause) not in parts[0]:
+            parts.append(str(cause))
+        return ": ".join(parts)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def utc_iso(moment: datetime) -> str:
+    """ISO text of an aware moment in UTC (what timeDate expressions want)."""
+    return moment.astimezone(UTC).isoformat()
+
+
+__all__ = [
+    "CompiledDefinition",
+    "DurationTimerEventDefinition",
+    "CycleTimerEventDefinition",
+    "TimeDateEventDefinition",
+    "WorkflowException",
+    "SpiffWorkflowException",
+]

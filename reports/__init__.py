@@ -1,0 +1,1 @@
+"""Leaders' PDF reports (WeasyPrint) — come with the reports issue."""

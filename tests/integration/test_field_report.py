@@ -1,0 +1,211 @@
+"""The real field_report process of bpmn/, end to end, on SQLite and PostgreSQL.
+
+Time is a FrozenClock the test moves; the real timer sweep fires the timers.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.models import AuditEvent, HumanTask, OutboxMessage
+from engine.sweep import TimerSweep
+from workflows.case_service import IntakeRequest
+from workflows.errors import IntakeError
+from workflows.models import Case, CaseEvent, Notification, Publication, User
+from workflows.runtime import make_services
+
+
+def intake(services, category="traffic", unit="P-BUON-MA-THUOT", **extra):
+    """Open a field report and return its case."""
+    request = IntakeRequest(channel="field_report", category=category, admin_unit=unit,
+                            title=extra.pop("title", "Ổ gà trên đường Lê Duẩn"),
+                            description=extra.pop("description", "Ổ gà sâu, nguy hiểm cho xe máy."),
+                            reporter_name=extra.pop("reporter_name", "Nguyễn Văn An"),
+                            reporter_phone=extra.pop("reporter_phone", "0912345678"), **extra)
+    case, created = services.cases.intake(request)
+    assert created
+    return case
+
+
+def open_tasks(session, case):
+    """Open tasks of a case, by element id."""
+    rows = session.scalars(select(HumanTask).where(HumanTask.business_key == case.code,
+                                                   HumanTask.state == "open")).all()
+    return {t.element_id: t for t in rows}
+
+
+def only_task(session, case, element_id):
+    tasks = open_tasks(session, case)
+    assert set(tasks) == {element_id}, f"expected only {element_id}, open: {sorted(tasks)}"
+    return tasks[element_id]
+
+
+def sweep(session_factory, clock, session):
+    """Run the real timer sweep once at the clock's time (after the test's own reads end)."""
+    session.rollback()  # SQLite: our read transaction holds the write lock the sweep needs
+    return TimerSweep(session_factory, lambda s: make_services(s, clock).instances, clock).run_once()
+
+
+def notified(session, case, kind):
+    """Usernames notified for a case with a given kind."""
+    return sorted(session.scalars(select(User.username).join(Notification, Notification.user_id == User.id)
+                                  .where(Notification.case_id == case.id, Notification.kind == kind)))
+
+
+def triage(services, session, case, **data):
+    task = only_task(session, case, "triage")
+    assert (task.candidate_role, task.candidate_unit) == ("operator", "IOC-DLK")
+    services.cases.complete_task(task.id, {"decision": "accept", **data}, actor="dtv1")
+
+
+def test_intake_gives_a_case_code_and_a_triage_task(services, session):
+    case = intake(services)
+    assert case.code.startswith("PA-2026-") and len(case.code) == len("PA-2026-000001")
+    assert case.status == "received"
+    task = only_task(session, case, "triage")
+    assert task.title == "Phân loại phản ánh"
+    assert {f["name"] for f in task.form["fields"]} >= {"decision", "priority", "category"}
+
+
+def test_same_idempotency_key_returns_the_first_case(services, session):
+    first = intake(services, idempotency_key="app-123")
+    again, created = services.cases.intake(IntakeRequest(
+        channel="field_report", category="traffic", admin_unit="P-BUON-MA-THUOT", title="khác",
+        idempotency_key="app-123"))
+    assert not created and again.id == first.id
+    assert session.scalar(select(func.count()).select_from(Case)) == 1
+
+
+def test_bad_intake_says_what_to_fix_and_stores_nothing(services, session):
+    with pytest.raises(IntakeError) as err:
+        services.cases.intake(IntakeRequest(channel="field_report", category="no_such", admin_unit="SXD",
+                                            title="", reporter_phone="abc"))
+    assert set(err.value.fields) == {"category", "admin_unit", "title", "reporter_phone"}
+    assert session.scalar(select(func.count()).select_from(Case)) == 0
+
+
+@pytest.mark.parametrize("category, unit, expected", [
+    ("traffic", "P-BUON-MA-THUOT", "P-BUON-MA-THUOT"),  # the ward handles its roads
+    ("public_security", "P-TUY-HOA", "CA-DLK"),  # provincial police
+    ("health", "X-HOA-PHU", "SYT"),
+    ("street_lighting", "X-HOA-PHU", "SXD"),  # rural communes have no lighting crew
+    ("street_lighting", "P-TAN-LAP", "P-TAN-LAP"),
+])
+def test_routing_by_the_decision_table(services, session, category, unit, expected):
+    case = intake(services, category=category, unit=unit)
+    triage(services, session, case)
+    task = only_task(session, case, "handle")
+    assert (task.candidate_role, task.candidate_unit) == ("officer", expected)
+    session.refresh(case)
+    assert case.responsible_unit.code == expected and case.status == "in_progress"
+
+
+def test_reminder_then_two_escalations_by_timer(services, session, session_factory, clock):
+    case = intake(services)
+    triage(services, session, case, priority="normal")  # normal: 72 h, reminder 12 h before, 24 h per level
+    handle = only_task(session, case, "handle")
+    start = clock.now()
+    assert handle.due_at == start + timedelta(hours=72)
+
+    clock.advance(hours=59)
+    assert sweep(session_factory, clock, session) == 0  # nothing due yet
+    assert notified(session, case, "reminder") == []
+
+    clock.advance(hours=1, seconds=1)
+    assert sweep(session_factory, clock, session) == 1
+    session.expire_all()
+    assert notified(session, case, "reminder") == ["cb.buonmathuot"]
+    assert set(open_tasks(session, case)) == {"handle"}  # the reminder does not take the task away
+
+    clock.advance(hours=12)
+    sweep(session_factory, clock, session)
+    session.expire_all()
+    l1 = only_task(session, case, "handle_l1")
+    assert (l1.candidate_role, l1.candidate_unit) == ("unit_head", "P-BUON-MA-THUOT")
+    assert session.get(HumanTask, handle.id).state == "cancelled"
+    assert notified(session, case, "leader_alert") == ["ld.buonmathuot"]
+    session.refresh(case)
+    assert (case.status, case.escalation_level) == ("escalated", 1)
+
+    clock.advance(hours=24, seconds=1)
+    sweep(session_factory, clock, session)
+    session.expire_all()
+    l2 = only_task(session, case, "handle_l2")
+    # A ward's case goes up to the province, where the department of its field (traffic → SXD) takes it.
+    assert (l2.candidate_role, l2.candidate_unit) == ("unit_head", "SXD")
+    leaders = notified(session, case, "leader_alert")
+    assert "ct.ubnd" in leaders and "pct.ubnd" in leaders and "ld.buonmathuot" in leaders
+    session.refresh(case)
+    assert case.escalation_level == 2
+    kinds = session.scalars(select(AuditEvent.kind).where(AuditEvent.business_key == case.code)).all()
+    assert kinds.count("incident") == 0
+
+
+def test_high_priority_notifies_leaders_at_once(services, session):
+    case = intake(services, category="public_security", unit="P-TUY-HOA")
+    triage(services, session, case, priority="high")
+    leaders = notified(session, case, "leader_alert")
+    assert "ld.tuyhoa" in leaders and "ct.ubnd" in leaders
+    emails = session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "email")).all()
+    assert {m.payload["to"] for m in emails} >= {"ld.tuyhoa@demo.ioc-daklak.vn"}
+
+
+def _resolve(services, session, case, element="handle", text="Đã vá ổ gà. Liên hệ 0912345678 (Nguyễn Văn An)."):
+    task = only_task(session, case, element)
+    services.cases.complete_task(task.id, {"resolution": text}, actor="cb.buonmathuot")
+
+
+def test_publication_reopen_by_message_and_close_by_silence(services, session, session_factory, clock):
+    case = intake(services)
+    triage(services, session, case)
+    _resolve(services, session, case)
+    session.refresh(case)
+    assert case.status == "published" and case.resolution.startswith("Đã vá ổ gà")
+    pub = session.get(Publication, case.id)
+    # Personal data of the reporter never reaches the public record.
+    assert "0912345678" not in pub.resolution and "Nguyễn Văn An" not in pub.resolution
+    assert pub.unit_name == "Phường Buôn Ma Thuột"
+    assert open_tasks(session, case) == {}
+
+    # The citizen says it was not resolved: the BPMN message reopens the case with a new deadline.
+    clock.advance(days=1)
+    services.cases.citizen_feedback(case.code, satisfied=False, comment="Ổ gà vẫn còn")
+    session.refresh(case)
+    assert case.status == "in_progress" and case.reopen_count == 1
+    assert session.get(Publication, case.id).withdrawn_at is not None
+    handle = only_task(session, case, "handle")
+    assert handle.due_at == clock.now() + timedelta(hours=72)
+    events = session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case.id)
+                             .order_by(CaseEvent.id)).all()
+    assert "reopened" in events
+
+    # Resolved again; this time the citizen stays silent: the feedback window closes it.
+    _resolve(services, session, case, text="Đã thảm lại mặt đường.")
+    clock.advance(days=7, seconds=1)
+    sweep(session_factory, clock, session)
+    session.expire_all()
+    case = session.get(Case, case.id)
+    assert (case.status, case.close_reason) == ("closed", "no_feedback")
+    view = services.instances.view(case.process_instance_id)
+    assert view.status == "completed"
+
+
+def test_satisfied_citizen_closes_the_case(services, session):
+    case = intake(services)
+    triage(services, session, case)
+    _resolve(services, session, case)
+    services.cases.citizen_feedback(case.code, satisfied=True)
+    session.refresh(case)
+    assert (case.status, case.close_reason) == ("closed", "satisfied")
+
+
+def test_rejected_at_triage(services, session):
+    case = intake(services)
+    task = only_task(session, case, "triage")
+    services.cases.complete_task(task.id, {"decision": "reject", "note": "Trùng lặp"}, actor="dtv1")
+    session.refresh(case)
+    assert case.status == "rejected"
+    assert open_tasks(session, case) == {}

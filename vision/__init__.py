@@ -1,0 +1,1 @@
+"""Camera incident detection (OpenCV) — comes with the camera-channel issue."""

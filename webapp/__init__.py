@@ -1,0 +1,70 @@
+"""The Flask application factory of IOC Case Flow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, request
+
+from engine.clock import SYSTEM_CLOCK, Clock
+from webapp import config as config_module
+from webapp.extensions import babel, db, migrate
+
+MIGRATIONS_DIR = str(config_module.PROJECT_ROOT / "webapp" / "migrations")
+
+
+def create_app(overrides: dict[str, Any] | None = None, clock: Clock = SYSTEM_CLOCK) -> Flask:
+    """Build the application: defaults, then IOC_* environment variables, then `overrides`."""
+    app = Flask(__name__, instance_relative_config=True)
+    configure(app, overrides)
+    configure_extensions(app, clock)
+    configure_blueprints(app)
+    return app
+
+
+def configure(app: Flask, overrides: dict[str, Any] | None) -> None:
+    """Load and check the configuration."""
+    app.config.from_mapping(config_module.defaults(app.instance_path))
+    app.config.from_prefixed_env("IOC")
+    if overrides:
+        app.config.from_mapping(overrides)
+    config_module.finish(app.config)
+    if app.config["DATABASE_URL"].startswith("sqlite:///"):
+        import os
+
+        os.makedirs(os.path.dirname(app.config["DATABASE_URL"][len("sqlite:///"):]) or ".", exist_ok=True)
+
+
+def _select_locale() -> str:
+    wanted = request.args.get("lang") or request.cookies.get("lang")
+    if wanted in ("vi", "en"):
+        return wanted
+    return "vi"
+
+
+def configure_extensions(app: Flask, clock: Clock) -> None:
+    """Bind the database, migrations, translations, Celery and the runtime."""
+    import engine.models  # noqa: F401 - the tables must be known to migrations
+    import workflows.models  # noqa: F401
+    from webapp.celery_app import celery_init_app
+    from webapp.runtime import init_runtime
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
+    babel.init_app(app, locale_selector=_select_locale)
+    celery_init_app(app)
+    init_runtime(app, db, clock)
+
+
+def configure_blueprints(app: Flask) -> None:
+    """Register the blueprints."""
+    from webapp.blueprints import home
+
+    app.register_blueprint(home.bp)
+
+    @app.after_request
+    def remember_language(response):
+        lang = request.args.get("lang")
+        if lang in ("vi", "en"):
+            response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax")
+        return response

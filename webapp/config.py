@@ -1,0 +1,62 @@
+"""Every configuration key, declared once with a default that needs nothing installed.
+
+Environment variables prefixed with IOC_ override them (IOC_DATABASE_URL,
+IOC_REDIS_URL, …); values are read as JSON when they parse (true, 5000).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot work; the message says what to set."""
+
+
+def defaults(instance_path: str) -> dict[str, Any]:
+    """The embedded defaults: SQLite under the instance folder, eager Celery, sweep thread."""
+    return {
+        "SECRET_KEY": "dev-only-change-me",
+        "PRODUCTION": False,
+        "DATABASE_URL": f"sqlite:///{os.path.join(instance_path, 'ioc.sqlite3')}",
+        "REDIS_URL": None,  # broker and result backend; None = Celery runs tasks eagerly in-process
+        "CELERY_EAGER": None,  # None = eager exactly when REDIS_URL is unset
+        "TIMER_SWEEP": "thread",  # thread (in the server), beat (Celery beat), off
+        "TIMER_SWEEP_INTERVAL": 1.0,
+        "OUTBOX_INTERVAL": 2.0,
+        "HOST": "127.0.0.1",
+        "PORT": 5000,
+        "BPMN_DIR": str(PROJECT_ROOT / "bpmn"),
+        "SMTP_HOST": None,
+        "SMTP_PORT": 25,
+        "MAIL_FROM": "ioc@daklak.gov.vn",
+        "BABEL_DEFAULT_LOCALE": "vi",
+        "LANGUAGES": ["vi", "en"],
+    }
+
+
+def finish(config: dict[str, Any]) -> None:
+    """Derive dependent keys and refuse settings that cannot work in production."""
+    if config.get("CELERY_EAGER") is None:
+        config["CELERY_EAGER"] = not config.get("REDIS_URL")
+    config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    if config["TIMER_SWEEP"] not in ("thread", "beat", "off"):
+        raise ConfigError("IOC_TIMER_SWEEP must be thread, beat or off")
+    if not config.get("CELERY_EAGER") and not config.get("REDIS_URL"):
+        raise ConfigError("IOC_CELERY_EAGER=false needs a broker: set IOC_REDIS_URL=redis://host:6379/0")
+    if config.get("PRODUCTION") and not config.get("TESTING"):
+        problems = []
+        if config["DATABASE_URL"].startswith("sqlite"):
+            problems.append("set IOC_DATABASE_URL=postgresql+psycopg://user:password@host/ioc (SQLite is for the demo only)")
+        if config["CELERY_EAGER"]:
+            problems.append("set IOC_REDIS_URL=redis://host:6379/0 and leave IOC_CELERY_EAGER unset"
+                            " (eager Celery is for the demo only)")
+        if config["SECRET_KEY"] == "dev-only-change-me":
+            problems.append("set IOC_SECRET_KEY to a long random value")
+        if problems:
+            raise ConfigError("Production mode (IOC_PRODUCTION=true) refuses to start:\n  - " + "\n  - ".join(problems))

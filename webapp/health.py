@@ -1,0 +1,49 @@
+"""Health of the parts the server depends on: database, queue, timer sweep."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from engine.clock import Clock
+from engine.models import SweepHeartbeat
+
+SWEEP_STALE_SECONDS = 10
+
+
+def health(session: Session, clock: Clock, config: Any, celery_app: Any) -> dict[str, Any]:
+    """{status, database, queue, timer_sweep}: each part with ok and a detail."""
+    report: dict[str, Any] = {}
+    try:
+        session.execute(text("SELECT 1"))
+        report["database"] = {"ok": True, "backend": session.get_bind().dialect.name}
+    except Exception as exc:  # noqa: BLE001 - any failure means "down", with its reason
+        session.rollback()
+        report["database"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    if config["CELERY_EAGER"]:
+        report["queue"] = {"ok": True, "mode": "eager", "detail": "tasks run inside the server (embedded mode)"}
+    else:
+        try:
+            with celery_app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=2)
+            report["queue"] = {"ok": True, "mode": "redis"}
+        except Exception as exc:  # noqa: BLE001
+            report["queue"] = {"ok": False, "mode": "redis", "error": f"{type(exc).__name__}: {exc}"[:300]}
+    mode = config["TIMER_SWEEP"]
+    sweep: dict[str, Any] = {"mode": mode}
+    beat = None
+    if report["database"]["ok"]:
+        beat = session.get(SweepHeartbeat, "timers")
+    if mode == "off":
+        sweep.update(ok=True, detail="timer sweep disabled (IOC_TIMER_SWEEP=off)")
+    elif beat is None:
+        sweep.update(ok=False, detail="the timer sweep has not run yet")
+    else:
+        age = (clock.now() - beat.at).total_seconds()
+        sweep.update(ok=age <= SWEEP_STALE_SECONDS, last_run=beat.at.isoformat(), seconds_ago=round(age, 1),
+                     fired_total=beat.fired)
+    report["timer_sweep"] = sweep
+    report["status"] = "ok" if all(report[k]["ok"] for k in ("database", "queue", "timer_sweep")) else "degraded"
+    return report

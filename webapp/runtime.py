@@ -1,0 +1,65 @@
+"""What the web app, the CLI, Celery tasks and the sweep thread share: sessions, clock, wiring."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.clock import SYSTEM_CLOCK, Clock
+from engine.database import configure_sqlite, make_session_factory
+from engine.outbox import OutboxDispatcher
+from engine.sweep import TimerSweep
+from workflows.mail import SmtpMailer
+from workflows.runtime import Services, make_services
+
+
+@dataclass
+class Runtime:
+    """Per-application wiring; services are built per unit of work from it."""
+
+    session_factory: sessionmaker
+    clock: Clock
+    enqueue_outbox: Callable[[], None]
+    handlers: dict[str, Callable[[int, dict[str, Any]], None]] = field(default_factory=dict)
+
+    def services(self, session: Session) -> Services:
+        """Engine and case services over `session`."""
+        return make_services(session, self.clock, after_commit=self.enqueue_outbox)
+
+    def sweep(self) -> TimerSweep:
+        """The timer sweep over this application's database."""
+        return TimerSweep(self.session_factory, lambda s: self.services(s).instances, self.clock)
+
+    def outbox(self) -> OutboxDispatcher:
+        """The outbox dispatcher with this application's handlers."""
+        return OutboxDispatcher(self.session_factory, self.handlers, self.clock)
+
+
+def init_runtime(app: Flask, db, clock: Clock = SYSTEM_CLOCK) -> Runtime:
+    """Create the runtime of `app` (after the database extension is bound)."""
+    with app.app_context():
+        engine = db.engine
+        configure_sqlite(engine)
+
+    def enqueue() -> None:
+        from webapp.tasks import deliver_outbox
+
+        try:
+            deliver_outbox.delay()
+        except Exception:  # noqa: BLE001 - the broker being down must not fail a committed step
+            app.logger.warning("outbox delivery not queued (broker unreachable); the periodic run will do it")
+
+    runtime = Runtime(make_session_factory(engine), clock, enqueue)
+    runtime.handlers["email"] = SmtpMailer(app.config.get("SMTP_HOST"), int(app.config.get("SMTP_PORT") or 25),
+                                           app.config.get("MAIL_FROM"))
+    app.extensions["ioc"] = runtime
+    return runtime
+
+
+def runtime() -> Runtime:
+    """The runtime of the current application."""
+    return current_app.extensions["ioc"]

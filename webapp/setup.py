@@ -1,0 +1,41 @@
+"""Setting up a database for the demo: schema, demo data, processes, sample cases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from flask_migrate import upgrade
+
+from webapp.extensions import db
+from webapp.runtime import runtime
+
+
+def deploy_directory(directory: str | Path) -> list[str]:
+    """Deploy every process of a folder of .bpmn/.dmn files (unchanged ones keep their version)."""
+    from webapp.cli import deploy_files
+
+    paths = sorted(str(p) for p in Path(directory).iterdir() if p.suffix in (".bpmn", ".dmn"))
+    return deploy_files(paths, deployed_by="setup") if paths else []
+
+
+def setup_demo(app: Flask) -> list[str]:
+    """Bring the schema up to date, then add what the demo needs that is missing; lines said."""
+    from argon2 import PasswordHasher
+
+    from workflows.demo import DEMO_PASSWORD, demo_data, load_reference_data
+    from workflows.sample_cases import create_sample_cases
+
+    lines = []
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        lines.append(f"database: {db.engine.url.render_as_string(hide_password=True)} (schema up to date)")
+        # One hash for every demo account: the demo shares one published password anyway.
+        added = load_reference_data(db.session, demo_data(), PasswordHasher().hash(DEMO_PASSWORD))
+        db.session.commit()
+        lines.append(f"demo data: +{added['units']} units, +{added['users']} accounts, +{added['categories']} categories")
+        lines.extend(f"process {line}" for line in deploy_directory(app.config["BPMN_DIR"]))
+        made = create_sample_cases(runtime().services(db.session))
+        if made:
+            lines.append(f"sample cases: {made} created")
+    return lines

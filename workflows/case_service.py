@@ -1,0 +1,170 @@
+"""Intake of cases and the actions people take on them, each one transaction."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from engine.clock import SYSTEM_CLOCK, Clock
+from engine.instances import InstanceService
+from engine.models import HumanTask
+from workflows.errors import CaseNotFoundError, IntakeError
+from workflows.models import CHANNEL_PREFIX, PRIORITIES, Case, CaseEvent, Category, Reporter
+from workflows.units import PLACE_KINDS, UnitDirectory
+
+PROCESS_FOR_CHANNEL = {"field_report": "field_report"}
+IOC_UNIT_CODE = "IOC-DLK"
+_PHONE = re.compile(r"^\+?[0-9 .-]{8,16}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class IntakeRequest:
+    """What any channel hands in to open a case."""
+
+    channel: str
+    category: str
+    title: str
+    admin_unit: str
+    description: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    address: str = ""
+    priority: str | None = None
+    reporter_name: str = ""
+    reporter_phone: str = ""
+    reporter_email: str = ""
+    idempotency_key: str | None = None
+
+
+class CaseService:
+    """Opens cases and moves them on; commits, then lets the outbox deliver."""
+
+    def __init__(self, session: Session, instances: InstanceService, clock: Clock = SYSTEM_CLOCK,
+                 after_commit: Callable[[], None] | None = None, ioc_unit: str = IOC_UNIT_CODE):
+        self.session = session
+        self.instances = instances
+        self.clock = clock
+        self.after_commit = after_commit or (lambda: None)
+        self.ioc_unit = ioc_unit
+
+    # ------------------------------------------------------------------ intake
+    def intake(self, request: IntakeRequest) -> tuple[Case, bool]:
+        """Open a case and start its process; (case, created). Same idempotency key → same case."""
+        if request.idempotency_key:
+            existing = self._by_key(request.idempotency_key)
+            if existing is not None:
+                return existing, False
+        category, unit, priority = self._validate(request)
+        now = self.clock.now()
+        case = Case(channel=request.channel, category_code=category.code, title=request.title.strip(),
+                    description=request.description.strip(), lat=request.lat, lon=request.lon,
+                    address=request.address.strip(), admin_unit_id=unit.id, priority=priority,
+                    status="received", idempotency_key=request.idempotency_key, created_at=now, updated_at=now)
+        if request.reporter_name or request.reporter_phone or request.reporter_email:
+            case.reporter = Reporter(name=request.reporter_name.strip(), phone=request.reporter_phone.strip(),
+                                     email=request.reporter_email.strip())
+        try:
+            self.session.add(case)
+            self.session.flush()
+            case.code = f"{CHANNEL_PREFIX[request.channel]}-{now.year}-{case.id:06d}"
+            self.session.add(CaseEvent(case_id=case.id, at=now, kind="received", public=True,
+                                       detail={"channel": request.channel}))
+            instance = self.instances.start(PROCESS_FOR_CHANNEL[request.channel], {
+                "case_id": case.id, "case_code": case.code, "category": category.code,
+                "admin_unit": unit.code, "admin_unit_kind": unit.kind, "priority": priority,
+                "ioc_unit": self.ioc_unit,
+            }, business_key=case.code)
+            case.process_instance_id = instance.id
+            self.session.commit()
+        except IntegrityError:
+            # Two submissions with one key raced; the other one won: return its case.
+            self.session.rollback()
+            existing = self._by_key(request.idempotency_key) if request.idempotency_key else None
+            if existing is None:
+                raise
+            return existing, False
+        except BaseException:
+            self.session.rollback()
+            raise
+        self.after_commit()
+        return case, True
+
+    def _by_key(self, key: str) -> Case | None:
+        return self.session.scalar(select(Case).where(Case.idempotency_key == key))
+
+    def _validate(self, r: IntakeRequest) -> tuple[Category, Any, str]:
+        errors: dict[str, str] = {}
+        if r.channel not in PROCESS_FOR_CHANNEL:
+            errors["channel"] = f"channel {r.channel!r} is not open for intake (open: {', '.join(PROCESS_FOR_CHANNEL)})"
+        category = self.session.get(Category, r.category) if r.category else None
+        if category is None or not category.active:
+            errors["category"] = "choose one of the listed categories"
+        unit = UnitDirectory(self.session).by_code(r.admin_unit) if r.admin_unit else None
+        if unit is None or unit.kind not in PLACE_KINDS or not unit.active:
+            errors["admin_unit"] = "choose the commune or ward where it happened"
+        if not r.title or not r.title.strip():
+            errors["title"] = "required"
+        elif len(r.title) > 255:
+            errors["title"] = "at most 255 characters"
+        if len(r.description) > 10_000:
+            errors["description"] = "at most 10,000 characters"
+        if (r.lat is None) != (r.lon is None):
+            errors["location"] = "give both latitude and longitude, or neither"
+        elif r.lat is not None and not (-90 <= r.lat <= 90 and -180 <= r.lon <= 180):
+            errors["location"] = "latitude must be within ±90 and longitude within ±180"
+        priority = r.priority or (category.default_priority if category else "normal")
+        if priority not in PRIORITIES:
+            errors["priority"] = f"must be one of {', '.join(PRIORITIES)}"
+        if r.reporter_phone and not _PHONE.match(r.reporter_phone.strip()):
+            errors["reporter_phone"] = "write a phone number such as 0912 345 678"
+        if r.reporter_email and not _EMAIL.match(r.reporter_email.strip()):
+            errors["reporter_email"] = "write an email address such as ten@example.vn"
+        if r.idempotency_key is not None and not (0 < len(r.idempotency_key) <= 120):
+            errors["idempotency_key"] = "must be 1 to 120 characters"
+        if errors:
+            raise IntakeError(errors)
+        return category, unit, priority
+
+    # ------------------------------------------------------------------ actions
+    def complete_task(self, task_id: str, data: dict[str, Any], actor: str | None) -> Case | None:
+        """Complete a human task of a case and note it in the case history."""
+        task = self.session.get(HumanTask, task_id)
+        try:
+            self.instances.complete_task(task_id, data, actor=actor)
+            case = self._case_of(task.business_key) if task else None
+            if case is not None:
+                self.session.add(CaseEvent(case_id=case.id, at=self.clock.now(), kind="task_completed",
+                                           actor=actor, detail={"task": task.title, "element": task.element_id}))
+            self.session.commit()
+        except BaseException:
+            self.session.rollback()
+            raise
+        self.after_commit()
+        return case
+
+    def citizen_feedback(self, code: str, satisfied: bool, comment: str = "") -> Case:
+        """A citizen's answer to a published resolution; "not resolved" reopens the case."""
+        case = self._case_of(code)
+        if case is None or case.process_instance_id is None:
+            raise CaseNotFoundError(f"no case {code}")
+        try:
+            self.instances.send_message(case.process_instance_id, "citizen_feedback",
+                                        {"satisfied": bool(satisfied), "comment": comment[:2000]}, actor="citizen")
+            self.session.add(CaseEvent(case_id=case.id, at=self.clock.now(), kind="feedback", public=True,
+                                       detail={"satisfied": bool(satisfied)}))
+            self.session.commit()
+        except BaseException:
+            self.session.rollback()
+            raise
+        self.after_commit()
+        return case
+
+    def _case_of(self, code: str | None) -> Case | None:
+        return self.session.scalar(select(Case).where(Case.code == code)) if code else None

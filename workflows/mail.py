@@ -1,0 +1,30 @@
+"""Sending email for outbox messages over SMTP, idempotently by outbox id."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.message import EmailMessage
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class SmtpMailer:
+    """Sends one outbox email; the Message-ID carries the outbox id so a resend is recognisable."""
+
+    def __init__(self, host: str | None, port: int = 25, sender: str = "ioc@localhost", timeout: float = 10):
+        self.host, self.port, self.sender, self.timeout = host, port, sender, timeout
+
+    def __call__(self, message_id: int, payload: dict[str, Any]) -> None:
+        """Deliver `payload` ({to, subject, body}); without an SMTP host the email is only logged."""
+        if not self.host:
+            log.info("email %s to %s not sent (no IOC_SMTP_HOST): %s", message_id, payload.get("to"),
+                     payload.get("subject"))
+            return
+        msg = EmailMessage()
+        msg["From"], msg["To"], msg["Subject"] = self.sender, payload["to"], payload["subject"]
+        msg["Message-ID"] = f"<outbox-{message_id}@ioc-case-flow>"
+        msg.set_content(payload.get("body", ""))
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            smtp.send_message(msg)

@@ -1,0 +1,207 @@
+"""The case model: administrative units, people, categories, cases and what hangs off them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engine.db import Base, JSONType, UTCDateTime, utcnow
+from engine.models import BigId
+
+CHANNEL_PREFIX = {"field_report": "PA", "hotline": "HL", "kpi": "KPI", "camera": "CAM"}
+PRIORITIES = ("low", "normal", "high")
+
+
+class AdminUnit(Base):
+    """A place or a body: province, (old) district, commune/ward, department, committee, centre.
+
+    Units form a tree of any depth, so older data with districts and today's
+    province → commune structure live side by side.
+    """
+
+    __tablename__ = "admin_unit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    name_en: Mapped[str] = mapped_column(String(255), default="")
+    kind: Mapped[str] = mapped_column(String(20))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    parent: Mapped[AdminUnit | None] = relationship(remote_side=[id])
+
+
+class User(Base):
+    """A person who signs in; their roles are bound to units (see UserRole)."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(120), unique=True)
+    full_name: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    unit: Mapped[AdminUnit | None] = relationship()
+    roles: Mapped[list[UserRole]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+
+class UserRole(Base):
+    """A role held by a user in a unit (a user may be officer in one unit, leader in another)."""
+
+    __tablename__ = "user_role"
+    __table_args__ = (UniqueConstraint("user_id", "role", "unit_id", name="uq_user_role_user_role_unit"),
+                      Index("ix_user_role_lookup", "role", "unit_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"))
+
+    user: Mapped[User] = relationship(back_populates="roles")
+    unit: Mapped[AdminUnit] = relationship()
+
+
+class Category(Base):
+    """A field (lĩnh vực) of reports, with the department that answers for it at province level."""
+
+    __tablename__ = "category"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    name_en: Mapped[str] = mapped_column(String(255))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"))
+    default_priority: Mapped[str] = mapped_column(String(10), default="normal")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Case(Base):
+    """A case from any channel; its process drives the status."""
+
+    __tablename__ = "case_record"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(32), unique=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    category_code: Mapped[str] = mapped_column(ForeignKey("category.code"))
+    title: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    address: Mapped[str] = mapped_column(String(500), default="")
+    admin_unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"))
+    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    responsible_unit_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"))
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    close_reason: Mapped[str | None] = mapped_column(String(40))
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    process_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    admin_unit: Mapped[AdminUnit] = relationship(foreign_keys=[admin_unit_id])
+    responsible_unit: Mapped[AdminUnit | None] = relationship(foreign_keys=[responsible_unit_id])
+    category: Mapped[Category] = relationship()
+    reporter: Mapped[Reporter | None] = relationship(back_populates="case", uselist=False,
+                                                     cascade="all, delete-orphan")
+
+    __table_args__ = (
+        Index("ix_case_record_unit_status", "responsible_unit_id", "status"),
+        Index("ix_case_record_place_status", "admin_unit_id", "status"),
+        Index("ix_case_record_created", "created_at"),
+    )
+
+
+class Reporter(Base):
+    """Who reported a case: kept apart from the case so nothing public ever joins it by accident."""
+
+    __tablename__ = "case_reporter"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    email: Mapped[str] = mapped_column(String(255), default="")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    case: Mapped[Case] = relationship(back_populates="reporter")
+
+
+class Attachment(Base):
+    """A file of a case, stored once by the sha256 of its content."""
+
+    __tablename__ = "attachment"
+    __table_args__ = (UniqueConstraint("case_id", "sha256", name="uq_attachment_case_sha"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(Integer)
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    uploaded_by: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CaseEvent(Base):
+    """One line of a case's history; rows are only ever added."""
+
+    __tablename__ = "case_event"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str | None] = mapped_column(String(120))
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    detail: Mapped[dict] = mapped_column(JSONType, default=dict)
+
+
+class Notification(Base):
+    """A message to one person (task reminder, escalation, leader alert); read or not."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_inbox", "user_id", "read_at"),
+                      UniqueConstraint("dedupe_key", name="uq_notification_dedupe_key"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_record.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # One notification per (step, person): a step redone after a crash adds no second one.
+    dedupe_key: Mapped[str | None] = mapped_column(String(200))
+
+
+class Publication(Base):
+    """The public record of a resolved case, with personal data removed."""
+
+    __tablename__ = "publication"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), primary_key=True)
+    title: Mapped[str] = mapped_column(String(255))
+    summary: Mapped[str] = mapped_column(Text)
+    resolution: Mapped[str] = mapped_column(Text)
+    unit_name: Mapped[str] = mapped_column(String(255))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    feedback_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

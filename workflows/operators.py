@@ -1,0 +1,197 @@
+"""The operators BPMN service tasks call: assign, notify, escalate, publish, close…
+
+Each runs inside the step of the instance that called it and writes only to the
+step's session, so its effects commit together with the process state or not at
+all. Messages out (emails, pushes) go to the outbox with a dedupe key made of
+the task id, so a step redone after a crash sends nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.errors import OperatorError
+from engine.registry import OperatorContext, OperatorRegistry, Param
+from workflows.models import AdminUnit, Case, CaseEvent, Notification, Publication, User
+from workflows.redaction import redact
+from workflows.units import UnitDirectory
+
+
+def _case(ctx: OperatorContext) -> Case:
+    case_id = ctx.data.get("case_id")
+    case = ctx.session.get(Case, case_id) if case_id is not None else None
+    if case is None:
+        raise OperatorError(f"the process data names no existing case (case_id={case_id!r})")
+    return case
+
+
+def _unit(ctx: OperatorContext, code: Any) -> AdminUnit:
+    unit = UnitDirectory(ctx.session).by_code(str(code)) if code else None
+    if unit is None:
+        raise OperatorError(f"unit {code!r} does not exist; check the routing table (field_report_routing.dmn)")
+    return unit
+
+
+def _hours(value: Any, name: str) -> float:
+    try:
+        hours = float(value)
+    except (TypeError, ValueError):
+        raise OperatorError(f"{name} must be a number of hours, got {value!r}") from None
+    if not 0 < hours <= 24 * 366:
+        raise OperatorError(f"{name} must be between 0 and one year, got {hours}")
+    return hours
+
+
+def _event(ctx: OperatorContext, case: Case, kind: str, public: bool, **detail: Any) -> None:
+    ctx.session.add(CaseEvent(case_id=case.id, at=ctx.now, kind=kind, public=public, detail=detail))
+    case.updated_at = ctx.now
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def _notify_users(ctx: OperatorContext, case: Case, users: list[User], kind: str, title: str, body: str) -> int:
+    """Inbox rows and emails for `users`, once per (task, user) even if the step is redone."""
+    sent = 0
+    for user in users:
+        dedupe = f"{ctx.task_id}:{user.id}"
+        exists = ctx.session.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe))
+        if exists:
+            continue
+        note = Notification(user_id=user.id, case_id=case.id, kind=kind, title=title[:255], body=body,
+                            created_at=ctx.now, dedupe_key=dedupe)
+        ctx.session.add(note)
+        ctx.emit("notification.created", {"user_id": user.id, "username": user.username, "case_id": case.id,
+                                          "case_code": case.code, "kind": kind, "title": title}, f"push:{dedupe}")
+        if user.email:
+            ctx.emit("email", {"to": user.email, "subject": title, "body": body}, f"email:{dedupe}")
+        sent += 1
+    return sent
+
+
+def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
+    """Register the case operators in `registry` (returns it, for chaining)."""
+
+    @registry.register("assign", Param("unit"), Param("sla_hours"), Param("reminder_hours"),
+                       description="Giao phản ánh cho đơn vị xử lý, đặt thời hạn và thời điểm nhắc việc.")
+    def assign(ctx: OperatorContext, unit: Any, sla_hours: Any, reminder_hours: Any) -> dict[str, Any]:
+        case = _case(ctx)
+        target = _unit(ctx, unit)
+        sla = _hours(sla_hours, "sla_hours")
+        remind_before = min(_hours(reminder_hours, "reminder_hours"), sla / 2)
+        due = ctx.now + timedelta(hours=sla)
+        case.responsible_unit_id, case.due_at = target.id, due
+        case.status, case.escalation_level = "in_progress", 0
+        _event(ctx, case, "assigned", True, unit=target.code, unit_name=target.name, due_at=_iso(due))
+        return {"unit": target.code, "unit_name": target.name, "due_at": _iso(due),
+                "remind_at": _iso(due - timedelta(hours=remind_before))}
+
+    @registry.register("notify", Param("role"), Param("unit"), Param("kind"),
+                       description="Gửi thông báo (nhắc việc…) cho những người giữ một vai trò trong một đơn vị.")
+    def notify(ctx: OperatorContext, role: Any, unit: Any, kind: Any) -> dict[str, Any]:
+        case = _case(ctx)
+        target = _unit(ctx, unit)
+        users = UnitDirectory(ctx.session).holders(str(role), [target])
+        due = case.due_at.strftime("%H:%M %d/%m/%Y") if case.due_at else "—"
+        title = f"Nhắc việc: phản ánh {case.code} sắp đến hạn ({due})"
+        sent = _notify_users(ctx, case, users, str(kind), title, case.title)
+        _event(ctx, case, str(kind), False, unit=target.code, notified=sent)
+        return {"notified": sent}
+
+    @registry.register("notify_leaders", Param("reason"), Param("up_levels", required=False),
+                       description="Báo cáo lãnh đạo nơi xảy ra vụ việc (và các cấp trên, nếu cần).")
+    def notify_leaders(ctx: OperatorContext, reason: Any, up_levels: Any = 0) -> dict[str, Any]:
+        case = _case(ctx)
+        directory = UnitDirectory(ctx.session)
+        place = case.admin_unit
+        levels = [place, *directory.ancestors(place)[: max(0, int(up_levels or 0))]]
+        bodies = [directory.committee_of(u) for u in levels]
+        users = directory.holders("leader", list({u.id: u for u in levels + bodies}.values()))
+        reasons = {"high_priority": "Phản ánh ưu tiên cao", "escalation_1": "Phản ánh quá hạn",
+                   "escalation_2": "Phản ánh quá hạn, chuyển cấp trên"}
+        title = f"{reasons.get(str(reason), 'Báo cáo')}: {case.code} — {case.title}"
+        body = f"Địa bàn: {place.name}. Đơn vị xử lý: {case.responsible_unit.name if case.responsible_unit else '—'}."
+        sent = _notify_users(ctx, case, users, "leader_alert", title, body)
+        _event(ctx, case, "leaders_notified", False, reason=str(reason), notified=sent,
+               units=[u.code for u in levels])
+        return {"notified": sent, "units": [u.code for u in levels]}
+
+    @registry.register("escalate", Param("level"), Param("hours"),
+                       description="Chuyển vụ việc quá hạn lên lãnh đạo đơn vị (cấp 1) hoặc cấp hành chính trên (cấp 2).")
+    def escalate(ctx: OperatorContext, level: Any, hours: Any) -> dict[str, Any]:
+        case = _case(ctx)
+        try:
+            level = int(level)
+        except (TypeError, ValueError):
+            raise OperatorError(f"level must be 1 or 2, got {level!r}") from None
+        directory = UnitDirectory(ctx.session)
+        current = case.responsible_unit or case.admin_unit
+        if level == 1:
+            target = current
+        elif level == 2:
+            target = directory.upper_unit(current, case.category)
+        else:
+            raise OperatorError(f"level must be 1 or 2, got {level}")
+        due = ctx.now + timedelta(hours=_hours(hours, "hours"))
+        case.escalation_level, case.status, case.due_at = level, "escalated", due
+        _event(ctx, case, "escalated", True, level=level, unit=target.code, unit_name=target.name,
+               due_at=_iso(due))
+        return {"level": level, "unit": target.code, "unit_name": target.name, "due_at": _iso(due)}
+
+    @registry.register("record_resolution", Param("resolution"),
+                       description="Ghi nhận kết quả xử lý vào hồ sơ phản ánh.")
+    def record_resolution(ctx: OperatorContext, resolution: Any) -> dict[str, Any]:
+        case = _case(ctx)
+        text = str(resolution or "").strip()
+        if not text:
+            raise OperatorError("the resolution is empty; the handling form must require it")
+        case.resolution, case.resolved_at, case.status = text, ctx.now, "resolved"
+        _event(ctx, case, "resolved", True)
+        return {"resolved_at": _iso(ctx.now)}
+
+    @registry.register("publish", Param("feedback_days"),
+                       description="Công khai kết quả xử lý (đã ẩn thông tin cá nhân) và mở thời hạn phản hồi.")
+    def publish(ctx: OperatorContext, feedback_days: Any) -> dict[str, Any]:
+        case = _case(ctx)
+        days = _hours(feedback_days, "feedback_days")
+        names = [case.reporter.name] if case.reporter else []
+        until = ctx.now + timedelta(days=days)
+        unit = case.responsible_unit
+        pub = ctx.session.get(Publication, case.id) or Publication(case_id=case.id)
+        pub.title = redact(case.title, names)[:255]
+        pub.summary = redact(case.description, names)
+        pub.resolution = redact(case.resolution or "", names)
+        pub.unit_name = unit.name if unit else ""
+        pub.published_at, pub.feedback_until, pub.withdrawn_at = ctx.now, until, None
+        ctx.session.add(pub)
+        case.published_at, case.status = ctx.now, "published"
+        _event(ctx, case, "published", True, feedback_until=_iso(until))
+        ctx.emit("case.published", {"case_id": case.id, "case_code": case.code}, f"published:{ctx.task_id}")
+        return {"published_at": _iso(ctx.now), "feedback_until": _iso(until)}
+
+    @registry.register("reopen", Param("comment", required=False),
+                       description="Mở lại phản ánh khi người dân báo chưa được giải quyết.")
+    def reopen(ctx: OperatorContext, comment: Any = "") -> dict[str, Any]:
+        case = _case(ctx)
+        case.reopen_count += 1
+        case.status, case.resolved_at = "reopened", None
+        pub = ctx.session.get(Publication, case.id)
+        if pub is not None:
+            pub.withdrawn_at = ctx.now
+        names = [case.reporter.name] if case.reporter else []
+        _event(ctx, case, "reopened", True, comment=redact(str(comment or ""), names)[:2000])
+        return {"reopen_count": case.reopen_count}
+
+    @registry.register("close", Param("reason"), description="Đóng phản ánh.")
+    def close(ctx: OperatorContext, reason: Any) -> dict[str, Any]:
+        case = _case(ctx)
+        case.status = "rejected" if reason == "rejected" else "closed"
+        case.closed_at, case.close_reason = ctx.now, str(reason)[:40]
+        _event(ctx, case, "closed", True, reason=str(reason))
+        return {"closed_at": _iso(ctx.now)}
+
+    return registry

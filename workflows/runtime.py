@@ -1,0 +1,40 @@
+"""Wiring: the operator registry and the services for one session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from engine.clock import SYSTEM_CLOCK, Clock
+from engine.definitions import DefinitionService
+from engine.expressions import RestrictedEvaluator
+from engine.instances import InstanceService
+from engine.registry import OperatorRegistry
+from workflows.case_service import CaseService
+from workflows.operators import register_operators
+from workflows.roles import lane_roles
+
+REGISTRY = register_operators(OperatorRegistry())
+# One evaluator per process: it caches compiled expressions.
+EVALUATOR = RestrictedEvaluator()
+
+
+@dataclass
+class Services:
+    """The services of one unit of work, sharing its session and clock."""
+
+    session: Session
+    definitions: DefinitionService
+    instances: InstanceService
+    cases: CaseService
+
+
+def make_services(session: Session, clock: Clock = SYSTEM_CLOCK,
+                  after_commit: Callable[[], None] | None = None) -> Services:
+    """Build the engine and case services over `session`."""
+    definitions = DefinitionService(session, REGISTRY, lane_roles(), EVALUATOR)
+    instances = InstanceService(session, definitions, REGISTRY, clock, EVALUATOR)
+    cases = CaseService(session, instances, clock, after_commit)
+    return Services(session, definitions, instances, cases)

@@ -1,0 +1,44 @@
+"""A handful of demo cases at different stages, so a new demo is not empty."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from engine.models import HumanTask
+from workflows.case_service import IntakeRequest
+from workflows.models import Case
+from workflows.runtime import Services
+
+SAMPLES = [
+    # (category, unit, title, description, lat, lon, triage decision or None)
+    ("street_lighting", "P-BUON-MA-THUOT", "Đèn đường hỏng trên đường Lê Duẩn",
+     "Ba cột đèn liên tiếp không sáng từ tối qua, đoạn gần ngã tư Lê Duẩn – Y Jút.", 12.6797, 108.0442, "accept"),
+    ("sanitation", "P-TAN-LAP", "Rác thải tồn đọng tại chợ Tân Lập",
+     "Rác không được thu gom 3 ngày, bốc mùi.", 12.6928, 108.0531, "accept"),
+    ("traffic", "P-TUY-HOA", "Ổ gà lớn trên đường Trần Hưng Đạo",
+     "Ổ gà sâu khoảng 20 cm giữa làn xe máy, đã có người ngã.", 13.0955, 109.3209, "accept"),
+    ("water_drainage", "P-EA-KAO", "Cống thoát nước bị tắc gây ngập",
+     "Mưa lớn là nước tràn vào nhà dân hai bên đường.", 12.6390, 108.0780, None),
+    ("public_security", "X-HOA-PHU", "Tụ tập gây mất trật tự ban đêm",
+     "Nhóm thanh niên tụ tập đua xe sau 23 giờ.", 12.6133, 107.9936, None),
+]
+
+
+def create_sample_cases(services: Services) -> int:
+    """Create the samples when the database has no case yet; how many were made."""
+    session = services.session
+    if session.scalar(select(func.count()).select_from(Case)):
+        return 0
+    made = 0
+    for category, unit, title, description, lat, lon, decision in SAMPLES:
+        case, created = services.cases.intake(IntakeRequest(
+            channel="field_report", category=category, admin_unit=unit, title=title, description=description,
+            lat=lat, lon=lon, reporter_name="Người dân (demo)", reporter_phone="0900000000",
+            idempotency_key=f"demo-sample-{made}"))
+        made += int(created)
+        if decision:
+            task = session.scalar(select(HumanTask).where(HumanTask.business_key == case.code,
+                                                          HumanTask.state == "open"))
+            if task is not None:
+                services.cases.complete_task(task.id, {"decision": decision}, actor="dtv1")
+    return made

@@ -1,0 +1,69 @@
+"""An overview of what the system holds, for the home page and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.clock import Clock
+from engine.models import HumanTask, Incident, ProcessDefinition, ProcessInstance, SweepHeartbeat
+from workflows.models import AdminUnit, Case, User
+
+
+@dataclass(frozen=True)
+class DefinitionLine:
+    """One deployed process: its newest version and how many instances run on any version."""
+
+    key: str
+    name: str
+    version: int
+    running: int
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Counts shown on the home page."""
+
+    definitions: list[DefinitionLine]
+    cases: int
+    open_cases: int
+    open_tasks: int
+    overdue_tasks: int
+    open_incidents: int
+    units: int
+    users: int
+    next_timer_at: datetime | None
+    sweep_at: datetime | None
+
+
+def system_overview(session: Session, clock: Clock) -> Overview:
+    """Counts of definitions, cases, tasks, incidents, and the timer sweep's last run."""
+    now = clock.now()
+    latest = (select(ProcessDefinition.process_key, func.max(ProcessDefinition.version).label("v"))
+              .group_by(ProcessDefinition.process_key).subquery())
+    rows = session.execute(
+        select(ProcessDefinition).join(latest, (ProcessDefinition.process_key == latest.c.process_key)
+                                       & (ProcessDefinition.version == latest.c.v))
+        .order_by(ProcessDefinition.process_key)).scalars().all()
+    running = dict(session.execute(select(ProcessInstance.process_key, func.count())
+                                   .where(ProcessInstance.status != "completed")
+                                   .group_by(ProcessInstance.process_key)).all())
+    beat = session.get(SweepHeartbeat, "timers")
+    return Overview(
+        definitions=[DefinitionLine(r.process_key, r.name, r.version, running.get(r.process_key, 0)) for r in rows],
+        cases=session.scalar(select(func.count()).select_from(Case)) or 0,
+        open_cases=session.scalar(select(func.count()).select_from(Case)
+                                  .where(Case.status.notin_(("closed", "rejected")))) or 0,
+        open_tasks=session.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.state == "open")) or 0,
+        overdue_tasks=session.scalar(select(func.count()).select_from(HumanTask)
+                                     .where(HumanTask.state == "open", HumanTask.due_at < now)) or 0,
+        open_incidents=session.scalar(select(func.count()).select_from(Incident)
+                                      .where(Incident.resolved_at.is_(None))) or 0,
+        units=session.scalar(select(func.count()).select_from(AdminUnit)) or 0,
+        users=session.scalar(select(func.count()).select_from(User)) or 0,
+        next_timer_at=session.scalar(select(func.min(ProcessInstance.next_timer_at))),
+        sweep_at=beat.at if beat else None,
+    )
