@@ -111,6 +111,13 @@ class DefinitionService:
         elif process_key not in process_ids:
             return None, [Problem(", ".join(sorted(files)), process_key,
                                   f"no executable process with id {process_key!r} (found: {', '.join(process_ids) or 'none'})")]
+        missing_calls = [
+            Problem(name, element, f"calls process {called!r}, which is in none of the files deployed together"
+                                   f" (found: {', '.join(process_ids) or 'none'}); add its file or fix calledElement")
+            for name, element, called in _call_activities(files) if called not in parser.process_parsers
+        ]
+        if missing_calls:
+            return None, missing_calls
         compiled, problems = spiff.compile_process(parser, process_key, file_of)
         if compiled is None:
             return None, problems
@@ -192,10 +199,19 @@ def _file_finder(files: Mapping[str, str]):
     return file_of
 
 
-def _called_process_ids(files: Mapping[str, str]) -> set[str]:
-    import re
+def _call_activities(files: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """(file, element id, called process id) of every call activity in the files."""
+    from lxml import etree
 
-    called: set[str] = set()
-    for text in files.values():
-        called.update(re.findall(r'calledElement="([^"]+)"', text))
-    return called
+    found = []
+    for name, text in files.items():
+        if not name.endswith(".bpmn"):
+            continue
+        root = etree.fromstring(text.encode("utf-8"))
+        for node in root.iter("{http://www.omg.org/spec/BPMN/20100524/MODEL}callActivity"):
+            found.append((name, node.get("id"), node.get("calledElement") or ""))
+    return found
+
+
+def _called_process_ids(files: Mapping[str, str]) -> set[str]:
+    return {called for _name, _element, called in _call_activities(files)}

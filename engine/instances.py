@@ -146,17 +146,18 @@ class InstanceService:
         self._advance(row, runner, log, lambda r: r.workflow.refresh_timers())
         return row.next_timer_at != before or bool(log.audits)
 
-    def retry(self, instance_id: int, actor: str | None = None) -> ProcessInstance:
-        """Run the failed steps of an instance again (after fixing their cause)."""
+    def retry(self, instance_id: int, data: dict[str, Any] | None = None,
+              actor: str | None = None) -> ProcessInstance:
+        """Run the failed steps of an instance again, optionally with corrected data."""
         row = self._load_row(instance_id)
         log = _StepLog()
         runner = self._load_runner(row, log)
-        if not runner.retry_errors():
+        if not runner.retry_errors(data):
             raise ConflictError(f"instance {instance_id} has no failed step to retry")
         for incident in self.session.scalars(select(Incident).where(Incident.instance_id == row.id,
                                                                     Incident.resolved_at.is_(None))):
             incident.resolved_at = self.clock.now()
-        log.audits.append({"kind": "retried", "actor": actor, "detail": {}})
+        log.audits.append({"kind": "retried", "actor": actor, "detail": {"data": data or {}}})
         self._advance(row, runner, log, lambda r: None)
         return row
 

@@ -278,13 +278,17 @@ def check_timer(expression: str, kind: str, evaluator: RestrictedEvaluator) -> s
         if kind == "TimeDateEventDefinition":
             TimerEventDefinition.get_datetime(value)
         elif kind == "DurationTimerEventDefinition":
-            TimerEventDefinition.parse_iso_duration(value)
+            parsed = TimerEventDefinition.parse_iso_duration(value)
+            if not any(parsed.values()):
+                raise ValueError("zero duration")
         else:
-            TimerEventDefinition.parse_iso_recurring_interval(value)
+            _cycles, _start, every = TimerEventDefinition.parse_iso_recurring_interval(value)
+            if every.total_seconds() <= 0:
+                raise ValueError("a cycle must repeat after some time")  # zero would fire in a hot loop
     except Exception:  # the library raises bare ValueErrors and KeyErrors
         want = {"TimeDateEventDefinition": "a date-time like 2026-01-31T17:00:00+07:00",
-                "DurationTimerEventDefinition": "a duration like \"PT4H\" or \"P2D\"",
-                "CycleTimerEventDefinition": "a cycle like \"R3/PT1H\""}[kind]
+                "DurationTimerEventDefinition": "a duration longer than zero like \"PT4H\" or \"P2D\"",
+                "CycleTimerEventDefinition": "a cycle with a non-zero period like \"R3/PT1H\""}[kind]
         return f"timer value {value!r} is not {want}"
     return None
 
@@ -427,11 +431,13 @@ class Runner:
         """Deliver a BPMN message; WorkflowException if nothing waits for it."""
         self.workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload=payload))
 
-    def retry_errors(self) -> int:
-        """Put failed tasks back to READY so the next run tries them again."""
+    def retry_errors(self, data: dict[str, Any] | None = None) -> int:
+        """Put failed tasks back to READY (with corrected `data`) so the next run tries them again."""
         count = 0
         for t in self.workflow.get_tasks():
             if t.state == TaskState.ERROR:
+                if data:
+                    t.set_data(**data)
                 t._set_state(TaskState.READY)
                 count += 1
         return count
@@ -505,7 +511,8 @@ def describe_failure(exc: BaseException) -> str:
     """A one-paragraph account of why a step failed, for the incident record."""
     if isinstance(exc, SpiffWorkflowException):
         parts = [str(exc).split("\n")[0]]
-        cause = exc.__cause__ or getattr(exc, "exception", None)
+        # SpiffWorkflow raises without `from`: the original error is only in __context__.
+        cause = exc.__cause__ or getattr(exc, "exception", None) or exc.__context__
         if cause is not None and str(cause) and str(cause) not in parts[0]:
             parts.append(str(cause))
         return ": ".join(parts)

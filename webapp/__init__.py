@@ -52,6 +52,9 @@ def configure_extensions(app: Flask, clock: Clock) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     babel.init_app(app, locale_selector=_select_locale)
+    from flask_babel import get_locale
+
+    app.jinja_env.globals["get_locale"] = get_locale
     celery_init_app(app)
     init_runtime(app, db, clock)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from engine.errors import DeploymentError, EngineError, FormError, NotFoundError, Problem
 from engine.models import HumanTask
@@ -25,6 +25,16 @@ def _create_app():
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False)
 def main() -> None:
     """IOC Case Flow — case management for smart-city operations centres."""
+
+
+@main.result_callback()
+@click.pass_context
+def _close_connections(ctx: click.Context, *_args, **_kwargs) -> None:
+    """Close pooled database connections when a command ends (a CLI process must not leak them)."""
+    info = ctx.find_object(ScriptInfo)
+    if info is not None and info._loaded_app is not None:
+        with info._loaded_app.app_context():
+            db.engine.dispose()
 
 
 def _services():
@@ -166,7 +176,10 @@ def _serve(with_sweep: bool) -> None:
         app.extensions["ioc_sweep_thread"] = thread
     host, port = app.config["HOST"], int(app.config["PORT"])
     click.echo(f"Serving IOC Case Flow at http://{host}:{port}  (health: http://{host}:{port}/healthz)")
-    app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+    # app.run() refuses to run inside the flask CLI; run_simple is the same server without the guard.
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
 @main.command("serve")

@@ -1,0 +1,79 @@
+"""Hostile expressions in a deployed BPMN fail their own task as an incident; the server is untouched."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from engine.models import AuditEvent, HumanTask, Incident
+from tests.bpmn_factory import process, script, service, user
+
+TARGET = Path("/tmp/ioc-hostile-test-file")
+
+HOSTILE = [
+    pytest.param(f"open({str(TARGET)!r}, 'w').write('owned')", "open() is not allowed", id="file access"),
+    pytest.param("x = getattr((), '__class__')", "__class__", id="dunder through getattr"),
+    pytest.param("while True:\n    pass", "", id="endless loop"),
+    pytest.param("x = 9 ** 9 ** 9", "", id="power bomb"),
+    pytest.param("x = 'a' * 10 ** 10", "", id="memory bomb"),
+    pytest.param("f = lambda f: f(f)\nf(f)", "RecursionError", id="recursion"),
+    pytest.param("x = type(1)", "type() is not allowed", id="type introspection"),
+]
+
+
+def _deploy_and_start(services, session, steps, lanes):
+    services.definitions.deploy({"hostile.bpmn": process("hostile", steps, lanes)})
+    session.commit()
+    started = time.monotonic()
+    row = services.instances.start("hostile", {"x": 1})
+    session.commit()
+    return row, time.monotonic() - started
+
+
+@pytest.mark.parametrize("code, reason", HOSTILE)
+def test_a_hostile_script_becomes_an_incident(services, session, code, reason):
+    TARGET.unlink(missing_ok=True)
+    row, elapsed = _deploy_and_start(services, session, [script(0, code), user(1)], {"officer": ["s1"]})
+    assert row.status == "error"
+    incident = session.scalar(select(Incident).where(Incident.instance_id == row.id))
+    assert incident is not None and incident.element_id == "s0"
+    assert reason in incident.message, incident.message
+    assert not TARGET.exists(), "the script reached the file system"
+    assert elapsed < 5, f"a hostile script held the step for {elapsed:.1f}s"
+    # Nothing after the failed task ran, and the failure is in the audit trail.
+    assert session.scalar(select(HumanTask).where(HumanTask.instance_id == row.id)) is None
+    kinds = session.scalars(select(AuditEvent.kind).where(AuditEvent.instance_id == row.id)).all()
+    assert "incident" in kinds
+    # The server goes on: a normal case still runs through the real process.
+    other = services.instances.start("field_report", {"case_id": 0, "ioc_unit": "IOC-DLK"})
+    session.commit()
+    assert other.status == "running"
+
+
+def test_a_hostile_service_parameter_becomes_an_incident(services, session):
+    steps = [service(0, "close", {"reason": "open('/etc/passwd').read()"}), user(1)]
+    row, _ = _deploy_and_start(services, session, steps, {"officer": ["s1"]})
+    incident = session.scalar(select(Incident).where(Incident.instance_id == row.id))
+    assert row.status == "error" and "open() is not allowed" in incident.message
+
+
+def test_a_failed_step_can_be_retried_after_its_cause_is_fixed(services, session):
+    # The script reads a variable that the start data lacks: an incident, not a crash.
+    services.definitions.deploy({"needs.bpmn": process("needs", [script(0, "y = missing + 1"), user(1)],
+                                                       {"officer": ["s1"]})})
+    session.commit()
+    row = services.instances.start("needs", {})
+    session.commit()
+    assert row.status == "error"
+    view = services.instances.view(row.id)
+    assert any("missing" in m for m in view.incidents)
+    # An administrator supplies the missing value and retries: the incident closes, the process goes on.
+    services.instances.retry(row.id, {"missing": 41}, actor="admin")
+    session.commit()
+    view = services.instances.view(row.id)
+    assert (view.status, view.incidents) == ("running", [])
+    assert [t.element_id for t in view.open_tasks] == ["s1"]
+    assert view.data["y"] == 42

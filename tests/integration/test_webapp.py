@@ -1,0 +1,75 @@
+"""The minimal web app: Vietnamese home page, /healthz, configuration checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from webapp import create_app
+from webapp.config import ConfigError
+from webapp.extensions import db
+from workflows.demo import demo_data, load_reference_data
+
+
+@pytest.fixture
+def app(db_url, clock):
+    app = create_app({"DATABASE_URL": db_url, "TESTING": True}, clock=clock)
+    with app.app_context():
+        load_reference_data(db.session, demo_data())
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_home_page_is_vietnamese_first_and_english_on_request(app):
+    client = app.test_client()
+    page = client.get("/").get_data(as_text=True)
+    assert "Trung tâm Giám sát, điều hành đô thị thông minh tỉnh Đắk Lắk" in page
+    assert "Quy trình đang triển khai" in page and "Chưa triển khai quy trình nào" in page
+    assert "dữ liệu demo" in page  # demo data is clearly marked
+    english = client.get("/?lang=en").get_data(as_text=True)
+    assert "Deployed processes" in english and 'lang="en"' in english
+    # The choice is remembered.
+    assert "Deployed processes" in client.get("/").get_data(as_text=True)
+
+
+def test_healthz_reports_database_queue_and_sweep(app, clock):
+    client = app.test_client()
+    response = client.get("/healthz")
+    report = response.get_json()
+    assert response.status_code == 503  # the sweep has not run yet: timers would not fire
+    assert report["database"]["ok"] and report["queue"] == {
+        "ok": True, "mode": "eager", "detail": "tasks run inside the server (embedded mode)"}
+    assert report["timer_sweep"]["ok"] is False
+    app.extensions["ioc"].sweep().run_once()
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.get_json()["timer_sweep"]["ok"] is True
+    clock.advance(seconds=30)  # a sweep that stopped running shows as down
+    assert client.get("/healthz").status_code == 503
+
+
+def test_production_refuses_embedded_settings_and_says_what_to_set(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        create_app({"PRODUCTION": True, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    message = str(err.value)
+    assert "IOC_DATABASE_URL=postgresql" in message and "IOC_REDIS_URL" in message and "IOC_SECRET_KEY" in message
+
+
+def test_production_starts_with_postgres_and_redis(postgres_database):
+    app = create_app({"PRODUCTION": True, "DATABASE_URL": postgres_database, "REDIS_URL": "redis://127.0.0.1:6379/15",
+                      "SECRET_KEY": "x" * 40})
+    assert app.config["CELERY_EAGER"] is False
+    assert app.extensions["celery"].conf.broker_url == "redis://127.0.0.1:6379/15"
+
+
+def test_environment_variables_override_defaults(monkeypatch, tmp_path):
+    monkeypatch.setenv("IOC_DATABASE_URL", f"sqlite:///{tmp_path}/env.db")
+    monkeypatch.setenv("IOC_PORT", "5099")
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("env.db") and app.config["PORT"] == 5099
+    assert app.config["CELERY_EAGER"] is True and app.config["TIMER_SWEEP"] == "thread"
+
+
+def test_disabling_eager_celery_without_a_broker_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="IOC_REDIS_URL"):
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "CELERY_EAGER": False})
