@@ -9,6 +9,8 @@ both win: the second gets a ConflictError and nothing of its step is kept.
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -73,6 +75,40 @@ class _StepLog:
     audits: list[dict[str, Any]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
     completing: tuple[str, str | None] | None = None  # (task id, actor) of a completion
+    spiff_seconds: float = 0.0  # time inside SpiffWorkflow (load, run, dump), operators excluded
+    operator_seconds: float = 0.0
+    new_instance: bool = False  # a started instance has no task rows to compare with
+
+
+@dataclass
+class StepStats:
+    """How many steps an InstanceService ran and the time SpiffWorkflow took in them."""
+
+    steps: int = 0
+    spiff_seconds: float = 0.0
+
+
+def _conflict_on_stale(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a lost optimistic-version race into a ConflictError, wherever the flush happened.
+
+    SQLAlchemy may flush the versioned instance row early (autoflush before a query),
+    so the race can surface anywhere inside a step, not only in the final flush.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: InstanceService, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except StaleDataError:
+            raise ConflictError(
+                "the process instance was changed by someone else at the same time; reload and try again"
+            ) from None
+
+    return wrapper
+
+
+class BatchAbort(Exception):
+    """An operator failed during a batch without savepoints: redo the batch carefully."""
 
 
 class InstanceService:
@@ -87,6 +123,20 @@ class InstanceService:
         self.clock = clock
         self.evaluator = evaluator or definitions.evaluator
         self.environment = RestrictedEnvironment(self.evaluator)
+        self.stats = StepStats()
+        # Batch mode (the timer sweep's fast path): operators run without savepoints and the
+        # open-task rows come from `open_tasks_by_instance`, loaded for the whole batch at once.
+        self.batch_mode = False
+        self.open_tasks_by_instance: dict[int, list[HumanTask]] | None = None
+
+    def prefetch_open_tasks(self, instance_ids: list[int]) -> None:
+        """Load the open task rows of many instances in one query (for a batch of steps)."""
+        grouped: dict[int, list[HumanTask]] = {i: [] for i in instance_ids}
+        if instance_ids:
+            for task in self.session.scalars(select(HumanTask).where(HumanTask.instance_id.in_(instance_ids),
+                                                                     HumanTask.state == "open")):
+                grouped[task.instance_id].append(task)
+        self.open_tasks_by_instance = grouped
 
     # ------------------------------------------------------------------ public steps
     def start(self, process_key: str, data: dict[str, Any], business_key: str | None = None,
@@ -97,16 +147,20 @@ class InstanceService:
         row = ProcessInstance(definition=definition, definition_id=definition.id, process_key=process_key,
                               business_key=business_key, status="running", state="",
                               state_format=spiff.STATE_FORMAT, created_at=self.clock.now())
+        # Not flushed yet: the row is inserted once, with its state, when the step is saved
+        # (or earlier, if an operator of the first step needs its id).
         self.session.add(row)
-        self.session.flush()  # the id is needed by operators and the task index
-        log = _StepLog()
+        log = _StepLog(new_instance=True)
         log.audits.append({"kind": "started", "actor": actor,
                            "detail": {"version": definition.version}})
         script_engine = spiff.make_script_engine(self.environment, self._service_handler(row, log))
+        started = time.perf_counter()
         runner = spiff.Runner.start(compiled, script_engine, data)
+        log.spiff_seconds += time.perf_counter() - started
         self._advance(row, runner, log, lambda r: None)
         return row
 
+    @_conflict_on_stale
     def complete_task(self, task_id: str, data: dict[str, Any], actor: str | None = None) -> ProcessInstance:
         """Complete an open human task with form data checked against its declared form."""
         task_row = self.session.get(HumanTask, task_id)
@@ -126,6 +180,7 @@ class InstanceService:
         self._advance(row, runner, log, lambda r: r.complete(task_id, clean))
         return row
 
+    @_conflict_on_stale
     def send_message(self, instance_id: int, name: str, payload: dict[str, Any],
                      actor: str | None = None) -> ProcessInstance:
         """Deliver BPMN message `name` with `payload` to an instance that waits for it."""
@@ -138,6 +193,7 @@ class InstanceService:
         self._advance(row, runner, log, lambda r: r.send_message(name, payload))
         return row
 
+    @_conflict_on_stale
     def fire_due_timers(self, row: ProcessInstance) -> bool:
         """Fire the due timers of a locked, loaded instance row; True if anything moved."""
         log = _StepLog()
@@ -146,6 +202,7 @@ class InstanceService:
         self._advance(row, runner, log, lambda r: r.workflow.refresh_timers())
         return row.next_timer_at != before or bool(log.audits)
 
+    @_conflict_on_stale
     def retry(self, instance_id: int, data: dict[str, Any] | None = None,
               actor: str | None = None) -> ProcessInstance:
         """Run the failed steps of an instance again, optionally with corrected data."""
@@ -212,10 +269,15 @@ class InstanceService:
     def _load_runner(self, row: ProcessInstance, log: _StepLog) -> spiff.Runner:
         compiled = self.definitions.compiled(row.definition)
         script_engine = spiff.make_script_engine(self.environment, self._service_handler(row, log))
-        return spiff.Runner.load(compiled, script_engine, row.state)
+        started = time.perf_counter()
+        runner = spiff.Runner.load(compiled, script_engine, row.state)
+        log.spiff_seconds += time.perf_counter() - started
+        return runner
 
     def _service_handler(self, row: ProcessInstance, log: _StepLog) -> Callable[..., Any]:
         def handle(task, operation_name: str, params: dict[str, Any]) -> Any:
+            if row.id is None:
+                self.session.flush()  # operators may refer to the instance by id
             task_id, element_id = spiff.task_ids(task)
             ctx = OperatorContext(
                 session=self.session, instance_id=row.id, business_key=row.business_key,
@@ -225,16 +287,25 @@ class InstanceService:
                 audit=lambda kind, detail=None: log.audits.append(
                     {"kind": kind, "element_id": element_id, "detail": detail or {}}),
             )
-            # A savepoint per operator: a failing operator leaves none of its half-writes.
+            started = time.perf_counter()
             try:
-                with self.session.begin_nested():
-                    result = self.registry.call(operation_name, ctx, params)
-            except SQLAlchemyError:
-                raise
-            except EngineError:
+                if self.batch_mode:
+                    try:
+                        result = self.registry.call(operation_name, ctx, params)
+                    except (EngineError, ValueError, TypeError, KeyError, LookupError) as exc:
+                        # Without a savepoint its half-writes cannot be undone: the caller
+                        # rolls the batch back and redoes it one instance at a time.
+                        raise BatchAbort(f"{operation_name} failed in a batch") from exc
+                else:
+                    # A savepoint per operator: a failing operator leaves none of its half-writes.
+                    with self.session.begin_nested():
+                        result = self.registry.call(operation_name, ctx, params)
+            except (SQLAlchemyError, EngineError, BatchAbort):
                 raise
             except (ValueError, TypeError, KeyError, LookupError) as exc:
                 raise OperatorError(f"{operation_name}: {type(exc).__name__}: {exc}") from exc
+            finally:
+                log.operator_seconds += time.perf_counter() - started
             log.audits.append({"kind": "service", "element_id": element_id,
                                "detail": {"operator": operation_name}})
             return result
@@ -244,17 +315,23 @@ class InstanceService:
     def _advance(self, row: ProcessInstance, runner: spiff.Runner, log: _StepLog,
                  action: Callable[[spiff.Runner], None]) -> None:
         """Apply `action`, run the engine, then write state, tasks, audit and outbox."""
+        started = time.perf_counter()
         with engine_clock.using(self.clock):
             try:
                 action(runner)
                 runner.run_engine()
             except (spiff.SpiffWorkflowException, ExpressionError, OperatorError) as exc:
                 self._record_incident(row, runner, log, exc)
+        log.spiff_seconds += time.perf_counter() - started - log.operator_seconds
         self._save(row, runner, log)
+        self.stats.steps += 1
+        self.stats.spiff_seconds += log.spiff_seconds
 
     def _record_incident(self, row: ProcessInstance, runner: spiff.Runner, log: _StepLog,
                          exc: BaseException) -> None:
         message = spiff.describe_failure(exc)
+        if row.id is None:
+            self.session.flush()
         failed = runner.error_tasks()
         task_id, element_id = failed[0] if failed else (None, None)
         self.session.add(Incident(instance_id=row.id, task_id=task_id, element_id=element_id,
@@ -266,7 +343,9 @@ class InstanceService:
 
     def _save(self, row: ProcessInstance, runner: spiff.Runner, log: _StepLog) -> None:
         now = self.clock.now()
+        started = time.perf_counter()
         row.state = runner.dump()
+        log.spiff_seconds += time.perf_counter() - started
         row.state_format = spiff.STATE_FORMAT
         row.updated_at = now
         if runner.completed:
@@ -275,6 +354,8 @@ class InstanceService:
         else:
             row.status = "error" if runner.error_tasks() else "running"
             row.next_timer_at = runner.next_timer_at()
+        if row.id is None:
+            self.session.flush()  # one INSERT with the state; the task and audit rows need its id
         self._sync_tasks(row, runner, log, now)
         for audit in log.audits:
             self.session.add(AuditEvent(instance_id=row.id, business_key=row.business_key, at=now,
@@ -283,18 +364,19 @@ class InstanceService:
         for msg in log.outbox:
             self.session.add(OutboxMessage(topic=msg["topic"], payload=msg["payload"],
                                            dedupe_key=msg.get("dedupe_key"), created_at=now))
-        try:
+        if not self.batch_mode:  # a batch writes everything in bulk at its commit
             self.session.flush()
-        except StaleDataError:
-            raise ConflictError(
-                f"instance {row.id} was changed by someone else at the same time; reload and try again"
-            ) from None
 
     def _sync_tasks(self, row: ProcessInstance, runner: spiff.Runner, log: _StepLog, now: datetime) -> None:
         """Make the human-task index match the workflow's READY user tasks."""
         ready = {t.id: t for t in runner.ready_human_tasks()}
-        open_rows = {t.id: t for t in self.session.scalars(
-            select(HumanTask).where(HumanTask.instance_id == row.id, HumanTask.state == "open"))}
+        if log.new_instance:
+            open_rows = {}
+        elif self.open_tasks_by_instance is not None and row.id in self.open_tasks_by_instance:
+            open_rows = {t.id: t for t in self.open_tasks_by_instance[row.id] if t.state == "open"}
+        else:
+            open_rows = {t.id: t for t in self.session.scalars(
+                select(HumanTask).where(HumanTask.instance_id == row.id, HumanTask.state == "open"))}
         completing = log.completing
         for task_id, task_row in open_rows.items():
             if task_id in ready:
@@ -321,6 +403,8 @@ class InstanceService:
                 form={"fields": [f.as_dict() for f in info.form], "instructions": info.instructions},
             )
             self.session.add(task_row)
+            if self.open_tasks_by_instance is not None and row.id in self.open_tasks_by_instance:
+                self.open_tasks_by_instance[row.id].append(task_row)
             log.audits.append({"kind": "task_created", "element_id": info.element_id,
                                "detail": {"task_id": task_id, "role": task_row.candidate_role,
                                           "unit": task_row.candidate_unit}})

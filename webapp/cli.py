@@ -245,5 +245,32 @@ def beat_command() -> None:
     celery_app.start(["beat", "--loglevel=INFO", "--schedule", str(Path(current_app.instance_path) / "celerybeat-schedule")])
 
 
+@main.command("bench")
+@click.option("--backend", type=click.Choice(["sqlite", "postgres", "both"]), default="both", show_default=True)
+@click.option("--cases", default=1000, show_default=True, help="Cases to open (then complete and time out).")
+@click.option("--processes", default=1, show_default=True, help="Worker processes measuring in parallel.")
+@click.option("--postgres-url", envvar="IOC_BENCH_POSTGRES_URL", show_default=True,
+              default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+              help="A server where the scratch database ioc_bench may be created (and dropped).")
+def bench_command(backend: str, cases: int, processes: int, postgres_url: str) -> None:
+    """Measure intakes, task completions and timer firings per second on scratch databases."""
+    import tempfile
+
+    from webapp.config import PROJECT_ROOT
+    from workflows import bench
+
+    bpmn_dir = PROJECT_ROOT / "bpmn"
+    results = []
+    click.echo(f"machine: {bench.machine()}")
+    if backend in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory() as tmp:
+            # SQLite has one writer at a time: more processes would only queue.
+            results += bench.run(f"sqlite:///{tmp}/bench.sqlite3", "sqlite", cases, 1, bpmn_dir)
+    if backend in ("postgres", "both"):
+        url = bench.scratch_postgres(postgres_url)
+        results += bench.run(url, f"postgresql ×{processes}", cases, processes, bpmn_dir)
+    click.echo(bench.table(results))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

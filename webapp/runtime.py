@@ -14,7 +14,7 @@ from engine.database import configure_sqlite, make_session_factory
 from engine.outbox import OutboxDispatcher
 from engine.sweep import TimerSweep
 from workflows.mail import SmtpMailer
-from workflows.runtime import Services, make_services
+from workflows.runtime import Services, make_services, make_sweep
 
 
 @dataclass
@@ -32,7 +32,7 @@ class Runtime:
 
     def sweep(self) -> TimerSweep:
         """The timer sweep over this application's database."""
-        return TimerSweep(self.session_factory, lambda s: self.services(s).instances, self.clock)
+        return make_sweep(self.session_factory, self.clock)
 
     def outbox(self) -> OutboxDispatcher:
         """The outbox dispatcher with this application's handlers."""

@@ -5,19 +5,21 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from engine.clock import SYSTEM_CLOCK, Clock
-from engine.instances import InstanceService
-from engine.models import HumanTask
+from engine.errors import ConflictError
+from engine.instances import BatchAbort, InstanceService
 from workflows.errors import CaseNotFoundError, IntakeError
 from workflows.models import CHANNEL_PREFIX, PRIORITIES, Case, CaseEvent, Category, Reporter
 from workflows.units import PLACE_KINDS, UnitDirectory
 
+T = TypeVar("T")
 PROCESS_FOR_CHANNEL = {"field_report": "field_report"}
 IOC_UNIT_CODE = "IOC-DLK"
 _PHONE = re.compile(r"^\+?[0-9 .-]{8,16}$")
@@ -57,44 +59,73 @@ class CaseService:
     # ------------------------------------------------------------------ intake
     def intake(self, request: IntakeRequest) -> tuple[Case, bool]:
         """Open a case and start its process; (case, created). Same idempotency key → same case."""
-        if request.idempotency_key:
-            existing = self._by_key(request.idempotency_key)
-            if existing is not None:
-                return existing, False
+        # No look-up first: the unique idempotency key refuses a second insert, and then
+        # the first case is returned (a retry is rare; a look-up on every intake is not).
         category, unit, priority = self._validate(request)
-        now = self.clock.now()
-        case = Case(channel=request.channel, category_code=category.code, title=request.title.strip(),
-                    description=request.description.strip(), lat=request.lat, lon=request.lon,
-                    address=request.address.strip(), admin_unit_id=unit.id, priority=priority,
-                    status="received", idempotency_key=request.idempotency_key, created_at=now, updated_at=now)
-        if request.reporter_name or request.reporter_phone or request.reporter_email:
-            case.reporter = Reporter(name=request.reporter_name.strip(), phone=request.reporter_phone.strip(),
-                                     email=request.reporter_email.strip())
-        try:
+
+        def work() -> Case:
+            now = self.clock.now()
+            case = Case(channel=request.channel, category_code=category.code, title=request.title.strip(),
+                        description=request.description.strip(), lat=request.lat, lon=request.lon,
+                        address=request.address.strip(), admin_unit_id=unit.id, priority=priority,
+                        status="received", idempotency_key=request.idempotency_key, created_at=now, updated_at=now)
+            if request.reporter_name or request.reporter_phone or request.reporter_email:
+                case.reporter = Reporter(name=request.reporter_name.strip(), phone=request.reporter_phone.strip(),
+                                         email=request.reporter_email.strip())
             self.session.add(case)
             self.session.flush()
             case.code = f"{CHANNEL_PREFIX[request.channel]}-{now.year}-{case.id:06d}"
             self.session.add(CaseEvent(case_id=case.id, at=now, kind="received", public=True,
                                        detail={"channel": request.channel}))
-            instance = self.instances.start(PROCESS_FOR_CHANNEL[request.channel], {
+            case.process_instance = self.instances.start(PROCESS_FOR_CHANNEL[request.channel], {
                 "case_id": case.id, "case_code": case.code, "category": category.code,
                 "admin_unit": unit.code, "admin_unit_kind": unit.kind, "priority": priority,
                 "ioc_unit": self.ioc_unit,
             }, business_key=case.code)
-            case.process_instance_id = instance.id
-            self.session.commit()
+            return case
+
+        try:
+            case = self._transaction(work)
         except IntegrityError:
-            # Two submissions with one key raced; the other one won: return its case.
-            self.session.rollback()
+            # Two submissions with one key raced, or this is a retry: return the first case.
             existing = self._by_key(request.idempotency_key) if request.idempotency_key else None
             if existing is None:
                 raise
             return existing, False
-        except BaseException:
-            self.session.rollback()
-            raise
-        self.after_commit()
         return case, True
+
+    def _transaction(self, work: Callable[[], T]) -> T:
+        """Run `work` and commit, then let the outbox deliver.
+
+        The fast way first: operators run without savepoints. If one fails, its
+        half-writes cannot be told apart, so everything is rolled back and done once
+        more the careful way, where the failure becomes the instance's incident.
+        """
+        for careful in (False, True):
+            self.instances.batch_mode = not careful
+            try:
+                result = work()
+                self.session.commit()
+            except BatchAbort:
+                self.session.rollback()
+                continue
+            except StaleDataError:
+                self.session.rollback()
+                raise ConflictError("the case was changed by someone else at the same time; reload and try again") from None
+            except BaseException:
+                self.session.rollback()
+                raise
+            finally:
+                self.instances.batch_mode = False
+            self.after_commit()
+            return result
+        raise AssertionError("the careful pass never aborts")
+
+    def _category(self, code: str) -> Category | None:
+        cache = self.session.info.setdefault("ioc_category", {})  # categories change rarely
+        if code not in cache:
+            cache[code] = self.session.get(Category, code)
+        return cache[code]
 
     def _by_key(self, key: str) -> Case | None:
         return self.session.scalar(select(Case).where(Case.idempotency_key == key))
@@ -103,7 +134,7 @@ class CaseService:
         errors: dict[str, str] = {}
         if r.channel not in PROCESS_FOR_CHANNEL:
             errors["channel"] = f"channel {r.channel!r} is not open for intake (open: {', '.join(PROCESS_FOR_CHANNEL)})"
-        category = self.session.get(Category, r.category) if r.category else None
+        category = self._category(r.category) if r.category else None
         if category is None or not category.active:
             errors["category"] = "choose one of the listed categories"
         unit = UnitDirectory(self.session).by_code(r.admin_unit) if r.admin_unit else None
@@ -133,38 +164,25 @@ class CaseService:
         return category, unit, priority
 
     # ------------------------------------------------------------------ actions
-    def complete_task(self, task_id: str, data: dict[str, Any], actor: str | None) -> Case | None:
-        """Complete a human task of a case and note it in the case history."""
-        task = self.session.get(HumanTask, task_id)
-        try:
-            self.instances.complete_task(task_id, data, actor=actor)
-            case = self._case_of(task.business_key) if task else None
-            if case is not None:
-                self.session.add(CaseEvent(case_id=case.id, at=self.clock.now(), kind="task_completed",
-                                           actor=actor, detail={"task": task.title, "element": task.element_id}))
-            self.session.commit()
-        except BaseException:
-            self.session.rollback()
-            raise
-        self.after_commit()
-        return case
+    def complete_task(self, task_id: str, data: dict[str, Any], actor: str | None) -> None:
+        """Complete a human task of a case (the engine's audit records who did it, for the history)."""
+        self._transaction(lambda: self.instances.complete_task(task_id, data, actor=actor))
 
     def citizen_feedback(self, code: str, satisfied: bool, comment: str = "") -> Case:
         """A citizen's answer to a published resolution; "not resolved" reopens the case."""
         case = self._case_of(code)
         if case is None or case.process_instance_id is None:
             raise CaseNotFoundError(f"no case {code}")
-        try:
-            self.instances.send_message(case.process_instance_id, "citizen_feedback",
+        instance_id = case.process_instance_id
+
+        def work() -> Case:
+            self.instances.send_message(instance_id, "citizen_feedback",
                                         {"satisfied": bool(satisfied), "comment": comment[:2000]}, actor="citizen")
             self.session.add(CaseEvent(case_id=case.id, at=self.clock.now(), kind="feedback", public=True,
                                        detail={"satisfied": bool(satisfied)}))
-            self.session.commit()
-        except BaseException:
-            self.session.rollback()
-            raise
-        self.after_commit()
-        return case
+            return case
+
+        return self._transaction(work)
 
     def _case_of(self, code: str | None) -> Case | None:
         return self.session.scalar(select(Case).where(Case.code == code)) if code else None

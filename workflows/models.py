@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, JSONType, UTCDateTime, utcnow
-from engine.models import BigId
+from engine.models import BigId, ProcessInstance
 
 CHANNEL_PREFIX = {"field_report": "PA", "hotline": "HL", "kpi": "KPI", "camera": "CAM"}
 PRIORITIES = ("low", "normal", "high")
@@ -118,6 +118,7 @@ class Case(Base):
     admin_unit: Mapped[AdminUnit] = relationship(foreign_keys=[admin_unit_id])
     responsible_unit: Mapped[AdminUnit | None] = relationship(foreign_keys=[responsible_unit_id])
     category: Mapped[Category] = relationship()
+    process_instance: Mapped[ProcessInstance | None] = relationship()
     reporter: Mapped[Reporter | None] = relationship(back_populates="case", uselist=False,
                                                      cascade="all, delete-orphan")
 

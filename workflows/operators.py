@@ -11,8 +11,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from engine.errors import OperatorError
 from engine.registry import OperatorContext, OperatorRegistry, Param
 from workflows.models import AdminUnit, Case, CaseEvent, Notification, Publication, User
@@ -58,10 +56,9 @@ def _notify_users(ctx: OperatorContext, case: Case, users: list[User], kind: str
     """Inbox rows and emails for `users`, once per (task, user) even if the step is redone."""
     sent = 0
     for user in users:
+        # A step is redone only when its earlier try did not commit, so (task, user) is new here;
+        # the unique dedupe key guards that rule rather than being looked up.
         dedupe = f"{ctx.task_id}:{user.id}"
-        exists = ctx.session.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe))
-        if exists:
-            continue
         note = Notification(user_id=user.id, case_id=case.id, kind=kind, title=title[:255], body=body,
                             created_at=ctx.now, dedupe_key=dedupe)
         ctx.session.add(note)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.clock import SYSTEM_CLOCK, Clock
@@ -12,7 +13,9 @@ from engine.definitions import DefinitionService
 from engine.expressions import RestrictedEvaluator
 from engine.instances import InstanceService
 from engine.registry import OperatorRegistry
+from engine.sweep import TimerSweep
 from workflows.case_service import CaseService
+from workflows.models import Case
 from workflows.operators import register_operators
 from workflows.roles import lane_roles
 
@@ -29,6 +32,16 @@ class Services:
     definitions: DefinitionService
     instances: InstanceService
     cases: CaseService
+
+
+def prefetch_cases(session: Session, rows: list) -> list[Case]:
+    """Load the cases of a batch of instances in one query (the operators read them)."""
+    return list(session.scalars(select(Case).where(Case.process_instance_id.in_([r.id for r in rows]))))
+
+
+def make_sweep(session_factory: Callable[[], Session], clock: Clock = SYSTEM_CLOCK) -> TimerSweep:
+    """The timer sweep over the case services."""
+    return TimerSweep(session_factory, lambda s: make_services(s, clock).instances, clock, prefetch=prefetch_cases)
 
 
 def make_services(session: Session, clock: Clock = SYSTEM_CLOCK,

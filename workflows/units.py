@@ -18,8 +18,11 @@ class UnitDirectory:
         self.session = session
 
     def by_code(self, code: str) -> AdminUnit | None:
-        """The unit with this code, or None."""
-        return self.session.scalar(select(AdminUnit).where(AdminUnit.code == code))
+        """The unit with this code, or None (remembered for the life of the session)."""
+        cache = self.session.info.setdefault("ioc_unit_by_code", {})
+        if code not in cache:
+            cache[code] = self.session.scalar(select(AdminUnit).where(AdminUnit.code == code))
+        return cache[code]
 
     def ancestors(self, unit: AdminUnit) -> list[AdminUnit]:
         """Parents of a unit, nearest first (any depth: commune → district → province)."""
@@ -68,6 +71,13 @@ class UnitDirectory:
         """Active users holding `role` in any of `units`."""
         if not units:
             return []
+        cache = self.session.info.setdefault("ioc_holders", {})
+        key = (role, tuple(sorted(u.id for u in units)))
+        if key not in cache:
+            cache[key] = self._holders(role, units)
+        return cache[key]
+
+    def _holders(self, role: str, units: list[AdminUnit]) -> list[User]:
         return list(self.session.scalars(
             select(User).join(UserRole, UserRole.user_id == User.id)
             .where(UserRole.role == role, UserRole.unit_id.in_([u.id for u in units]), User.active.is_(True))

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.models import AuditEvent, HumanTask, OutboxMessage
-from engine.sweep import TimerSweep
+from tests.conftest import BPMN_DIR
 from workflows.case_service import IntakeRequest
 from workflows.errors import IntakeError
 from workflows.models import Case, CaseEvent, Notification, Publication, User
-from workflows.runtime import make_services
+from workflows.runtime import make_sweep
 
 
 def intake(services, category="traffic", unit="P-BUON-MA-THUOT", **extra):
@@ -46,7 +46,7 @@ def only_task(session, case, element_id):
 def sweep(session_factory, clock, session):
     """Run the real timer sweep once at the clock's time (after the test's own reads end)."""
     session.rollback()  # SQLite: our read transaction holds the write lock the sweep needs
-    return TimerSweep(session_factory, lambda s: make_services(s, clock).instances, clock).run_once()
+    return make_sweep(session_factory, clock).run_once()
 
 
 def notified(session, case, kind):
@@ -209,3 +209,23 @@ def test_rejected_at_triage(services, session):
     session.refresh(case)
     assert case.status == "rejected"
     assert open_tasks(session, case) == {}
+
+
+def test_an_operator_failure_becomes_an_incident_and_loses_no_work(services, session):
+    # A designer's routing table names a unit that does not exist: assign fails at run time.
+    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(BPMN_DIR.glob("field_report*"))}
+    files["field_report_routing.dmn"] = files["field_report_routing.dmn"].replace('"SYT"', '"SO-KHONG-CO"')
+    services.definitions.deploy(files, deployed_by="designer")
+    session.commit()
+    case = intake(services, category="health", unit="X-HOA-PHU")
+    triage(services, session, case)
+    session.expire_all()
+    view = services.instances.view(case.process_instance_id)
+    assert view.status == "error" and view.open_tasks == []
+    assert any("unit 'SO-KHONG-CO' does not exist" in m for m in view.incidents), view.incidents
+    # The operator's completion is kept (it was done), and nothing half-written by assign remains.
+    triage_row = session.scalar(select(HumanTask).where(HumanTask.business_key == case.code,
+                                                        HumanTask.element_id == "triage"))
+    assert (triage_row.state, triage_row.completed_by) == ("completed", "dtv1")
+    session.refresh(case)
+    assert case.responsible_unit_id is None and case.status == "received"
