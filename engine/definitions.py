@@ -175,10 +175,11 @@ class DefinitionService:
     # -- looking up
     def latest(self, process_key: str, missing_ok: bool = False) -> ProcessDefinition | None:
         """The newest version of a process key."""
-        row = self.session.scalar(
+        with self.session.no_autoflush:  # pending rows of the caller need not be written for this
+            row = self.session.scalar(
             select(ProcessDefinition).where(ProcessDefinition.process_key == process_key)
-            .order_by(ProcessDefinition.version.desc()).limit(1)
-        )
+                .order_by(ProcessDefinition.version.desc()).limit(1)
+            )
         if row is None and not missing_ok:
             raise NotFoundError(f"no process {process_key!r} is deployed; deploy it with `ioc deploy`")
         return row

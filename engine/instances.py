@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import clock as engine_clock
@@ -78,6 +78,7 @@ class _StepLog:
     spiff_seconds: float = 0.0  # time inside SpiffWorkflow (load, run, dump), operators excluded
     operator_seconds: float = 0.0
     new_instance: bool = False  # a started instance has no task rows to compare with
+    open_rows: list[HumanTask] | None = None  # the instance's open task rows, when already loaded
 
 
 @dataclass
@@ -163,14 +164,22 @@ class InstanceService:
     @_conflict_on_stale
     def complete_task(self, task_id: str, data: dict[str, Any], actor: str | None = None) -> ProcessInstance:
         """Complete an open human task with form data checked against its declared form."""
-        task_row = self.session.get(HumanTask, task_id)
+        # One query: every open task of the task's instance, with the instance itself.
+        open_rows = list(self.session.scalars(
+            select(HumanTask).options(joinedload(HumanTask.instance))
+            .where(HumanTask.instance_id == select(HumanTask.instance_id).where(HumanTask.id == task_id)
+                   .scalar_subquery(), HumanTask.state == "open")).unique())
+        task_row = next((t for t in open_rows if t.id == task_id), None)
         if task_row is None:
-            raise NotFoundError(f"no task {task_id}")
-        if task_row.state != "open":
-            raise TaskNotReadyError(f"task {task_id} is already {task_row.state}")
+            existing = self.session.get(HumanTask, task_id)
+            if existing is None:
+                raise NotFoundError(f"no task {task_id}")
+            raise TaskNotReadyError(f"task {task_id} is already {existing.state}")
         clean = clean_form_data(task_row.form.get("fields", []), data)
-        row = self._load_row(task_row.instance_id)
-        log = _StepLog()
+        row = task_row.instance
+        if row.status == "completed":
+            raise ConflictError(f"instance {row.id} has completed")
+        log = _StepLog(open_rows=open_rows)
         runner = self._load_runner(row, log)
         if runner.task_state(task_id) != "READY":
             raise TaskNotReadyError(f"task {task_id} is no longer open")
@@ -196,7 +205,8 @@ class InstanceService:
     @_conflict_on_stale
     def fire_due_timers(self, row: ProcessInstance) -> bool:
         """Fire the due timers of a locked, loaded instance row; True if anything moved."""
-        log = _StepLog()
+        prefetched = self.open_tasks_by_instance.get(row.id) if self.open_tasks_by_instance is not None else None
+        log = _StepLog(open_rows=prefetched)
         runner = self._load_runner(row, log)
         before = row.next_timer_at
         self._advance(row, runner, log, lambda r: r.workflow.refresh_timers())
@@ -330,15 +340,13 @@ class InstanceService:
     def _record_incident(self, row: ProcessInstance, runner: spiff.Runner, log: _StepLog,
                          exc: BaseException) -> None:
         message = spiff.describe_failure(exc)
-        if row.id is None:
-            self.session.flush()
         failed = runner.error_tasks()
         task_id, element_id = failed[0] if failed else (None, None)
-        self.session.add(Incident(instance_id=row.id, task_id=task_id, element_id=element_id,
+        self.session.add(Incident(instance=row, task_id=task_id, element_id=element_id,
                                   message=message, created_at=self.clock.now()))
         log.audits.append({"kind": "incident", "element_id": element_id, "detail": {"message": message}})
         log.outbox.append({"topic": "instance.incident", "payload": {
-            "instance_id": row.id, "business_key": row.business_key, "element_id": element_id,
+            "business_key": row.business_key, "element_id": element_id,
             "message": message}, "dedupe_key": None})
 
     def _save(self, row: ProcessInstance, runner: spiff.Runner, log: _StepLog) -> None:
@@ -354,11 +362,9 @@ class InstanceService:
         else:
             row.status = "error" if runner.error_tasks() else "running"
             row.next_timer_at = runner.next_timer_at()
-        if row.id is None:
-            self.session.flush()  # one INSERT with the state; the task and audit rows need its id
         self._sync_tasks(row, runner, log, now)
         for audit in log.audits:
-            self.session.add(AuditEvent(instance_id=row.id, business_key=row.business_key, at=now,
+            self.session.add(AuditEvent(instance=row, business_key=row.business_key, at=now,
                                         kind=audit["kind"], element_id=audit.get("element_id"),
                                         actor=audit.get("actor"), detail=audit.get("detail") or {}))
         for msg in log.outbox:
@@ -372,8 +378,8 @@ class InstanceService:
         ready = {t.id: t for t in runner.ready_human_tasks()}
         if log.new_instance:
             open_rows = {}
-        elif self.open_tasks_by_instance is not None and row.id in self.open_tasks_by_instance:
-            open_rows = {t.id: t for t in self.open_tasks_by_instance[row.id] if t.state == "open"}
+        elif log.open_rows is not None:
+            open_rows = {t.id: t for t in log.open_rows if t.state == "open"}
         else:
             open_rows = {t.id: t for t in self.session.scalars(
                 select(HumanTask).where(HumanTask.instance_id == row.id, HumanTask.state == "open"))}
@@ -395,7 +401,7 @@ class InstanceService:
             unit = self._evaluate_property(info.candidate_unit, ready_task.data)
             due = self._evaluate_property(info.due_at, ready_task.data)
             task_row = HumanTask(
-                id=task_id, instance_id=row.id, business_key=row.business_key,
+                id=task_id, instance=row, business_key=row.business_key,
                 element_id=info.element_id, title=info.title[:255],
                 candidate_role=self.definitions.roles.get(info.lane, info.lane) if info.lane else None,
                 candidate_unit=str(unit) if unit is not None else None,
@@ -403,8 +409,8 @@ class InstanceService:
                 form={"fields": [f.as_dict() for f in info.form], "instructions": info.instructions},
             )
             self.session.add(task_row)
-            if self.open_tasks_by_instance is not None and row.id in self.open_tasks_by_instance:
-                self.open_tasks_by_instance[row.id].append(task_row)
+            if log.open_rows is not None:
+                log.open_rows.append(task_row)  # the same list as the batch's prefetched rows
             log.audits.append({"kind": "task_created", "element_id": info.element_id,
                                "detail": {"task_id": task_id, "role": task_row.candidate_role,
                                           "unit": task_row.candidate_unit}})
@@ -435,6 +441,6 @@ def _task_view(t: HumanTask) -> TaskView:
 
 
 def _task_payload(t: HumanTask) -> dict[str, Any]:
-    return {"task_id": t.id, "instance_id": t.instance_id, "business_key": t.business_key,
+    return {"task_id": t.id, "business_key": t.business_key,
             "element_id": t.element_id, "title": t.title, "role": t.candidate_role,
             "unit": t.candidate_unit, "assignee": t.assignee, "state": t.state}

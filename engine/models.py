@@ -34,7 +34,8 @@ class ProcessDefinition(Base):
     name: Mapped[str] = mapped_column(String(255), default="")
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     # {file name: source text}; the sources are the definition, the spec is derived.
-    files: Mapped[dict] = mapped_column(JSONType)
+    # Deferred: tens of kilobytes that only a spec-cache miss needs.
+    files: Mapped[dict] = mapped_column(JSONType, deferred=True)
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deployed_by: Mapped[str | None] = mapped_column(String(120))
 
@@ -87,6 +88,8 @@ class HumanTask(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(120))
 
+    instance: Mapped[ProcessInstance] = relationship()
+
     __table_args__ = (
         Index("ix_human_task_queue", "state", "candidate_unit", "candidate_role", "due_at"),
         Index("ix_human_task_assignee", "assignee", "state", "due_at"),
@@ -107,6 +110,8 @@ class AuditEvent(Base):
     actor: Mapped[str | None] = mapped_column(String(120))
     detail: Mapped[dict] = mapped_column(JSONType, default=dict)
 
+    instance: Mapped[ProcessInstance] = relationship()
+
 
 class Incident(Base):
     """A step that failed (an expression refused, an operator error); the instance waits."""
@@ -120,6 +125,8 @@ class Incident(Base):
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    instance: Mapped[ProcessInstance] = relationship()
 
 
 class OutboxMessage(Base):

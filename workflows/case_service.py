@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -72,11 +72,11 @@ class CaseService:
             if request.reporter_name or request.reporter_phone or request.reporter_email:
                 case.reporter = Reporter(name=request.reporter_name.strip(), phone=request.reporter_phone.strip(),
                                          email=request.reporter_email.strip())
-            self.session.add(case)
-            self.session.flush()
+            # The id comes first, so the code is known and everything is written in one flush.
+            case.id = self._next_case_id()
             case.code = f"{CHANNEL_PREFIX[request.channel]}-{now.year}-{case.id:06d}"
-            self.session.add(CaseEvent(case_id=case.id, at=now, kind="received", public=True,
-                                       detail={"channel": request.channel}))
+            # Reception is the case's created_at (and channel): no history row of its own.
+            self.session.add(case)
             case.process_instance = self.instances.start(PROCESS_FOR_CHANNEL[request.channel], {
                 "case_id": case.id, "case_code": case.code, "category": category.code,
                 "admin_unit": unit.code, "admin_unit_kind": unit.kind, "priority": priority,
@@ -120,6 +120,14 @@ class CaseService:
             self.after_commit()
             return result
         raise AssertionError("the careful pass never aborts")
+
+    def _next_case_id(self) -> int:
+        """A new case id: the table's sequence on PostgreSQL (never rolled back, so never
+        reused), the next rowid on SQLite (safe: BEGIN IMMEDIATE makes this writer the only one)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            return self.session.scalar(text("SELECT nextval(pg_get_serial_sequence('case_record', 'id'))"))
+        with self.session.no_autoflush:
+            return (self.session.scalar(select(func.max(Case.id))) or 0) + 1
 
     def _category(self, code: str) -> Category | None:
         cache = self.session.info.setdefault("ioc_category", {})  # categories change rarely

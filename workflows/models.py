@@ -173,6 +173,8 @@ class CaseEvent(Base):
     public: Mapped[bool] = mapped_column(Boolean, default=False)
     detail: Mapped[dict] = mapped_column(JSONType, default=dict)
 
+    case: Mapped[Case] = relationship()
+
 
 class Notification(Base):
     """A message to one person (task reminder, escalation, leader alert); read or not."""
