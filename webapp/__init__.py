@@ -65,6 +65,15 @@ def configure_blueprints(app: Flask) -> None:
 
     app.register_blueprint(home.bp)
 
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(app.config["TIMEZONE"])
+
+    @app.template_filter("local")
+    def local_time(moment, fmt: str = "%H:%M %d/%m/%Y") -> str:
+        """A UTC moment as local time (Asia/Ho_Chi_Minh by default), or — when there is none."""
+        return moment.astimezone(zone).strftime(fmt) if moment else "—"
+
     @app.after_request
     def remember_language(response):
         lang = request.args.get("lang")

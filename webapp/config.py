@@ -34,6 +34,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SMTP_HOST": None,
         "SMTP_PORT": 25,
         "MAIL_FROM": "ioc@daklak.gov.vn",
+        "TIMEZONE": "Asia/Ho_Chi_Minh",  # times are stored in UTC and shown in this zone
         "BABEL_DEFAULT_LOCALE": "vi",
         "LANGUAGES": ["vi", "en"],
     }
@@ -45,6 +46,12 @@ def finish(config: dict[str, Any]) -> None:
         config["CELERY_EAGER"] = not config.get("REDIS_URL")
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(config["TIMEZONE"])
+    except Exception:  # noqa: BLE001 - ZoneInfoNotFoundError, ValueError on a malformed key
+        raise ConfigError(f"IOC_TIMEZONE={config['TIMEZONE']!r} is not a time zone; use e.g. Asia/Ho_Chi_Minh") from None
     if config["TIMER_SWEEP"] not in ("thread", "beat", "off"):
         raise ConfigError("IOC_TIMER_SWEEP must be thread, beat or off")
     if not config.get("CELERY_EAGER") and not config.get("REDIS_URL"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from webapp import create_app
@@ -73,3 +75,15 @@ def test_environment_variables_override_defaults(monkeypatch, tmp_path):
 def test_disabling_eager_celery_without_a_broker_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="IOC_REDIS_URL"):
         create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "CELERY_EAGER": False})
+
+
+def test_times_are_shown_in_vietnam_time(app, clock):
+    app.extensions["ioc"].sweep().run_once()  # the sweep's last run is shown on the home page
+    page = app.test_client().get("/").get_data(as_text=True)
+    local = clock.now().astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
+    assert local.strftime("%H:%M:%S %d/%m/%Y") in page and "Asia/Ho_Chi_Minh" in page
+
+
+def test_an_unknown_time_zone_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="Asia/Ho_Chi_Minh"):
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "TIMEZONE": "Mars/Olympus"})
