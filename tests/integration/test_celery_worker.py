@@ -12,14 +12,10 @@ message and delivers it once the server is back.
 from __future__ import annotations
 
 import email
-import os
-import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
-import uuid
 from datetime import timedelta
 from email import policy
 from pathlib import Path
@@ -30,10 +26,10 @@ from sqlalchemy import select
 from engine.clock import SYSTEM_CLOCK, FrozenClock
 from engine.models import HumanTask, OutboxMessage
 from engine.outbox import OutboxDispatcher
+from tests.integration.celery_process import REDIS_TEST_URL, flush_redis, read_log, start_worker, stop_worker, worker_env
 
 ROOT = Path(__file__).resolve().parents[2]
 BPMN_DIR = ROOT / "bpmn"
-REDIS_TEST_URL = "redis://127.0.0.1:6379/14"
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -76,47 +72,10 @@ def start_smtp(inbox: Inbox, port: int):
 # --------------------------------------------------------------------------- the worker process
 
 
-def flush_redis() -> None:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_TEST_URL)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
-
-
-def start_worker(database_url: str, smtp_port: int, log_path: Path) -> subprocess.Popen:
-    """`celery -A webapp.worker worker` (no beat) with the test's database, Redis and SMTP server."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
-    env.update({"IOC_DATABASE_URL": database_url, "IOC_REDIS_URL": REDIS_TEST_URL, "IOC_TIMER_SWEEP": "off",
-                "IOC_SMTP_HOST": "127.0.0.1", "IOC_SMTP_PORT": str(smtp_port),
-                "IOC_SECRET_KEY": f"test-{uuid.uuid4().hex}", "PYTHONUNBUFFERED": "1"})
-    command = [sys.executable, "-m", "celery", "-A", "webapp.worker", "worker", "--loglevel=INFO", "--concurrency=1",
-               "-n", f"ioc-test-{uuid.uuid4().hex[:8]}@%h", "--without-gossip", "--without-mingle"]
-    with open(log_path, "wb") as log:
-        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-
-
-def stop_worker(proc: subprocess.Popen, grace: float = 8.0) -> None:
-    """SIGTERM (warm shutdown), then SIGKILL the worker's process group if anything lingers."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)  # its pool children, if any remain
-    except ProcessLookupError:
-        pass
-    if proc.poll() is None:
-        proc.wait(timeout=5)
-
-
-def read_log(log_path: Path) -> str:
-    return log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else "(no log)"
+def start_smtp_worker(database_url: str, smtp_port: int, log_path: Path):
+    """A worker (no beat) with the test's database, Redis and SMTP server."""
+    env = worker_env(database_url, IOC_TIMER_SWEEP="off", IOC_SMTP_HOST="127.0.0.1", IOC_SMTP_PORT=str(smtp_port))
+    return start_worker([], env, log_path)
 
 
 def wait_for(what: str, check, proc: subprocess.Popen, timeout: float = 20.0):
@@ -231,7 +190,7 @@ def test_a_real_worker_delivers_outbox_emails_over_smtp_once_and_after_an_outage
     flush_redis()
     smtp = start_smtp(inbox, port)
     app = make_app(db_url, port)
-    proc = start_worker(db_url, port, log_path)
+    proc = start_smtp_worker(db_url, port, log_path)
     try:
         wait_for("the worker to be ready", lambda: " ready." in read_log(log_path), proc)
         prepare(app)

@@ -10,12 +10,7 @@ These tests sleep on purpose: what they measure is wall-clock latency.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -26,11 +21,11 @@ from engine.clock import SYSTEM_CLOCK
 from engine.database import make_engine, make_session_factory
 from engine.models import AuditEvent, ProcessInstance, SweepHeartbeat
 from engine.sweep import SweepThread, TimerSweep
+from tests.integration.celery_process import flush_redis, read_log, start_worker, stop_worker, worker_env
 from workflows.runtime import make_services
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMER_SOON = Path(__file__).resolve().parents[1] / "data" / "timer_soon.bpmn"
-REDIS_TEST_URL = "redis://127.0.0.1:6379/14"
 MAX_DELAY = timedelta(seconds=5)
 
 
@@ -72,53 +67,6 @@ def assert_fired_in_time(due_at: datetime, fired_at: datetime, label: str) -> fl
     print(f"{label}: due {due_at.isoformat()} fired {fired_at.isoformat()} delay {delay.total_seconds():.3f} s")
     assert timedelta(0) <= delay <= MAX_DELAY, f"{label}: fired {delay.total_seconds():.3f} s after its due time"
     return delay.total_seconds()
-
-
-def flush_redis() -> None:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_TEST_URL)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
-
-
-def worker_env(database_url: str, **extra: str) -> dict[str, str]:
-    """The environment of a worker process: ours without IOC_* settings, then the given ones."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
-    env.update({"IOC_DATABASE_URL": database_url, "IOC_REDIS_URL": REDIS_TEST_URL,
-                "IOC_SECRET_KEY": f"test-{uuid.uuid4().hex}", "PYTHONUNBUFFERED": "1"}, **extra)
-    return env
-
-
-def start_worker(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen:
-    """Start `celery -A webapp.worker worker …` in its own process group, logging to `log_path`."""
-    command = [sys.executable, "-m", "celery", "-A", "webapp.worker", "worker", "--loglevel=INFO", "--concurrency=1",
-               "-n", f"ioc-test-{uuid.uuid4().hex[:8]}@%h", "--without-gossip", "--without-mingle", *args]
-    with open(log_path, "wb") as log:
-        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-
-
-def stop_worker(proc: subprocess.Popen, grace: float = 8.0) -> None:
-    """SIGTERM (warm shutdown), then SIGKILL the worker's whole process group if it lingers."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)  # the pool children and the beat process, if any remain
-    except ProcessLookupError:
-        pass
-    if proc.poll() is None:
-        proc.wait(timeout=5)
-
-
-def read_log(log_path: Path) -> str:
-    return log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else "(no log)"
 
 
 # --------------------------------------------------------------------------- the sweep thread
