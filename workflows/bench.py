@@ -14,7 +14,7 @@ import os
 import platform
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select, text
@@ -73,46 +73,49 @@ def scratch_postgres(admin_url: str, name: str = "ioc_bench") -> str:
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
-def _intake_worker(args: tuple[str, int, int, float]) -> tuple[int, float, int, float]:
-    url, first, count, start_ts = args
+def _timed_steps(url: str, at_ts: float, work) -> tuple[int, float, int, float]:
+    """Run `work(services)` on a fresh engine with the clock at `at_ts`; (count, seconds, steps, spiff s)."""
     engine = make_engine(url)
-    clock = FrozenClock()
-    clock.set(clock.now().fromtimestamp(start_ts, tz=clock.now().tzinfo))
+    clock = FrozenClock(datetime.fromtimestamp(at_ts, tz=UTC))
     with make_session_factory(engine)() as session:
         services = make_services(session, clock)
         started = time.perf_counter()
-        for i in range(first, first + count):
-            services.cases.intake(IntakeRequest(
-                channel="field_report", category=CATEGORIES[i % len(CATEGORIES)], admin_unit=PLACES[i % len(PLACES)],
-                title=f"Phản ánh thử tải số {i}", description="Benchmark", priority="normal",
-                reporter_name="Người thử", reporter_phone="0900000000", idempotency_key=f"bench-{i}"))
+        count = work(services)
         elapsed = time.perf_counter() - started
         stats = services.instances.stats
     engine.dispose()
     return count, elapsed, stats.steps, stats.spiff_seconds
 
 
+def _intake_worker(args: tuple[str, int, int, float]) -> tuple[int, float, int, float]:
+    url, first, count, start_ts = args
+
+    def work(services) -> int:
+        for i in range(first, first + count):
+            services.cases.intake(IntakeRequest(
+                channel="field_report", category=CATEGORIES[i % len(CATEGORIES)], admin_unit=PLACES[i % len(PLACES)],
+                title=f"Phản ánh thử tải số {i}", description="Benchmark", priority="normal",
+                reporter_name="Người thử", reporter_phone="0900000000", idempotency_key=f"bench-{i}"))
+        return count
+
+    return _timed_steps(url, start_ts, work)
+
+
 def _complete_worker(args: tuple[str, list[str], float]) -> tuple[int, float, int, float]:
     url, task_ids, start_ts = args
-    engine = make_engine(url)
-    clock = FrozenClock()
-    clock.set(clock.now().fromtimestamp(start_ts, tz=clock.now().tzinfo))
-    with make_session_factory(engine)() as session:
-        services = make_services(session, clock)
-        started = time.perf_counter()
+
+    def work(services) -> int:
         for task_id in task_ids:
             services.cases.complete_task(task_id, {"decision": "accept"}, actor="bench")
-        elapsed = time.perf_counter() - started
-        stats = services.instances.stats
-    engine.dispose()
-    return len(task_ids), elapsed, stats.steps, stats.spiff_seconds
+        return len(task_ids)
+
+    return _timed_steps(url, start_ts, work)
 
 
 def _sweep_worker(args: tuple[str, float]) -> tuple[int, float, int, float]:
     url, at_ts = args
     engine = make_engine(url)
-    clock = FrozenClock()
-    clock.set(clock.now().fromtimestamp(at_ts, tz=clock.now().tzinfo))
+    clock = FrozenClock(datetime.fromtimestamp(at_ts, tz=UTC))
     services_made = []
 
     def service_factory(session):
