@@ -1,0 +1,32 @@
+"""The sweep's fast batch and its careful redo: one broken instance spoils nothing else."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine.models import Incident, ProcessInstance
+from tests.bpmn_factory import process, service, timer
+from tests.integration.test_field_report import intake, notified, sweep, triage
+
+
+def test_a_failing_operator_in_a_batch_is_that_instance_s_incident_only(services, session, session_factory, clock):
+    # A process whose timer leads to an operator call that cannot succeed (no case in its data).
+    broken = process("broken_timer", [timer(0, '"PT1H"'), service(1, "notify", {
+        "role": "'officer'", "unit": "'P-TAN-LAP'", "kind": "'reminder'"})])
+    services.definitions.deploy({"broken_timer.bpmn": broken})
+    session.commit()
+    bad = services.instances.start("broken_timer", {})
+    session.commit()
+    good = intake(services, unit="P-TAN-LAP")
+    triage(services, session, good)
+
+    clock.advance(hours=61)  # the broken timer and the good case's reminder are both due
+    sweep(session_factory, clock, session)
+    session.expire_all()
+
+    incident = session.scalar(select(Incident).where(Incident.instance_id == bad.id))
+    assert incident is not None and incident.element_id == "s1" and "case" in incident.message
+    assert session.get(ProcessInstance, bad.id).status == "error"
+    assert notified(session, good, "reminder") == ["cb.tanlap"]  # the rest of the batch fired
+    # The broken instance is not fired again and again: its timer is done, only the incident remains.
+    assert session.get(ProcessInstance, bad.id).next_timer_at is None
