@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import clock as engine_clock
@@ -165,10 +165,10 @@ class InstanceService:
     def complete_task(self, task_id: str, data: dict[str, Any], actor: str | None = None) -> ProcessInstance:
         """Complete an open human task with form data checked against its declared form."""
         # One query: every open task of the task's instance, with the instance itself.
-        open_rows = list(self.session.scalars(
-            select(HumanTask).options(joinedload(HumanTask.instance))
+        open_rows = list(self.session.scalars(self._locking(
+            select(HumanTask).join(HumanTask.instance).options(contains_eager(HumanTask.instance))
             .where(HumanTask.instance_id == select(HumanTask.instance_id).where(HumanTask.id == task_id)
-                   .scalar_subquery(), HumanTask.state == "open")).unique())
+                   .scalar_subquery(), HumanTask.state == "open"))).unique())
         task_row = next((t for t in open_rows if t.id == task_id), None)
         if task_row is None:
             existing = self.session.get(HumanTask, task_id)
@@ -268,8 +268,19 @@ class InstanceService:
                                          .order_by(ProcessInstance.id.desc())))
 
     # ------------------------------------------------------------------ internals
+    def _locking(self, query):
+        """On PostgreSQL, lock the instance row for the step: one writer per instance at a time.
+
+        A second writer waits, then reads the first one's result (the task is gone) and gets
+        a clear conflict. The version column stays as the guard for every other path (and
+        SQLite's BEGIN IMMEDIATE already allows one writer only).
+        """
+        if self.session.get_bind().dialect.name == "postgresql":
+            return query.with_for_update(of=ProcessInstance).execution_options(populate_existing=True)
+        return query
+
     def _load_row(self, instance_id: int) -> ProcessInstance:
-        row = self.session.get(ProcessInstance, instance_id)
+        row = self.session.scalar(self._locking(select(ProcessInstance).where(ProcessInstance.id == instance_id)))
         if row is None:
             raise NotFoundError(f"no process instance {instance_id}")
         if row.status == "completed":
