@@ -195,14 +195,15 @@ def serve_command() -> None:
 def demo_command(no_serve: bool) -> None:
     """Set up the embedded demo (schema, Đắk Lắk demo data, processes, sample cases) and serve it."""
     from webapp.setup import setup_demo
-    from workflows.demo import DEMO_PASSWORD
+    from workflows.demo import DEMO_PASSWORD, demo_data
 
     summary = setup_demo(current_app._get_current_object())
     app = current_app
     click.echo("IOC Case Flow — demo Đắk Lắk (dữ liệu minh họa / demo data)")
     for line in summary:
         click.echo(f"  {line}")
-    click.echo(f"Demo accounts (mật khẩu / password: {DEMO_PASSWORD}):")
+    click.echo(f"Tài khoản demo / demo accounts (mật khẩu / password: {DEMO_PASSWORD}; "
+               f"all {len(demo_data()['users'])} are in workflows/demo/dak_lak.json):")
     for username, role, unit in _demo_accounts():
         click.echo(f"  {username:<18} {role:<10} {unit}")
     click.echo(f"Open http://{app.config['HOST']}:{app.config['PORT']}")
@@ -210,18 +211,20 @@ def demo_command(no_serve: bool) -> None:
         _serve(with_sweep=True)
 
 
+# The people of one case's journey in Buôn Ma Thuột, then the province and the back office.
+DEMO_JOURNEY = ["dtv1", "cb.buonmathuot", "tp.buonmathuot", "ld.buonmathuot", "tp.sxd", "ct.ubnd",
+                "thietke", "admin"]
+
+
 def _demo_accounts() -> list[tuple[str, str, str]]:
     from workflows.demo import demo_data
 
     data = demo_data()
     names = {u["code"]: u["name"] for u in data["units"]}
-    picked, seen_roles = [], {}
-    for user in data["users"]:
-        role = user["roles"][0]
-        if seen_roles.get(role, 0) < 2:
-            seen_roles[role] = seen_roles.get(role, 0) + 1
-            picked.append((user["username"], role, names[user["unit"]]))
-    return picked
+    users = {u["username"]: u for u in data["users"]}
+    citizens = [u["username"] for u in data["users"] if "citizen" in u["roles"]][:1]
+    return [(name, users[name]["roles"][0], names[users[name]["unit"]])
+            for name in DEMO_JOURNEY + citizens if name in users]
 
 
 @main.command("worker")
