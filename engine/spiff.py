@@ -92,6 +92,8 @@ def parse_field(name: str, spec: str) -> FormField:
     choices = tuple(c.strip() for c in (m["choices"] or "").split(",") if c.strip())
     if m["type"] == "choice" and not choices:
         raise ValueError(f"field {name!r}: a choice field needs its choices after ':'")
+    if m["type"] != "choice" and choices:
+        raise ValueError(f"field {name!r}: only a choice field takes choices (write choice:{','.join(choices)})")
     return FormField(
         name=name,
         type=m["type"],
