@@ -74,6 +74,20 @@ def configure_blueprints(app: Flask) -> None:
         """A UTC moment as local time (Asia/Ho_Chi_Minh by default), or — when there is none."""
         return moment.astimezone(zone).strftime(fmt) if moment else "—"
 
+    from flask import render_template
+    from flask_babel import gettext as _
+
+    @app.errorhandler(404)
+    def not_found(_error):
+        return render_template("error.html", code=404, title=_("Page not found"),
+                               message=_("This address does not exist. Check it, or start from the home page.")), 404
+
+    @app.errorhandler(500)
+    def server_error(_error):
+        return render_template("error.html", code=500, title=_("Something went wrong"),
+                               message=_("The error has been logged and nothing you sent was lost. "
+                                         "Try again in a moment; if it happens again, tell the IOC's administrator.")), 500
+
     @app.after_request
     def remember_language(response):
         lang = request.args.get("lang")

@@ -185,7 +185,7 @@ def _serve(with_sweep: bool) -> None:
 @main.command("serve")
 @with_appcontext
 def serve_command() -> None:
-    """Serve the web application (the timer sweep runs inside when IOC_TIMER_SWEEP=thread)."""
+    """Serve the web app with Werkzeug (demo and development; production: gunicorn webapp.wsgi:app)."""
     _serve(with_sweep=True)
 
 

@@ -16,12 +16,20 @@ SWEEP_STALE_SECONDS = 10
 def health(session: Session, clock: Clock, config: Any, celery_app: Any) -> dict[str, Any]:
     """{status, database, queue, timer_sweep}: each part with ok and a detail."""
     report: dict[str, Any] = {}
+    beat = None
     try:
         session.execute(text("SELECT 1"))
-        report["database"] = {"ok": True, "backend": session.get_bind().dialect.name}
     except Exception as exc:  # noqa: BLE001 - any failure means "down", with its reason
         session.rollback()
         report["database"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    else:
+        try:
+            beat = session.get(SweepHeartbeat, "timers")
+            report["database"] = {"ok": True, "backend": session.get_bind().dialect.name}
+        except Exception:  # noqa: BLE001 - reachable, but without our tables
+            session.rollback()
+            report["database"] = {"ok": False, "backend": session.get_bind().dialect.name,
+                                  "error": "the schema is missing or out of date: run `ioc db upgrade`"}
     if config["CELERY_EAGER"]:
         report["queue"] = {"ok": True, "mode": "eager", "detail": "tasks run inside the server (embedded mode)"}
     else:
@@ -33,9 +41,6 @@ def health(session: Session, clock: Clock, config: Any, celery_app: Any) -> dict
             report["queue"] = {"ok": False, "mode": "redis", "error": f"{type(exc).__name__}: {exc}"[:300]}
     mode = config["TIMER_SWEEP"]
     sweep: dict[str, Any] = {"mode": mode}
-    beat = None
-    if report["database"]["ok"]:
-        beat = session.get(SweepHeartbeat, "timers")
     if mode == "off":
         sweep.update(ok=True, detail="timer sweep disabled (IOC_TIMER_SWEEP=off)")
     elif beat is None:

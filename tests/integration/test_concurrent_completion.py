@@ -1,12 +1,14 @@
 """Concurrent completion of one task: exactly one wins.
 
 Several people (threads, each with its own session and services) complete the same
-open `handle` task at the same moment. On SQLite the writers queue on the database
-lock (BEGIN IMMEDIATE), so the losers find the task closed (TaskNotReadyError); on
-PostgreSQL they run truly in parallel and the optimistic version column of the
-instance row must stop all but one (StaleDataError → ConflictError). Either way
-exactly one completion and one resolution are kept, and every loser gets a
-ConflictError — never another exception, never a second success.
+open `handle` task at the same moment, on SQLite and on the real PostgreSQL. SQLite
+queues the writers on its lock (BEGIN IMMEDIATE), so the losers find the task closed
+(TaskNotReadyError); on PostgreSQL the racers run truly in parallel and the engine must
+stop all but one — by locking the instance row for the step, with the optimistic version
+column of the instance row as the last guard (StaleDataError → ConflictError). Either way
+exactly one completion and one resolution are kept, and every loser gets a ConflictError:
+never another exception, never a second success. A last test shows the version column on
+its own: a writer that holds a stale instance row gets a ConflictError and writes nothing.
 """
 
 from __future__ import annotations
@@ -17,24 +19,14 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.errors import ConflictError, TaskNotReadyError
-from engine.instances import InstanceService
 from engine.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance
 from workflows.case_service import IntakeRequest
-from workflows.models import Case, CaseEvent, Publication
+from workflows.models import Case, CaseEvent, Notification, Publication
 from workflows.runtime import make_services
 
 THREADS = 8
 ROUNDS = 5
 
-# A loser of the race on PostgreSQL gets a raw database error instead of ConflictError. CaseService
-# now runs each step first in InstanceService "batch mode", where _save does not flush and everything
-# is written by the commit's flush; SQLAlchemy's unit of work orders the INSERT of the step's outbox
-# rows before the version-checked UPDATE of process_instance (nothing relates the two mappers), so the
-# loser's `published:<publish task id>` outbox row (the same spiff task id in every racer, since they
-# all loaded one state) hits uq_outbox_message_dedupe_key once the winner commits, and that
-# IntegrityError escapes CaseService._transaction (it only maps StaleDataError). (Before the batch
-# mode, the loser got a raw StaleDataError from the autoflush of the instance row by the human_task
-# SELECT in _sync_tasks, outside the try/except around the final flush.)
 def _open_case_at_handle(services, session, n: int) -> tuple[Case, str]:
     """A new case, triaged, whose only open task is `handle`; (case, handle task id)."""
     case, created = services.cases.intake(IntakeRequest(
@@ -123,7 +115,7 @@ def _check_one_winner(services, session, case: Case, task_id: str,
     return winner
 
 
-def test_concurrent_completion_of_one_task_exactly_one_wins(services, session, session_factory, clock, request):
+def test_concurrent_completion_of_one_task_exactly_one_wins(services, session, session_factory, clock):
     """THREADS people press "done" on one task at once, ROUNDS times (a new case each round)."""
     for round_no in range(ROUNDS):
         case, task_id = _open_case_at_handle(services, session, round_no)
@@ -134,36 +126,35 @@ def test_concurrent_completion_of_one_task_exactly_one_wins(services, session, s
             assert all(isinstance(r, TaskNotReadyError) for r in outcomes.values() if r is not None)
 
 
-@pytest.mark.postgres
-@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
-def test_losers_that_read_the_open_task_are_stopped_by_the_version_column(services, session, session_factory, clock,
-                                                                         request, monkeypatch):
-    """The worst interleaving, forced: every racer has loaded the instance (task READY) before anyone writes.
+def test_a_writer_holding_a_stale_instance_gets_a_conflict_and_writes_nothing(services, session, session_factory,
+                                                                            clock):
+    """The version column alone: a step run on an instance row loaded before someone else's step commits.
 
-    Only the optimistic version column can then tell them apart; each loser must get a plain
-    ConflictError ("changed by someone else"), not a TaskNotReadyError and not a database error.
-    (Should the engine come to lock the instance row when it loads it, the racers cannot all load
-    before one writes; the barrier then breaks and the test checks the ordinary outcome.)
+    (The timer sweep hands `fire_due_timers` the rows it loaded; should one be stale, its step must
+    be refused as a whole: no reminder, no audit, the other step's result intact.)
     """
-    loaded = threading.Barrier(THREADS)
-    original = InstanceService._load_runner
+    case, task_id = _open_case_at_handle(services, session, 0)
+    with session_factory() as stale_session:
+        stale = make_services(stale_session, clock)
+        row = stale_session.get(ProcessInstance, case.process_instance_id)
+        assert row.next_timer_at is not None
+        stale_session.commit()  # keeps the loaded row (expire_on_commit=False) and frees SQLite's write lock
 
-    def load_then_wait(self, row, log):
-        runner = original(self, row, log)
-        if threading.current_thread().name.startswith("racer-"):
-            try:
-                loaded.wait(timeout=3)
-            except threading.BrokenBarrierError:
-                pass  # the engine serialises the loads (a row lock): no racer can act on a stale state
-        return runner
+        services.cases.complete_task(task_id, {"resolution": "Đã vá ổ gà."}, actor="user0")
+        session.rollback()
+        clock.advance(hours=61)  # the stale state's reminder timer is due now: the stale step has work to do
 
-    for round_no in range(2):
-        case, task_id = _open_case_at_handle(services, session, round_no)
-        loaded.reset()
-        with monkeypatch.context() as patch:
-            patch.setattr(InstanceService, "_load_runner", load_then_wait)
-            outcomes = _race(session_factory, clock, task_id)
-        _check_one_winner(services, session, case, task_id, outcomes)
-        if not loaded.broken:  # every racer held the READY task: only the version column could stop them
-            losers = [r for r in outcomes.values() if r is not None]
-            assert all(type(r) is ConflictError for r in losers), [type(r).__name__ for r in losers]
+        with pytest.raises(ConflictError) as err:
+            stale.instances.fire_due_timers(row)
+        assert not isinstance(err.value, TaskNotReadyError)
+        stale_session.rollback()
+
+    session.expire_all()
+    assert session.get(HumanTask, task_id).state == "completed"
+    assert session.get(Case, case.id).status == "published"
+    assert session.scalar(select(func.count()).select_from(Notification).where(Notification.case_id == case.id)) == 0
+    kinds = session.scalars(select(AuditEvent.kind).where(AuditEvent.instance_id == case.process_instance_id)
+                            .order_by(AuditEvent.id)).all()
+    assert kinds.count("task_completed") == 2  # triage and handle; nothing of the refused step
+    assert services.instances.view(case.process_instance_id).waiting_messages == ["citizen_feedback"]
+    session.rollback()

@@ -87,3 +87,45 @@ def test_times_are_shown_in_vietnam_time(app, clock):
 def test_an_unknown_time_zone_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="Asia/Ho_Chi_Minh"):
         create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "TIMEZONE": "Mars/Olympus"})
+
+
+def test_gunicorn_serves_the_wsgi_entry_point(tmp_path):
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {"PATH": "/usr/bin:/bin", "IOC_DATABASE_URL": f"sqlite:///{tmp_path}/g.sqlite3", "IOC_TIMER_SWEEP": "off"}
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}", "webapp.wsgi:app"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    body = r.read().decode()
+                break
+            except OSError as exc:  # refused until the server is up; an HTTP error status is an answer too
+                if getattr(exc, "code", None):
+                    assert exc.code == 503, exc.read().decode()
+                    body = exc.read().decode()
+                    break
+                assert time.monotonic() < deadline, proc.stderr.read().decode() if proc.poll() is not None else exc
+                time.sleep(0.2)
+        # No `ioc db upgrade` was run: /healthz says so instead of failing.
+        assert "run `ioc db upgrade`" in body
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stderr.close()
+
+
+def test_unknown_pages_answer_in_vietnamese_first(app):
+    client = app.test_client()
+    response = client.get("/khong-co")
+    assert response.status_code == 404 and "Không tìm thấy trang" in response.get_data(as_text=True)
+    assert "Page not found" in client.get("/nope?lang=en").get_data(as_text=True)
