@@ -265,6 +265,7 @@ def bench_command(backend: str, cases: int, processes: int, postgres_url: str) -
     bpmn_dir = PROJECT_ROOT / "bpmn"
     results = []
     click.echo(f"machine: {bench.machine()}")
+    click.echo(f"CPU reference: {bench.cpu_reference_ms():.0f} ms for 5M loop iterations (lower is faster)")
     if backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
             # SQLite has one writer at a time: more processes would only queue.

@@ -189,6 +189,22 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {platform.system()} {platform.release()}"
 
 
+def cpu_reference_ms(loops: int = 5_000_000) -> float:
+    """Milliseconds for a fixed pure-Python loop (best of three): the speed the machine had just now.
+
+    Shared virtual machines change speed from hour to hour; results are comparable only
+    next to this figure.
+    """
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(loops):
+            total += i * i
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
 def table(measures: list[Measure]) -> str:
     """The results as a Markdown table."""
     lines = ["| backend | measure | count | seconds | per second | SpiffWorkflow ms/step |",

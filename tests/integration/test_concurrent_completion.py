@@ -134,9 +134,11 @@ def test_a_writer_holding_a_stale_instance_gets_a_conflict_and_writes_nothing(se
     be refused as a whole: no reminder, no audit, the other step's result intact.)
     """
     case, task_id = _open_case_at_handle(services, session, 0)
+    case_id, instance_id = case.id, case.process_instance_id
+    session.rollback()  # SQLite: reading those began a transaction, which holds the write lock
     with session_factory() as stale_session:
         stale = make_services(stale_session, clock)
-        row = stale_session.get(ProcessInstance, case.process_instance_id)
+        row = stale_session.get(ProcessInstance, instance_id)
         assert row.next_timer_at is not None
         stale_session.commit()  # keeps the loaded row (expire_on_commit=False) and frees SQLite's write lock
 
@@ -151,10 +153,10 @@ def test_a_writer_holding_a_stale_instance_gets_a_conflict_and_writes_nothing(se
 
     session.expire_all()
     assert session.get(HumanTask, task_id).state == "completed"
-    assert session.get(Case, case.id).status == "published"
-    assert session.scalar(select(func.count()).select_from(Notification).where(Notification.case_id == case.id)) == 0
-    kinds = session.scalars(select(AuditEvent.kind).where(AuditEvent.instance_id == case.process_instance_id)
+    assert session.get(Case, case_id).status == "published"
+    assert session.scalar(select(func.count()).select_from(Notification).where(Notification.case_id == case_id)) == 0
+    kinds = session.scalars(select(AuditEvent.kind).where(AuditEvent.instance_id == instance_id)
                             .order_by(AuditEvent.id)).all()
     assert kinds.count("task_completed") == 2  # triage and handle; nothing of the refused step
-    assert services.instances.view(case.process_instance_id).waiting_messages == ["citizen_feedback"]
+    assert services.instances.view(instance_id).waiting_messages == ["citizen_feedback"]
     session.rollback()
