@@ -2,9 +2,11 @@
 
 Every step runs the workflow in memory and then writes, in the caller's
 transaction, the serialized state together with the human-task index, the next
-timer due time, the audit events, the incidents and the outbox rows. The
-instance row carries a version number, so two writers of one instance cannot
-both win: the second gets a ConflictError and nothing of its step is kept.
+timer due time, the audit events, the incidents and the outbox rows. On
+PostgreSQL a step locks its instance row, so a second writer waits and then
+finds the task gone; the row's version number guards every path besides, so two
+writers of one instance never both win: the second gets a ConflictError and
+nothing of its step is kept.
 """
 
 from __future__ import annotations
