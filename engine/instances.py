@@ -210,9 +210,14 @@ class InstanceService:
         prefetched = self.open_tasks_by_instance.get(row.id) if self.open_tasks_by_instance is not None else None
         log = _StepLog(open_rows=prefetched)
         runner = self._load_runner(row, log)
-        before = row.next_timer_at
+        due = runner.next_timer_at()
+        if due is None or due >= self.clock.now():
+            # Nothing is due by the state itself: mend the index column, write nothing else.
+            if row.next_timer_at != due:
+                row.next_timer_at = due
+            return False
         self._advance(row, runner, log, lambda r: r.workflow.refresh_timers())
-        return row.next_timer_at != before or bool(log.audits)
+        return True
 
     @_conflict_on_stale
     def retry(self, instance_id: int, data: dict[str, Any] | None = None,

@@ -55,12 +55,14 @@ class TimerSweep:
         while True:
             moved, seen = self._batch()
             fired += moved
-            if seen < self.batch_size:
+            # A full batch in which nothing moved would be selected again: stop, not spin.
+            if seen < self.batch_size or moved == 0:
                 return fired
 
     def _due_rows(self, session: Session, now) -> list[ProcessInstance]:
+        # Strictly earlier: SpiffWorkflow fires a timer only once its due time has passed.
         query = (select(ProcessInstance)
-                 .where(ProcessInstance.next_timer_at <= now,
+                 .where(ProcessInstance.next_timer_at < now,
                         ProcessInstance.status.in_(("running", "error")))
                  .order_by(ProcessInstance.next_timer_at)
                  .limit(self.batch_size))

@@ -27,6 +27,7 @@ from workflows.runtime import make_services
 THREADS = 8
 ROUNDS = 5
 
+
 def _open_case_at_handle(services, session, n: int) -> tuple[Case, str]:
     """A new case, triaged, whose only open task is `handle`; (case, handle task id)."""
     case, created = services.cases.intake(IntakeRequest(
