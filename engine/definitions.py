@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from engine import spiff
 from engine.errors import DeploymentError, ExpressionError, NotFoundError, OperatorError, Problem
 from engine.expressions import RestrictedEvaluator
+from engine.i18n import Text, t, text_of
 from engine.models import ProcessDefinition
 from engine.registry import OperatorRegistry
 
@@ -34,13 +35,14 @@ def read_files(paths: list[str | Path]) -> dict[str, str]:
     files: dict[str, str] = {}
     for path in map(Path, paths):
         if path.name in files:
-            raise DeploymentError([Problem(path.name, None, "two files share this name; rename one")])
+            raise DeploymentError([Problem(path.name, None, t("two files share this name; rename one"))])
         try:
             files[path.name] = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
-            raise DeploymentError([Problem(path.name, None, "is not UTF-8 text; save it as UTF-8")]) from None
+            raise DeploymentError([Problem(path.name, None, t("is not UTF-8 text; save it as UTF-8"))]) from None
         except OSError as exc:
-            raise DeploymentError([Problem(path.name, None, f"cannot be read: {exc.strerror}")]) from None
+            message = t("cannot be read: %(reason)s; check the path and that you may read it", reason=exc.strerror or str(exc))
+            raise DeploymentError([Problem(path.name, None, message)]) from None
     return files
 
 
@@ -93,7 +95,7 @@ class DefinitionService:
               process_key: str | None = None) -> tuple[spiff.CompiledDefinition | None, list[Problem]]:
         """Parse and check files; returns the compiled definition and every problem found."""
         if not files:
-            return None, [Problem("-", None, "no file given")]
+            return None, [Problem("-", None, t("no file given; name the .bpmn and .dmn files to deploy"))]
         parser, problems = spiff.parse_files(dict(files))
         if problems:
             return None, problems
@@ -103,17 +105,18 @@ class DefinitionService:
             called = _called_process_ids(files)
             roots = [p for p in process_ids if p not in called]
             if len(roots) != 1:
-                listed = ", ".join(process_ids) or "none"
                 return None, [Problem(", ".join(sorted(files)), None,
-                                      f"cannot tell which process to deploy (executable processes: {listed});"
-                                      " name it with --key")]
+                                      t("cannot tell which process to deploy (executable processes: %(found)s);"
+                                        " name it with --key", found=_listed(process_ids)))]
             process_key = roots[0]
         elif process_key not in process_ids:
             return None, [Problem(", ".join(sorted(files)), process_key,
-                                  f"no executable process with id {process_key!r} (found: {', '.join(process_ids) or 'none'})")]
+                                  t("no executable process with id %(key)s (found: %(found)s); check --key",
+                                    key=repr(process_key), found=_listed(process_ids)))]
         missing_calls = [
-            Problem(name, element, f"calls process {called!r}, which is in none of the files deployed together"
-                                   f" (found: {', '.join(process_ids) or 'none'}); add its file or fix calledElement")
+            Problem(name, element, t("calls process %(called)s, which is in none of the files deployed together"
+                                     " (found: %(found)s); add its file or fix calledElement",
+                                     called=repr(called), found=_listed(process_ids)))
             for name, element, called in _call_activities(files) if called not in parser.process_parsers
         ]
         if missing_calls:
@@ -122,35 +125,39 @@ class DefinitionService:
         if compiled is None:
             return None, problems
         for item in spiff.element_checks(compiled):
-            message = self._check_element(item)
-            if message:
+            for message in self._check_element(item):
                 problems.append(Problem(file_of(item.element_id), item.element_id, message))
         return compiled, problems
 
-    def _check_element(self, item: spiff.ElementCheck) -> str | None:
+    def _check_element(self, item: spiff.ElementCheck) -> list[str]:
+        """What is wrong with one element (each its own message; none when it is fine)."""
         if item.kind == "service":
             if not item.value:
-                return "service task has no operator; choose one from the registry"
+                return [t("service task has no operator; choose one from the registry")]
             try:
-                found = self.registry.check_params(item.value, item.extra)
+                return self.registry.check_params(item.value, item.extra)
             except OperatorError as exc:
-                return str(exc)
-            return "; ".join(found) or None
+                return [text_of(exc)]
         if item.kind == "lane":
             if item.value is None:
-                return "user task is in no lane; put it in the lane of the role that does it"
+                return [t("user task is in no lane; put it in the lane of the role that does it")]
             if item.value not in self.roles:
                 known = ", ".join(sorted(set(self.roles.values())))
-                return f"lane {item.value!r} names no known role (known roles: {known})"
-            return None
+                return [t("lane %(lane)s names no known role (known roles: %(known)s); name the lane after one of them",
+                           lane=repr(item.value), known=known)]
+            return []
         if item.kind == "timer":
-            return spiff.check_timer(item.value, item.extra, self.evaluator)
+            message = spiff.check_timer(item.value, item.extra, self.evaluator)
+            return [message] if message else []
         if item.kind in ("condition", "script"):
             try:
                 self.evaluator.compile_check(item.value, mode="eval" if item.kind == "condition" else "exec")
             except ExpressionError as exc:
-                return f"{item.kind} is refused: {exc}"
-        return None
+                # The sandbox's own reason stays English (engine/expressions.py is not translated).
+                if item.kind == "condition":
+                    return [t("condition is refused: %(reason)s", reason=text_of(exc))]
+                return [t("script is refused: %(reason)s", reason=text_of(exc))]
+        return []
 
     # -- deploying
     def deploy(self, files: Mapping[str, str], process_key: str | None = None,
@@ -181,12 +188,17 @@ class DefinitionService:
                 .order_by(ProcessDefinition.version.desc()).limit(1)
             )
         if row is None and not missing_ok:
-            raise NotFoundError(f"no process {process_key!r} is deployed; deploy it with `ioc deploy`")
+            raise NotFoundError(t("no process %(key)s is deployed; deploy it with `ioc deploy`", key=repr(process_key)))
         return row
 
     def compiled(self, definition: ProcessDefinition) -> spiff.CompiledDefinition:
         """The parsed spec of a stored definition (cached)."""
         return self.cache.get(definition)
+
+
+def _listed(names: list[str]) -> Text | str:
+    """Names joined with commas, or "none"."""
+    return ", ".join(names) or t("none")
 
 
 def _file_finder(files: Mapping[str, str]):

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from engine.errors import FormError
+from engine.i18n import t, text_of
 
 MAX_TEXT = 10_000
 _TRUE = {"true", "1", "on", "yes", "có"}
@@ -22,18 +23,18 @@ def clean_form_data(form: list[dict[str, Any]], data: dict[str, Any]) -> dict[st
     errors: dict[str, str] = {}
     unknown = sorted(set(data) - set(declared))
     for name in unknown:
-        errors[name] = "this task has no such field" if declared else "this task takes no data"
+        errors[name] = t("this task has no such field") if declared else t("this task takes no data")
     clean: dict[str, Any] = {}
     for name, field in declared.items():
         raw = data.get(name)
         if raw is None or (isinstance(raw, str) and not raw.strip() and field["type"] != "bool"):
             if field["required"]:
-                errors[name] = "required"
+                errors[name] = t("required")
             continue
         try:
             clean[name] = _coerce(field, raw)
         except ValueError as exc:
-            errors[name] = str(exc)
+            errors[name] = text_of(exc)
     if errors:
         raise FormError(errors)
     return clean
@@ -43,38 +44,38 @@ def _coerce(field: dict[str, Any], raw: Any) -> Any:
     kind = field["type"]
     if kind in ("text", "textarea"):
         if not isinstance(raw, str):
-            raise ValueError("must be text")
+            raise ValueError(t("must be text"))
         if len(raw) > MAX_TEXT:
-            raise ValueError(f"is longer than {MAX_TEXT} characters")
+            raise ValueError(t("is longer than %(max)s characters; shorten it", max=MAX_TEXT))
         return raw.strip()
     if kind == "choice":
         if raw not in field["choices"]:
-            raise ValueError(f"must be one of: {', '.join(field['choices'])}")
+            raise ValueError(t("must be one of: %(choices)s", choices=", ".join(field["choices"])))
         return raw
     if kind == "bool":
         if isinstance(raw, bool):
             return raw
         if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
             return raw.strip().lower() in _TRUE
-        raise ValueError("must be yes or no")
+        raise ValueError(t("must be yes or no"))
     if kind == "int":
         if isinstance(raw, bool):
-            raise ValueError("must be a whole number")
+            raise ValueError(t("must be a whole number"))
         try:
             return int(raw)
         except (TypeError, ValueError):
-            raise ValueError("must be a whole number") from None
+            raise ValueError(t("must be a whole number")) from None
     if kind == "number":
         try:
             value = float(raw)
         except (TypeError, ValueError):
-            raise ValueError("must be a number") from None
+            raise ValueError(t("must be a number")) from None
         if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError("must be a finite number")
+            raise ValueError(t("must be a finite number"))
         return value
     if kind == "date":
         try:
             return date.fromisoformat(str(raw)).isoformat()
         except ValueError:
-            raise ValueError("must be a date like 2026-12-31") from None
-    raise ValueError(f"unknown field type {kind}")
+            raise ValueError(t("must be a date like 2026-12-31")) from None
+    raise ValueError(t("unknown field type %(kind)s", kind=kind))

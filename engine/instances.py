@@ -36,6 +36,7 @@ from engine.errors import (
 )
 from engine.expressions import RestrictedEnvironment, RestrictedEvaluator
 from engine.forms import clean_form_data
+from engine.i18n import t
 from engine.models import AuditEvent, HumanTask, Incident, OutboxMessage, ProcessInstance
 from engine.registry import OperatorContext, OperatorRegistry
 
@@ -91,6 +92,10 @@ class StepStats:
     spiff_seconds: float = 0.0
 
 
+# A human task's state as a person reads it (the stored values are English keys).
+TASK_STATES = {"open": t("open"), "completed": t("completed"), "cancelled": t("cancelled")}
+
+
 def _conflict_on_stale(method: Callable[..., Any]) -> Callable[..., Any]:
     """Turn a lost optimistic-version race into a ConflictError, wherever the flush happened.
 
@@ -104,7 +109,7 @@ def _conflict_on_stale(method: Callable[..., Any]) -> Callable[..., Any]:
             return method(self, *args, **kwargs)
         except StaleDataError:
             raise ConflictError(
-                "the process instance was changed by someone else at the same time; reload and try again"
+                t("the process instance was changed by someone else at the same time; reload and try again")
             ) from None
 
     return wrapper
@@ -175,16 +180,17 @@ class InstanceService:
         if task_row is None:
             existing = self.session.get(HumanTask, task_id)
             if existing is None:
-                raise NotFoundError(f"no task {task_id}")
-            raise TaskNotReadyError(f"task {task_id} is already {existing.state}")
+                raise NotFoundError(t("no task %(task)s; check the task id", task=task_id))
+            raise TaskNotReadyError(t("task %(task)s is already %(state)s; reload the task list",
+                                      task=task_id, state=TASK_STATES.get(existing.state, existing.state)))
         clean = clean_form_data(task_row.form.get("fields", []), data)
         row = task_row.instance
         if row.status == "completed":
-            raise ConflictError(f"instance {row.id} has completed")
+            raise ConflictError(t("instance %(instance)s has completed", instance=row.id))
         log = _StepLog(open_rows=open_rows)
         runner = self._load_runner(row, log)
         if runner.task_state(task_id) != "READY":
-            raise TaskNotReadyError(f"task {task_id} is no longer open")
+            raise TaskNotReadyError(t("task %(task)s is no longer open; reload the task list", task=task_id))
         log.audits.append({"kind": "task_completed", "element_id": task_row.element_id, "actor": actor,
                            "detail": {"task_id": task_id, "data": clean}})
         log.completing = (task_id, actor)
@@ -199,7 +205,8 @@ class InstanceService:
         log = _StepLog()
         runner = self._load_runner(row, log)
         if name not in runner.waiting_messages():
-            raise ConflictError(f"instance {instance_id} is not waiting for message {name!r} now")
+            raise ConflictError(t("instance %(instance)s is not waiting for message %(message)s now",
+                                  instance=instance_id, message=repr(name)))
         log.audits.append({"kind": "message", "element_id": name, "actor": actor, "detail": {"payload": payload}})
         self._advance(row, runner, log, lambda r: r.send_message(name, payload))
         return row
@@ -227,7 +234,7 @@ class InstanceService:
         log = _StepLog()
         runner = self._load_runner(row, log)
         if not runner.retry_errors(data):
-            raise ConflictError(f"instance {instance_id} has no failed step to retry")
+            raise ConflictError(t("instance %(instance)s has no failed step to retry", instance=instance_id))
         for incident in self.session.scalars(select(Incident).where(Incident.instance_id == row.id,
                                                                     Incident.resolved_at.is_(None))):
             incident.resolved_at = self.clock.now()
@@ -244,9 +251,9 @@ class InstanceService:
         ).rowcount
         task = self.session.get(HumanTask, task_id)
         if task is None:
-            raise NotFoundError(f"no task {task_id}")
+            raise NotFoundError(t("no task %(task)s; check the task id", task=task_id))
         if not done:
-            raise ConflictError(f"task {task_id} is held by {task.assignee} or closed")
+            raise ConflictError(t("task %(task)s is held by %(assignee)s or closed", task=task_id, assignee=task.assignee))
         return task
 
     # ------------------------------------------------------------------ reading
@@ -254,7 +261,7 @@ class InstanceService:
         """The state of an instance with its open tasks, next timer and open incidents."""
         row = self.session.get(ProcessInstance, instance_id)
         if row is None:
-            raise NotFoundError(f"no process instance {instance_id}")
+            raise NotFoundError(t("no process instance %(instance)s; check the instance id", instance=instance_id))
         tasks = self.session.scalars(select(HumanTask).where(HumanTask.instance_id == row.id,
                                                              HumanTask.state == "open")
                                      .order_by(HumanTask.created_at)).all()
@@ -289,9 +296,9 @@ class InstanceService:
     def _load_row(self, instance_id: int) -> ProcessInstance:
         row = self.session.scalar(self._locking(select(ProcessInstance).where(ProcessInstance.id == instance_id)))
         if row is None:
-            raise NotFoundError(f"no process instance {instance_id}")
+            raise NotFoundError(t("no process instance %(instance)s; check the instance id", instance=instance_id))
         if row.status == "completed":
-            raise ConflictError(f"instance {instance_id} has completed")
+            raise ConflictError(t("instance %(instance)s has completed", instance=instance_id))
         return row
 
     def _load_runner(self, row: ProcessInstance, log: _StepLog) -> spiff.Runner:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import OperatorError
+from engine.i18n import t
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -87,8 +88,9 @@ class OperatorRegistry:
         try:
             return self.operators[name]
         except KeyError:
-            known = ", ".join(sorted(self.operators)) or "none"
-            raise OperatorError(f"unknown operator {name!r} (known: {known})") from None
+            known = ", ".join(sorted(self.operators)) or t("none")
+            raise OperatorError(t("unknown operator %(name)s (known: %(known)s); use one of these",
+                                  name=repr(name), known=known)) from None
 
     def check_params(self, name: str, given: set[str]) -> list[str]:
         """Problems with the parameter names a service task gives to operator `name`."""
@@ -96,13 +98,13 @@ class OperatorRegistry:
         problems = []
         missing = op.required - given
         if missing:
-            problems.append(f"operator {name!r} needs parameter(s) {', '.join(sorted(missing))}")
+            problems.append(t("operator %(name)s needs parameter(s) %(missing)s; add them to the service task",
+                              name=repr(name), missing=", ".join(sorted(missing))))
         unknown = given - op.accepted
         if unknown:
-            problems.append(
-                f"operator {name!r} has no parameter(s) {', '.join(sorted(unknown))}"
-                f" (it takes: {', '.join(sorted(op.accepted)) or 'none'})"
-            )
+            problems.append(t("operator %(name)s has no parameter(s) %(unknown)s (it takes: %(accepted)s); remove them",
+                              name=repr(name), unknown=", ".join(sorted(unknown)),
+                              accepted=", ".join(sorted(op.accepted)) or t("none")))
         return problems
 
     def call(self, name: str, ctx: OperatorContext, params: dict[str, Any]) -> Any:
@@ -110,5 +112,6 @@ class OperatorRegistry:
         op = self.get(name)
         missing = op.required - set(params)
         if missing:
-            raise OperatorError(f"operator {name!r} called without {', '.join(sorted(missing))}")
+            raise OperatorError(t("operator %(name)s called without %(missing)s; give them in the service task",
+                                  name=repr(name), missing=", ".join(sorted(missing))))
         return op.func(ctx, **params)

@@ -43,6 +43,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine import clock
 from engine.errors import EngineError, ExpressionError, Problem
 from engine.expressions import RestrictedEnvironment, RestrictedEvaluator
+from engine.i18n import Text, t, text_of
 
 clock.install()
 
@@ -85,15 +86,15 @@ def parse_field(name: str, spec: str) -> FormField:
     """Read `type[!][:a,b] | nhãn | label` (the `!` marks a required field)."""
     m = _FIELD_RE.match(spec)
     if not m or m["type"] not in FIELD_TYPES:
-        raise ValueError(
-            f"field {name!r}: {spec!r} is not 'type[!][:choice,…] | nhãn | label'"
-            f" with a type among {', '.join(sorted(FIELD_TYPES))}"
-        )
+        raise ValueError(t("field %(name)s: %(spec)s is not 'type[!][:choice,…] | nhãn | label'"
+                           " with a type among %(types)s", name=repr(name), spec=repr(spec),
+                           types=", ".join(sorted(FIELD_TYPES))))
     choices = tuple(c.strip() for c in (m["choices"] or "").split(",") if c.strip())
     if m["type"] == "choice" and not choices:
-        raise ValueError(f"field {name!r}: a choice field needs its choices after ':'")
+        raise ValueError(t("field %(name)s: a choice field needs its choices after ':'", name=repr(name)))
     if m["type"] != "choice" and choices:
-        raise ValueError(f"field {name!r}: only a choice field takes choices (write choice:{','.join(choices)})")
+        raise ValueError(t("field %(name)s: only a choice field takes choices (write choice:%(choices)s)",
+                           name=repr(name), choices=",".join(choices)))
     return FormField(
         name=name,
         type=m["type"],
@@ -133,9 +134,10 @@ def _problem_from_validation(exc: ValidationException, fallback_file: str) -> Pr
     file = getattr(exc, "file_name", None) or fallback_file
     element = getattr(exc, "id", None) or getattr(exc, "name", None)
     line = getattr(exc, "line_number", None) or getattr(exc, "sourceline", None)
-    msg = str(exc).split("\n")[0]
+    # SpiffWorkflow's own text stays English; only our part of the message is translated.
+    msg: str = str(exc).split("\n")[0]
     if line:
-        msg += f" (line {line})"
+        msg = t("%(error)s (line %(line)s)", error=msg, line=line)
     return Problem(file=file, element_id=element, message=msg)
 
 
@@ -151,11 +153,12 @@ def parse_files(files: dict[str, str]) -> tuple[SpiffBpmnParser, list[Problem]]:
             elif name.lower().endswith(".bpmn"):
                 parser.add_bpmn_str(data, filename=name)
             else:
-                problems.append(Problem(name, None, "only .bpmn and .dmn files can be deployed"))
+                problems.append(Problem(name, None, t("only .bpmn and .dmn files can be deployed")))
         except ValidationException as exc:
             problems.append(_problem_from_validation(exc, name))
         except Exception as exc:  # lxml errors, broken encodings: all say "cannot parse"
-            problems.append(Problem(name, None, f"cannot be parsed: {str(exc).splitlines()[0]}"))
+            problems.append(Problem(name, None, t("cannot be parsed: %(error)s; check that it is a BPMN or DMN file",
+                                                  error=(str(exc).splitlines() or [type(exc).__name__])[0])))
     return parser, problems
 
 
@@ -173,7 +176,8 @@ def compile_process(parser: SpiffBpmnParser, process_id: str,
     except ValidationException as exc:
         return None, [_problem_from_validation(exc, file_of(process_id))]
     except (WorkflowException, KeyError, ValueError) as exc:
-        return None, [Problem(file_of(process_id), process_id, f"cannot be built: {exc}")]
+        return None, [Problem(file_of(process_id), process_id,
+                              t("cannot be built: %(error)s; fix the element it names", error=str(exc)))]
     user_tasks: dict[str, UserTaskInfo] = {}
     messages: set[str] = set()
     problems: list[Problem] = []
@@ -186,7 +190,7 @@ def compile_process(parser: SpiffBpmnParser, process_id: str,
                     try:
                         form.append(parse_field(key[len("field."):], value))
                     except ValueError as exc:
-                        problems.append(Problem(file_of(process_id), task_spec.bpmn_id, str(exc)))
+                        problems.append(Problem(file_of(process_id), task_spec.bpmn_id, text_of(exc)))
             user_tasks[task_spec.bpmn_id] = UserTaskInfo(
                 element_id=task_spec.bpmn_id,
                 title=task_spec.bpmn_name or task_spec.bpmn_id,
@@ -260,22 +264,26 @@ def _event_definitions(event: Any) -> list[Any]:
 _ISO_NAME = re.compile(r"^R?\d*/?P[0-9TYMDHWS]+$")
 
 
-def check_timer(expression: str, kind: str, evaluator: RestrictedEvaluator) -> str | None:
+def check_timer(expression: str, kind: str, evaluator: RestrictedEvaluator) -> Text | None:
     """Why a timer expression cannot work, or None when it can."""
     if not expression or not expression.strip():
-        return "the timer has no expression"
+        return t("the timer has no expression; give it one such as \"PT4H\"")
     try:
         evaluator.compile_check(expression)
     except ExpressionError as exc:
-        return f"timer expression {expression!r} is not valid: {exc}"
+        return t("timer expression %(expression)s is not valid: %(reason)s", expression=repr(expression),
+                 reason=text_of(exc))
     if _ISO_NAME.match(expression.strip()):
-        return f"timer expression {expression} must be quoted: write \"{expression}\" (it is a Python expression)"
+        return t("timer expression %(expression)s must be quoted: write \"%(expression)s\" (it is a Python expression)",
+                 expression=expression)
     try:
         value = evaluator.evaluate(expression, {})
     except ExpressionError:
         return None  # it depends on process data: checked when it runs
     if not isinstance(value, str):
-        return f"timer expression {expression!r} gives {type(value).__name__}, not an ISO 8601 text"
+        return t("timer expression %(expression)s gives %(type)s, not an ISO 8601 text; make it give a text such as \"PT4H\"",
+                 expression=repr(expression),
+                 type=type(value).__name__)
     try:
         if kind == "TimeDateEventDefinition":
             TimerEventDefinition.get_datetime(value)
@@ -288,10 +296,10 @@ def check_timer(expression: str, kind: str, evaluator: RestrictedEvaluator) -> s
             if every.total_seconds() <= 0:
                 raise ValueError("a cycle must repeat after some time")  # zero would fire in a hot loop
     except Exception:  # the library raises bare ValueErrors and KeyErrors
-        want = {"TimeDateEventDefinition": "a date-time like 2026-01-31T17:00:00+07:00",
-                "DurationTimerEventDefinition": "a duration longer than zero like \"PT4H\" or \"P2D\"",
-                "CycleTimerEventDefinition": "a cycle with a non-zero period like \"R3/PT1H\""}[kind]
-        return f"timer value {value!r} is not {want}"
+        want = {"TimeDateEventDefinition": t("a date-time like 2026-01-31T17:00:00+07:00"),
+                "DurationTimerEventDefinition": t("a duration longer than zero like \"PT4H\" or \"P2D\""),
+                "CycleTimerEventDefinition": t("a cycle with a non-zero period like \"R3/PT1H\"")}[kind]
+        return t("timer value %(value)s is not %(wanted)s", value=repr(value), wanted=want)
     return None
 
 
@@ -436,11 +444,11 @@ class Runner:
     def retry_errors(self, data: dict[str, Any] | None = None) -> int:
         """Put failed tasks back to READY (with corrected `data`) so the next run tries them again."""
         count = 0
-        for t in self.workflow.get_tasks():
-            if t.state == TaskState.ERROR:
+        for task in self.workflow.get_tasks():
+            if task.state == TaskState.ERROR:
                 if data:
-                    t.set_data(**data)
-                t._set_state(TaskState.READY)
+                    task.set_data(**data)
+                task._set_state(TaskState.READY)
                 count += 1
         return count
 

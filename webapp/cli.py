@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from engine.errors import DeploymentError, EngineError, FormError, NotFoundError, Problem
+from engine.i18n import t, text_of
 from engine.models import HumanTask
 from webapp.extensions import db
+from webapp.i18n import cli_language, translate
 from webapp.runtime import runtime
+
+# Instance statuses as the report shows them (the stored values are English keys).
+STATUS = {"running": t("running"), "completed": t("completed"), "error": t("error")}
 
 
 def _create_app():
@@ -41,25 +49,50 @@ def _services():
     return runtime().services(db.session)
 
 
+def in_cli_language(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a command (inside its app context) with messages in the configured IOC_LANG."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with cli_language():
+            return command(*args, **kwargs)
+
+    return wrapper
+
+
+def echo(message: Any, err: bool = False, indent: str = "") -> None:
+    """Print a message for people, translated into the CLI's language."""
+    click.echo(indent + translate(message), err=err)
+
+
+def _problem_line(problem: Problem) -> str:
+    """`file [element]: message`, the message translated."""
+    where = problem.file + (f" [{problem.element_id}]" if problem.element_id else "")
+    return f"{where}: {translate(problem.message)}"
+
+
 def deploy_files(paths: list[str], key: str | None = None, deployed_by: str = "cli") -> list[str]:
-    """Deploy each process found among `paths`; lines saying what happened."""
+    """Deploy each process found among `paths`; lines (translatable Text) saying what happened."""
     from engine.definitions import read_files
 
     files = read_files(paths)
     services = _services()
-    bpmn = {n: t for n, t in files.items() if n.endswith(".bpmn")}
-    dmn = {n: t for n, t in files.items() if n.endswith(".dmn")}
+    bpmn = {n: text for n, text in files.items() if n.endswith(".bpmn")}
+    dmn = {n: text for n, text in files.items() if n.endswith(".dmn")}
     others = sorted(set(files) - set(bpmn) - set(dmn))
     if others:
-        raise DeploymentError([Problem(n, None, "only .bpmn and .dmn files can be deployed") for n in others])
+        raise DeploymentError([Problem(n, None, t("only .bpmn and .dmn files can be deployed")) for n in others])
     lines = []
     # Each BPMN file is one deployment, together with every DMN file given (its decisions).
     groups = [{name: text, **dmn} for name, text in sorted(bpmn.items())] or [dmn]
     for group in groups:
         result = services.definitions.deploy(group, process_key=key, deployed_by=deployed_by)
         d = result.definition
-        state = "deployed" if result.created else "unchanged"
-        lines.append(f"{d.process_key} v{d.version} {state} ({d.name}; sha256 {d.sha256[:12]})")
+        facts = {"key": d.process_key, "version": d.version, "name": d.name, "sha": d.sha256[:12]}
+        if result.created:
+            lines.append(t("%(key)s v%(version)s deployed (%(name)s; sha256 %(sha)s)", **facts))
+        else:
+            lines.append(t("%(key)s v%(version)s unchanged (%(name)s; sha256 %(sha)s)", **facts))
     db.session.commit()
     return lines
 
@@ -68,16 +101,18 @@ def deploy_files(paths: list[str], key: str | None = None, deployed_by: str = "c
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--key", help="Process id to deploy when the files hold several executable processes.")
 @with_appcontext
+@in_cli_language
 def deploy_command(files: tuple[str, ...], key: str | None) -> None:
     """Validate and deploy BPMN/DMN FILES as a new version (prints each problem when refused)."""
     try:
         for line in deploy_files(list(files), key):
-            click.echo(line)
+            echo(line)
     except DeploymentError as exc:
         db.session.rollback()
-        click.echo(f"Refused: {len(exc.problems)} problem(s); nothing was deployed.", err=True)
+        echo(t("Refused: %(count)s problem(s); nothing was deployed. Fix them and deploy again.",
+               count=len(exc.problems)), err=True)
         for problem in exc.problems:
-            click.echo(f"  - {problem}", err=True)
+            click.echo(f"  - {_problem_line(problem)}", err=True)
         sys.exit(1)
 
 
@@ -86,55 +121,69 @@ def deploy_command(files: tuple[str, ...], key: str | None) -> None:
 @click.option("--data", default="{}", help="Start data as a JSON object.")
 @click.option("--business-key", default=None, help="A business key (case code) for the instance.")
 @with_appcontext
+@in_cli_language
 def start_command(key: str, data: str, business_key: str | None) -> None:
     """Start an instance of process KEY; prints its id and state."""
     try:
         payload = json.loads(data)
         if not isinstance(payload, dict):
-            raise ValueError("it must be a JSON object like {\"a\": 1}")
+            raise ValueError(t("it must be a JSON object like {\"a\": 1}"))
     except ValueError as exc:
-        raise click.BadParameter(f"--data is not a JSON object: {exc}") from None
+        raise click.BadParameter(translate(t("--data is not a JSON object: %(error)s", error=text_of(exc)))) from None
     services = _services()
     try:
         row = services.instances.start(key, payload, business_key=business_key, actor="cli")
         db.session.commit()
     except EngineError as exc:
         db.session.rollback()
-        click.echo(f"Error: {exc}", err=True)
+        _echo_error(exc)
         sys.exit(1)
     runtime().enqueue_outbox()
     _print_instance(row.id)
 
 
+def _echo_error(exc: BaseException) -> None:
+    """`Error: …` on stderr, with the exception's message translated."""
+    echo(t("Error: %(message)s", message=text_of(exc)), err=True)
+
+
 def _print_instance(instance_id: int) -> None:
     view = _services().instances.view(instance_id)
-    click.echo(f"instance {view.id}: {view.process_key} v{view.version}  status={view.status}"
-               + (f"  business_key={view.business_key}" if view.business_key else ""))
-    click.echo(f"  next timer: {view.next_timer_at.isoformat() if view.next_timer_at else '—'}")
-    click.echo(f"  waiting for messages: {', '.join(view.waiting_messages) or '—'}")
-    if view.open_tasks:
-        click.echo("  open tasks:")
-        for t in view.open_tasks:
-            due = t.due_at.isoformat() if t.due_at else "—"
-            click.echo(f"    {t.id}  {t.element_id} «{t.title}»  role={t.candidate_role} unit={t.candidate_unit}"
-                       f" assignee={t.assignee or '—'} due={due}")
+    facts = {"id": view.id, "key": view.process_key, "version": view.version,
+             "status": STATUS.get(view.status, view.status)}
+    if view.business_key:
+        echo(t("instance %(id)s: %(key)s v%(version)s  status=%(status)s  business_key=%(business_key)s",
+               business_key=view.business_key, **facts))
     else:
-        click.echo("  open tasks: —")
+        echo(t("instance %(id)s: %(key)s v%(version)s  status=%(status)s", **facts))
+    echo(t("next timer: %(at)s", at=view.next_timer_at.isoformat() if view.next_timer_at else "—"), indent="  ")
+    echo(t("waiting for messages: %(names)s", names=", ".join(view.waiting_messages) or "—"), indent="  ")
+    if view.open_tasks:
+        echo(t("open tasks:"), indent="  ")
+        for task in view.open_tasks:
+            echo(t("%(id)s  %(element)s «%(title)s»  role=%(role)s unit=%(unit)s assignee=%(assignee)s due=%(due)s",
+                   id=task.id, element=task.element_id, title=task.title, role=task.candidate_role,
+                   unit=task.candidate_unit, assignee=task.assignee or "—",
+                   due=task.due_at.isoformat() if task.due_at else "—"), indent="    ")
+    else:
+        echo(t("open tasks: —"), indent="  ")
     if view.incidents:
-        click.echo("  incidents:")
+        echo(t("incidents:"), indent="  ")
         for message in view.incidents:
+            # Stored as the step's failure was described (English): not a msgid, shown as recorded.
             click.echo(f"    ! {message}")
 
 
 @main.command("instance")
 @click.argument("instance_id", type=int)
 @with_appcontext
+@in_cli_language
 def instance_command(instance_id: int) -> None:
     """Show an instance: state, open tasks, next timer, incidents."""
     try:
         _print_instance(instance_id)
     except EngineError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        _echo_error(exc)
         sys.exit(1)
 
 
@@ -143,25 +192,26 @@ def instance_command(instance_id: int) -> None:
 @click.option("--data", default="{}", help="Form data as a JSON object.")
 @click.option("--as", "actor", default="cli", help="Who completes it (username).")
 @with_appcontext
+@in_cli_language
 def complete_command(task_id: str, data: str, actor: str) -> None:
     """Complete a human task with form data (for scripts and operators)."""
     try:
         payload = json.loads(data)
     except ValueError as exc:
-        raise click.BadParameter(f"--data is not JSON: {exc}") from None
+        raise click.BadParameter(translate(t("--data is not JSON: %(error)s", error=str(exc)))) from None
     services = _services()
     try:
         task = db.session.get(HumanTask, task_id)
         if task is None:
-            raise NotFoundError(f"no task {task_id}")
+            raise NotFoundError(t("no task %(task)s; check the task id", task=task_id))
         services.cases.complete_task(task_id, payload, actor)
     except FormError as exc:
-        click.echo("Refused, fix these fields:", err=True)
+        echo(t("Refused, fix these fields:"), err=True)
         for name, why in exc.fields.items():
-            click.echo(f"  - {name}: {why}", err=True)
+            click.echo(f"  - {name}: {translate(why)}", err=True)
         sys.exit(1)
     except EngineError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        _echo_error(exc)
         sys.exit(1)
     _print_instance(task.instance_id)
 
@@ -175,7 +225,8 @@ def _serve(with_sweep: bool) -> None:
         thread.start()
         app.extensions["ioc_sweep_thread"] = thread
     host, port = app.config["HOST"], int(app.config["PORT"])
-    click.echo(f"Serving IOC Case Flow at http://{host}:{port}  (health: http://{host}:{port}/healthz)")
+    echo(t("Serving IOC Case Flow at %(url)s  (health: %(health)s)",
+           url=f"http://{host}:{port}", health=f"http://{host}:{port}/healthz"))
     # app.run() refuses to run inside the flask CLI; run_simple is the same server without the guard.
     from werkzeug.serving import run_simple
 
@@ -184,6 +235,7 @@ def _serve(with_sweep: bool) -> None:
 
 @main.command("serve")
 @with_appcontext
+@in_cli_language
 def serve_command() -> None:
     """Serve the web app with Werkzeug (demo and development; production: gunicorn webapp.wsgi:app)."""
     _serve(with_sweep=True)
@@ -192,6 +244,7 @@ def serve_command() -> None:
 @main.command("demo")
 @click.option("--no-serve", is_flag=True, help="Only set up the demo database, do not serve.")
 @with_appcontext
+@in_cli_language
 def demo_command(no_serve: bool) -> None:
     """Set up the embedded demo (schema, Đắk Lắk demo data, processes, sample cases) and serve it."""
     from webapp.setup import setup_demo
@@ -199,14 +252,18 @@ def demo_command(no_serve: bool) -> None:
 
     summary = setup_demo(current_app._get_current_object())
     app = current_app
-    click.echo("IOC Case Flow — demo Đắk Lắk (dữ liệu minh họa / demo data)")
+    echo(t("IOC Case Flow — Đắk Lắk demo (demo data)"))
     for line in summary:
-        click.echo(f"  {line}")
-    click.echo(f"Tài khoản demo / demo accounts (mật khẩu / password: {DEMO_PASSWORD}; "
-               f"all {len(demo_data()['users'])} are in workflows/demo/dak_lak.json):")
+        echo(line, indent="  ")
+    echo(t("Demo accounts (password: %(password)s; all %(count)s are in workflows/demo/dak_lak.json):",
+           password=DEMO_PASSWORD, count=len(demo_data()["users"])))
+    from workflows.roles import ROLES
+
+    in_english = current_app.config["LANG"] == "en"
     for username, role, unit in _demo_accounts():
-        click.echo(f"  {username:<18} {role:<10} {unit}")
-    click.echo(f"Open http://{app.config['HOST']}:{app.config['PORT']}")
+        label = ROLES[role][1 if in_english else 0] if role in ROLES else role
+        click.echo(f"  {username:<18} {label:<24} {unit}")
+    echo(t("Open %(url)s", url=f"http://{app.config['HOST']}:{app.config['PORT']}"))
     if not no_serve:
         _serve(with_sweep=True)
 

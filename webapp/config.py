@@ -37,6 +37,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "TIMEZONE": "Asia/Ho_Chi_Minh",  # times are stored in UTC and shown in this zone
         "BABEL_DEFAULT_LOCALE": "vi",
         "LANGUAGES": ["vi", "en"],
+        "LANG": "vi",  # language of the `ioc` command's messages: vi or en
     }
 
 
@@ -52,6 +53,9 @@ def finish(config: dict[str, Any]) -> None:
         ZoneInfo(config["TIMEZONE"])
     except Exception:  # noqa: BLE001 - ZoneInfoNotFoundError, ValueError on a malformed key
         raise ConfigError(f"IOC_TIMEZONE={config['TIMEZONE']!r} is not a time zone; use e.g. Asia/Ho_Chi_Minh") from None
+    if config["LANG"] not in config["LANGUAGES"]:
+        raise ConfigError(f"IOC_LANG={config['LANG']!r} is not a language of the interface;"
+                          f" use {' or '.join(config['LANGUAGES'])}")
     if config["TIMER_SWEEP"] not in ("thread", "beat", "off"):
         raise ConfigError("IOC_TIMER_SWEEP must be thread, beat or off")
     if not config.get("CELERY_EAGER") and not config.get("REDIS_URL"):

@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask
 from flask_migrate import upgrade
 
+from engine.i18n import t
 from webapp.extensions import db
 from webapp.runtime import runtime
 
@@ -20,7 +21,7 @@ def deploy_directory(directory: str | Path) -> list[str]:
 
 
 def setup_demo(app: Flask) -> list[str]:
-    """Bring the schema up to date, then add what the demo needs that is missing; lines said."""
+    """Bring the schema up to date, then add what the demo needs that is missing; lines said (translatable)."""
     from argon2 import PasswordHasher
 
     from workflows.demo import DEMO_PASSWORD, demo_data, load_reference_data
@@ -29,13 +30,13 @@ def setup_demo(app: Flask) -> list[str]:
     lines = []
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
-        lines.append(f"database: {db.engine.url.render_as_string(hide_password=True)} (schema up to date)")
+        lines.append(t("database: %(url)s (schema up to date)", url=db.engine.url.render_as_string(hide_password=True)))
         # One hash for every demo account: the demo shares one published password anyway.
         added = load_reference_data(db.session, demo_data(), PasswordHasher().hash(DEMO_PASSWORD))
         db.session.commit()
-        lines.append(f"demo data: +{added['units']} units, +{added['users']} accounts, +{added['categories']} categories")
-        lines.extend(f"process {line}" for line in deploy_directory(app.config["BPMN_DIR"]))
+        lines.append(t("demo data: +%(units)s units, +%(users)s accounts, +%(categories)s categories", **added))
+        lines.extend(t("process %(line)s", line=line) for line in deploy_directory(app.config["BPMN_DIR"]))
         made = create_sample_cases(runtime().services(db.session))
         if made:
-            lines.append(f"sample cases: {made} created")
+            lines.append(t("sample cases: %(count)s created", count=made))
     return lines

@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.clock import SYSTEM_CLOCK, Clock
 from engine.errors import ConflictError
+from engine.i18n import t
 from engine.instances import BatchAbort, InstanceService
 from workflows.errors import CaseNotFoundError, IntakeError
 from workflows.models import CHANNEL_PREFIX, PRIORITIES, Case, CaseEvent, Category, Reporter
@@ -111,7 +112,7 @@ class CaseService:
                 continue
             except StaleDataError:
                 self.session.rollback()
-                raise ConflictError("the case was changed by someone else at the same time; reload and try again") from None
+                raise ConflictError(t("the case was changed by someone else at the same time; reload and try again")) from None
             except BaseException:
                 self.session.rollback()
                 raise
@@ -141,32 +142,33 @@ class CaseService:
     def _validate(self, r: IntakeRequest) -> tuple[Category, Any, str]:
         errors: dict[str, str] = {}
         if r.channel not in PROCESS_FOR_CHANNEL:
-            errors["channel"] = f"channel {r.channel!r} is not open for intake (open: {', '.join(PROCESS_FOR_CHANNEL)})"
+            errors["channel"] = t("channel %(channel)s is not open for intake (open: %(open)s)",
+                                  channel=repr(r.channel), open=", ".join(PROCESS_FOR_CHANNEL))
         category = self._category(r.category) if r.category else None
         if category is None or not category.active:
-            errors["category"] = "choose one of the listed categories"
+            errors["category"] = t("choose one of the listed categories")
         unit = UnitDirectory(self.session).by_code(r.admin_unit) if r.admin_unit else None
         if unit is None or unit.kind not in PLACE_KINDS or not unit.active:
-            errors["admin_unit"] = "choose the commune or ward where it happened"
+            errors["admin_unit"] = t("choose the commune or ward where it happened")
         if not r.title or not r.title.strip():
-            errors["title"] = "required"
+            errors["title"] = t("required")
         elif len(r.title) > 255:
-            errors["title"] = "at most 255 characters"
+            errors["title"] = t("at most 255 characters; shorten it")
         if len(r.description) > 10_000:
-            errors["description"] = "at most 10,000 characters"
+            errors["description"] = t("at most 10,000 characters; shorten it")
         if (r.lat is None) != (r.lon is None):
-            errors["location"] = "give both latitude and longitude, or neither"
+            errors["location"] = t("give both latitude and longitude, or neither")
         elif r.lat is not None and not (-90 <= r.lat <= 90 and -180 <= r.lon <= 180):
-            errors["location"] = "latitude must be within ±90 and longitude within ±180"
+            errors["location"] = t("latitude must be within ±90 and longitude within ±180")
         priority = r.priority or (category.default_priority if category else "normal")
         if priority not in PRIORITIES:
-            errors["priority"] = f"must be one of {', '.join(PRIORITIES)}"
+            errors["priority"] = t("must be one of %(choices)s", choices=", ".join(PRIORITIES))
         if r.reporter_phone and not _PHONE.match(r.reporter_phone.strip()):
-            errors["reporter_phone"] = "write a phone number such as 0912 345 678"
+            errors["reporter_phone"] = t("write a phone number such as 0912 345 678")
         if r.reporter_email and not _EMAIL.match(r.reporter_email.strip()):
-            errors["reporter_email"] = "write an email address such as ten@example.vn"
+            errors["reporter_email"] = t("write an email address such as ten@example.vn")
         if r.idempotency_key is not None and not (0 < len(r.idempotency_key) <= 120):
-            errors["idempotency_key"] = "must be 1 to 120 characters"
+            errors["idempotency_key"] = t("must be 1 to 120 characters")
         if errors:
             raise IntakeError(errors)
         return category, unit, priority
@@ -180,7 +182,7 @@ class CaseService:
         """A citizen's answer to a published resolution; "not resolved" reopens the case."""
         case = self._case_of(code)
         if case is None or case.process_instance_id is None:
-            raise CaseNotFoundError(f"no case {code}")
+            raise CaseNotFoundError(t("no case %(code)s; check the tracking code", code=code))
         instance_id = case.process_instance_id
 
         def work() -> Case:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from engine.errors import OperatorError
+from engine.i18n import t
 from engine.registry import OperatorContext, OperatorRegistry, Param
 from workflows.models import AdminUnit, Case, CaseEvent, Notification, Publication, User
 from workflows.redaction import redact
@@ -22,14 +23,15 @@ def _case(ctx: OperatorContext) -> Case:
     case_id = ctx.data.get("case_id")
     case = ctx.session.get(Case, case_id) if case_id is not None else None
     if case is None:
-        raise OperatorError(f"the process data names no existing case (case_id={case_id!r})")
+        raise OperatorError(t("the process data names no existing case (case_id=%(case_id)s)", case_id=repr(case_id)))
     return case
 
 
 def _unit(ctx: OperatorContext, code: Any) -> AdminUnit:
     unit = UnitDirectory(ctx.session).by_code(str(code)) if code else None
     if unit is None:
-        raise OperatorError(f"unit {code!r} does not exist; check the routing table (field_report_routing.dmn)")
+        raise OperatorError(t("unit %(unit)s does not exist; check the routing table (field_report_routing.dmn)",
+                              unit=repr(code)))
     return unit
 
 
@@ -37,9 +39,9 @@ def _hours(value: Any, name: str) -> float:
     try:
         hours = float(value)
     except (TypeError, ValueError):
-        raise OperatorError(f"{name} must be a number of hours, got {value!r}") from None
+        raise OperatorError(t("%(name)s must be a number of hours, got %(value)s", name=name, value=repr(value))) from None
     if not 0 < hours <= 24 * 366:
-        raise OperatorError(f"{name} must be between 0 and one year, got {hours}")
+        raise OperatorError(t("%(name)s must be between 0 and one year, got %(hours)s", name=name, hours=hours))
     return hours
 
 
@@ -124,7 +126,7 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         try:
             level = int(level)
         except (TypeError, ValueError):
-            raise OperatorError(f"level must be 1 or 2, got {level!r}") from None
+            raise OperatorError(t("level must be 1 or 2, got %(level)s", level=repr(level))) from None
         directory = UnitDirectory(ctx.session)
         current = case.responsible_unit or case.admin_unit
         if level == 1:
@@ -132,7 +134,7 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         elif level == 2:
             target = directory.upper_unit(current, case.category)
         else:
-            raise OperatorError(f"level must be 1 or 2, got {level}")
+            raise OperatorError(t("level must be 1 or 2, got %(level)s", level=level))
         due = ctx.now + timedelta(hours=_hours(hours, "hours"))
         case.escalation_level, case.status, case.due_at = level, "escalated", due
         _event(ctx, case, "escalated", True, level=level, unit=target.code, unit_name=target.name,
@@ -145,7 +147,7 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         case = _case(ctx)
         text = str(resolution or "").strip()
         if not text:
-            raise OperatorError("the resolution is empty; the handling form must require it")
+            raise OperatorError(t("the resolution is empty; the handling form must require it"))
         case.resolution, case.resolved_at, case.status = text, ctx.now, "resolved"
         _event(ctx, case, "resolved", True)
         return {"resolved_at": _iso(ctx.now)}

@@ -41,8 +41,10 @@ def fresh_url(request, tmp_path):
     engine.dispose()
 
 
-def ioc(url, *args):
-    result = CliRunner().invoke(main, list(args), env={"IOC_DATABASE_URL": url}, catch_exceptions=False)
+def ioc(url, *args, lang="en"):
+    """Run `ioc` on a database; in English unless `lang` says otherwise (the default language is vi)."""
+    env = {"IOC_DATABASE_URL": url, "IOC_LANG": lang} if lang else {"IOC_DATABASE_URL": url}
+    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
     return result
 
 
@@ -74,7 +76,7 @@ def test_deploy_start_instance_complete(fresh_url, tmp_path):
     task_id = re.search(r"^\s+(\S+)\s+triage", shown.output, re.M).group(1)
 
     refused = CliRunner().invoke(main, ["complete", task_id, "--data", '{"decision": "maybe"}'],
-                                 env={"IOC_DATABASE_URL": fresh_url})
+                                 env={"IOC_DATABASE_URL": fresh_url, "IOC_LANG": "en"})
     assert refused.exit_code == 1 and "decision: must be one of: accept, reject" in refused.output
 
     missing = ioc(fresh_url, "instance", "999")
@@ -89,7 +91,7 @@ def test_a_refused_deployment_prints_each_problem_and_deploys_nothing(fresh_url,
     bad = tmp_path / "bad.bpmn"
     bad.write_text(process("bad", [service(0, "send_fax", {"to": "'x'"}), service(1, "assign", {"unit": "'X'"})]),
                    encoding="utf-8")
-    result = CliRunner().invoke(main, ["deploy", str(bad)], env={"IOC_DATABASE_URL": fresh_url})
+    result = CliRunner().invoke(main, ["deploy", str(bad)], env={"IOC_DATABASE_URL": fresh_url, "IOC_LANG": "en"})
     assert result.exit_code == 1
     assert "Refused: 2 problem(s); nothing was deployed." in result.output
     assert "bad.bpmn [s0]: unknown operator 'send_fax'" in result.output
@@ -98,3 +100,33 @@ def test_a_refused_deployment_prints_each_problem_and_deploys_nothing(fresh_url,
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM process_definition")).scalar() == 0
     engine.dispose()
+
+
+@pytest.mark.parametrize("fresh_url", ["sqlite"], indirect=True)
+def test_the_cli_speaks_vietnamese_unless_told_otherwise(fresh_url, tmp_path):
+    assert ioc(fresh_url, "db", "upgrade", lang=None).exit_code == 0
+    bad = tmp_path / "bad.bpmn"
+    bad.write_text(process("bad", [service(0, "send_fax", {"to": "'x'"}), service(1, "assign", {"unit": "'X'"})]),
+                   encoding="utf-8")
+    result = CliRunner().invoke(main, ["deploy", str(bad)], env={"IOC_DATABASE_URL": fresh_url})
+    assert result.exit_code == 1
+    assert "Từ chối triển khai: có 2 lỗi; chưa triển khai gì." in result.output
+    assert "bad.bpmn [s0]: không có toán tử 'send_fax'" in result.output
+    assert "bad.bpmn [s1]: toán tử 'assign' cần tham số reminder_hours, sla_hours" in result.output
+    assert "Refused" not in result.output
+
+    deployed = ioc(fresh_url, "deploy", *FIELD_REPORT, lang=None)
+    assert "field_report v1 đã triển khai" in deployed.output
+    started = ioc(fresh_url, "start", "field_report", "--data", json.dumps({"case_id": 0, "ioc_unit": "IOC-DLK"}),
+                  lang=None)
+    assert re.search(r"hồ sơ quy trình \d+: field_report v1  trạng thái: đang chạy", started.output), started.output
+    assert "nhiệm vụ đang mở:" in started.output
+    missing = ioc(fresh_url, "instance", "999", lang=None)
+    assert missing.exit_code == 1 and "Lỗi: không có hồ sơ quy trình 999" in missing.output
+
+
+def test_an_unknown_cli_language_is_refused_saying_what_to_set(tmp_path):
+    result = CliRunner().invoke(main, ["instance", "1"], env={"IOC_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+                                                            "IOC_LANG": "fr"})
+    assert result.exit_code != 0
+    assert "IOC_LANG='fr'" in str(result.exception) and "vi or en" in str(result.exception)
