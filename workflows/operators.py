@@ -18,6 +18,9 @@ from workflows.models import AdminUnit, Case, CaseEvent, Notification, Publicati
 from workflows.redaction import redact
 from workflows.units import UnitDirectory
 
+# A case reopened this often needs people, not another round of the same process.
+MAX_REOPENS = 20
+
 
 def _case(ctx: OperatorContext) -> Case:
     case_id = ctx.data.get("case_id")
@@ -176,6 +179,10 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
                        description="Mở lại phản ánh khi người dân báo chưa được giải quyết.")
     def reopen(ctx: OperatorContext, comment: Any = "") -> dict[str, Any]:
         case = _case(ctx)
+        if case.reopen_count >= MAX_REOPENS:
+            # Each round deepens SpiffWorkflow's task tree; past ~66 rounds it would stop silently.
+            raise OperatorError(t("case %(code)s has been reopened %(count)s times; the IOC must take it over by hand"
+                                  " (an administrator resolves this incident)", code=case.code, count=case.reopen_count))
         case.reopen_count += 1
         case.status, case.resolved_at = "reopened", None
         pub = ctx.session.get(Publication, case.id)

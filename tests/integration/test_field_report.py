@@ -229,3 +229,19 @@ def test_an_operator_failure_becomes_an_incident_and_loses_no_work(services, ses
     assert (triage_row.state, triage_row.completed_by) == ("completed", "dtv1")
     session.refresh(case)
     assert case.responsible_unit_id is None and case.status == "received"
+
+
+def test_a_case_reopened_too_often_goes_to_people(services, session):
+    from workflows.operators import MAX_REOPENS
+
+    case = intake(services)
+    triage(services, session, case)
+    _resolve(services, session, case)
+    case.reopen_count = MAX_REOPENS
+    session.commit()
+    services.cases.citizen_feedback(case.code, satisfied=False, comment="Vẫn chưa sửa")
+    view = services.instances.view(case.process_instance_id)
+    assert view.status == "error"
+    assert any(f"reopened {MAX_REOPENS} times" in m for m in view.incidents), view.incidents
+    session.refresh(case)
+    assert case.reopen_count == MAX_REOPENS
