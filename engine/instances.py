@@ -36,7 +36,7 @@ from engine.errors import (
 )
 from engine.expressions import RestrictedEnvironment, RestrictedEvaluator
 from engine.forms import clean_form_data
-from engine.i18n import t
+from engine.i18n import Text, t
 from engine.models import AuditEvent, HumanTask, Incident, OutboxMessage, ProcessInstance
 from engine.registry import OperatorContext, OperatorRegistry
 
@@ -265,8 +265,9 @@ class InstanceService:
         tasks = self.session.scalars(select(HumanTask).where(HumanTask.instance_id == row.id,
                                                              HumanTask.state == "open")
                                      .order_by(HumanTask.created_at)).all()
-        incidents = self.session.scalars(select(Incident.message).where(Incident.instance_id == row.id,
-                                                                        Incident.resolved_at.is_(None))).all()
+        incidents = [Text(i.reason["msgid"], i.reason["params"]) if i.reason else i.message
+                     for i in self.session.scalars(select(Incident).where(Incident.instance_id == row.id,
+                                                                          Incident.resolved_at.is_(None)))]
         runner = self._load_runner(row, _StepLog())
         return InstanceView(
             id=row.id, process_key=row.process_key, version=row.definition.version,
@@ -365,10 +366,12 @@ class InstanceService:
     def _record_incident(self, row: ProcessInstance, runner: spiff.Runner, log: _StepLog,
                          exc: BaseException) -> None:
         message = spiff.describe_failure(exc)
+        reason = _translatable_reason(exc)
         failed = runner.error_tasks()
         task_id, element_id = failed[0] if failed else (None, None)
-        self.session.add(Incident(instance=row, task_id=task_id, element_id=element_id,
-                                  message=message, created_at=self.clock.now()))
+        self.session.add(Incident(instance=row, task_id=task_id, element_id=element_id, message=message,
+                                  reason={"msgid": reason.msgid, "params": _jsonable(reason.params)} if reason else None,
+                                  created_at=self.clock.now()))
         log.audits.append({"kind": "incident", "element_id": element_id, "detail": {"message": message}})
         log.outbox.append({"topic": "instance.incident", "payload": {
             "business_key": row.business_key, "element_id": element_id,
@@ -448,6 +451,22 @@ class InstanceService:
             return self.evaluator.evaluate(expression, dict(data))
         except ExpressionError:
             return None  # an unset variable leaves the task unbound, not the step failed
+
+
+def _translatable_reason(exc: BaseException) -> Text | None:
+    """The project's own message behind a failure (SpiffWorkflow wraps it), if there is one."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if current.args and isinstance(current.args[0], Text):
+            return current.args[0]
+        current = current.__cause__ or getattr(current, "exception", None) or current.__context__
+    return None
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v if isinstance(v, (int, float, bool)) or v is None else str(v) for k, v in params.items()}
 
 
 def _parse_moment(value: Any) -> datetime | None:

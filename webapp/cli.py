@@ -14,7 +14,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from engine.errors import DeploymentError, EngineError, FormError, NotFoundError, Problem
-from engine.i18n import t, text_of
+from engine.i18n import Text, t, text_of
 from engine.models import HumanTask
 from webapp.extensions import db
 from webapp.i18n import cli_language, translate
@@ -170,8 +170,8 @@ def _print_instance(instance_id: int) -> None:
     if view.incidents:
         echo(t("incidents:"), indent="  ")
         for message in view.incidents:
-            # Stored as the step's failure was described (English): not a msgid, shown as recorded.
-            click.echo(f"    ! {message}")
+            # Our own reasons come back as Text and are translated; other failures read as recorded.
+            click.echo(f"    ! {translate(message) if isinstance(message, Text) else message}")
 
 
 @main.command("instance")

@@ -245,3 +245,17 @@ def test_a_case_reopened_too_often_goes_to_people(services, session):
     assert any(f"reopened {MAX_REOPENS} times" in m for m in view.incidents), view.incidents
     session.refresh(case)
     assert case.reopen_count == MAX_REOPENS
+
+
+def test_incident_reasons_are_kept_translatable(services, session):
+    from workflows.operators import MAX_REOPENS
+
+    case = intake(services)
+    triage(services, session, case)
+    _resolve(services, session, case)
+    case.reopen_count = MAX_REOPENS
+    session.commit()
+    services.cases.citizen_feedback(case.code, satisfied=False)
+    (reason,) = services.instances.view(case.process_instance_id).incidents
+    assert reason.msgid.startswith("case %(code)s has been reopened %(count)s times")
+    assert reason.params == {"code": case.code, "count": MAX_REOPENS}

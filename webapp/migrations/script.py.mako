@@ -8,6 +8,7 @@ Create Date: ${create_date}
 from alembic import op
 import sqlalchemy as sa
 import engine.db  # noqa: F401 - custom column types used below
+from sqlalchemy import Text  # noqa: F401 - autogenerate writes Text() for JSONB columns
 ${imports if imports else ""}
 
 # revision identifiers, used by Alembic.
