@@ -277,10 +277,6 @@ class InstanceService:
             data=runner.data if runner.completed else runner.last_data(),
         )
 
-    def instances_of(self, business_key: str) -> list[ProcessInstance]:
-        """Instances started for a business key (a case code), newest first."""
-        return list(self.session.scalars(select(ProcessInstance).where(ProcessInstance.business_key == business_key)
-                                         .order_by(ProcessInstance.id.desc())))
 
     # ------------------------------------------------------------------ internals
     def _locking(self, query):

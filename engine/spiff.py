@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -490,11 +490,6 @@ class Runner:
         """The workflow's data (set when it completes)."""
         return self.workflow.data
 
-    def task_data(self, task_id: str) -> dict[str, Any]:
-        """Data of one task."""
-        from uuid import UUID
-
-        return self.workflow.get_task_from_id(UUID(task_id)).data
 
     def last_data(self) -> dict[str, Any]:
         """Data of the most recently run task (the process's current data)."""
@@ -512,9 +507,6 @@ def task_ids(task) -> tuple[str, str]:
     return str(task.id), task.task_spec.bpmn_id or task.task_spec.name
 
 
-def evaluate_in_task(script_engine: _ScriptEngine, data: dict[str, Any], expression: str) -> Any:
-    """Evaluate an expression against some task data with the sandbox."""
-    return script_engine.environment.evaluate(expression, dict(data))
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -529,9 +521,6 @@ def describe_failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def utc_iso(moment: datetime) -> str:
-    """ISO text of an aware moment in UTC (what timeDate expressions want)."""
-    return moment.astimezone(UTC).isoformat()
 
 
 __all__ = [
