@@ -156,7 +156,7 @@ def _print_instance(instance_id: int) -> None:
                business_key=view.business_key, **facts))
     else:
         echo(t("instance %(id)s: %(key)s v%(version)s  status=%(status)s", **facts))
-    echo(t("next timer: %(at)s", at=view.next_timer_at.isoformat() if view.next_timer_at else "—"), indent="  ")
+    echo(t("next timer: %(at)s", at=_local(view.next_timer_at)), indent="  ")
     echo(t("waiting for messages: %(names)s", names=", ".join(view.waiting_messages) or "—"), indent="  ")
     if view.open_tasks:
         echo(t("open tasks:"), indent="  ")
@@ -164,7 +164,7 @@ def _print_instance(instance_id: int) -> None:
             echo(t("%(id)s  %(element)s «%(title)s»  role=%(role)s unit=%(unit)s assignee=%(assignee)s due=%(due)s",
                    id=task.id, element=task.element_id, title=task.title, role=task.candidate_role,
                    unit=task.candidate_unit, assignee=task.assignee or "—",
-                   due=task.due_at.isoformat() if task.due_at else "—"), indent="    ")
+                   due=_local(task.due_at)), indent="    ")
     else:
         echo(t("open tasks: —"), indent="  ")
     if view.incidents:
@@ -172,6 +172,15 @@ def _print_instance(instance_id: int) -> None:
         for message in view.incidents:
             # Our own reasons come back as Text and are translated; other failures read as recorded.
             click.echo(f"    ! {translate(message) if isinstance(message, Text) else message}")
+
+
+def _local(moment) -> str:
+    """A UTC moment as the operations centre's local time (IOC_TIMEZONE), e.g. 10:35 28/11/2026 +07."""
+    if moment is None:
+        return "—"
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%H:%M %d/%m/%Y UTC%z")[:-2]
 
 
 @main.command("instance")
