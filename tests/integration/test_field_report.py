@@ -259,3 +259,32 @@ def test_incident_reasons_are_kept_translatable(services, session):
     (reason,) = services.instances.view(case.process_instance_id).incidents
     assert reason.msgid.startswith("case %(code)s has been reopened %(count)s times")
     assert reason.params == {"code": case.code, "count": MAX_REOPENS}
+
+
+def test_older_data_with_districts_escalates_to_the_district(services, session, session_factory, clock):
+    """Units nest to any depth: a commune under a (pre-2025) district goes up to the district."""
+    from workflows.models import AdminUnit, UserRole
+
+    province = session.scalar(select(AdminUnit).where(AdminUnit.code == "DLK"))
+    district = AdminUnit(code="H-CU-MGAR", name="Huyện Cư M'gar (trước 2025)", name_en="Cư M'gar District",
+                         kind="district", parent=province)
+    commune = AdminUnit(code="X-QUANG-PHU-OLD", name="Xã Quảng Phú (trước 2025)", name_en="Quảng Phú Commune",
+                        kind="commune", parent=district)
+    session.add_all([district, commune])
+    for username, role, unit in [("cb.quangphu", "officer", commune), ("tp.quangphu", "unit_head", commune),
+                                 ("ld.cumgar", "leader", district), ("tp.cumgar", "unit_head", district)]:
+        session.add(User(username=username, full_name=username, email=f"{username}@demo.ioc-daklak.vn",
+                         unit=unit, roles=[UserRole(role=role, unit=unit)]))
+    session.commit()
+
+    case = intake(services, category="traffic", unit="X-QUANG-PHU-OLD")
+    triage(services, session, case)
+    assert only_task(session, case, "handle").candidate_unit == "X-QUANG-PHU-OLD"
+    clock.advance(hours=72, seconds=1)
+    sweep(session_factory, clock, session)
+    clock.advance(hours=24, seconds=1)
+    sweep(session_factory, clock, session)
+    session.expire_all()
+    l2 = only_task(session, case, "handle_l2")
+    assert (l2.candidate_role, l2.candidate_unit) == ("unit_head", "H-CU-MGAR")
+    assert "ld.cumgar" in notified(session, case, "leader_alert")
