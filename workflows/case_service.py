@@ -82,6 +82,9 @@ class CaseService:
                 "case_id": case.id, "case_code": case.code, "category": category.code,
                 "admin_unit": unit.code, "admin_unit_kind": unit.kind, "priority": priority,
                 "ioc_unit": self.ioc_unit,
+                # Defaults for the optional form fields the process reads (handle's outcome,
+                # triage's override_unit), so its conditions and decision tables always see a value.
+                "outcome": "resolved", "override_unit": "",
             }, business_key=case.code)
             return case
 

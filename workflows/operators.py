@@ -1,4 +1,4 @@
-"""The operators BPMN service tasks call: assign, notify, escalate, publish, close…
+"""The operators BPMN service tasks call: assign, notify, escalate, return_case, publish, close…
 
 Each runs inside the step of the instance that called it and writes only to the
 step's session, so its effects commit together with the process state or not at
@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select
+
 from engine.errors import OperatorError
 from engine.i18n import t
 from engine.registry import OperatorContext, OperatorRegistry, Param
@@ -20,6 +22,8 @@ from workflows.units import UnitDirectory
 
 # A case reopened this often needs people, not another round of the same process.
 MAX_REOPENS = 20
+# Likewise a case passed back and forth between the IOC and units this often.
+MAX_RETURNS = 20
 
 
 def _case(ctx: OperatorContext) -> Case:
@@ -154,6 +158,35 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         case.resolution, case.resolved_at, case.status = text, ctx.now, "resolved"
         _event(ctx, case, "resolved", True)
         return {"resolved_at": _iso(ctx.now)}
+
+    @registry.register("return_case", Param("reason"),
+                       description="Trả lại phản ánh cho IOC khi không thuộc thẩm quyền của đơn vị, để phân loại "
+                                   "và giao lại.")
+    def return_case(ctx: OperatorContext, reason: Any) -> dict[str, Any]:
+        case = _case(ctx)
+        text = str(reason or "").strip()
+        if not text:
+            raise OperatorError(t("the reason for returning is empty; the handling form must require it"))
+        returns = ctx.session.scalar(select(func.count()).select_from(CaseEvent)
+                                     .where(CaseEvent.case_id == case.id, CaseEvent.kind == "returned")) or 0
+        if returns >= MAX_RETURNS:
+            # Each round deepens SpiffWorkflow's task tree, as reopening does.
+            raise OperatorError(t("case %(code)s has been returned %(count)s times; the IOC must settle by hand which"
+                                  " unit handles it (an administrator resolves this incident)",
+                                  code=case.code, count=returns))
+        ioc = _unit(ctx, ctx.data.get("ioc_unit"))
+        unit = case.responsible_unit
+        names = [case.reporter.name] if case.reporter else []
+        why = redact(text, names)[:2000]
+        _event(ctx, case, "returned", False, unit=unit.code if unit else None,
+               unit_name=unit.name if unit else None, reason=why)
+        case.status, case.due_at = "returned", None
+        case.responsible_unit, case.responsible_unit_id = None, None
+        users = UnitDirectory(ctx.session).holders("operator", [ioc])
+        title = f"Phản ánh {case.code} bị trả lại: {case.title}"
+        body = f"Đơn vị trả lại: {unit.name if unit else '—'}. Lý do: {why}"
+        sent = _notify_users(ctx, case, users, "returned", title, body)
+        return {"returned_at": _iso(ctx.now), "unit": unit.code if unit else None, "notified": sent}
 
     @registry.register("publish", Param("feedback_days"),
                        description="Công khai kết quả xử lý (đã ẩn thông tin cá nhân) và mở thời hạn phản hồi.")

@@ -65,6 +65,7 @@ for _lid, _name, _h in LANES:
 POOL_H = _y - POOL_Y
 
 # Row centre lines
+Y_RETURN = 80       # return loop back path (top of the operator lane, above its shapes)
 Y_OP = 140          # operator lane
 Y_LOOP = 240        # reopen loop back path (top of the system lane)
 Y_TOP = 310         # system lane, upper row
@@ -75,6 +76,9 @@ Y_OFF = 680         # officer lane, task row
 Y_OFF2 = 790        # officer lane, reminder row
 Y_HEAD1 = 930       # unit-head lane, first escalation row
 Y_HEAD2 = 1070      # unit-head lane, second escalation row
+X_ACCEPT = 520      # column of the triage gateway; its "accept" flow goes down it
+X_ASSIGN_MERGE = 590
+X_OUTCOME_OUT = 1720  # column of the path from `handle_outcome` up to the resolution merge
 
 
 # --------------------------------------------------------------------------- model
@@ -87,6 +91,13 @@ RESOLUTION_FIELDS = {
     "field.resolution": field("textarea!", "Kết quả xử lý", "Resolution"),
     "field.resolution_note": field("textarea", "Ghi chú nội bộ", "Internal note"),
 }
+# The officer (only at the first level) may also return a case that is not the unit's to the IOC.
+# `outcome` is optional: left out it keeps the start data's "resolved" (reset after each return).
+HANDLE_FIELDS = {
+    "field.outcome": field("choice:resolved,returned", "Kết quả", "Outcome"),
+    "field.resolution": field("textarea!", "Kết quả xử lý / lý do trả lại", "Resolution / reason for returning"),
+    "field.resolution_note": RESOLUTION_FIELDS["field.resolution_note"],
+}
 CATEGORIES = ("urban_infrastructure,traffic,street_lighting,water_drainage,trees_parks,sanitation,"
               "pollution,urban_order,public_security,health,education,tourism,public_services,other")
 
@@ -98,14 +109,15 @@ def node(id_, type_, name, lane, cx, cy, **extra):
     NODES[id_] = dict(id=id_, type=type_, name=name, lane=lane, cx=cx, cy=cy, **extra)
 
 
-def service(id_, name, lane, cx, cy, operator, params, result=None):
+def service(id_, name, lane, cx, cy, operator, params, result=None, postscript=None):
     # SpiffWorkflow 3.2.0 indexes every element with an `id` attribute of the process,
     # extension elements included, and the last one wins: a <spiffworkflow:serviceTaskOperator
     # id="assign"> inside <bpmn:serviceTask id="assign"> hides the task ("There is no support
     # implemented for this task type"). So a service task id must differ from its operator name
     # (and from every parameter name): hence assign_task, publish_task, reopen_task, ...
     assert id_ != operator and id_ not in params, f"service task id {id_!r} clashes with its operator/params"
-    node(id_, "serviceTask", name, lane, cx, cy, operator=operator, params=params, result=result)
+    node(id_, "serviceTask", name, lane, cx, cy, operator=operator, params=params, result=result,
+         postscript=postscript)
 
 
 def q(text: str) -> str:
@@ -115,20 +127,23 @@ def q(text: str) -> str:
 
 # Operator lane
 node("start", "startEvent", "Tiếp nhận phản ánh", "lane_operator", 210, Y_OP)
-node("triage", "userTask", "Phân loại phản ánh", "lane_operator", 330, Y_OP, props={
+# Triage again after a unit returns the case (return_task).
+node("triage_merge", "exclusiveGateway", None, "lane_operator", 290, Y_OP)
+node("triage", "userTask", "Phân loại phản ánh", "lane_operator", 400, Y_OP, props={
     "candidateUnit": "ioc_unit",
     "field.decision": field("choice!:accept,reject", "Quyết định", "Decision"),
     "field.priority": field("choice:low,normal,high", "Mức độ ưu tiên", "Priority"),
     "field.category": field(f"choice:{CATEGORIES}", "Lĩnh vực", "Category"),
+    "field.override_unit": field("text", "Đơn vị xử lý (mã, khi chỉ định)", "Responsible unit code (overrides the table)"),
     "field.note": field("textarea", "Ghi chú", "Note"),
 })
-node("triage_decision", "exclusiveGateway", "Hợp lệ?", "lane_operator", 470, Y_OP,
+node("triage_decision", "exclusiveGateway", "Hợp lệ?", "lane_operator", X_ACCEPT, Y_OP,
      default="flow_triage_accept", label="above")
-service("close_rejected", "Đóng (không hợp lệ)", "lane_operator", 640, Y_OP, "close", {"reason": q("rejected")})
-node("end_rejected", "endEvent", "Đã từ chối", "lane_operator", 770, Y_OP)
+service("close_rejected", "Đóng (không hợp lệ)", "lane_operator", 700, Y_OP, "close", {"reason": q("rejected")})
+node("end_rejected", "endEvent", "Đã từ chối", "lane_operator", 830, Y_OP)
 
 # System lane: assignment
-node("assign_merge", "exclusiveGateway", None, "lane_system", 570, Y_MAIN)
+node("assign_merge", "exclusiveGateway", None, "lane_system", X_ASSIGN_MERGE, Y_MAIN)
 node("route", "businessRuleTask", "Xác định đơn vị xử lý", "lane_system", 700, Y_MAIN,
      decision="field_report_routing")
 node("sla", "businessRuleTask", "Xác định thời hạn", "lane_system", 850, Y_MAIN, decision="field_report_sla")
@@ -145,8 +160,13 @@ node("priority_merge", "exclusiveGateway", None, "lane_system", 1350, Y_MAIN)
 node("handle", "userTask", "Xử lý phản ánh", "lane_officer", 1480, Y_OFF, props={
     "candidateUnit": "responsible_unit",
     "dueAt": 'assignment["due_at"]',
-    **RESOLUTION_FIELDS,
+    **HANDLE_FIELDS,
 })
+node("handle_outcome", "exclusiveGateway", "Trả lại?", "lane_officer", 1630, Y_OFF, default="flow_outcome_resolved")
+# The case goes back to the IOC's triage; the loop's choices are reset so that the next round starts
+# afresh: an officer who leaves `outcome` out resolves, a triage without a unit routes by the table.
+service("return_task", "Trả lại IOC", "lane_system", 1630, Y_TOP, "return_case", {"reason": "resolution"},
+        result="return_info", postscript='outcome = "resolved"\noverride_unit = ""')
 node("overdue_timer", "boundaryEvent", "Quá hạn", "lane_officer", 1455, Y_OFF + 40,
      attached="handle", cancel=True, timer='assignment["due_at"]', label="left")
 node("remind_timer", "boundaryEvent", "Nhắc hạn", "lane_officer", 1505, Y_OFF + 40,
@@ -237,12 +257,13 @@ def straight(id_, src, tgt, **kw):
     flow(id_, src, tgt, [R(src), L(tgt)], **kw)
 
 
-straight("flow_start_triage", "start", "triage")
+straight("flow_start_triage_merge", "start", "triage_merge")
+straight("flow_merge_triage", "triage_merge", "triage")
 straight("flow_triage_decision", "triage", "triage_decision")
 flow("flow_triage_reject", "triage_decision", "close_rejected", [R("triage_decision"), L("close_rejected")],
-     name="Không hợp lệ", cond='decision == "reject"', label_at=(503, Y_OP - 22))
+     name="Không hợp lệ", cond='decision == "reject"', label_at=(X_ACCEPT + 33, Y_OP - 22))
 flow("flow_triage_accept", "triage_decision", "assign_merge",
-     [B("triage_decision"), (470, Y_MAIN), L("assign_merge")], name="Hợp lệ", label_at=(478, 300))
+     [B("triage_decision"), (X_ACCEPT, Y_MAIN), L("assign_merge")], name="Hợp lệ", label_at=(X_ACCEPT + 8, 300))
 straight("flow_rejected_end", "close_rejected", "end_rejected")
 straight("flow_merge_route", "assign_merge", "route")
 straight("flow_route_sla", "route", "sla")
@@ -255,8 +276,15 @@ flow("flow_priority_normal", "priority_gateway", "priority_merge", [R("priority_
      name="Khác", label_at=(1225, Y_MAIN - 20))
 flow("flow_high_merge", "notify_high", "priority_merge", [R("notify_high"), (1350, Y_TOP), T("priority_merge")])
 flow("flow_merge_handle", "priority_merge", "handle", [B("priority_merge"), (1350, Y_OFF), L("handle")])
-flow("flow_handle_resolved", "handle", "resolved_merge",
-     [T("handle"), (1480, Y_HANDLE_OUT), (2330, Y_HANDLE_OUT), T("resolved_merge")])
+straight("flow_handle_outcome", "handle", "handle_outcome")
+flow("flow_outcome_resolved", "handle_outcome", "resolved_merge",
+     [R("handle_outcome"), (X_OUTCOME_OUT, Y_OFF), (X_OUTCOME_OUT, Y_HANDLE_OUT), (2330, Y_HANDLE_OUT),
+      T("resolved_merge")], name="Đã xử lý", label_at=(1662, Y_OFF - 18))
+flow("flow_outcome_returned", "handle_outcome", "return_task", [T("handle_outcome"), B("return_task")],
+     name="Trả lại", cond='outcome == "returned"', label_at=(1638, 540))
+# Around everything: up the return task's column, along the top of the operator lane, down into the merge.
+flow("flow_return_loop", "return_task", "triage_merge",
+     [T("return_task"), (1630, Y_RETURN), (290, Y_RETURN), T("triage_merge")])
 flow("flow_remind", "remind_timer", "remind", [B("remind_timer"), (1505, Y_OFF2), L("remind")])
 straight("flow_remind_end", "remind", "end_reminded")
 flow("flow_overdue", "overdue_timer", "escalate_1", [B("overdue_timer"), (1455, Y_HEAD1), L("escalate_1")])
@@ -282,9 +310,85 @@ flow("flow_feedback_unsatisfied", "feedback_gateway", "reopen_task", [T("feedbac
      name="Không hài lòng", label_at=(2968, 362))
 straight("flow_satisfied_end", "close_satisfied", "end_closed")
 flow("flow_reopen_loop", "reopen_task", "assign_merge",
-     [T("reopen_task"), (2960, Y_LOOP), (570, Y_LOOP), T("assign_merge")])
+     [T("reopen_task"), (2960, Y_LOOP), (X_ASSIGN_MERGE, Y_LOOP), T("assign_merge")])
 straight("flow_timeout_close", "feedback_timeout", "close_silence")
 straight("flow_silence_end", "close_silence", "end_closed_silence")
+
+
+# --------------------------------------------------------------------------- layout checks
+
+def _overlap(a, b, margin=0.0):
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    return ax < bx + bw + margin and bx < ax + aw + margin and ay < by + bh + margin and by < ay + ah + margin
+
+
+def _on_border(point, rect):
+    (px, py), (x, y, w, h) = point, rect
+    inside_x, inside_y = x <= px <= x + w, y <= py <= y + h
+    return (inside_x and py in (y, y + h)) or (inside_y and px in (x, x + w))
+
+
+def _segment_enters(p1, p2, rect):
+    """Does the axis-parallel segment p1-p2 pass through the inside of rect (its border excluded)?"""
+    x, y, w, h = rect
+    (x1, y1), (x2, y2) = p1, p2
+    lo_x, hi_x, lo_y, hi_y = min(x1, x2), max(x1, x2), min(y1, y2), max(y1, y2)
+    return lo_x < x + w and hi_x > x and lo_y < y + h and hi_y > y
+
+
+def node_label_box(n):
+    """The label box of an event or gateway, as build_di writes it (None for tasks and unnamed nodes)."""
+    if KIND[n["type"]] == "task" or not n["name"]:
+        return None
+    x, y, w, h = box(n["id"])
+    pos = n.get("label", "below")
+    lx, ly, lw, lh = label_box(n["name"], n["cx"], y + h + 5)
+    if pos == "above":
+        ly = y - 5 - lh
+    elif pos == "left":
+        lx, ly = x - 5 - text_width(n["name"]), y + h + 2
+    elif pos == "right":
+        lx, ly = x + w + 5, y + h + 2
+    return lx, ly, lw, lh
+
+
+def check_layout() -> list[str]:
+    """Problems with the layout: shapes outside their lane or overlapping, edges that are not
+    orthogonal, do not start/end on their shapes' borders or cut through another shape, labels on shapes."""
+    problems = []
+    shapes = {nid: box(nid) for nid in NODES}
+    for nid, n in NODES.items():
+        x, y, w, h = shapes[nid]
+        ly, lh = LANE_Y[n["lane"]]
+        if not (LANE_X + 30 <= x and x + w <= POOL_X + POOL_W and ly <= y and y + h <= ly + lh):
+            problems.append(f"{nid} is not inside its lane {n['lane']}")
+        if n["type"] == "boundaryEvent":
+            host = shapes[n["attached"]]
+            if not _on_border((n["cx"], n["cy"]), host):
+                problems.append(f"{nid} is not on the border of {n['attached']}")
+    solid = [nid for nid, n in NODES.items() if n["type"] != "boundaryEvent"]
+    for i, a in enumerate(solid):
+        for b_ in solid[i + 1:]:
+            if _overlap(shapes[a], shapes[b_], margin=10):
+                problems.append(f"{a} and {b_} overlap (or are closer than 10 px)")
+    labels = {nid: lb for nid, n in NODES.items() if (lb := node_label_box(n))}
+    labels.update({f["id"]: (*f["label_at"], text_width(f["name"]), 14) for f in FLOWS if f["name"]})
+    for lid, lb in labels.items():
+        for nid in solid:
+            if lid != nid and _overlap(lb, shapes[nid]):
+                problems.append(f"the label of {lid} lies on {nid}")
+    for f in FLOWS:
+        pts = f["points"]
+        if not _on_border(pts[0], shapes[f["src"]]) or not _on_border(pts[-1], shapes[f["tgt"]]):
+            problems.append(f"{f['id']} does not start on {f['src']} and end on {f['tgt']}")
+        for p1, p2 in zip(pts, pts[1:], strict=False):
+            if p1[0] != p2[0] and p1[1] != p2[1]:
+                problems.append(f"{f['id']} has a diagonal segment {p1} → {p2}")
+            for nid in solid:
+                if _segment_enters(p1, p2, shapes[nid]):
+                    problems.append(f"{f['id']} cuts through {nid}")
+    return problems
 
 
 # --------------------------------------------------------------------------- BPMN XML
@@ -355,6 +459,8 @@ def build_bpmn() -> etree._ElementTree:
             params = sub(op, s("parameters"))
             for k, v in n["params"].items():
                 sub(params, s("parameter"), {"id": k, "type": "any", "value": v})
+            if n.get("postscript"):
+                sub(ext, s("postScript"), text=n["postscript"])
         if n.get("decision"):
             ext = sub(el, b("extensionElements"))
             sub(ext, s("calledDecisionId"), text=n["decision"])
@@ -490,10 +596,12 @@ def build_dmn(decision_id, name, inputs, outputs, rules, description):
 
 
 def routing_dmn():
-    def rule(desc, category, kind, unit):
-        return (desc, [category, kind], [unit])
+    def rule(desc, category, kind, unit, override="-"):
+        return (desc, [override, category, kind], [unit])
 
     rules = [
+        rule("Tổng đài viên chỉ định đơn vị khi phân loại (ví dụ sau khi một đơn vị trả lại): đơn vị đó xử lý",
+             "-", "-", "override_unit", override='!= ""'),
         rule("An ninh trật tự: Công an tỉnh xử lý", '"public_security"', "-", '"CA-DLK"'),
         rule("Y tế: Sở Y tế xử lý", '"health"', "-", '"SYT"'),
         rule("Giáo dục: Sở Giáo dục và Đào tạo xử lý", '"education"', "-", '"SGDDT"'),
@@ -507,10 +615,12 @@ def routing_dmn():
     ]
     return build_dmn(
         "field_report_routing", "Đơn vị xử lý theo lĩnh vực và địa bàn",
-        [("input_category", "Lĩnh vực", "category"), ("input_admin_unit_kind", "Loại địa bàn", "admin_unit_kind")],
+        [("input_override_unit", "Đơn vị chỉ định", "override_unit"), ("input_category", "Lĩnh vực", "category"),
+         ("input_admin_unit_kind", "Loại địa bàn", "admin_unit_kind")],
         [("output_responsible_unit", "Đơn vị xử lý", "responsible_unit", "string")],
         rules,
-        "Chọn đơn vị xử lý phản ánh theo lĩnh vực và loại địa bàn (xã/phường). Các ô là biểu thức Python; "
+        "Chọn đơn vị xử lý phản ánh: đơn vị tổng đài viên chỉ định khi phân loại, nếu có; nếu không, theo lĩnh vực "
+        "và loại địa bàn (xã/phường). Các ô là biểu thức Python; "
         "quy tắc đầu tiên khớp được dùng, nên quy tắc cụ thể đứng trước và quy tắc cuối cùng bắt mọi trường hợp.",
     )
 
@@ -544,6 +654,8 @@ def write(tree, name):
 
 
 if __name__ == "__main__":
+    layout_problems = check_layout()
+    assert not layout_problems, "layout problems:\n  " + "\n  ".join(layout_problems)
     write(build_bpmn(), "field_report.bpmn")
     write(routing_dmn(), "field_report_routing.dmn")
     write(sla_dmn(), "field_report_sla.dmn")

@@ -288,3 +288,73 @@ def test_older_data_with_districts_escalates_to_the_district(services, session, 
     l2 = only_task(session, case, "handle_l2")
     assert (l2.candidate_role, l2.candidate_unit) == ("unit_head", "H-CU-MGAR")
     assert "ld.cumgar" in notified(session, case, "leader_alert")
+
+
+def _return(services, session, case, reason="Không thuộc thẩm quyền của phường; đề nghị chuyển Phường Tân Lập."):
+    task = only_task(session, case, "handle")
+    services.cases.complete_task(task.id, {"outcome": "returned", "resolution": reason}, actor="cb.buonmathuot")
+
+
+def test_the_officer_returns_a_case_that_is_not_the_units_and_triage_reroutes_it(services, session):
+    case = intake(services)
+    triage(services, session, case)
+    assert only_task(session, case, "handle").candidate_unit == "P-BUON-MA-THUOT"
+    _return(services, session, case, reason="Không thuộc địa bàn phường. Người báo: Nguyễn Văn An, 0912345678.")
+
+    session.expire_all()
+    case = session.get(Case, case.id)
+    assert (case.status, case.responsible_unit_id, case.due_at) == ("returned", None, None)
+    again = only_task(session, case, "triage")  # back to the IOC's operators
+    assert (again.candidate_role, again.candidate_unit) == ("operator", "IOC-DLK")
+    assert notified(session, case, "returned") == ["dtv1", "dtv2"]
+    note = session.scalar(select(Notification).where(Notification.case_id == case.id, Notification.kind == "returned"))
+    assert note.title.startswith(f"Phản ánh {case.code} bị trả lại: ")
+    event = session.scalar(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind == "returned"))
+    assert event.public is False and event.detail["unit"] == "P-BUON-MA-THUOT"
+    assert event.detail["reason"].startswith("Không thuộc địa bàn phường.")
+    assert "0912345678" not in event.detail["reason"] and "Nguyễn Văn An" not in event.detail["reason"]
+
+    # The operator names the unit this time: it wins over the table.
+    triage(services, session, case, override_unit="P-TAN-LAP")
+    handle = only_task(session, case, "handle")
+    assert (handle.candidate_role, handle.candidate_unit) == ("officer", "P-TAN-LAP")
+    session.refresh(case)
+    assert case.responsible_unit.code == "P-TAN-LAP" and case.status == "in_progress"
+
+    # That officer resolves without choosing an outcome: resolved, not returned again.
+    services.cases.complete_task(handle.id, {"resolution": "Đã sửa đèn."}, actor="cb.tanlap")
+    session.refresh(case)
+    assert case.status == "published" and open_tasks(session, case) == {}
+
+
+def test_after_a_return_a_triage_without_a_unit_routes_by_the_table_again(services, session):
+    case = intake(services, category="health", unit="X-HOA-PHU")
+    triage(services, session, case, override_unit="P-TAN-LAP")
+    assert only_task(session, case, "handle").candidate_unit == "P-TAN-LAP"
+    _return(services, session, case)
+    triage(services, session, case)  # no unit named this time: the earlier choice does not stick
+    assert only_task(session, case, "handle").candidate_unit == "SYT"
+
+
+def test_triage_naming_a_unit_routes_to_it_on_the_first_pass(services, session):
+    case = intake(services, category="traffic", unit="P-BUON-MA-THUOT")
+    triage(services, session, case, override_unit="P-TAN-LAP")
+    task = only_task(session, case, "handle")
+    assert (task.candidate_role, task.candidate_unit) == ("officer", "P-TAN-LAP")
+    session.refresh(case)
+    assert case.responsible_unit.code == "P-TAN-LAP"
+
+
+def test_triage_naming_a_unit_that_does_not_exist_is_an_incident_at_assign(services, session):
+    from engine.models import Incident
+
+    case = intake(services)
+    triage(services, session, case, override_unit="KHONG-CO")
+    session.expire_all()
+    view = services.instances.view(case.process_instance_id)
+    assert view.status == "error" and view.open_tasks == []
+    assert any("unit 'KHONG-CO' does not exist" in m for m in view.incidents), view.incidents
+    incident = session.scalar(select(Incident).where(Incident.instance_id == case.process_instance_id))
+    assert incident.element_id == "assign_task"
+    session.refresh(case)
+    assert case.responsible_unit_id is None and case.status == "received"
