@@ -31,6 +31,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "HOST": "127.0.0.1",
         "PORT": 5000,
         "BPMN_DIR": str(PROJECT_ROOT / "bpmn"),
+        "FILES_DIR": os.path.join(instance_path, "files"),  # attachments, by sha256
         "SMTP_HOST": None,
         "SMTP_PORT": 25,
         "MAIL_FROM": "ioc@daklak.gov.vn",

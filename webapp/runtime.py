@@ -13,6 +13,7 @@ from engine.clock import SYSTEM_CLOCK, Clock
 from engine.database import configure_sqlite, make_session_factory
 from engine.outbox import OutboxDispatcher
 from engine.sweep import TimerSweep
+from workflows.attachments import FileStore
 from workflows.mail import SmtpMailer
 from workflows.runtime import Services, make_services, make_sweep
 
@@ -24,11 +25,12 @@ class Runtime:
     session_factory: sessionmaker
     clock: Clock
     enqueue_outbox: Callable[[], None]
+    files: FileStore | None = None
     handlers: dict[str, Callable[[int, dict[str, Any]], None]] = field(default_factory=dict)
 
     def services(self, session: Session) -> Services:
         """Engine and case services over `session`."""
-        return make_services(session, self.clock, after_commit=self.enqueue_outbox)
+        return make_services(session, self.clock, after_commit=self.enqueue_outbox, files=self.files)
 
     def sweep(self) -> TimerSweep:
         """The timer sweep over this application's database."""
@@ -53,7 +55,7 @@ def init_runtime(app: Flask, db, clock: Clock = SYSTEM_CLOCK) -> Runtime:
         except Exception:  # noqa: BLE001 - the broker being down must not fail a committed step
             app.logger.warning("outbox delivery not queued (broker unreachable); the periodic run will do it")
 
-    runtime = Runtime(make_session_factory(engine), clock, enqueue)
+    runtime = Runtime(make_session_factory(engine), clock, enqueue, files=FileStore(app.config["FILES_DIR"]))
     runtime.handlers["email"] = SmtpMailer(app.config.get("SMTP_HOST"), int(app.config.get("SMTP_PORT") or 25),
                                            app.config.get("MAIL_FROM"))
     app.extensions["ioc"] = runtime

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select, text
@@ -16,13 +17,15 @@ from engine.clock import SYSTEM_CLOCK, Clock
 from engine.errors import ConflictError
 from engine.i18n import t
 from engine.instances import BatchAbort, InstanceService
+from workflows.attachments import FileStore
 from workflows.errors import CaseNotFoundError, IntakeError
-from workflows.models import CHANNEL_PREFIX, PRIORITIES, Case, CaseEvent, Category, Reporter
+from workflows.models import CHANNEL_PREFIX, PRIORITIES, Attachment, Case, CaseEvent, Category, Reporter
 from workflows.units import PLACE_KINDS, UnitDirectory
 
 T = TypeVar("T")
 PROCESS_FOR_CHANNEL = {"field_report": "field_report"}
 IOC_UNIT_CODE = "IOC-DLK"
+MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 _PHONE = re.compile(r"^\+?[0-9 .-]{8,16}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -50,12 +53,15 @@ class CaseService:
     """Opens cases and moves them on; commits, then lets the outbox deliver."""
 
     def __init__(self, session: Session, instances: InstanceService, clock: Clock = SYSTEM_CLOCK,
-                 after_commit: Callable[[], None] | None = None, ioc_unit: str = IOC_UNIT_CODE):
+                 after_commit: Callable[[], None] | None = None, ioc_unit: str = IOC_UNIT_CODE,
+                 files: FileStore | None = None, max_attachment_bytes: int = MAX_ATTACHMENT_BYTES):
         self.session = session
         self.instances = instances
         self.clock = clock
         self.after_commit = after_commit or (lambda: None)
         self.ioc_unit = ioc_unit
+        self.files = files
+        self.max_attachment_bytes = max_attachment_bytes
 
     # ------------------------------------------------------------------ intake
     def intake(self, request: IntakeRequest) -> tuple[Case, bool]:
@@ -180,6 +186,44 @@ class CaseService:
     def complete_task(self, task_id: str, data: dict[str, Any], actor: str | None) -> None:
         """Complete a human task of a case (the engine's audit records who did it, for the history)."""
         self._transaction(lambda: self.instances.complete_task(task_id, data, actor=actor))
+
+    def add_attachment(self, code: str, filename: str, content_type: str, data: bytes,
+                       uploaded_by: str | None = None, public: bool = False) -> Attachment:
+        """Attach a file to a case, stored once by its sha256; the same file twice is one attachment."""
+        case = self._case_of(code)
+        if case is None:
+            raise CaseNotFoundError(t("no case %(code)s; check the tracking code", code=code))
+        name = PurePosixPath(str(filename).replace("\\", "/")).name.strip()[:255]  # never a path
+        errors = {}
+        if not name:
+            errors["file"] = t("the file has no name")
+        if not data:
+            errors["file"] = t("the file is empty")
+        elif len(data) > self.max_attachment_bytes:
+            errors["file"] = t("the file is larger than %(limit)s MB; send a smaller one",
+                               limit=self.max_attachment_bytes // (1024 * 1024))
+        if errors:
+            raise IntakeError(errors)
+        if self.files is None:
+            raise RuntimeError("this CaseService was built without a file store")
+        # The file is written first: if the transaction then fails, an unreferenced copy stays
+        # behind, harmless and reused by the next upload of the same content.
+        digest = self.files.put(data)
+
+        def work() -> Attachment:
+            existing = self.session.scalar(select(Attachment).where(Attachment.case_id == case.id,
+                                                                    Attachment.sha256 == digest))
+            if existing is not None:
+                return existing
+            attachment = Attachment(case_id=case.id, sha256=digest, filename=name,
+                                    content_type=(content_type or "application/octet-stream")[:120], size=len(data),
+                                    public=public, uploaded_by=uploaded_by, created_at=self.clock.now())
+            self.session.add(attachment)
+            self.session.add(CaseEvent(case_id=case.id, at=self.clock.now(), kind="attachment_added",
+                                       actor=uploaded_by, public=public, detail={"filename": name, "sha256": digest}))
+            return attachment
+
+        return self._transaction(work)
 
     def citizen_feedback(self, code: str, satisfied: bool, comment: str = "") -> Case:
         """A citizen's answer to a published resolution; "not resolved" reopens the case."""

@@ -14,6 +14,7 @@ from engine.expressions import RestrictedEvaluator
 from engine.instances import InstanceService
 from engine.registry import OperatorRegistry
 from engine.sweep import TimerSweep
+from workflows.attachments import FileStore
 from workflows.case_service import CaseService
 from workflows.models import Case
 from workflows.operators import register_operators
@@ -45,9 +46,9 @@ def make_sweep(session_factory: Callable[[], Session], clock: Clock = SYSTEM_CLO
 
 
 def make_services(session: Session, clock: Clock = SYSTEM_CLOCK,
-                  after_commit: Callable[[], None] | None = None) -> Services:
-    """Build the engine and case services over `session`."""
+                  after_commit: Callable[[], None] | None = None, files: FileStore | None = None) -> Services:
+    """Build the engine and case services over `session` (and the attachments' file store)."""
     definitions = DefinitionService(session, REGISTRY, lane_roles(), EVALUATOR)
     instances = InstanceService(session, definitions, REGISTRY, clock, EVALUATOR)
-    cases = CaseService(session, instances, clock, after_commit)
+    cases = CaseService(session, instances, clock, after_commit, files=files)
     return Services(session, definitions, instances, cases)
