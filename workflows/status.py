@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from engine.clock import Clock
 from engine.models import HumanTask, Incident, ProcessDefinition, ProcessInstance, SweepHeartbeat
-from workflows.models import AdminUnit, Case, User
+from workflows.models import AdminUnit, Case, Category, User
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,35 @@ class Overview:
     users: int
     next_timer_at: datetime | None
     sweep_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CaseLine:
+    """One case in the overview: no title, no reporter — only what is safe on an open page."""
+
+    code: str
+    category: str
+    category_en: str
+    place: str
+    status: str
+    unit: str | None
+    due_at: datetime | None
+    overdue: bool
+
+
+def recent_cases(session: Session, clock: Clock, limit: int = 10) -> list[CaseLine]:
+    """The newest cases with their status, responsible unit and deadline (one query)."""
+    place, unit = aliased(AdminUnit), aliased(AdminUnit)
+    rows = session.execute(
+        select(Case.code, Category.name, Category.name_en, place.name, Case.status, unit.name, Case.due_at)
+        .join(Category, Category.code == Case.category_code)
+        .join(place, place.id == Case.admin_unit_id)
+        .outerjoin(unit, unit.id == Case.responsible_unit_id)
+        .order_by(Case.id.desc()).limit(limit)).all()
+    now = clock.now()
+    return [CaseLine(code, cat, cat_en, where, status, who, due,
+                     bool(due and due < now and status not in ("closed", "rejected", "published")))
+            for code, cat, cat_en, where, status, who, due in rows]
 
 
 def system_overview(session: Session, clock: Clock) -> Overview:

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.conftest import BPMN_DIR
 from webapp import create_app
 from webapp.config import ConfigError
 from webapp.extensions import db
@@ -129,3 +130,21 @@ def test_unknown_pages_answer_in_vietnamese_first(app):
     response = client.get("/khong-co")
     assert response.status_code == 404 and "Không tìm thấy trang" in response.get_data(as_text=True)
     assert "Page not found" in client.get("/nope?lang=en").get_data(as_text=True)
+
+
+def test_home_page_lists_latest_cases_without_personal_data(app, clock):
+    from webapp.extensions import db as database
+    from workflows.case_service import IntakeRequest
+
+    with app.app_context():
+        services = app.extensions["ioc"].services(database.session)
+        files = {p.name: p.read_text(encoding="utf-8") for p in sorted(BPMN_DIR.glob("field_report*"))}
+        services.definitions.deploy(files)
+        database.session.commit()
+        case, _ = services.cases.intake(IntakeRequest(
+            channel="field_report", category="traffic", admin_unit="P-BUON-MA-THUOT",
+            title="Ổ gà trước nhà ông Nguyễn Văn An", reporter_name="Nguyễn Văn An", reporter_phone="0912345678"))
+        code = case.code
+    page = app.test_client().get("/").get_data(as_text=True)
+    assert code in page and "Phường Buôn Ma Thuột" in page and "tiếp nhận" in page
+    assert "Nguyễn Văn An" not in page and "0912345678" not in page  # no title, no reporter on an open page

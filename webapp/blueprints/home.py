@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, jsonify, render_template
 from webapp.extensions import db
 from webapp.health import health
 from webapp.runtime import runtime
-from workflows.status import system_overview
+from workflows.status import recent_cases, system_overview
 
 bp = Blueprint("home", __name__)
 
@@ -16,7 +16,8 @@ bp = Blueprint("home", __name__)
 def index():
     """Say what runs: deployed processes, cases, open tasks, the timer sweep."""
     overview = system_overview(db.session, runtime().clock)
-    return render_template("home.html", overview=overview, config=current_app.config)
+    cases = recent_cases(db.session, runtime().clock)
+    return render_template("home.html", overview=overview, cases=cases, config=current_app.config)
 
 
 @bp.get("/healthz")
