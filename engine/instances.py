@@ -243,17 +243,43 @@ class InstanceService:
         return row
 
     def claim(self, task_id: str, user: str) -> HumanTask:
-        """Take an open task for oneself; ConflictError if someone else holds it."""
-        done = self.session.execute(
-            update(HumanTask).where(HumanTask.id == task_id, HumanTask.state == "open",
-                                    (HumanTask.assignee.is_(None)) | (HumanTask.assignee == user))
-            .values(assignee=user)
-        ).rowcount
-        task = self.session.get(HumanTask, task_id)
+        """Take an open task for oneself; ConflictError if someone else holds it (again: no change)."""
+        held = self.session.get(HumanTask, task_id)
+        if held is not None and held.state == "open" and held.assignee == user:
+            return held
+        return self._set_assignee(task_id, user, actor=user, kind="task_claimed", allowed=HumanTask.assignee.is_(None))
+
+    def release(self, task_id: str, actor: str) -> HumanTask:
+        """Put a held task back in its unit's queue (by its holder, or whoever the caller allows)."""
+        return self._set_assignee(task_id, None, actor=actor, kind="task_released", allowed=None)
+
+    def reassign(self, task_id: str, user: str, actor: str) -> HumanTask:
+        """Give an open task to `user`, whoever holds it now (the caller checks who may)."""
+        return self._set_assignee(task_id, user, actor=actor, kind="task_reassigned", allowed=None)
+
+    def _set_assignee(self, task_id: str, user: str | None, actor: str, kind: str, allowed) -> HumanTask:
+        """One UPDATE guarded by state (and `allowed`), then an audit row and a task.assigned message.
+
+        The caller commits; a task closed in between gives ConflictError and changes nothing.
+        """
+        query = update(HumanTask).where(HumanTask.id == task_id, HumanTask.state == "open")
+        if allowed is not None:
+            query = query.where(allowed)
+        done = self.session.execute(query.values(assignee=user).execution_options(synchronize_session=False)).rowcount
+        task = self.session.get(HumanTask, task_id, populate_existing=True)
         if task is None:
             raise NotFoundError(t("no task %(task)s; check the task id", task=task_id))
         if not done:
+            if task.state != "open":
+                raise TaskNotReadyError(t("task %(task)s is already %(state)s; reload the task list",
+                                          task=task_id, state=TASK_STATES.get(task.state, task.state)))
             raise ConflictError(t("task %(task)s is held by %(assignee)s or closed", task=task_id, assignee=task.assignee))
+        now = self.clock.now()
+        self.session.add(AuditEvent(instance_id=task.instance_id, business_key=task.business_key, at=now, kind=kind,
+                                    element_id=task.element_id, actor=actor,
+                                    detail={"task_id": task_id, "assignee": user}))
+        self.session.add(OutboxMessage(topic="task.assigned", payload=_task_payload(task), created_at=now))
+        self.session.flush()
         return task
 
     # ------------------------------------------------------------------ reading

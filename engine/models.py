@@ -93,6 +93,9 @@ class HumanTask(Base):
     __table_args__ = (
         Index("ix_human_task_queue", "state", "candidate_unit", "candidate_role", "due_at"),
         Index("ix_human_task_assignee", "assignee", "state", "due_at"),
+        # "Recently done by me" and a case's history of completions.
+        Index("ix_human_task_done", "completed_by", "completed_at"),
+        Index("ix_human_task_business_key", "business_key"),
     )
 
 

@@ -36,10 +36,15 @@ def configure(app: Flask, overrides: dict[str, Any] | None) -> None:
 
 
 def _select_locale() -> str:
-    wanted = request.args.get("lang") or request.cookies.get("lang")
-    if wanted in ("vi", "en"):
-        return wanted
-    return "vi"
+    """?lang=…, then the signed-in user's choice, then the lang cookie, then Vietnamese."""
+    from flask_login import current_user
+
+    wanted = request.args.get("lang")
+    if wanted not in ("vi", "en") and current_user and current_user.is_authenticated:
+        wanted = current_user.actor.language
+    if wanted not in ("vi", "en"):
+        wanted = request.cookies.get("lang")
+    return wanted if wanted in ("vi", "en") else "vi"
 
 
 def configure_extensions(app: Flask, clock: Clock) -> None:
@@ -57,13 +62,20 @@ def configure_extensions(app: Flask, clock: Clock) -> None:
     app.jinja_env.globals["get_locale"] = get_locale
     celery_init_app(app)
     init_runtime(app, db, clock)
+    from webapp.realtime import init_realtime
+    from webapp.security import init_security
+
+    init_security(app)
+    init_realtime(app)
 
 
 def configure_blueprints(app: Flask) -> None:
     """Register the blueprints."""
-    from webapp.blueprints import home
+    from webapp.blueprints import api, auth, cases, dashboard, home, notifications, tasklist
 
-    app.register_blueprint(home.bp)
+    for module in (home, auth, tasklist, cases, notifications, dashboard, api):
+        app.register_blueprint(module.bp)
+    notifications.init_app(app)
 
     from zoneinfo import ZoneInfo
 
@@ -79,8 +91,38 @@ def configure_blueprints(app: Flask) -> None:
 
     @app.errorhandler(404)
     def not_found(_error):
-        return render_template("error.html", code=404, title=_("Page not found"),
-                               message=_("This address does not exist. Check it, or start from the home page.")), 404
+        return _answer(404, _("Page not found"), _("This address does not exist. Check it, or start from the home page."))
+
+    from flask import jsonify
+    from flask_wtf.csrf import CSRFError
+
+    def _answer(code: int, title: str, message: str):
+        if request.path.startswith("/api/"):
+            return jsonify(error=title, message=message), code
+        return render_template("error.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(CSRFError)
+    def csrf_refused(_error):
+        return _answer(400, _("The form has expired"),
+                       _("For your safety the form could not be accepted (its security token is missing or old). "
+                         "Go back, reload the page and send it again; nothing was changed."))
+
+    @app.errorhandler(403)
+    def forbidden(_error):
+        return _answer(403, _("Not allowed"),
+                       _("Your account's roles or units do not cover this page or action. "
+                         "If you need it, ask your unit head or the IOC's administrator."))
+
+    @app.errorhandler(413)
+    def too_large(_error):
+        return _answer(413, _("The file is too large"),
+                       _("The upload is larger than this server accepts (%(mb)s MB); send a smaller file.",
+                         mb=app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)))
+
+    @app.errorhandler(429)
+    def too_many(_error):
+        return _answer(429, _("Too many attempts"),
+                       _("Too many requests from your address in a short time; wait a minute and try again."))
 
     @app.errorhandler(500)
     def server_error(_error):

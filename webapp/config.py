@@ -39,6 +39,20 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "BABEL_DEFAULT_LOCALE": "vi",
         "LANGUAGES": ["vi", "en"],
         "LANG": "vi",  # language of the `ioc` command's messages: vi or en
+        # Sessions: cookies only over HTTPS in production (set false behind plain HTTP only for tests).
+        "SESSION_COOKIE_SECURE": None,  # None = true exactly in production
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PERMANENT_SESSION_LIFETIME": 12 * 3600,  # one working day
+        "WTF_CSRF_TIME_LIMIT": 12 * 3600,
+        "RATELIMIT_STORAGE_URI": None,  # None = Redis when IOC_REDIS_URL is set, else memory
+        "LOGIN_RATE_LIMIT": "10 per minute",  # sign-in attempts per address (accounts lock after 5 failures)
+        "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,  # the largest request (attachments)
+        "MAX_ATTACHMENT_MB": 25,
+        "MAP_TILES_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",  # "" = no base map
+        "MAP_ATTRIBUTION": "© OpenStreetMap",
+        "SOCKETIO_MESSAGE_QUEUE": None,  # None = IOC_REDIS_URL when set (Celery workers emit through it)
     }
 
 
@@ -47,6 +61,13 @@ def finish(config: dict[str, Any]) -> None:
     if config.get("CELERY_EAGER") is None:
         config["CELERY_EAGER"] = not config.get("REDIS_URL")
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    if config.get("SESSION_COOKIE_SECURE") is None:
+        config["SESSION_COOKIE_SECURE"] = bool(config.get("PRODUCTION"))
+    config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
+    if config.get("RATELIMIT_STORAGE_URI") is None:
+        config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or "memory://"
+    if config.get("SOCKETIO_MESSAGE_QUEUE") is None:
+        config["SOCKETIO_MESSAGE_QUEUE"] = config.get("REDIS_URL")
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     try:
         from zoneinfo import ZoneInfo

@@ -17,3 +17,11 @@ class IntakeError(CaseError):
 
 class CaseNotFoundError(CaseError):
     """No case with that code or id."""
+
+
+class AccessDeniedError(CaseError):
+    """The user may not do this (role or unit); the web layer answers 403."""
+
+
+class SignInError(CaseError):
+    """Username or password wrong, or the account is locked for a while."""

@@ -50,6 +50,11 @@ class User(Base):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str | None] = mapped_column(String(5))  # vi or en; None = the centre's default
+    # Sign-in throttling per account (the per-address limit is Flask-Limiter's).
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     unit: Mapped[AdminUnit | None] = relationship()
     roles: Mapped[list[UserRole]] = relationship(back_populates="user", cascade="all, delete-orphan")
@@ -126,6 +131,7 @@ class Case(Base):
         Index("ix_case_record_unit_status", "responsible_unit_id", "status"),
         Index("ix_case_record_place_status", "admin_unit_id", "status"),
         Index("ix_case_record_created", "created_at"),
+        Index("ix_case_record_instance", "process_instance_id"),
     )
 
 
@@ -208,3 +214,49 @@ class Publication(Base):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
     feedback_until: Mapped[datetime] = mapped_column(UTCDateTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    """A machine's bearer token for /api/v1, acting as one user; only its sha256 is kept."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class SavedFilter(Base):
+    """A task-list filter saved by an official and shared with everyone of their unit."""
+
+    __tablename__ = "saved_filter"
+    __table_args__ = (UniqueConstraint("unit_id", "name", name="uq_saved_filter_unit_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    name: Mapped[str] = mapped_column(String(80))
+    query: Mapped[dict] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    owner: Mapped[User] = relationship()
+
+
+class CaseComment(Base):
+    """A comment between officials on a case; never public."""
+
+    __tablename__ = "case_comment"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[User] = relationship()

@@ -19,6 +19,7 @@ from workflows.case_service import CaseService
 from workflows.models import Case
 from workflows.operators import register_operators
 from workflows.roles import lane_roles
+from workflows.task_service import TaskService
 
 REGISTRY = register_operators(OperatorRegistry())
 # One evaluator per process: it caches compiled expressions.
@@ -33,6 +34,7 @@ class Services:
     definitions: DefinitionService
     instances: InstanceService
     cases: CaseService
+    tasks: TaskService
 
 
 def prefetch_cases(session: Session, rows: list) -> list[Case]:
@@ -46,9 +48,11 @@ def make_sweep(session_factory: Callable[[], Session], clock: Clock = SYSTEM_CLO
 
 
 def make_services(session: Session, clock: Clock = SYSTEM_CLOCK,
-                  after_commit: Callable[[], None] | None = None, files: FileStore | None = None) -> Services:
+                  after_commit: Callable[[], None] | None = None, files: FileStore | None = None,
+                  timezone: str = "Asia/Ho_Chi_Minh") -> Services:
     """Build the engine and case services over `session` (and the attachments' file store)."""
     definitions = DefinitionService(session, REGISTRY, lane_roles(), EVALUATOR)
     instances = InstanceService(session, definitions, REGISTRY, clock, EVALUATOR)
     cases = CaseService(session, instances, clock, after_commit, files=files)
-    return Services(session, definitions, instances, cases)
+    tasks = TaskService(session, clock, cases=cases, instances=instances, timezone=timezone)
+    return Services(session, definitions, instances, cases, tasks)

@@ -1,0 +1,79 @@
+"""Signing in and out, and the interface language of each user."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from engine.i18n import text_of
+from webapp.extensions import db, limiter
+from webapp.security import SignedInUser
+from workflows.access import AccessService
+from workflows.accounts import AccountService
+from workflows.errors import SignInError
+
+bp = Blueprint("auth", __name__)
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only paths on this site: an open redirect after sign-in would help phishing."""
+    if not target:
+        return url_for("tasklist.index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("tasklist.index")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    """The sign-in form; five wrong passwords lock the account for a while."""
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(_safe_next(request.args.get("next")))
+    error = None
+    username = ""
+    if request.method == "POST":
+        username = (request.form.get("username") or "").strip()[:120]
+        try:
+            user = AccountService(db.session).authenticate(username, request.form.get("password") or "")
+        except SignInError as exc:
+            error = text_of(exc)
+        else:
+            login_user(SignedInUser(AccessService(db.session).actor_of(user)),
+                       remember=bool(request.form.get("remember")))
+            response = redirect(_safe_next(request.form.get("next") or request.args.get("next")))
+            if user.language:
+                response.set_cookie("lang", user.language, max_age=365 * 24 * 3600, samesite="Lax")
+            return response
+    return render_template("auth/login.html", error=error, username=username,
+                           next=request.args.get("next", "")), (401 if error else 200)
+
+
+@bp.post("/logout")
+def logout():
+    """Sign out (a POST with the CSRF token, so no other site can sign anyone out)."""
+    logout_user()
+    flash(_("You have signed out."))
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/language")
+def language():
+    """Choose the interface language; remembered for the signed-in user."""
+    lang = request.form.get("lang")
+    if lang not in ("vi", "en"):
+        flash(_("Choose Vietnamese or English."))
+        return redirect(_safe_next(request.form.get("next")))
+    if current_user.is_authenticated and not current_user.via_token:
+        AccountService(db.session).set_language(current_user.actor.user_id, lang)
+    response = redirect(_safe_next(request.form.get("next") or request.referrer and urlsplit(request.referrer).path))
+    response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax")
+    return response

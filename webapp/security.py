@@ -1,0 +1,106 @@
+"""Sign-in, CSRF, throttling and the role/unit checks every route goes through."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Flask, abort, g, request
+from flask_babel import gettext as _
+from flask_login import LoginManager, UserMixin, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from webapp.extensions import db
+from workflows.access import AccessService, Actor
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+class SignedInUser(UserMixin):
+    """The Flask-Login user: an Actor (roles bound to units, units in view)."""
+
+    def __init__(self, actor: Actor, via_token: bool = False):
+        self.actor = actor
+        self.via_token = via_token
+
+    def get_id(self) -> str:
+        """The id Flask-Login keeps in the session."""
+        return str(self.actor.user_id)
+
+
+def init_security(app: Flask) -> None:
+    """Bind Flask-Login, CSRF protection and the limiter to `app`."""
+    from webapp.extensions import limiter
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+    login_manager.login_message = None  # the login page says why on its own
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> SignedInUser | None:
+        try:
+            actor = AccessService(db.session).actor(int(user_id))
+        except ValueError:
+            return None
+        return SignedInUser(actor) if actor is not None else None
+
+    @login_manager.request_loader
+    def load_from_token(req) -> SignedInUser | None:
+        # Machines send "Authorization: Bearer ioc_…"; browsers use the session cookie.
+        header = req.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            return None
+        from workflows.accounts import AccountService
+
+        user = AccountService(db.session).user_for_token(header[7:].strip())
+        if user is None:
+            return None
+        return SignedInUser(AccessService(db.session).actor_of(user), via_token=True)
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        from flask import jsonify, redirect, url_for
+
+        if request.path.startswith("/api/"):
+            return jsonify(error="unauthorized", message=_("Sign in, or send an API token as "
+                                                           "'Authorization: Bearer <token>'.")), 401
+        return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+
+
+def actor() -> Actor:
+    """The signed-in actor (routes behind `require` only)."""
+    return current_user.actor
+
+
+def current_actor() -> Actor | None:
+    """The signed-in actor, or None for a visitor."""
+    return current_user.actor if current_user.is_authenticated else None
+
+
+def require(*roles: str, official: bool = False) -> Callable:
+    """Let in signed-in users holding one of `roles` (or any official role); others get 403.
+
+    The unit check is the service's: it knows which case or task is asked for.
+    """
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            who = current_user.actor
+            if roles and not who.has_role(*roles):
+                abort(403)
+            if official and not who.is_official:
+                abort(403)
+            g.actor = who
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
