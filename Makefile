@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint bench translations clean services
+.PHONY: demo test install lint bench translations assets browser clean services
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -15,7 +15,27 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP) translations
+install: $(STAMP) translations assets
+
+# Front-end libraries from the npm registry (bpmn-js, Leaflet, Socket.IO client), served from static/vendor.
+VENDOR := webapp/static/vendor
+ASSETS_STAMP := $(VENDOR)/.installed
+assets: $(ASSETS_STAMP)
+$(ASSETS_STAMP): webapp/package.json webapp/package-lock.json
+	cd webapp && npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/bpmn-js $(VENDOR)/leaflet
+	cp webapp/node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js $(VENDOR)/bpmn-js/
+	cp -r webapp/node_modules/bpmn-js/dist/assets/. $(VENDOR)/bpmn-js/
+	cp -r webapp/node_modules/leaflet/dist/leaflet.js webapp/node_modules/leaflet/dist/leaflet.css \
+	      webapp/node_modules/leaflet/dist/images $(VENDOR)/leaflet/
+	cp webapp/node_modules/socket.io-client/dist/socket.io.min.js $(VENDOR)/
+	touch $(ASSETS_STAMP)
+
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
 
 translations: $(STAMP)
 	$(BIN)/pybabel compile --use-fuzzy -d webapp/translations -f >/dev/null
@@ -25,7 +45,7 @@ demo: install
 	$(BIN)/ioc demo
 
 # The whole suite: unit, integration (SQLite and PostgreSQL), Celery worker, crash tests.
-test: install
+test: install browser
 	bash .ci/services
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
@@ -37,4 +57,4 @@ bench: install
 	$(BIN)/ioc bench
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache webapp/node_modules $(VENDOR)

@@ -26,11 +26,13 @@ class Runtime:
     clock: Clock
     enqueue_outbox: Callable[[], None]
     files: FileStore | None = None
+    timezone: str = "Asia/Ho_Chi_Minh"
     handlers: dict[str, Callable[[int, dict[str, Any]], None]] = field(default_factory=dict)
 
     def services(self, session: Session) -> Services:
         """Engine and case services over `session`."""
-        return make_services(session, self.clock, after_commit=self.enqueue_outbox, files=self.files)
+        return make_services(session, self.clock, after_commit=self.enqueue_outbox, files=self.files,
+                             timezone=self.timezone)
 
     def sweep(self) -> TimerSweep:
         """The timer sweep over this application's database."""
@@ -55,7 +57,8 @@ def init_runtime(app: Flask, db, clock: Clock = SYSTEM_CLOCK) -> Runtime:
         except Exception:  # noqa: BLE001 - the broker being down must not fail a committed step
             app.logger.warning("outbox delivery not queued (broker unreachable); the periodic run will do it")
 
-    runtime = Runtime(make_session_factory(engine), clock, enqueue, files=FileStore(app.config["FILES_DIR"]))
+    runtime = Runtime(make_session_factory(engine), clock, enqueue, files=FileStore(app.config["FILES_DIR"]),
+                      timezone=app.config["TIMEZONE"])
     runtime.handlers["email"] = SmtpMailer(app.config.get("SMTP_HOST"), int(app.config.get("SMTP_PORT") or 25),
                                            app.config.get("MAIL_FROM"))
     app.extensions["ioc"] = runtime
