@@ -33,6 +33,7 @@ def make_workspace_app(db_url: str, clock, **overrides: Any):
     config.update(overrides)
     app = create_app(config, clock=clock)
     with app.app_context():
+        db.create_all()  # the db_url fixture made the schema already; a bare URL gets one here
         load_reference_data(db.session, demo_data(), demo_hash())
         db.session.commit()
         services = app.extensions["ioc"].services(db.session)

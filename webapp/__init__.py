@@ -59,7 +59,10 @@ def configure_extensions(app: Flask, clock: Clock) -> None:
     babel.init_app(app, locale_selector=_select_locale)
     from flask_babel import get_locale
 
+    from webapp.i18n import translate
+
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.filters["tr"] = translate  # {{ message|tr }}: a workflows/engine Text in the reader's language
     celery_init_app(app)
     init_runtime(app, db, clock)
     from webapp.realtime import init_realtime

@@ -23,7 +23,7 @@ def missing() -> list[str]:
         known = {m.id for m in read_po(f) if m.id}
     seen: list[str] = []
     for _file, _line, message, *_ in extract_from_dir(ROOT, method_map, options_map,
-                                                      keywords={**DEFAULT_KEYWORDS, "t": None}):
+                                                      keywords={**DEFAULT_KEYWORDS, "t": None, "_l": None}):
         if message not in known and message not in seen:
             seen.append(message)
     return seen

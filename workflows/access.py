@@ -102,7 +102,7 @@ class AccessService:
             if unit_id not in scope:
                 scope.add(unit_id)
                 frontier.extend(tree.get(unit_id, ()))
-        codes = dict(self.session.execute(select(AdminUnit.id, AdminUnit.code)).tuples())
+        codes = {unit_id: code for unit_id, code in self.session.execute(select(AdminUnit.id, AdminUnit.code))}
         return Actor(user_id=user.id, username=user.username, full_name=user.full_name, unit_id=user.unit_id,
                      language=user.language, bindings=bindings, scope_ids=frozenset(scope),
                      scope_codes=frozenset(codes[i] for i in scope if i in codes))

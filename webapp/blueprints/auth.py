@@ -10,6 +10,7 @@ from flask_login import current_user, login_user, logout_user
 
 from engine.i18n import text_of
 from webapp.extensions import db, limiter
+from webapp.i18n import translate
 from webapp.security import SignedInUser
 from workflows.access import AccessService
 from workflows.accounts import AccountService
@@ -45,7 +46,7 @@ def login():
         try:
             user = AccountService(db.session).authenticate(username, request.form.get("password") or "")
         except SignInError as exc:
-            error = text_of(exc)
+            error = translate(text_of(exc))
         else:
             login_user(SignedInUser(AccessService(db.session).actor_of(user)),
                        remember=bool(request.form.get("remember")))

@@ -1,16 +1,278 @@
-"""Placeholder: being built (issue 3)."""
+"""The officials' task list: tabs, filters, saved filters, and a task's page with its BPMN form."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
 
-from webapp.security import require
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
-bp = Blueprint("tasklist", __name__)
+from engine.errors import ConflictError, FormError, NotFoundError
+from engine.i18n import text_of
+from webapp.extensions import db
+from webapp.i18n import translate
+from webapp.runtime import runtime
+from webapp.security import actor, require
+from workflows.errors import AccessDeniedError, CaseNotFoundError, IntakeError
+from workflows.roles import ROLES
+from workflows.task_service import CASE_STATUSES, SORTS, TABS, TaskFilter
+
+bp = Blueprint("tasklist", __name__, url_prefix="/tasks")
+
+TAB_LABELS = {"mine": _l("My tasks"), "unit": _l("My unit"), "overdue": _l("Overdue"), "due_soon": _l("Due soon"),
+              "done": _l("Recently done")}
+SORT_LABELS = {"due": _l("Deadline first"), "newest": _l("Newest first"), "priority": _l("Priority first")}
+CHANNEL_LABELS = {"field_report": _l("Field report"), "hotline": _l("Hotline 1022"), "kpi": _l("Indicator breach"),
+                  "camera": _l("Camera incident")}
+PRIORITY_LABELS = {"low": _l("low"), "normal": _l("normal"), "high": _l("high")}
+# Values the shipped processes offer in their forms; any other value is shown as it is.
+STATUS_LABELS = {"received": _l("received"), "in_progress": _l("in progress"), "escalated": _l("escalated"),
+                 "returned": _l("returned"), "resolved": _l("resolved"), "published": _l("published"),
+                 "reopened": _l("reopened"), "closed": _l("closed"), "rejected": _l("rejected"),
+                 "open": _l("open"), "completed": _l("completed"), "cancelled": _l("cancelled")}
+CHOICE_LABELS = {"accept": _l("Accept"), "reject": _l("Reject"), "resolved": _l("Resolved"),
+                 "returned": _l("Return to the IOC (not ours)"), **PRIORITY_LABELS}
 
 
-@bp.get("/tasks/")
+def _services():
+    return runtime().services(db.session)
+
+
+def _message(exc: Exception) -> str:
+    return translate(text_of(exc))
+
+
+def _field_errors(exc: IntakeError | FormError) -> dict[str, str]:
+    return {name: translate(message) for name, message in exc.fields.items()}
+
+
+@bp.app_context_processor
+def labels() -> dict[str, Any]:
+    """Labels the task pages and the case pages share."""
+    return {"TAB_LABELS": TAB_LABELS, "SORT_LABELS": SORT_LABELS, "CHANNEL_LABELS": CHANNEL_LABELS,
+            "PRIORITY_LABELS": PRIORITY_LABELS, "STATUS_LABELS": STATUS_LABELS, "role_label": role_label,
+            "now": lambda: runtime().clock.now(),
+            "CHOICE_LABELS": CHOICE_LABELS}
+
+
+def role_label(role: str | None) -> str:
+    """A role's name in the reader's language."""
+    from flask_babel import get_locale
+
+    names = ROLES.get(role or "")
+    if names is None:
+        return role or "—"
+    return names[1] if str(get_locale()) == "en" else names[0]
+
+
+def _list_context(fragment: bool) -> tuple[dict[str, Any], int]:
+    args = request.args
+    tab = args.get("tab", "mine")
+    sort = args.get("sort", "due")
+    errors: dict[str, str] = {}
+    try:
+        flt = TaskFilter.parse(args)
+    except IntakeError as exc:
+        errors, flt = _field_errors(exc), TaskFilter()
+    if tab not in TABS:
+        errors["tab"], tab = _("Unknown tab; showing your tasks."), "mine"
+    if sort not in SORTS:
+        errors["sort"], sort = _("Unknown sort order; sorting by deadline."), "due"
+    try:
+        page_number = max(1, int(args.get("page", 1)))
+    except ValueError:
+        page_number = 1
+    tasks = _services().tasks
+    try:
+        page = tasks.page(actor(), tab, flt, sort, page_number)
+    except IntakeError as exc:  # a place code that does not exist
+        errors.update(_field_errors(exc))
+        flt = TaskFilter()
+        page = tasks.page(actor(), tab, flt, sort, page_number)
+    context = {"page": page, "errors": errors, "fragment": fragment,
+               "query": {**flt.as_args(), "sort": sort}}
+    if not fragment:
+        reference = _reference_lists()
+        context.update(reference, saved=tasks.saved_filters(actor()), sorts=SORTS, statuses=CASE_STATUSES)
+    return context, (400 if errors else 200)
+
+
+def _reference_lists() -> dict[str, Any]:
+    from workflows.reference import categories, places
+
+    return {"categories": categories(db.session), "places": places(db.session)}
+
+
+@bp.get("/")
 @require(official=True)
 def index():
-    """Not built yet."""
-    return "tasks"
+    """The task list: tabs with counts, filters, sort, saved filters, SLA countdowns."""
+    context, status = _list_context(fragment=False)
+    return render_template("tasklist/index.html", **context), status
+
+
+@bp.get("/fragment")
+@require(official=True)
+def fragment():
+    """The tabs and rows only, for the live refresh of an open task list."""
+    context, status = _list_context(fragment=True)
+    return render_template("tasklist/_list.html", **context), status
+
+
+@bp.get("/<task_id>")
+@require(official=True)
+def task(task_id: str):
+    """A task: its case in brief, its form, and claim / release / reassign."""
+    try:
+        detail = _services().tasks.detail(actor(), task_id)
+    except CaseNotFoundError:
+        abort(404)
+    except AccessDeniedError:
+        abort(403)
+    return render_template("tasklist/task.html", detail=detail, values={}, field_errors={}, **_form_lists())
+
+
+def _form_lists() -> dict[str, Any]:
+    from flask_babel import get_locale
+
+    from workflows.reference import categories
+
+    lang = str(get_locale())
+    return {"category_names": {c.code: c.label(lang) for c in categories(db.session)}}
+
+
+def _back(task_id: str):
+    target = request.form.get("next")
+    if target and target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect(url_for("tasklist.task", task_id=task_id))
+
+
+def _refused(exc: AccessDeniedError):
+    """403 with the service's reason (whose task it is), in the reader's language."""
+    return render_template("error.html", code=403, title=_("Not allowed"), message=_message(exc)), 403
+
+
+def _act(task_id: str, action, done_message: str):
+    try:
+        action()
+    except (CaseNotFoundError, NotFoundError):
+        abort(404)
+    except AccessDeniedError as exc:
+        return _refused(exc)
+    except IntakeError as exc:
+        flash("; ".join(_field_errors(exc).values()), "error")
+        return _back(task_id), 303
+    except ConflictError as exc:
+        flash(_message(exc), "error")
+        return _back(task_id), 303
+    flash(done_message)
+    return _back(task_id), 303
+
+
+@bp.post("/<task_id>/claim")
+@require(official=True)
+def claim(task_id: str):
+    """Take a task of one's unit."""
+    return _act(task_id, lambda: _services().tasks.claim(actor(), task_id), _("The task is yours now."))
+
+
+@bp.post("/<task_id>/release")
+@require(official=True)
+def release(task_id: str):
+    """Give a task back to the unit's queue."""
+    return _act(task_id, lambda: _services().tasks.release(actor(), task_id),
+                _("The task is back in the unit's queue."))
+
+
+@bp.post("/<task_id>/reassign")
+@require(official=True)
+def reassign(task_id: str):
+    """Give a task to a colleague (unit heads)."""
+    username = (request.form.get("assignee") or "").strip()
+    return _act(task_id, lambda: _services().tasks.reassign(actor(), task_id, username),
+                _("The task was given to %(user)s.", user=username))
+
+
+@bp.post("/<task_id>/complete")
+@require(official=True)
+def complete(task_id: str):
+    """Complete a task with the form its BPMN user task declares; errors come back on the form."""
+    services = _services()
+    try:
+        detail = services.tasks.detail(actor(), task_id)
+    except CaseNotFoundError:
+        abort(404)
+    except AccessDeniedError:
+        abort(403)
+    fields = detail.form.get("fields", [])
+    data = {}
+    for field in fields:
+        value = request.form.get(field["name"])
+        if field["type"] == "bool":
+            value = "true" if value else "false"
+        if value is not None:
+            data[field["name"]] = value
+    try:
+        services.tasks.complete(actor(), task_id, data)
+    except FormError as exc:
+        return render_template("tasklist/task.html", detail=detail, values=request.form,
+                               field_errors=_field_errors(exc), **_form_lists()), 422
+    except AccessDeniedError as exc:
+        return _refused(exc)
+    except (ConflictError, NotFoundError) as exc:
+        flash(_message(exc), "error")
+        return redirect(url_for("tasklist.index")), 303
+    flash(_("Task completed: %(title)s (%(code)s).", title=detail.row.title, code=detail.row.case_code))
+    return redirect(url_for("tasklist.index", tab=request.args.get("tab", "mine"))), 303
+
+
+@bp.post("/filters")
+@require(official=True)
+def save_filter():
+    """Save the current filter for everyone in one's unit."""
+    try:
+        flt = TaskFilter.parse(request.form)
+        _services().tasks.save_filter(actor(), request.form.get("name", ""), flt)
+    except IntakeError as exc:
+        flash("; ".join(_field_errors(exc).values()), "error")
+    except AccessDeniedError as exc:
+        return _refused(exc)
+    else:
+        flash(_("Filter saved for your unit."))
+    kept = {name: value for name in TaskFilter.FIELDS if (value := request.form.get(name, "").strip())}
+    return redirect(url_for("tasklist.index", **kept)), 303
+
+
+@bp.post("/filters/<int:filter_id>/delete")
+@require(official=True)
+def delete_filter(filter_id: int):
+    """Delete a saved filter of one's unit."""
+    try:
+        _services().tasks.delete_filter(actor(), filter_id)
+    except CaseNotFoundError:
+        abort(404)
+    flash(_("Filter deleted."))
+    return redirect(url_for("tasklist.index")), 303
+
+
+@bp.app_template_filter("sla")
+def sla(due, now=None) -> str:
+    """Time left before a deadline ("2 h 05 min", "overdue 1 d 3 h"), for the SLA column."""
+    if due is None:
+        return "—"
+    now = now or runtime().clock.now()
+    seconds = int((due - now).total_seconds())
+    late, seconds = seconds < 0, abs(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        text = _("%(d)s d %(h)s h", d=days, h=hours)
+    elif hours:
+        text = _("%(h)s h %(m)02d min", h=hours, m=minutes)
+    else:
+        text = _("%(m)s min", m=minutes)
+    return _("overdue %(time)s", time=text) if late else text
+

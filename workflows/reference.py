@@ -1,0 +1,40 @@
+"""Reference lists the forms offer: categories and places."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflows.models import AdminUnit, Category
+from workflows.units import PLACE_KINDS
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One option of a list: its code and its names in both languages."""
+
+    code: str
+    name: str
+    name_en: str
+
+    def label(self, language: str) -> str:
+        """The name in `language` (vi or en)."""
+        return self.name_en if language == "en" and self.name_en else self.name
+
+
+def categories(session: Session) -> list[Choice]:
+    """Active categories, by Vietnamese name."""
+    rows = session.execute(select(Category.code, Category.name, Category.name_en)
+                           .where(Category.active.is_(True)).order_by(Category.name))
+    return [Choice(*row) for row in rows]
+
+
+def places(session: Session) -> list[Choice]:
+    """Active places (province, districts, communes, wards), the province first, then by name."""
+    rows = session.execute(select(AdminUnit.code, AdminUnit.name, AdminUnit.name_en, AdminUnit.kind)
+                           .where(AdminUnit.active.is_(True), AdminUnit.kind.in_(sorted(PLACE_KINDS)))
+                           .order_by(AdminUnit.name))
+    ordered = sorted(rows, key=lambda r: (r.kind != "province", r.name))
+    return [Choice(r.code, r.name, r.name_en) for r in ordered]
