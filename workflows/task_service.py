@@ -137,6 +137,7 @@ class TaskDetail:
     can_complete: bool
     can_reassign: bool
     colleagues: list[tuple[str, str]] = field(default_factory=list)  # (username, full name) who may take it
+    unit_name: str = ""  # the candidate unit's name
 
 
 class TaskService:
@@ -184,7 +185,9 @@ class TaskService:
         return TaskDetail(row=row, form=task.form or {}, can_claim=row.claimable,
                           can_release=is_open and row.assignee is not None and (row.mine or can_reassign),
                           can_complete=is_open and (row.mine or row.claimable),
-                          can_reassign=can_reassign, colleagues=colleagues)
+                          can_reassign=can_reassign, colleagues=colleagues,
+                          unit_name=self.session.scalar(select(AdminUnit.name).where(
+                              AdminUnit.code == row.candidate_unit)) or row.candidate_unit or "")
 
     def case_tasks(self, case_code: str) -> list[HumanTask]:
         """Every task of a case, newest first (the case page shows them)."""
