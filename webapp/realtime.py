@@ -107,12 +107,6 @@ def push_unread(username: str, unread: int) -> None:
     emitter().emit("notification", {"id": None, "kind": None, "unread": unread}, [f"user:{username}"])
 
 
-def push_case_changed(case_code: str, unit_codes: Iterable[str], change: str) -> None:
-    """Tell the pages of the units concerned that a case changed outside a process step (a comment, a file)."""
-    rooms = [room for code in unit_codes for room in unit_rooms(code)]
-    emitter().emit("case", {"id": None, "case_code": case_code, "change": change}, rooms)
-
-
 # --------------------------------------------------------------------------- outbox handlers
 # They read nothing from the database: the dispatcher holds its transaction (SQLite's write
 # lock) while a handler runs, so everything a push says comes from the message's payload.
