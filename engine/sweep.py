@@ -39,7 +39,8 @@ class TimerSweep:
     def __init__(self, session_factory: Callable[[], Session],
                  service_factory: Callable[[Session], InstanceService],
                  clock: Clock = SYSTEM_CLOCK, batch_size: int = 200, name: str = "timers",
-                 prefetch: Callable[[Session, list[ProcessInstance]], Any] | None = None):
+                 prefetch: Callable[[Session, list[ProcessInstance]], Any] | None = None,
+                 after_fired: Callable[[], None] | None = None):
         self.session_factory = session_factory
         self.service_factory = service_factory
         self.clock = clock
@@ -48,6 +49,9 @@ class TimerSweep:
         # Loads what the operators of a batch will read (their cases), in one query; the
         # result is kept referenced for the batch so the session's identity map holds it.
         self.prefetch = prefetch
+        # Called once after a run that moved anything (committed): the caller hands the
+        # steps' outbox (reminders, escalations, pushes) to delivery at once.
+        self.after_fired = after_fired
 
     def run_once(self) -> int:
         """Fire every timer due now (in batches); the number of instances that moved."""
@@ -57,7 +61,10 @@ class TimerSweep:
             fired += moved
             # A full batch in which nothing moved would be selected again: stop, not spin.
             if seen < self.batch_size or moved == 0:
-                return fired
+                break
+        if fired and self.after_fired is not None:
+            self.after_fired()
+        return fired
 
     def _due_rows(self, session: Session, now) -> list[ProcessInstance]:
         # Strictly earlier: SpiffWorkflow fires a timer only once its due time has passed.

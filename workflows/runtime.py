@@ -42,9 +42,11 @@ def prefetch_cases(session: Session, rows: list) -> list[Case]:
     return list(session.scalars(select(Case).where(Case.process_instance_id.in_([r.id for r in rows]))))
 
 
-def make_sweep(session_factory: Callable[[], Session], clock: Clock = SYSTEM_CLOCK) -> TimerSweep:
-    """The timer sweep over the case services."""
-    return TimerSweep(session_factory, lambda s: make_services(s, clock).instances, clock, prefetch=prefetch_cases)
+def make_sweep(session_factory: Callable[[], Session], clock: Clock = SYSTEM_CLOCK,
+               after_fired: Callable[[], None] | None = None) -> TimerSweep:
+    """The timer sweep over the case services (`after_fired`: hand the outbox to delivery)."""
+    return TimerSweep(session_factory, lambda s: make_services(s, clock).instances, clock, prefetch=prefetch_cases,
+                      after_fired=after_fired)
 
 
 def make_services(session: Session, clock: Clock = SYSTEM_CLOCK,
