@@ -314,15 +314,18 @@ def beat_command() -> None:
     celery_app.start(["beat", "--loglevel=INFO", "--schedule", str(Path(current_app.instance_path) / "celerybeat-schedule")])
 
 
-@main.command("bench")
+@main.group("bench", invoke_without_command=True)
 @click.option("--backend", type=click.Choice(["sqlite", "postgres", "both"]), default="both", show_default=True)
 @click.option("--cases", default=1000, show_default=True, help="Cases to open (then complete and time out).")
 @click.option("--processes", default=1, show_default=True, help="Worker processes measuring in parallel.")
 @click.option("--postgres-url", envvar="IOC_BENCH_POSTGRES_URL", show_default=True,
               default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
               help="A server where the scratch database ioc_bench may be created (and dropped).")
-def bench_command(backend: str, cases: int, processes: int, postgres_url: str) -> None:
+@click.pass_context
+def bench_command(ctx: click.Context, backend: str, cases: int, processes: int, postgres_url: str) -> None:
     """Measure intakes, task completions and timer firings per second on scratch databases."""
+    if ctx.invoked_subcommand:
+        return
     import tempfile
 
     from webapp.config import PROJECT_ROOT
@@ -340,6 +343,51 @@ def bench_command(backend: str, cases: int, processes: int, postgres_url: str) -
         url = bench.scratch_postgres(postgres_url)
         results += bench.run(url, f"postgresql ×{processes}", cases, processes, bpmn_dir)
     click.echo(bench.table(results))
+
+
+@bench_command.command("tasklist", with_appcontext=False)
+@click.option("--cases", default=1_000_000, show_default=True)
+@click.option("--tasks", default=5_000_000, show_default=True, help="About this many human tasks.")
+@click.option("--database", envvar="IOC_BENCH_TASKLIST_URL", show_default=True,
+              default="postgresql+psycopg://postgres@127.0.0.1:5432/ioc_bench_tasklist",
+              help="The bench database (its name must start with ioc_bench): dropped and rebuilt.")
+@click.option("--reuse", is_flag=True, help="Keep the database when it already holds this data set.")
+@click.option("--requests", default=200, show_default=True, help="Timed requests per account and kind of request.")
+@click.option("--http/--no-http", default=True, show_default=True, help="Also time GET /tasks/ through the app.")
+def bench_tasklist_command(cases: int, tasks: int, database: str, reuse: bool, requests: int, http: bool) -> None:
+    """Officers' task lists on a large PostgreSQL data set: p50/p95/p99 per tab and filter (issue 3)."""
+    import re
+    from datetime import timedelta
+
+    from engine.clock import FrozenClock
+    from webapp.config import PROJECT_ROOT
+    from workflows import bench, bench_tasklist
+    from workflows.demo import DEMO_PASSWORD
+
+    click.echo(f"machine: {bench.machine()}")
+    click.echo(f"CPU reference: {bench.cpu_reference_ms():.0f} ms for 5M loop iterations (lower is faster)")
+    data = bench_tasklist.build(database, cases, tasks, PROJECT_ROOT / "bpmn", reuse=reuse, log=click.echo)
+    click.echo(f"data set: {data.cases} cases, {data.tasks} tasks ({data.open_tasks} open)"
+               + ("" if data.reused else f", built in {data.seconds:.0f} s"))
+    at = data.generated_at + timedelta(minutes=1)  # the moment the data set was drawn around
+    apps: list = []
+
+    def signed_in(username: str):
+        from webapp import create_app
+
+        if not apps:
+            apps.append(create_app({"DATABASE_URL": database, "TIMER_SWEEP": "off"}, clock=FrozenClock(at)))
+        client = apps[0].test_client()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True))
+        client.post("/login", data={"username": username, "password": DEMO_PASSWORD, "csrf_token": token.group(1)})
+        return client.get
+
+    lines = bench_tasklist.measure(database, requests, at, http_client=signed_in if http else None, log=click.echo)
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+    click.echo(bench_tasklist.table(lines))
+    click.echo(bench_tasklist.summary(lines))
 
 
 if __name__ == "__main__":  # pragma: no cover
