@@ -124,9 +124,13 @@ class InstanceService:
 
     def __init__(self, session: Session, definitions: DefinitionService, registry: OperatorRegistry,
                  clock: engine_clock.Clock = engine_clock.SYSTEM_CLOCK,
-                 evaluator: RestrictedEvaluator | None = None):
+                 evaluator: RestrictedEvaluator | None = None,
+                 on_task_created: Callable[[HumanTask, Callable[..., None]], None] | None = None):
         self.session = session
         self.definitions = definitions
+        # Called inside the step for every new human task, with an `emit(topic, payload, dedupe)`
+        # into the step's outbox: what it writes commits (or not) with the task itself.
+        self.on_task_created = on_task_created
         self.registry = registry
         self.clock = clock
         self.evaluator = evaluator or definitions.evaluator
@@ -465,6 +469,9 @@ class InstanceService:
                                "detail": {"task_id": task_id, "role": task_row.candidate_role,
                                           "unit": task_row.candidate_unit}})
             log.outbox.append({"topic": "task.created", "payload": _task_payload(task_row), "dedupe_key": None})
+            if self.on_task_created is not None:
+                self.on_task_created(task_row, lambda topic, payload, dedupe=None: log.outbox.append(
+                    {"topic": topic, "payload": payload, "dedupe_key": dedupe}))
 
     def _evaluate_property(self, expression: str | None, data: dict[str, Any]) -> Any:
         if not expression:

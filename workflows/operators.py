@@ -8,8 +8,10 @@ the task id, so a step redone after a crash sends nothing twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -24,6 +26,8 @@ from workflows.units import UnitDirectory
 MAX_REOPENS = 20
 # Likewise a case passed back and forth between the IOC and units this often.
 MAX_RETURNS = 20
+# Deadlines inside inbox and email texts are read by people in Vietnam (times are stored in UTC).
+_LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def _case(ctx: OperatorContext) -> Case:
@@ -79,6 +83,34 @@ def _notify_users(ctx: OperatorContext, case: Case, users: list[User], kind: str
     return sent
 
 
+def notify_new_task(session, task, emit: Callable[..., None]) -> int:
+    """Inbox rows (and pushes) for the people who may take a new task: its role in its unit.
+
+    Runs inside the step that created the task, so the rows commit with it or not at all.
+    """
+    if not task.candidate_role or not task.candidate_unit or not task.business_key:
+        return 0
+    directory = UnitDirectory(session)
+    unit = directory.by_code(task.candidate_unit)
+    if unit is None:
+        return 0
+    case = session.scalar(select(Case).where(Case.code == task.business_key))
+    if case is None:
+        return 0
+    due = task.due_at.astimezone(_LOCAL).strftime("%H:%M %d/%m/%Y") if task.due_at else "—"
+    title = f"Việc mới: {task.title} — {case.code}"[:255]
+    body = f"{case.title}. Hạn xử lý: {due}."
+    sent = 0
+    for user in directory.holders(task.candidate_role, [unit]):
+        dedupe = f"task:{task.id}:{user.id}"
+        session.add(Notification(user_id=user.id, case_id=case.id, kind="task_created", title=title, body=body,
+                                 created_at=task.created_at, dedupe_key=dedupe))
+        emit("notification.created", {"user_id": user.id, "username": user.username, "case_id": case.id,
+                                      "case_code": case.code, "kind": "task_created", "title": title}, f"push:{dedupe}")
+        sent += 1
+    return sent
+
+
 def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
     """Register the case operators in `registry` (returns it, for chaining)."""
 
@@ -102,7 +134,7 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         case = _case(ctx)
         target = _unit(ctx, unit)
         users = UnitDirectory(ctx.session).holders(str(role), [target])
-        due = case.due_at.strftime("%H:%M %d/%m/%Y") if case.due_at else "—"
+        due = case.due_at.astimezone(_LOCAL).strftime("%H:%M %d/%m/%Y") if case.due_at else "—"
         title = f"Nhắc việc: phản ánh {case.code} sắp đến hạn ({due})"
         sent = _notify_users(ctx, case, users, str(kind), title, case.title)
         _event(ctx, case, str(kind), False, unit=target.code, notified=sent)

@@ -17,7 +17,7 @@ from engine.sweep import TimerSweep
 from workflows.attachments import FileStore
 from workflows.case_service import CaseService
 from workflows.models import Case
-from workflows.operators import register_operators
+from workflows.operators import notify_new_task, register_operators
 from workflows.roles import lane_roles
 from workflows.task_service import TaskService
 
@@ -54,7 +54,8 @@ def make_services(session: Session, clock: Clock = SYSTEM_CLOCK,
                   timezone: str = "Asia/Ho_Chi_Minh") -> Services:
     """Build the engine and case services over `session` (and the attachments' file store)."""
     definitions = DefinitionService(session, REGISTRY, lane_roles(), EVALUATOR)
-    instances = InstanceService(session, definitions, REGISTRY, clock, EVALUATOR)
+    instances = InstanceService(session, definitions, REGISTRY, clock, EVALUATOR,
+                                on_task_created=lambda task, emit: notify_new_task(session, task, emit))
     cases = CaseService(session, instances, clock, after_commit, files=files)
     tasks = TaskService(session, clock, cases=cases, instances=instances, timezone=timezone)
     return Services(session, definitions, instances, cases, tasks)
