@@ -12,8 +12,9 @@ departments watching a place and everyone else see the case without them.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,6 +37,7 @@ COMMENT_MAX = 5000
 NEARBY_METRES = 1000
 RELATED_MAX = 10
 PAGE_SIZE = 50
+STEP_WINDOW = timedelta(seconds=1)
 OPEN_STATUSES = ("received", "in_progress", "escalated", "returned", "reopened")
 _EARTH_METRES = 6_371_000
 # Types a browser may show inside the page; anything else is downloaded (an SVG or HTML
@@ -133,7 +135,7 @@ class TaskLine:
     element_id: str
     role: Text | None
     unit: str | None  # the unit's name
-    assignee: str | None
+    assignee: str | None  # the holder's name
     due_at: datetime | None
     created_at: datetime
     overdue: bool
@@ -270,9 +272,11 @@ class CaseViewService:
             reporter = ReporterInfo(case.reporter.name, case.reporter.phone, case.reporter.email)
         tasks = self._tasks(case)
         units = self._units({task.candidate_unit for task in tasks if task.state == "open"}, lang)
+        holders = self._names({task.assignee for task in tasks if task.state == "open"})
         open_tasks = [TaskLine(id=task.id, title=task.title, element_id=task.element_id,
                                role=_role(task.candidate_role),
-                               unit=units.get(task.candidate_unit or "", task.candidate_unit), assignee=task.assignee,
+                               unit=units.get(task.candidate_unit or "", task.candidate_unit),
+                               assignee=holders.get(task.assignee or "", task.assignee),
                                due_at=task.due_at, created_at=task.created_at,
                                overdue=bool(task.due_at and task.due_at < now))
                       for task in tasks if task.state == "open"]
@@ -445,10 +449,11 @@ class CaseViewService:
         by_task = {task.id: task for task in tasks}
         categories = self._category_names(lang)
         entries: list[tuple[tuple, TimelineEntry]] = []
+        step_times = sorted({audit.at for audit in audits})
         for event in events:
             entry = self._case_entry(event, people, units)
             # Within one step: the completion first, then what the operators did, then the new tasks.
-            entries.append(((event.at, 1, event.id), entry))
+            entries.append(((_step_of(event, step_times), 1, event.id), entry))
         for audit in audits:
             entry = self._audit_entry(audit, people, units, by_task, categories, lang)
             if entry is not None:
@@ -636,6 +641,20 @@ class CaseViewService:
 
     def _when(self, iso: Any) -> str:
         return self._local(_parse(iso))
+
+
+def _step_of(event: CaseEvent, step_times: list[datetime]) -> datetime:
+    """When the step that wrote an operator's event was saved (its audit rows' time), else the event's own time.
+
+    A step stamps its audit rows when it is saved, a moment after its operators wrote their
+    events (which name no person); sorting by that time keeps a step's lines together.
+    """
+    if event.actor is not None:
+        return event.at  # a person's own action (a file, a comment), not part of a step
+    i = bisect_left(step_times, event.at)
+    if i < len(step_times) and step_times[i] - event.at <= STEP_WINDOW:
+        return step_times[i]
+    return event.at
 
 
 def _parse(iso: Any) -> datetime | None:

@@ -1,13 +1,189 @@
-"""Placeholder: being built (issue 3)."""
+"""The officials' case pages: the list, a case with its history, comments, files, map and diagram."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
+import mimetypes
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from werkzeug.routing import BuildError
+
+from engine.i18n import text_of
+from webapp.extensions import db
+from webapp.i18n import translate
+from webapp.runtime import runtime
+from webapp.security import actor, require
+from workflows.case_view import CHANNEL_LABELS, PRIORITY_LABELS, STATUS_LABELS, CaseViewService
+from workflows.errors import AccessDeniedError, CaseNotFoundError, IntakeError
+from workflows.task_service import CASE_STATUSES, TaskFilter
 
 bp = Blueprint("cases", __name__)
 
 
+@bp.context_processor
+def case_labels() -> dict[str, Any]:
+    """Labels of channels, statuses and priorities (messages of the case layer), and task links."""
+    return {"labels": {"channel": CHANNEL_LABELS, "status": STATUS_LABELS, "priority": PRIORITY_LABELS},
+            "task_url": task_url}
+
+
+def task_url(task_id: str) -> str:
+    """The page of a task (the task list's; a plain path while that blueprint has no such page)."""
+    try:
+        return url_for("tasklist.task", task_id=task_id)
+    except BuildError:
+        return f"/tasks/{task_id}"
+
+
+def _view() -> CaseViewService:
+    rt = runtime()
+    return CaseViewService(db.session, rt.clock, timezone=rt.timezone)
+
+
+def _lang() -> str:
+    return get_locale().language if get_locale() else "vi"
+
+
+def _attachment_limit() -> int:
+    return int(current_app.config["MAX_ATTACHMENT_MB"]) * 1024 * 1024
+
+
+def _page(code: str, status: int = 200, **form_state: Any):
+    """The case page (404 / 403 for a case that does not exist or is outside the user's view)."""
+    try:
+        detail = _view().get(actor(), code, _lang())
+    except CaseNotFoundError:
+        abort(404)
+    except AccessDeniedError:
+        abort(403)
+    config = current_app.config
+    related = [{"code": r.code, "title": r.title, "lat": r.lat, "lon": r.lon, "metres": r.metres,
+                "url": url_for("cases.case", code=r.code)} for r in detail.related]
+    return render_template("cases/page.html", case=detail, now=runtime().clock.now(), related_json=related,
+                           map_tiles=config.get("MAP_TILES_URL") or "", map_attribution=config.get("MAP_ATTRIBUTION") or "",
+                           max_mb=config["MAX_ATTACHMENT_MB"], form_state=form_state), status
+
+
 @bp.get("/cases/")
+@require(official=True)
 def index():
-    """Not built yet."""
-    abort(404)
+    """Cases in the official's view, newest first, with filters (status, category, place, words)."""
+    errors: dict[str, str] = {}
+    try:
+        flt = TaskFilter.parse(request.args)
+    except IntakeError as exc:
+        errors, flt = {k: translate(v) for k, v in exc.fields.items()}, TaskFilter()
+    try:
+        page_number = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page_number = 1
+    view = _view()
+    try:
+        page = view.list_cases(actor(), flt, page_number, _lang())
+    except IntakeError as exc:  # a place code that does not exist
+        errors.update({k: translate(v) for k, v in exc.fields.items()})
+        flt = TaskFilter()
+        page = view.list_cases(actor(), flt, page_number, _lang())
+    from workflows.reference import categories, places
+
+    return render_template("cases/index.html", page=page, errors=errors, statuses=CASE_STATUSES,
+                           categories=categories(db.session), places=places(db.session),
+                           query=flt.as_args(), now=runtime().clock.now()), (400 if errors else 200)
+
+
+@bp.get("/cases/<code>")
+@require(official=True)
+def case(code: str):
+    """A case: summary, map, photos and videos, open tasks, diagram, deadlines, history, comments, files."""
+    return _page(code)
+
+
+@bp.post("/cases/<code>/comments")
+@require(official=True)
+def comment(code: str):
+    """Add a comment between officials; an empty or too long one comes back with the reason."""
+    body = request.form.get("body", "")
+    try:
+        _view().add_comment(actor(), code, body)
+    except CaseNotFoundError:
+        abort(404)
+    except AccessDeniedError:
+        abort(403)
+    except IntakeError as exc:
+        return _page(code, 400, comment_body=body, comment_error=translate(exc.fields.get("body", text_of(exc))))
+    flash(_("Comment added."))
+    return redirect(url_for("cases.case", code=code, _anchor="comments")), 303
+
+
+@bp.post("/cases/<code>/attachments")
+@require(official=True)
+def upload(code: str):
+    """Attach a photo, video or document; a file over the limit is refused whole and nothing is stored."""
+    try:
+        _view().case(actor(), code)
+    except CaseNotFoundError:
+        abort(404)
+    except AccessDeniedError:
+        abort(403)
+    sent = request.files.get("file")
+    if sent is None or not sent.filename:
+        return _page(code, 400, upload_error=_("Choose a file to attach."))
+    limit = _attachment_limit()
+    data = sent.stream.read(limit + 1)  # never more than the limit (plus one byte to tell) in memory
+    if len(data) > limit:
+        return _page(code, 413, upload_error=_("The file is larger than %(mb)s MB; send a smaller one. "
+                                               "Nothing was stored.", mb=current_app.config["MAX_ATTACHMENT_MB"]))
+    content_type = sent.mimetype
+    if not content_type or content_type == "application/octet-stream":
+        content_type = mimetypes.guess_type(sent.filename)[0] or "application/octet-stream"
+    cases = runtime().services(db.session).cases
+    cases.max_attachment_bytes = limit
+    try:
+        stored = cases.add_attachment(code, sent.filename, content_type, data, uploaded_by=actor().username,
+                                      public=request.form.get("public") == "1")
+    except IntakeError as exc:
+        return _page(code, 400, upload_error="; ".join(translate(v) for v in exc.fields.values()))
+    flash(_("File attached: %(name)s", name=stored.filename))
+    return redirect(url_for("cases.case", code=code, _anchor="files")), 303
+
+
+@bp.get("/cases/<code>/attachments/<int:attachment_id>")
+@require(official=True)
+def attachment(code: str, attachment_id: int):
+    """A file of a case in the official's view: photos and videos shown in the page, anything else downloaded."""
+    try:
+        info, sha256 = _view().attachment(actor(), code, attachment_id)
+    except CaseNotFoundError:
+        abort(404)
+    except AccessDeniedError:
+        abort(403)
+    path = runtime().files.path(sha256)
+    if not path.is_file():
+        abort(404)
+    inline = info.media in ("image", "video")
+    response = send_file(path, mimetype=info.content_type if inline else "application/octet-stream",
+                         as_attachment=not inline, download_name=info.filename, conditional=True, etag=sha256,
+                         max_age=0)
+    # The type is the uploader's claim: the browser must not second-guess it into HTML,
+    # and a file opened on its own runs nothing.
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.get("/cases/<code>/diagram.json")
+@require(official=True)
+def diagram(code: str):
+    """The BPMN of the case's process and the element ids done, active, waiting and failed, for the viewer."""
+    try:
+        view = _view().diagram(actor(), code)
+    except CaseNotFoundError as exc:
+        return jsonify(error="not_found", message=translate(text_of(exc))), 404
+    except AccessDeniedError:
+        abort(403)
+    state = view.state
+    return jsonify(process=view.process_key, version=view.version, xml=view.xml, done=state.done,
+                   active=state.active, waiting=state.waiting, failed=state.failed, flows=state.flows)
