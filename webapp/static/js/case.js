@@ -18,7 +18,7 @@
         if (warned) { return; }
         warned = true;
         el.classList.add("no-tiles");
-        note(map, el.dataset.noTiles);
+        note(el.dataset.noTiles);
       });
       layer.addTo(map);
     } else {
@@ -44,15 +44,10 @@
     window.addEventListener("resize", function () { map.invalidateSize(); });
   }
 
-  function note(map, text) {
-    if (!text) { return; }
-    var control = L.control({ position: "bottomleft" });
-    control.onAdd = function () {
-      var div = L.DomUtil.create("div", "map-note");
-      div.textContent = text;
-      return div;
-    };
-    control.addTo(map);
+  function note(text) {
+    // Below the map, not on it: an overlay would hide the marks it speaks of.
+    var el = document.getElementById("map-note");
+    if (el && text) { el.textContent = text; el.hidden = false; }
   }
 
   function diagram() {
