@@ -87,6 +87,7 @@ def init_realtime(app: Flask) -> None:
     for topic in TASK_TOPICS:
         runtime.handlers[topic] = _task_handler(topic, live)
     runtime.handlers["notification.created"] = _notification_handler(live)
+    runtime.handlers["case.comment"] = _comment_handler(live)
 
 
 def connect(auth: Any = None) -> None:
@@ -125,6 +126,16 @@ def _task_handler(topic: str, live: LiveEmitter) -> Callable[[int, dict[str, Any
                            "assignee": assignee, "state": payload.get("state")}, rooms)
         # Every change of a case's status happens in a step that also opens, closes or assigns a task.
         live.emit("case", {"id": message_id, "case_code": case_code, "change": topic}, rooms)
+
+    return handle
+
+
+def _comment_handler(live: LiveEmitter) -> Callable[[int, dict[str, Any]], None]:
+    def handle(message_id: int, payload: dict[str, Any]) -> None:
+        """Tell the open pages of everyone who sees the case that a comment was added."""
+        rooms = [room for unit in payload.get("units") or [] for room in (f"unit:{unit}", f"scope:{unit}")]
+        live.emit("case", {"id": message_id, "case_code": payload.get("case_code"), "change": "case.comment",
+                           "author": payload.get("author")}, rooms)
 
     return handle
 

@@ -27,12 +27,13 @@ class Runtime:
     enqueue_outbox: Callable[[], None]
     files: FileStore | None = None
     timezone: str = "Asia/Ho_Chi_Minh"
+    max_attachment_bytes: int = 25 * 1024 * 1024
     handlers: dict[str, Callable[[int, dict[str, Any]], None]] = field(default_factory=dict)
 
     def services(self, session: Session) -> Services:
         """Engine and case services over `session`."""
         return make_services(session, self.clock, after_commit=self.enqueue_outbox, files=self.files,
-                             timezone=self.timezone)
+                             timezone=self.timezone, max_attachment_bytes=self.max_attachment_bytes)
 
     def sweep(self) -> TimerSweep:
         """The timer sweep over this application's database."""
@@ -58,7 +59,7 @@ def init_runtime(app: Flask, db, clock: Clock = SYSTEM_CLOCK) -> Runtime:
             app.logger.warning("outbox delivery not queued (broker unreachable); the periodic run will do it")
 
     runtime = Runtime(make_session_factory(engine), clock, enqueue, files=FileStore(app.config["FILES_DIR"]),
-                      timezone=app.config["TIMEZONE"])
+                      timezone=app.config["TIMEZONE"], max_attachment_bytes=int(app.config["MAX_ATTACHMENT_MB"]) * 1024 * 1024)
     runtime.handlers["email"] = SmtpMailer(app.config.get("SMTP_HOST"), int(app.config.get("SMTP_PORT") or 25),
                                            app.config.get("MAIL_FROM"))
     app.extensions["ioc"] = runtime

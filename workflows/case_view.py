@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, aliased
 
 from engine.clock import SYSTEM_CLOCK, Clock
 from engine.i18n import Text, t
-from engine.models import AuditEvent, HumanTask, Incident, ProcessDefinition, ProcessInstance
+from engine.models import AuditEvent, HumanTask, Incident, OutboxMessage, ProcessDefinition, ProcessInstance
 from workflows.access import Actor
 from workflows.case_diagram import DiagramState, Evidence, bpmn_file_of, diagram_state, parse_graph
 from workflows.case_service import IOC_UNIT_CODE
@@ -333,6 +333,11 @@ class CaseViewService:
             self.session.flush()
             self.session.add(CaseEvent(case_id=case.id, at=now, kind="comment_added", actor=actor.username,
                                        public=False, detail={"comment_id": comment.id}))
+            # Open pages of the case hear of it (pushed after commit, like every other change).
+            units = [code for code in (case.responsible_unit.code if case.responsible_unit else None,
+                                       case.admin_unit.code) if code]
+            self.session.add(OutboxMessage(topic="case.comment", created_at=now, payload={
+                "case_code": case.code, "units": units, "author": actor.username}))
             case.updated_at = now
             self.session.commit()
         except BaseException:
@@ -362,7 +367,7 @@ class CaseViewService:
                  .join(place, place.id == Case.admin_unit_id)
                  .outerjoin(unit, unit.id == Case.responsible_unit_id))
         # The same filter vocabulary as the task list, so a filter means the same on both pages.
-        conditions = TaskService(self.session, self.clock, timezone=str(self.zone))._case_conditions(flt)
+        conditions = TaskService(self.session, self.clock, timezone=str(self.zone)).case_conditions(flt)
         if not actor.is_admin:
             scope = sorted(actor.scope_ids)
             conditions.append(or_(Case.responsible_unit_id.in_(scope), Case.admin_unit_id.in_(scope)))

@@ -161,7 +161,7 @@ class TaskService:
         if sort not in SORTS:
             raise IntakeError({"sort": t("must be one of: %(choices)s", choices=", ".join(SORTS))})
         now = self.clock.now()
-        case_conditions = self._case_conditions(flt)
+        case_conditions = self.case_conditions(flt)
         counts = {name: self._count(actor, name, case_conditions, now) for name in TABS}
         pages = max(1, -(-counts[tab] // PAGE_SIZE))
         page = min(max(1, page), pages)
@@ -311,7 +311,8 @@ class TaskService:
             query = query.join(Case, Case.code == HumanTask.business_key).where(*case_conditions)
         return self.session.scalar(query.where(*self._tab_conditions(actor, tab, now))) or 0
 
-    def _case_conditions(self, flt: TaskFilter) -> list:
+    def case_conditions(self, flt: TaskFilter) -> list:
+        """SQL conditions on Case for a filter (the case list reuses them: filters mean the same)."""
         conditions: list = []
         if flt.channel:
             conditions.append(Case.channel == flt.channel)

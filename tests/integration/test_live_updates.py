@@ -156,6 +156,14 @@ def test_case_pages_hear_that_their_case_changed(app):
     handle = open_task(app, code)
     officer.complete(handle.id, outcome="resolved", resolution="Đã thay bóng đèn.")
     assert [e["change"] for e in leader.events("case") if e["case_code"] == code] == ["task.closed"]
+    # A comment between officials reaches the open pages of the case too; another ward hears nothing.
+    outsider = Person(app, "cb.tanlap")
+    token = csrf_of(officer.http.get(f"/cases/{code}").get_data(as_text=True))
+    assert officer.http.post(f"/cases/{code}/comments", data={"csrf_token": token,
+                                                             "body": "Đã kiểm tra lại buổi tối."}).status_code == 303
+    comments = [e for e in leader.events("case") if e["change"] == "case.comment"]
+    assert [(e["case_code"], e["author"]) for e in comments] == [(code, "cb.buonmathuot")]
+    assert outsider.events("case") == []
 
 
 def test_visitors_and_signed_out_users_are_refused(app):

@@ -113,6 +113,7 @@ def comment(code: str):
         abort(403)
     except IntakeError as exc:
         return _page(code, 400, comment_body=body, comment_error=translate(exc.fields.get("body", text_of(exc))))
+    runtime().enqueue_outbox()  # the push to the case's open pages
     flash(_("Comment added."))
     return redirect(url_for("cases.case", code=code, _anchor="comments")), 303
 
@@ -139,7 +140,6 @@ def upload(code: str):
     if not content_type or content_type == "application/octet-stream":
         content_type = mimetypes.guess_type(sent.filename)[0] or "application/octet-stream"
     cases = runtime().services(db.session).cases
-    cases.max_attachment_bytes = limit
     try:
         stored = cases.add_attachment(code, sent.filename, content_type, data, uploaded_by=actor().username,
                                       public=request.form.get("public") == "1")
