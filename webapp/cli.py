@@ -390,5 +390,65 @@ def bench_tasklist_command(cases: int, tasks: int, database: str, reuse: bool, r
     click.echo(bench_tasklist.summary(lines))
 
 
+# --------------------------------------------------------------------------- API tokens
+@main.group("token")
+def token_group() -> None:
+    """API tokens for machines calling /api/v1: create, list, revoke."""
+
+
+def _with_tokens(work: Callable[[Any], Any]) -> Any:
+    """Run `work` with the token service; a refusal prints each reason and exits 1."""
+    from workflows.errors import CaseError, IntakeError
+    from workflows.tokens import TokenService
+
+    try:
+        return work(TokenService(db.session, runtime().clock))
+    except CaseError as exc:
+        for message in (exc.fields.values() if isinstance(exc, IntakeError) else [text_of(exc)]):
+            echo(t("Error: %(message)s", message=message), err=True)
+    # The group's result callback closes pooled connections after a command that succeeds only.
+    db.session.remove()
+    db.engine.dispose()
+    sys.exit(1)
+
+
+@token_group.command("create")
+@click.argument("username")
+@click.option("--name", required=True, help="What will use the token (shown by `ioc token list`).")
+@with_appcontext
+@in_cli_language
+def token_create_command(username: str, name: str) -> None:
+    """Make a token acting as USERNAME; it is printed once (on stdout) and never stored."""
+    info, token = _with_tokens(lambda tokens: tokens.create(username, name))
+    echo(t("Token %(id)s for %(user)s (%(name)s). Copy it now: it cannot be shown again.",
+           id=info.id, user=info.username, name=info.name), err=True)
+    click.echo(token)
+
+
+@token_group.command("list")
+@click.argument("username")
+@with_appcontext
+@in_cli_language
+def token_list_command(username: str) -> None:
+    """The tokens of USERNAME, newest first: id, name, when made, active or revoked."""
+    tokens = _with_tokens(lambda service: service.list(username))
+    if not tokens:
+        echo(t("%(user)s has no API token.", user=username))
+    for info in tokens:
+        state = t("revoked %(at)s", at=_local(info.revoked_at)) if info.revoked_at else t("active")
+        echo(t("%(id)s  %(name)s  created %(created)s  %(state)s", id=info.id, name=info.name,
+               created=_local(info.created_at), state=state))
+
+
+@token_group.command("revoke")
+@click.argument("token_id", type=int)
+@with_appcontext
+@in_cli_language
+def token_revoke_command(token_id: int) -> None:
+    """Revoke token TOKEN_ID at once: the next call with it gets 401."""
+    info = _with_tokens(lambda tokens: tokens.revoke(token_id))
+    echo(t("Token %(id)s of %(user)s (%(name)s) is revoked.", id=info.id, user=info.username, name=info.name))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

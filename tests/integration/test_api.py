@@ -114,6 +114,33 @@ def test_a_token_acts_as_its_user_and_a_revoked_or_garbage_token_gets_401(app, d
     conforms(document, "Error", body)
 
 
+def test_ioc_token_commands_create_list_and_revoke(app, db_url):
+    from click.testing import CliRunner
+
+    from webapp.cli import main
+
+    def ioc(*args):
+        return CliRunner().invoke(main, ["token", *args], env={"IOC_DATABASE_URL": db_url, "IOC_LANG": "en"},
+                                  catch_exceptions=False)
+
+    made = ioc("create", "cb.buonmathuot", "--name", "dashboard")
+    assert made.exit_code == 0 and "cannot be shown again" in made.stderr
+    token = made.stdout.strip()  # the token alone on stdout: TOKEN=$(ioc token create …) works
+    assert token.startswith("ioc_") and token not in made.stderr
+    client = app.test_client()
+    assert client.get("/api/v1/me", headers=bearer(token)).get_json()["user"]["username"] == "cb.buonmathuot"
+    listed = ioc("list", "cb.buonmathuot")
+    assert "dashboard" in listed.stdout and "active" in listed.stdout and token not in listed.stdout
+    token_id = listed.stdout.split()[0]
+    assert ioc("revoke", token_id).exit_code == 0 and "revoked" in ioc("list", "cb.buonmathuot").stdout
+    refused(client.get("/api/v1/me", headers=bearer(token)), 401, "unauthorized")
+    for args, reason in ((("create", "nobody", "--name", "x"), "no user nobody"),
+                         (("create", "cb.buonmathuot", "--name", " "), "give the token a name"),
+                         (("revoke", "999"), "no API token 999"), (("list", "nobody"), "no user nobody")):
+        result = ioc(*args)
+        assert result.exit_code == 1 and reason in result.stderr, args
+
+
 def test_a_browser_session_must_send_the_csrf_header_on_post(app):
     code = new_case(app)
     task = open_task(app, code)
