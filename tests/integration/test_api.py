@@ -276,10 +276,19 @@ def comment_count(app) -> int:
 
 
 def test_comments_over_the_api_stay_within_the_view(app, document):
+    from webapp.extensions import socketio
+
     code = new_case(app)
     officer, stranger = Machine(app, "cb.buonmathuot"), Machine(app, "cb.tanlap")
+    page = app.test_client()  # the unit head has the case open in a browser
+    sign_in(page, "tp.buonmathuot")
+    live = socketio.test_client(app, flask_test_client=page)
+    live.get_received()
     added = officer.post(f"/cases/{code}/comments", json={"body": "  Đã liên hệ người dân  "})
     assert added.status_code == 201
+    pushed = [e["args"][0] for e in live.get_received() if e["name"] == "case"]
+    assert [(e["case_code"], e["change"]) for e in pushed] == [(code, "case.comment")]
+    live.disconnect()
     conforms(document, "Comment", added.get_json())
     assert added.get_json()["body"] == "Đã liên hệ người dân" and added.get_json()["username"] == "cb.buonmathuot"
     head = Machine(app, "tp.buonmathuot")

@@ -506,7 +506,7 @@ def case_comments(code: str):
 
 
 @endpoint("POST", "/cases/{code}/comments", tag="cases", summary="Add a comment between officials",
-          description="Never public. 1 to 5000 characters.",
+          description="Never public. 1 to 5000 characters. Pages open on the case hear of it live.",
           params=(CASE_CODE, LANG_PARAM), body={JSON: ref("NewComment")},
           ok=_ok("Comment", "The new comment", 201), errors=(404, 422))
 def add_case_comment(code: str):
@@ -515,6 +515,7 @@ def add_case_comment(code: str):
     code = _visible_case(code)
     views, who = _views(), _actor()
     added = views.add_comment(who, code, body if isinstance(body, str) else "")
+    runtime().enqueue_outbox()  # the push to the case's open pages
     comment = next(c for c in views.comments(who, code) if c.id == added.id)
     return jsonify(_comment(comment)), 201
 
@@ -534,25 +535,22 @@ def case_attachments(code: str):
           ok=_ok("Attachment", "The attachment", 201), errors=(404, 413, 422))
 def upload_case_file(code: str):
     """Attach a file to a case in the caller's view."""
-    limit_mb = int(current_app.config["MAX_ATTACHMENT_MB"])
     upload = request.files.get("file")  # a body over MAX_CONTENT_LENGTH stops here with 413
     code = _visible_case(code)
     if upload is None:
         raise ApiError(422, "invalid", _("Some fields are not right; see fields. Nothing was changed."),
                        {"file": _("choose a file and send it as the multipart field 'file'")})
-    limit = limit_mb * 1024 * 1024
+    limit = runtime().max_attachment_bytes
     data = upload.read(limit + 1)  # one byte more than allowed is enough to refuse it
     if len(data) > limit:
-        raise _too_large(limit_mb)
-    content_type = upload.mimetype
+        raise _too_large(limit // (1024 * 1024))
+    name = (upload.filename or "").replace("\x00", "")  # PostgreSQL refuses NUL in text
+    content_type = (upload.mimetype or "").replace("\x00", "")
     if not content_type or content_type == "application/octet-stream":
-        content_type = mimetypes.guess_type((upload.filename or "").replace("\x00", ""))[0] or "application/octet-stream"
-    services = runtime().services(db.session)
-    services.cases.max_attachment_bytes = limit
+        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     who = _actor()
-    name = (upload.filename or "").replace("\x00", "")
-    added = services.cases.add_attachment(code, name, content_type.replace("\x00", ""), data,
-                                           uploaded_by=who.username)
+    added = runtime().services(db.session).cases.add_attachment(code, name, content_type, data,
+                                                                uploaded_by=who.username)
     info, _sha = _views().attachment(who, code, added.id)
     return jsonify(_attachment(info, code)), 201
 
