@@ -1,0 +1,157 @@
+"""Role × endpoint matrix: every route refuses the roles and units that must not reach it and lets in the rest.
+
+One case of ward Buôn Ma Thuột for the pages, another for the API. People: a visitor, a citizen, a
+process designer, the ward's officer / head / leader, an officer of another ward and of a department,
+the IOC's operator and head, the province's leader and the administrator. Refused means a redirect
+to sign-in (visitors of pages), 401 (visitors of the API), 403 or 404; never a 500. A new route that
+is not in this matrix fails the completeness test.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from engine.clock import FrozenClock
+from tests.workspace import csrf_of, make_workspace_app, new_case, open_task, sign_in
+from webapp.extensions import db
+from workflows.models import SavedFilter, User
+
+PEOPLE = {
+    "visitor": None, "citizen": "dan.tranthimai", "designer": "thietke",
+    "officer": "cb.buonmathuot", "head": "tp.buonmathuot", "leader": "ld.buonmathuot",
+    "other_ward": "cb.tanlap", "department": "cb.sxd",
+    "operator": "dtv1", "ioc_head": "tp.ioc", "province_leader": "ct.ubnd", "admin": "admin",
+}
+SIGNED = set(PEOPLE) - {"visitor"}
+OFFICIALS = SIGNED - {"citizen", "designer"}
+# Who sees the ward's case: its unit, its place, the IOC (the province), the province's leaders, admin.
+CASE_SEERS = {"officer", "head", "leader", "operator", "ioc_head", "province_leader", "admin"}
+EVERYONE = set(PEOPLE)
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
+       b"\x00\x00\x00\x0cIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """The app, the people's signed-in clients, and the ids the routes take."""
+    folder = tmp_path_factory.mktemp("matrix")
+    app = make_workspace_app(f"sqlite:///{folder / 'matrix.sqlite3'}", FrozenClock(), FILES_DIR=str(folder / "files"))
+    page_case, api_case = new_case(app, key="matrix-page"), new_case(app, key="matrix-api")
+    with app.app_context():
+        services = app.extensions["ioc"].services(db.session)
+        attachment = services.cases.add_attachment(page_case, "den.png", "image/png", PNG, uploaded_by="dtv1").id
+        api_attachment = services.cases.add_attachment(api_case, "den.png", "image/png", PNG, uploaded_by="dtv1").id
+        ward = db.session.scalar(select(User).where(User.username == "cb.buonmathuot"))
+        saved = SavedFilter(unit_id=ward.unit_id, owner_id=ward.id, name="Chiếu sáng", query={"category": "street_lighting"})
+        db.session.add(saved)
+        db.session.commit()
+        saved_id = saved.id
+    clients = {}
+    for who, username in PEOPLE.items():
+        client = app.test_client()
+        if username:
+            assert sign_in(client, username).status_code == 302, who
+        clients[who] = client
+    ids = {"code": page_case, "task": open_task(app, page_case).id, "attachment": attachment, "filter": saved_id,
+           "api_code": api_case, "api_task": open_task(app, api_case).id, "api_attachment": api_attachment}
+    yield app, clients, ids
+    with app.app_context():
+        db.engine.dispose()
+
+
+# (endpoint, method, path, admitted, request arguments, not checked: people whose answer depends on order)
+# Actions that change state come in an order where each admitted person meets the state they need.
+ROUTES = [
+    ("home.index", "GET", "/", EVERYONE, {}, set()),
+    ("home.healthz", "GET", "/healthz", EVERYONE, {}, set()),
+    ("auth.login", "GET", "/login", EVERYONE, {}, set()),
+    ("auth.language", "POST", "/language", EVERYONE, {"data": {"lang": "vi", "next": "/"}}, set()),
+    ("static", "GET", "/static/css/app.css", EVERYONE, {}, set()),
+    ("api.openapi_document", "GET", "/api/v1/openapi.json", EVERYONE, {}, set()),
+    ("tasklist.index", "GET", "/tasks/?tab=unit", OFFICIALS, {}, set()),
+    ("tasklist.fragment", "GET", "/tasks/fragment?tab=overdue", OFFICIALS, {}, set()),
+    ("tasklist.task", "GET", "/tasks/{task}", CASE_SEERS, {}, set()),
+    ("tasklist.save_filter", "POST", "/tasks/filters", OFFICIALS, {"data": {"name": ""}}, set()),
+    ("tasklist.delete_filter", "POST", "/tasks/filters/{filter}/delete", {"head"}, {}, {"officer", "leader"}),
+    ("tasklist.claim", "POST", "/tasks/{task}/claim", {"officer"}, {}, set()),
+    ("tasklist.release", "POST", "/tasks/{task}/release", {"officer"}, {}, {"head", "admin"}),
+    ("tasklist.reassign", "POST", "/tasks/{task}/reassign", {"head", "admin"},
+     {"data": {"assignee": "cb.buonmathuot"}}, set()),
+    ("tasklist.complete", "POST", "/tasks/{task}/complete", {"officer"}, {"data": {}}, set()),
+    ("cases.index", "GET", "/cases/", OFFICIALS, {}, set()),
+    ("cases.case", "GET", "/cases/{code}", CASE_SEERS, {}, set()),
+    ("cases.diagram", "GET", "/cases/{code}/diagram.json", CASE_SEERS, {}, set()),
+    ("cases.attachment", "GET", "/cases/{code}/attachments/{attachment}", CASE_SEERS, {}, set()),
+    ("cases.comment", "POST", "/cases/{code}/comments", CASE_SEERS, {"data": {"body": ""}}, set()),
+    ("cases.upload", "POST", "/cases/{code}/attachments", CASE_SEERS, {"data": {}}, set()),
+    ("dashboard.index", "GET", "/dashboard/", OFFICIALS, {}, set()),
+    ("dashboard.data", "GET", "/dashboard/data.json", OFFICIALS, {}, set()),
+    ("notifications.index", "GET", "/notifications/", SIGNED, {}, set()),
+    ("notifications.count", "GET", "/notifications/count", SIGNED, {}, set()),
+    ("notifications.mark_read", "POST", "/notifications/read", SIGNED, {"data": {"all": "1"}}, set()),
+    ("api.me", "GET", "/api/v1/me", SIGNED, {}, set()),
+    ("api.tasks", "GET", "/api/v1/tasks?tab=unit", OFFICIALS, {}, set()),
+    ("api.task", "GET", "/api/v1/tasks/{api_task}", CASE_SEERS, {}, set()),
+    ("api.claim", "POST", "/api/v1/tasks/{api_task}/claim", {"officer"}, {"json": {}}, set()),
+    ("api.release", "POST", "/api/v1/tasks/{api_task}/release", {"officer"}, {"json": {}}, {"head", "admin"}),
+    ("api.reassign", "POST", "/api/v1/tasks/{api_task}/reassign", {"head", "admin"},
+     {"json": {"assignee": "cb.buonmathuot"}}, set()),
+    ("api.complete", "POST", "/api/v1/tasks/{api_task}/complete", {"officer"}, {"json": {"data": {}}}, set()),
+    ("api.cases", "GET", "/api/v1/cases", OFFICIALS, {}, set()),
+    ("api.case", "GET", "/api/v1/cases/{api_code}", CASE_SEERS, {}, set()),
+    ("api.case_timeline", "GET", "/api/v1/cases/{api_code}/timeline", CASE_SEERS, {}, set()),
+    ("api.case_comments", "GET", "/api/v1/cases/{api_code}/comments", CASE_SEERS, {}, set()),
+    ("api.add_case_comment", "POST", "/api/v1/cases/{api_code}/comments", CASE_SEERS, {"json": {"body": ""}}, set()),
+    ("api.case_attachments", "GET", "/api/v1/cases/{api_code}/attachments", CASE_SEERS, {}, set()),
+    ("api.upload_case_file", "POST", "/api/v1/cases/{api_code}/attachments", CASE_SEERS, {"data": {}}, set()),
+    ("api.case_file", "GET", "/api/v1/cases/{api_code}/attachments/{api_attachment}", CASE_SEERS, {}, set()),
+    ("api.notifications", "GET", "/api/v1/notifications", SIGNED, {}, set()),
+    ("api.mark_read", "POST", "/api/v1/notifications/read", SIGNED, {"json": {"all": True}}, set()),
+    # Last: these two change who is signed in.
+    ("auth.login", "POST", "/login", EVERYONE, {"data": {"username": "cb.tanlap", "password": "demo1022"}}, set()),
+    ("auth.logout", "POST", "/logout", EVERYONE, {}, set()),
+]
+
+
+def _call(client, method, path, arguments):
+    if method == "GET":
+        return client.get(path)
+    token = csrf_of(client.get("/").get_data(as_text=True))
+    if path.startswith("/api/"):
+        return client.open(path, method=method, headers={"X-CSRFToken": token}, **arguments)
+    return client.open(path, method=method, data={"csrf_token": token, **arguments.get("data", {})})
+
+
+def test_every_route_admits_the_right_people_and_refuses_the_rest(world):
+    app, clients, ids = world
+    wrong = []
+    for endpoint, method, template, admitted, arguments, unchecked in ROUTES:
+        path = template.format(**ids)
+        # Refused people first (their attempts must change nothing the admitted ones rely on), then the
+        # admitted, then those whose answer depends on what the others did.
+        for who in sorted(PEOPLE, key=lambda person: (person in unchecked, person in admitted)):
+            response = _call(clients[who], method, path, arguments)
+            response.close()  # files are streamed: close them
+            status = response.status_code
+            refused = (status in (401, 403, 404)
+                       or (status == 302 and "/login" in response.headers.get("Location", "")
+                           and endpoint != "auth.logout"))  # signing out ends on the sign-in page
+            if status >= 500 and not (endpoint == "home.healthz" and status == 503):
+                wrong.append(f"{method} {template} as {who}: {status} (a server error)")
+            elif who in unchecked:
+                continue
+            elif who in admitted and refused:
+                wrong.append(f"{method} {template} as {who}: refused with {status}, should be let in")
+            elif who not in admitted and not refused:
+                wrong.append(f"{method} {template} as {who}: answered {status}, should be refused")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_matrix_covers_every_route(world):
+    app, _clients, _ids = world
+    routes = {(rule.endpoint, method) for rule in app.url_map.iter_rules()
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    covered = {(endpoint, method) for endpoint, method, *_ in ROUTES}
+    assert routes - covered == set(), "add the new routes to ROUTES with who may use them"
+    assert covered - routes == set()
