@@ -101,7 +101,9 @@ def configure_blueprints(app: Flask) -> None:
 
     def _answer(code: int, title: str, message: str):
         if request.path.startswith("/api/"):
-            return jsonify(error=title, message=message), code
+            codes = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+                     413: "too_large", 429: "too_many_requests", 500: "server_error"}
+            return jsonify(error=codes.get(code, str(code)), message=message, fields={}), code
         return render_template("error.html", code=code, title=title, message=message), code
 
     @app.errorhandler(CSRFError)
@@ -116,6 +118,12 @@ def configure_blueprints(app: Flask) -> None:
                        _("Your account's roles or units do not cover this page or action. "
                          "If you need it, ask your unit head or the IOC's administrator."))
 
+    @app.errorhandler(405)
+    def wrong_method(_error):
+        return _answer(405, _("Not allowed here"),
+                       _("This address does not take a %(method)s request; see the API document at /api/v1/openapi.json.",
+                         method=request.method))
+
     @app.errorhandler(413)
     def too_large(_error):
         return _answer(413, _("The file is too large"),
@@ -129,9 +137,9 @@ def configure_blueprints(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(_error):
-        return render_template("error.html", code=500, title=_("Something went wrong"),
-                               message=_("The error has been logged and nothing you sent was lost. "
-                                         "Try again in a moment; if it happens again, tell the IOC's administrator.")), 500
+        return _answer(500, _("Something went wrong"),
+                       _("The error has been logged and nothing you sent was lost. "
+                         "Try again in a moment; if it happens again, tell the IOC's administrator."))
 
     @app.after_request
     def remember_language(response):

@@ -49,18 +49,21 @@ def init_security(app: Flask) -> None:
             return None
         return SignedInUser(actor) if actor is not None else None
 
-    @login_manager.request_loader
-    def load_from_token(req) -> SignedInUser | None:
-        # Machines send "Authorization: Bearer ioc_…"; browsers use the session cookie.
-        header = req.headers.get("Authorization", "")
+    @app.before_request
+    def load_from_token() -> None:
+        # Machines send "Authorization: Bearer ioc_…"; browsers use the session cookie. The token
+        # decides alone: a cookie the machine's client happens to carry must not override it or,
+        # through session protection, make a valid token look signed out.
+        header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
-            return None
+            return
+        from flask_login import AnonymousUserMixin
+
         from workflows.accounts import AccountService
 
         user = AccountService(db.session).user_for_token(header[7:].strip())
-        if user is None:
-            return None
-        return SignedInUser(AccessService(db.session).actor_of(user), via_token=True)
+        g._login_user = (SignedInUser(AccessService(db.session).actor_of(user), via_token=True)
+                         if user is not None else AnonymousUserMixin())
 
     @login_manager.unauthorized_handler
     def unauthorized():

@@ -92,6 +92,11 @@ class AccountService:
                                                          ApiToken.revoked_at.is_(None)))
         if row is None or not row.user.active:
             return None
+        now = self.clock.now()
+        # Remembered to the minute or so: a write per request would cost every API read a commit.
+        if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5):
+            row.last_used_at = now
+            self.session.commit()
         return row.user
 
 

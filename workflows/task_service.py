@@ -56,7 +56,9 @@ class TaskFilter:
             raw = raw.strip() if isinstance(raw, str) else raw
             if raw in (None, ""):
                 continue
-            if name == "channel" and raw not in CHANNEL_PREFIX:
+            if isinstance(raw, str) and "\x00" in raw:  # PostgreSQL refuses NUL in text
+                errors[name] = t("contains a character that is not allowed; retype it")
+            elif name == "channel" and raw not in CHANNEL_PREFIX:
                 errors[name] = t("must be one of: %(choices)s", choices=", ".join(CHANNEL_PREFIX))
             elif name == "priority" and raw not in PRIORITIES:
                 errors[name] = t("must be one of: %(choices)s", choices=", ".join(PRIORITIES))
@@ -64,9 +66,14 @@ class TaskFilter:
                 errors[name] = t("must be one of: %(choices)s", choices=", ".join(CASE_STATUSES))
             elif name in ("date_from", "date_to"):
                 try:
-                    values[name] = date.fromisoformat(str(raw))
+                    day = date.fromisoformat(str(raw))
                 except ValueError:
                     errors[name] = t("must be a date like 2026-11-25")
+                else:
+                    # Far dates would overflow the day arithmetic (and mean nothing here).
+                    if not date(1900, 1, 1) <= day <= date(2999, 12, 31):
+                        errors[name] = t("must be a date between 1900 and 2999")
+                    values[name] = day
                 continue
             elif name in ("category", "place", "q") and len(str(raw)) > 120:
                 errors[name] = t("is longer than %(max)s characters; shorten it", max=120)

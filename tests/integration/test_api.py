@@ -102,6 +102,14 @@ def test_a_token_acts_as_its_user_and_a_revoked_or_garbage_token_gets_401(app, d
     conforms(document, "Me", body)
     assert body["user"]["username"] == "cb.buonmathuot" and body["via_token"] is True
     assert body["roles"] == [{"role": "officer", "unit": "P-BUON-MA-THUOT"}] and body["scope"]["units"] >= 1
+    # A client whose cookie jar holds someone's (or a stale) session still acts as its token says.
+    browser = app.test_client()
+    sign_in(browser, "tp.tanlap")
+    as_token = browser.get("/api/v1/me", headers=bearer(token)).get_json()
+    assert as_token["user"]["username"] == "cb.buonmathuot" and as_token["via_token"] is True
+    unknown = browser.delete("/api/v1/me", headers=bearer(token))
+    refused(unknown, 405, "method_not_allowed")
+    refused(client.get("/api/v1/no-such-thing", headers=bearer(token)), 404, "not_found")
     for header in ({}, bearer("ioc_" + "x" * 43), bearer("not-a-token"), {"Authorization": token}):
         refused(client.get("/api/v1/tasks", headers=header), 401, "unauthorized")
     with app.app_context():

@@ -142,6 +142,11 @@ def test_filters_narrow_every_tab_and_bad_values_say_what_to_fix(app):
     text = bad.get_data(as_text=True)
     assert bad.status_code == 400 and "phải là một trong" in text and "2026-11-25" in text
     assert officer.get("/tasks/?tab=nonsense&sort=sideways").status_code == 400
+    # Values that would break the database or the day arithmetic get a message, not an error page.
+    for nasty in ("date_to=9999-12-31", "date_from=0001-01-01", "q=%00", "place=%00x", "category=a%00"):
+        response = officer.get(f"/tasks/?tab=unit&{nasty}")
+        assert response.status_code == 400, nasty
+    assert officer.get("/tasks/?tab=unit&page=99999999999999999999").status_code == 200
 
 
 def test_saved_filters_are_shared_within_the_unit_only(app):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import mimetypes
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 
 from engine.i18n import text_of
+from webapp.downloads import attachment_response
 from webapp.extensions import db
 from webapp.i18n import translate
 from webapp.runtime import runtime
@@ -162,16 +163,7 @@ def attachment(code: str, attachment_id: int):
     path = runtime().files.path(sha256)
     if not path.is_file():
         abort(404)
-    inline = info.media in ("image", "video")
-    response = send_file(path, mimetype=info.content_type if inline else "application/octet-stream",
-                         as_attachment=not inline, download_name=info.filename, conditional=True, etag=sha256,
-                         max_age=0)
-    # The type is the uploader's claim: the browser must not second-guess it into HTML,
-    # and a file opened on its own runs nothing.
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
+    return attachment_response(path, info, sha256)
 
 
 @bp.get("/cases/<code>/diagram.json")
