@@ -87,7 +87,8 @@ def init_realtime(app: Flask) -> None:
     for topic in TASK_TOPICS:
         runtime.handlers[topic] = _task_handler(topic, live)
     runtime.handlers["notification.created"] = _notification_handler(live)
-    runtime.handlers["case.comment"] = _comment_handler(live)
+    for topic in ("case.comment", "case.attachment"):
+        runtime.handlers[topic] = _case_note_handler(topic, live)
 
 
 def connect(auth: Any = None) -> None:
@@ -130,11 +131,11 @@ def _task_handler(topic: str, live: LiveEmitter) -> Callable[[int, dict[str, Any
     return handle
 
 
-def _comment_handler(live: LiveEmitter) -> Callable[[int, dict[str, Any]], None]:
+def _case_note_handler(topic: str, live: LiveEmitter) -> Callable[[int, dict[str, Any]], None]:
     def handle(message_id: int, payload: dict[str, Any]) -> None:
-        """Tell the open pages of everyone who sees the case that a comment was added."""
+        """Tell the open pages of everyone who sees the case that a comment or a file was added."""
         rooms = [room for unit in payload.get("units") or [] for room in (f"unit:{unit}", f"scope:{unit}")]
-        live.emit("case", {"id": message_id, "case_code": payload.get("case_code"), "change": "case.comment",
+        live.emit("case", {"id": message_id, "case_code": payload.get("case_code"), "change": topic,
                            "author": payload.get("author")}, rooms)
 
     return handle

@@ -17,6 +17,7 @@ from engine.clock import SYSTEM_CLOCK, Clock
 from engine.errors import ConflictError
 from engine.i18n import t
 from engine.instances import BatchAbort, InstanceService
+from engine.models import OutboxMessage
 from workflows.attachments import FileStore
 from workflows.errors import CaseNotFoundError, IntakeError
 from workflows.models import CHANNEL_PREFIX, PRIORITIES, Attachment, Case, CaseEvent, Category, Reporter
@@ -221,6 +222,10 @@ class CaseService:
             self.session.add(attachment)
             self.session.add(CaseEvent(case_id=case.id, at=self.clock.now(), kind="attachment_added",
                                        actor=uploaded_by, public=public, detail={"filename": name, "sha256": digest}))
+            # Open pages of the case hear of it (delivered after the commit).
+            units = [u.code for u in (case.responsible_unit, case.admin_unit) if u is not None]
+            self.session.add(OutboxMessage(topic="case.attachment", created_at=self.clock.now(), payload={
+                "case_code": case.code, "units": units, "author": uploaded_by}))
             return attachment
 
         return self._transaction(work)

@@ -8,6 +8,7 @@ events. The last test runs a real Celery worker and a real Socket.IO server boun
 
 from __future__ import annotations
 
+import io
 import queue
 import re
 import threading
@@ -163,6 +164,13 @@ def test_case_pages_hear_that_their_case_changed(app):
                                                              "body": "Đã kiểm tra lại buổi tối."}).status_code == 303
     comments = [e for e in leader.events("case") if e["change"] == "case.comment"]
     assert [(e["case_code"], e["author"]) for e in comments] == [(code, "cb.buonmathuot")]
+    # … and so does a new file.
+    token = csrf_of(officer.http.get(f"/cases/{code}").get_data(as_text=True))
+    sent = officer.http.post(f"/cases/{code}/attachments", content_type="multipart/form-data",
+                             data={"csrf_token": token, "file": (io.BytesIO(b"%PDF-1.4 bien ban"), "bien-ban.pdf")})
+    assert sent.status_code == 303
+    files = [e for e in leader.events("case") if e["change"] == "case.attachment"]
+    assert [(e["case_code"], e["author"]) for e in files] == [(code, "cb.buonmathuot")]
     assert outsider.events("case") == []
 
 
