@@ -78,6 +78,9 @@ class LiveEmitter:
 def init_realtime(app: Flask) -> None:
     """Bind Socket.IO (through Redis when IOC_REDIS_URL is set) and push outbox messages to the rooms concerned."""
     queue = app.config.get("SOCKETIO_MESSAGE_QUEUE")
+    # Flask-SocketIO keeps the last app's message-queue manager on the shared extension when the
+    # next app has no queue: drop it, so each app gets exactly the queue its configuration names.
+    socketio.server_options.pop("client_manager", None)
     socketio.init_app(app, async_mode="threading", message_queue=queue)
     # init_app gives the shared extension a new server per app: register on it and keep it.
     socketio.on_event("connect", connect)
