@@ -95,15 +95,20 @@ class DashboardService:
         soon = ((Case.due_at >= now) & (Case.due_at < now + DUE_SOON)).label("soon")
         by_channel: dict[str, int] = {}
         by_status: dict[str, int] = {}
+        by_unit: dict[int | None, list[int]] = {}
         totals = {"open": 0, "overdue": 0, "soon": 0}
-        # One pass over the open cases: channel × status, with the deadline counts alongside.
+        # One pass over the open cases: unit × channel × status, with the deadline counts alongside.
         rows = self.session.execute(
-            select(Case.channel, Case.status, func.count(), func.count(case((overdue, 1))),
+            select(Case.responsible_unit_id, Case.channel, Case.status, func.count(), func.count(case((overdue, 1))),
                    func.count(case((soon, 1))))
-            .where(scope, Case.status.in_(OPEN_STATUSES)).group_by(Case.channel, Case.status))
-        for channel, status, count, late, due in rows:
+            .where(scope, Case.status.in_(OPEN_STATUSES))
+            .group_by(Case.responsible_unit_id, Case.channel, Case.status))
+        for unit_id, channel, status, count, late, due in rows:
             by_channel[channel] = by_channel.get(channel, 0) + count
             by_status[status] = by_status.get(status, 0) + count
+            load = by_unit.setdefault(unit_id, [0, 0])
+            load[0] += count
+            load[1] += late
             totals["open"] += count
             totals["overdue"] += late
             totals["soon"] += due
@@ -114,7 +119,7 @@ class DashboardService:
                          new_today=new_today,
                          by_channel=dict(sorted(by_channel.items(), key=lambda kv: -kv[1])),
                          by_status=dict(sorted(by_status.items(), key=lambda kv: OPEN_STATUSES.index(kv[0]))),
-                         by_unit=self._by_unit(scope, now, top_units), latest=self._latest(scope, latest))
+                         by_unit=self._top_units(by_unit, top_units), latest=self._latest(scope, latest))
 
     def map_points(self, actor: Actor, limit: int = MAP_MARKERS) -> list[MapPoint]:
         """Open cases with a location, newest first, at most `limit` of them."""
@@ -135,17 +140,18 @@ class DashboardService:
             return Case.id.is_(None)  # no unit in view: nothing (ids are never null)
         return or_(Case.responsible_unit_id.in_(ids), Case.admin_unit_id.in_(ids))
 
-    def _by_unit(self, scope, now: datetime, limit: int) -> list[UnitLoad]:
-        unit = aliased(AdminUnit)
-        counts = (select(Case.responsible_unit_id.label("unit_id"), func.count().label("open"),
-                         func.count(case((Case.due_at < now, 1))).label("overdue"))
-                  .where(scope, Case.status.in_(OPEN_STATUSES)).group_by(Case.responsible_unit_id)
-                  .order_by(func.count().desc(), Case.responsible_unit_id).limit(limit).subquery())
-        rows = self.session.execute(
-            select(unit.code, unit.name, unit.name_en, counts.c.open, counts.c.overdue)
-            .select_from(counts).outerjoin(unit, unit.id == counts.c.unit_id)
-            .order_by(counts.c.open.desc(), unit.name))
-        return [UnitLoad(code, name or "", name_en or "", n, late) for code, name, name_en, n, late in rows]
+    def _top_units(self, loads: dict[int | None, list[int]], limit: int) -> list[UnitLoad]:
+        top = sorted(loads.items(), key=lambda kv: (-kv[1][0], kv[0] is None, kv[0] or 0))[:limit]
+        ids = [unit_id for unit_id, _ in top if unit_id is not None]
+        names = {row.id: row for row in self.session.execute(
+            select(AdminUnit.id, AdminUnit.code, AdminUnit.name, AdminUnit.name_en).where(AdminUnit.id.in_(ids)))} \
+            if ids else {}
+        out = []
+        for unit_id, (count, late) in top:
+            unit = names.get(unit_id)
+            out.append(UnitLoad(unit.code if unit else None, unit.name if unit else "", unit.name_en if unit else "",
+                                count, late))
+        return out
 
     def _latest(self, scope, limit: int) -> list[NewCase]:
         place = aliased(AdminUnit)
