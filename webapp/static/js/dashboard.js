@@ -164,7 +164,9 @@
 
   var pending = null;
   document.addEventListener("ioc:live", function (e) {
-    var name = e.detail && e.detail.event;
+    // live.js names the Socket.IO event in detail.name (detail.event is its payload); older builds used detail.event.
+    var detail = e.detail || {};
+    var name = typeof detail.name === "string" ? detail.name : detail.event;
     if (name !== "case" && name !== "task") { return; }
     clearTimeout(pending);
     pending = setTimeout(refresh, 1000);
