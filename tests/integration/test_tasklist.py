@@ -41,6 +41,8 @@ def test_unit_list_shows_the_units_tasks_to_its_officers_only(app, clock):
     officer = client_of(app, "cb.buonmathuot")
     page = officer.get("/tasks/?tab=unit").get_data(as_text=True)
     assert code in page and "Nhận việc" in page  # claimable, in Vietnamese
+    # Holding nothing yet, the officer lands on the unit's queue.
+    assert 'aria-current="page">Đơn vị tôi' in officer.get("/tasks/").get_data(as_text=True)
     assert 'data-count="unit">1<' in page and 'data-count="mine">0<' in page
     # Another ward's officer and a department's officer never see it, nor open it.
     for stranger in ("cb.tanlap", "cb.sxd"):

@@ -90,6 +90,9 @@ def _list_context(fragment: bool) -> tuple[dict[str, Any], int]:
         errors.update(_field_errors(exc))
         flt = TaskFilter()
         page = tasks.page(actor(), tab, flt, sort, page_number)
+    if "tab" not in args and not page.counts["mine"] and page.counts["unit"]:
+        # Nothing held yet: open on the unit's queue, where there is work to take.
+        page = tasks.page(actor(), "unit", flt, sort, page_number)
     context = {"page": page, "errors": errors, "fragment": fragment,
                "query": {**flt.as_args(), "sort": sort}}
     if not fragment:
