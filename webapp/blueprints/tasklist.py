@@ -49,9 +49,12 @@ def _field_errors(exc: IntakeError | FormError) -> dict[str, str]:
 
 @bp.app_context_processor
 def labels() -> dict[str, Any]:
-    """Labels the task pages and the case pages share."""
-    return {"TAB_LABELS": TAB_LABELS, "SORT_LABELS": SORT_LABELS, "CHANNEL_LABELS": CHANNEL_LABELS,
-            "PRIORITY_LABELS": PRIORITY_LABELS, "STATUS_LABELS": STATUS_LABELS, "role_label": role_label,
+    """Labels the task pages and the case pages share, translated once per page (not once per row)."""
+    def now(labels: dict) -> dict:
+        return {key: str(value) for key, value in labels.items()}
+
+    return {"TAB_LABELS": now(TAB_LABELS), "SORT_LABELS": now(SORT_LABELS), "CHANNEL_LABELS": now(CHANNEL_LABELS),
+            "PRIORITY_LABELS": now(PRIORITY_LABELS), "STATUS_LABELS": now(STATUS_LABELS), "role_label": role_label,
             "now": lambda: runtime().clock.now(),
             "CHOICE_LABELS": CHOICE_LABELS}
 
