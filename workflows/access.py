@@ -94,7 +94,7 @@ class AccessService:
             if unit.kind in PLACE_WIDE_KINDS and unit.parent_id is not None:
                 roots.add(unit.parent_id)
             roots.add(unit.id)
-        tree = self._tree()
+        tree, codes = self._tree()
         scope: set[int] = set(tree) if every_unit else set()
         frontier = list(roots)
         while frontier:
@@ -102,15 +102,17 @@ class AccessService:
             if unit_id not in scope:
                 scope.add(unit_id)
                 frontier.extend(tree.get(unit_id, ()))
-        codes = {unit_id: code for unit_id, code in self.session.execute(select(AdminUnit.id, AdminUnit.code))}
         return Actor(user_id=user.id, username=user.username, full_name=user.full_name, unit_id=user.unit_id,
                      language=user.language, bindings=bindings, scope_ids=frozenset(scope),
                      scope_codes=frozenset(codes[i] for i in scope if i in codes))
 
-    def _tree(self) -> dict[int, list[int]]:
+    def _tree(self) -> tuple[dict[int, list[int]], dict[int, str]]:
+        """Children of every unit, and every unit's code, in one query."""
         children: dict[int, list[int]] = {}
-        for unit_id, parent_id in self.session.execute(select(AdminUnit.id, AdminUnit.parent_id)):
+        codes: dict[int, str] = {}
+        for unit_id, parent_id, code in self.session.execute(select(AdminUnit.id, AdminUnit.parent_id, AdminUnit.code)):
             children.setdefault(unit_id, [])
+            codes[unit_id] = code
             if parent_id is not None:
                 children.setdefault(parent_id, []).append(unit_id)
-        return children
+        return children, codes
