@@ -57,6 +57,13 @@ def sign_in(client, username: str, password: str = DEMO_PASSWORD):
     return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
 
 
+def client_of(app, username: str):
+    """A test client signed in as `username`."""
+    client = app.test_client()
+    assert sign_in(client, username).status_code == 302
+    return client
+
+
 def new_case(app, unit: str = "P-BUON-MA-THUOT", category: str = "street_lighting", title: str = "Đèn đường hỏng",
              key: str | None = None, triage: str | None = "accept", **extra: Any) -> str:
     """Open a field report through intake (and accept it at triage); returns its code."""

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.test import EnvironBuilder
 
-from tests.workspace import csrf_of, make_workspace_app, new_case, open_task, sign_in
+from tests.workspace import client_of, csrf_of, make_workspace_app, new_case, open_task
 from webapp.extensions import db
 from workflows.models import Attachment, CaseComment, CaseEvent
 
@@ -38,11 +38,6 @@ def code(app, clock):
     clock.advance(minutes=5)
     return code
 
-
-def client_of(app, username):
-    client = app.test_client()
-    assert sign_in(client, username).status_code == 302
-    return client
 
 
 def count(app, model, **where) -> int:

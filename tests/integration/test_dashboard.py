@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select, update
 
 from engine.models import HumanTask
-from tests.workspace import make_workspace_app, new_case, sign_in
+from tests.workspace import client_of, make_workspace_app, new_case
 from webapp.extensions import db
 from workflows.case_service import IntakeRequest
 from workflows.models import Case
@@ -19,11 +19,6 @@ def app(db_url, clock):
     with app.app_context():
         db.engine.dispose()
 
-
-def client_of(app, username):
-    client = app.test_client()
-    assert sign_in(client, username).status_code == 302
-    return client
 
 
 def hotline_case(app, unit: str, category: str) -> str:

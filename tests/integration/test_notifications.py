@@ -11,7 +11,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tests.workspace import csrf_of, make_workspace_app, new_case, sign_in
+from tests.workspace import client_of, csrf_of, make_workspace_app, new_case
 from webapp.extensions import db
 from workflows.models import Notification, User
 from workflows.notification_service import PAGE_SIZE, NotificationNotFoundError, NotificationService
@@ -39,11 +39,6 @@ def user_id(app, username: str) -> int:
     with app.app_context():
         return db.session.scalar(select(User.id).where(User.username == username))
 
-
-def client_of(app, username: str):
-    client = app.test_client()
-    assert sign_in(client, username).status_code == 302
-    return client
 
 
 def unread_badge(page: str) -> int:

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.models import AuditEvent, HumanTask
-from tests.workspace import csrf_of, make_workspace_app, new_case, open_task, sign_in
+from tests.workspace import client_of, csrf_of, make_workspace_app, new_case, open_task, sign_in
 from webapp.extensions import db
 from workflows.models import Case, SavedFilter
 
@@ -18,11 +18,6 @@ def app(db_url, clock):
     with app.app_context():
         db.engine.dispose()
 
-
-def client_of(app, username):
-    client = app.test_client()
-    assert sign_in(client, username).status_code == 302
-    return client
 
 
 def post(client, url, data=None, page="/tasks/"):

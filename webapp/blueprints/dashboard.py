@@ -9,10 +9,11 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 
-from webapp.blueprints.tasklist import CHANNEL_LABELS, STATUS_LABELS
 from webapp.extensions import db
+from webapp.i18n import translate
 from webapp.runtime import runtime
 from webapp.security import actor, require
+from workflows.case_view import CHANNEL_LABELS, STATUS_LABELS
 from workflows.dashboard import MAP_MARKERS, Dashboard, DashboardService
 
 bp = Blueprint("dashboard", __name__)
@@ -42,23 +43,23 @@ def _data(figures: Dashboard, with_map: bool) -> dict[str, Any]:
         "updated": _local(figures.now, "%H:%M:%S"),
         "totals": {"open": figures.open_total, "overdue": figures.overdue, "due_soon": figures.due_soon,
                    "new_today": figures.new_today},
-        "by_channel": [{"key": k, "label": str(CHANNEL_LABELS.get(k, k)), "count": n}
+        "by_channel": [{"key": k, "label": translate(CHANNEL_LABELS.get(k, k)), "count": n}
                        for k, n in figures.by_channel.items()],
-        "by_status": [{"key": k, "label": str(STATUS_LABELS.get(k, k)), "count": n}
+        "by_status": [{"key": k, "label": translate(STATUS_LABELS.get(k, k)), "count": n}
                       for k, n in figures.by_status.items()],
         "by_unit": [{"code": u.code, "label": (u.name_en if english and u.name_en else u.name) or _("Not routed yet"),
                      "open": u.open, "overdue": u.overdue} for u in figures.by_unit],
-        "latest": [{"code": c.code, "url": _case_url(c.code), "channel": str(CHANNEL_LABELS.get(c.channel, c.channel)),
+        "latest": [{"code": c.code, "url": _case_url(c.code), "channel": translate(CHANNEL_LABELS.get(c.channel, c.channel)),
                     "category": c.category_en if english and c.category_en else c.category,
                     "place": c.place_en if english and c.place_en else c.place,
-                    "status": str(STATUS_LABELS.get(c.status, c.status)), "status_key": c.status,
+                    "status": translate(STATUS_LABELS.get(c.status, c.status)), "status_key": c.status,
                     "received": _local(c.received_at)} for c in figures.latest],
     }
     if with_map:
         points = _service().map_points(actor())
         data["map"] = {"limit": MAP_MARKERS, "points": [
             {"code": p.code, "lat": p.lat, "lon": p.lon, "url": _case_url(p.code), "overdue": p.overdue,
-             "priority": p.priority, "status": str(STATUS_LABELS.get(p.status, p.status)),
+             "priority": p.priority, "status": translate(STATUS_LABELS.get(p.status, p.status)),
              "category": p.category_en if english and p.category_en else p.category} for p in points]}
     return data
 

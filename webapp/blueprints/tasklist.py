@@ -10,10 +10,13 @@ from flask_babel import lazy_gettext as _l
 
 from engine.errors import ConflictError, FormError, NotFoundError
 from engine.i18n import text_of
+from engine.instances import TASK_STATES
 from webapp.extensions import db
 from webapp.i18n import translate
 from webapp.runtime import runtime
 from webapp.security import actor, require
+from workflows.case_view import CHANNEL_LABELS, PRIORITY_LABELS, VALUE_LABELS
+from workflows.case_view import STATUS_LABELS as CASE_STATUS_LABELS
 from workflows.errors import AccessDeniedError, CaseNotFoundError, IntakeError
 from workflows.roles import ROLES
 from workflows.task_service import CASE_STATUSES, SORTS, TABS, TaskFilter
@@ -23,16 +26,8 @@ bp = Blueprint("tasklist", __name__, url_prefix="/tasks")
 TAB_LABELS = {"mine": _l("My tasks"), "unit": _l("My unit"), "overdue": _l("Overdue"), "due_soon": _l("Due soon"),
               "done": _l("Recently done")}
 SORT_LABELS = {"due": _l("Deadline first"), "newest": _l("Newest first"), "priority": _l("Priority first")}
-CHANNEL_LABELS = {"field_report": _l("Field report"), "hotline": _l("Hotline 1022"), "kpi": _l("Indicator breach"),
-                  "camera": _l("Camera incident")}
-PRIORITY_LABELS = {"low": _l("low"), "normal": _l("normal"), "high": _l("high")}
-# Values the shipped processes offer in their forms; any other value is shown as it is.
-STATUS_LABELS = {"received": _l("received"), "in_progress": _l("in progress"), "escalated": _l("escalated"),
-                 "returned": _l("returned"), "resolved": _l("resolved"), "published": _l("published"),
-                 "reopened": _l("reopened"), "closed": _l("closed"), "rejected": _l("rejected"),
-                 "open": _l("open"), "completed": _l("completed"), "cancelled": _l("cancelled")}
-CHOICE_LABELS = {"accept": _l("Accept"), "reject": _l("Reject"), "resolved": _l("Resolved"),
-                 "returned": _l("Return to the IOC (not ours)"), **PRIORITY_LABELS}
+# Labels of channels, priorities, case and task states and form choices: the case layer's, one set.
+STATUS_LABELS = {**CASE_STATUS_LABELS, **TASK_STATES}
 
 
 def _services():
@@ -51,12 +46,12 @@ def _field_errors(exc: IntakeError | FormError) -> dict[str, str]:
 def labels() -> dict[str, Any]:
     """Labels the task pages and the case pages share, translated once per page (not once per row)."""
     def now(labels: dict) -> dict:
-        return {key: str(value) for key, value in labels.items()}
+        return {key: translate(value) for key, value in labels.items()}
 
     return {"TAB_LABELS": now(TAB_LABELS), "SORT_LABELS": now(SORT_LABELS), "CHANNEL_LABELS": now(CHANNEL_LABELS),
             "PRIORITY_LABELS": now(PRIORITY_LABELS), "STATUS_LABELS": now(STATUS_LABELS), "role_label": role_label,
             "now": lambda: runtime().clock.now(),
-            "CHOICE_LABELS": CHOICE_LABELS}
+            "CHOICE_LABELS": now(VALUE_LABELS)}
 
 
 def role_label(role: str | None) -> str:
