@@ -74,9 +74,9 @@ def configure_extensions(app: Flask, clock: Clock) -> None:
 
 def configure_blueprints(app: Flask) -> None:
     """Register the blueprints."""
-    from webapp.blueprints import api, auth, cases, dashboard, home, notifications, tasklist
+    from webapp.blueprints import api, auth, cases, dashboard, home, hotline, notifications, open311, portal, public, tasklist
 
-    for module in (home, auth, tasklist, cases, notifications, dashboard, api):
+    for module in (home, auth, tasklist, cases, notifications, dashboard, api, portal, public, hotline, open311):
         app.register_blueprint(module.bp)
     notifications.init_app(app)
 

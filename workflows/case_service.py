@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
@@ -20,7 +22,9 @@ from engine.instances import BatchAbort, InstanceService
 from engine.models import OutboxMessage
 from workflows.attachments import FileStore
 from workflows.errors import CaseNotFoundError, IntakeError
-from workflows.models import CHANNEL_PREFIX, PRIORITIES, Attachment, Case, CaseEvent, Category, Reporter
+from workflows.media import Upload
+from workflows.models import CHANNEL_PREFIX, PRIORITIES, Attachment, Case, CaseEvent, CaseFollower, Category, Reporter
+from workflows.questions import clean_answers, parse_questions
 from workflows.units import PLACE_KINDS, UnitDirectory
 
 T = TypeVar("T")
@@ -29,6 +33,19 @@ IOC_UNIT_CODE = "IOC-DLK"
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 _PHONE = re.compile(r"^\+?[0-9 .-]{8,16}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def phone_key(phone: str) -> str:
+    """A phone number in one national form for look-ups: digits only, +84/84 → 0 (0912 345 678 → 0912345678)."""
+    digits = "".join(c for c in phone or "" if c.isdigit())
+    if digits.startswith("84") and len(digits) >= 11:
+        digits = "0" + digits[2:]
+    return digits[:20]
+
+
+def key_digest(key: str) -> str:
+    """The sha256 kept for a follow key (the key itself is only ever shown to its holder)."""
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -48,6 +65,25 @@ class IntakeRequest:
     reporter_phone: str = ""
     reporter_email: str = ""
     idempotency_key: str | None = None
+    # Answers to the category's extra questions (workflows/questions.py), checked at intake.
+    answers: dict[str, Any] = field(default_factory=dict)
+    source: str = ""  # portal, open311, hotline, api, demo
+    reporter_user_id: int | None = None  # a citizen signed in to follow their reports
+    # Photos and videos (workflows/media.py): all checked before anything is stored.
+    files: tuple[Upload, ...] = ()
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What intake hands back: the case, whether it is new, and the reporter's follow key.
+
+    `follow_key` is the secret of the reporter's tracking link (shown once; only its sha256
+    is kept); None when the case existed already (a retry) or no one reports it.
+    """
+
+    case: Case
+    created: bool
+    follow_key: str | None = None
 
 
 class CaseService:
@@ -67,24 +103,37 @@ class CaseService:
     # ------------------------------------------------------------------ intake
     def intake(self, request: IntakeRequest) -> tuple[Case, bool]:
         """Open a case and start its process; (case, created). Same idempotency key → same case."""
+        receipt = self.intake_receipt(request)
+        return receipt.case, receipt.created
+
+    def intake_receipt(self, request: IntakeRequest) -> Receipt:
+        """Open a case and start its process; the receipt carries the reporter's follow key."""
         # No look-up first: the unique idempotency key refuses a second insert, and then
         # the first case is returned (a retry is rare; a look-up on every intake is not).
-        category, unit, priority = self._validate(request)
+        category, unit, priority, answers = self._validate(request)
+        follow_key: list[str] = []
 
         def work() -> Case:
             now = self.clock.now()
             case = Case(channel=request.channel, category_code=category.code, title=request.title.strip(),
                         description=request.description.strip(), lat=request.lat, lon=request.lon,
                         address=request.address.strip(), admin_unit_id=unit.id, priority=priority,
-                        status="received", idempotency_key=request.idempotency_key, created_at=now, updated_at=now)
-            if request.reporter_name or request.reporter_phone or request.reporter_email:
+                        status="received", idempotency_key=request.idempotency_key, created_at=now, updated_at=now,
+                        answers=answers, source=request.source[:20])
+            if request.reporter_name or request.reporter_phone or request.reporter_email or request.reporter_user_id:
                 case.reporter = Reporter(name=request.reporter_name.strip(), phone=request.reporter_phone.strip(),
-                                         email=request.reporter_email.strip())
+                                         email=request.reporter_email.strip(), user_id=request.reporter_user_id,
+                                         phone_key=phone_key(request.reporter_phone))
             # The id comes first, so the code is known and everything is written in one flush.
             case.id = self._next_case_id()
             case.code = f"{CHANNEL_PREFIX[request.channel]}-{now.year}-{case.id:06d}"
             # Reception is the case's created_at (and channel): no history row of its own.
             self.session.add(case)
+            if case.reporter is not None:
+                key = secrets.token_urlsafe(18)
+                follow_key.append(key)
+                self.session.add(CaseFollower(case=case, email=case.reporter.email, user_id=request.reporter_user_id,
+                                              key_sha256=key_digest(key), is_reporter=True, created_at=now))
             case.process_instance = self.instances.start(PROCESS_FOR_CHANNEL[request.channel], {
                 "case_id": case.id, "case_code": case.code, "category": category.code,
                 "admin_unit": unit.code, "admin_unit_kind": unit.kind, "priority": priority,
@@ -102,8 +151,8 @@ class CaseService:
             existing = self._by_key(request.idempotency_key) if request.idempotency_key else None
             if existing is None:
                 raise
-            return existing, False
-        return case, True
+            return Receipt(existing, False)
+        return Receipt(case, True, follow_key[-1] if follow_key else None)
 
     def _transaction(self, work: Callable[[], T]) -> T:
         """Run `work` and commit, then let the outbox deliver.
@@ -149,7 +198,7 @@ class CaseService:
     def _by_key(self, key: str) -> Case | None:
         return self.session.scalar(select(Case).where(Case.idempotency_key == key))
 
-    def _validate(self, r: IntakeRequest) -> tuple[Category, Any, str]:
+    def _validate(self, r: IntakeRequest) -> tuple[Category, Any, str, dict[str, Any]]:
         errors: dict[str, str] = {}
         if r.channel not in PROCESS_FOR_CHANNEL:
             errors["channel"] = t("channel %(channel)s is not open for intake (open: %(open)s)",
@@ -179,9 +228,13 @@ class CaseService:
             errors["reporter_email"] = t("write an email address such as ten@example.vn")
         if r.idempotency_key is not None and not (0 < len(r.idempotency_key) <= 120):
             errors["idempotency_key"] = t("must be 1 to 120 characters")
+        answers: dict[str, Any] = {}
+        if category is not None:
+            answers, wrong = clean_answers(parse_questions(category.questions), r.answers or {})
+            errors.update({f"answers.{name}": message for name, message in wrong.items()})
         if errors:
             raise IntakeError(errors)
-        return category, unit, priority
+        return category, unit, priority, answers
 
     # ------------------------------------------------------------------ actions
     def complete_task(self, task_id: str, data: dict[str, Any], actor: str | None) -> None:

@@ -87,6 +87,9 @@ class Category(Base):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"))
     default_priority: Mapped[str] = mapped_column(String(10), default="normal")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Extra questions the portal, the hotline and Open311 ask for this field (workflows/questions.py):
+    # [{"name", "label", "label_en", "type": text|number|choice|yesno, "required", "choices": [...]}]
+    questions: Mapped[list] = mapped_column(JSONType, default=list, server_default="[]")
 
 
 class Case(Base):
@@ -116,10 +119,19 @@ class Case(Base):
     close_reason: Mapped[str | None] = mapped_column(String(40))
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    # Answers to the category's extra questions ({name: value}).
+    answers: Mapped[dict] = mapped_column(JSONType, default=dict, server_default="{}")
+    # Where the case came in: portal, open311, hotline, api, demo (the channel says what kind of event).
+    source: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    # A duplicate merged by officials points at the case that goes on.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("case_record.id"), index=True)
+    # The token an intake channel hands back with the request (Open311 GET tokens/{token}).
+    request_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     process_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    merged_into: Mapped[Case | None] = relationship(remote_side=[id], foreign_keys=[merged_into_id])
     admin_unit: Mapped[AdminUnit] = relationship(foreign_keys=[admin_unit_id])
     responsible_unit: Mapped[AdminUnit | None] = relationship(foreign_keys=[responsible_unit_id])
     category: Mapped[Category] = relationship()
@@ -144,9 +156,61 @@ class Reporter(Base):
     name: Mapped[str] = mapped_column(String(255), default="")
     phone: Mapped[str] = mapped_column(String(32), default="")
     email: Mapped[str] = mapped_column(String(255), default="")
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # The phone number reduced to its digits in the national form (0912345678), for a caller's history.
+    phone_key: Mapped[str] = mapped_column(String(20), default="", server_default="", index=True)
 
     case: Mapped[Case] = relationship(back_populates="reporter")
+
+
+class CaseFollower(Base):
+    """Someone who follows a case's public updates: the reporter, or a citizen who followed a duplicate.
+
+    The secret of their tracking link (only its sha256 is kept) lets them rate the resolution;
+    updates go by email when they gave an address.
+    """
+
+    __tablename__ = "case_follower"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
+    email: Mapped[str] = mapped_column(String(255), default="")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    is_reporter: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    case: Mapped[Case] = relationship()
+
+
+class CaseRating(Base):
+    """A citizen's rating of a published resolution (satisfied or not), with a redacted comment."""
+
+    __tablename__ = "case_rating"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
+    follower_id: Mapped[int | None] = mapped_column(ForeignKey("case_follower.id"))
+    # The unit whose resolution was rated (the responsible unit at that moment), for performance figures.
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+    satisfied: Mapped[bool] = mapped_column(Boolean)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(20), default="portal")  # portal, hotline, open311
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Open311Client(Base):
+    """A third-party Open311 application allowed to post requests; only its api_key's sha256 is kept."""
+
+    __tablename__ = "open311_client"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Attachment(Base):
@@ -162,6 +226,12 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(String(120))
     size: Mapped[int] = mapped_column(Integer)
     public: Mapped[bool] = mapped_column(Boolean, default=False)
+    kind: Mapped[str] = mapped_column(String(10), default="file", server_default="file")  # image, video, file
+    # report: sent with the case ("before"); resolution: taken by the unit when it was resolved ("after").
+    stage: Mapped[str] = mapped_column(String(12), default="report", server_default="report")
+    # The copy shown to the public: images re-encoded without EXIF (GPS included); None = never public.
+    public_sha256: Mapped[str | None] = mapped_column(String(64))
+    thumb_sha256: Mapped[str | None] = mapped_column(String(64))  # a small JPEG (video frame, image preview)
     uploaded_by: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

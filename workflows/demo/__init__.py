@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.models import AdminUnit, Category, User, UserRole
+from workflows.questions import parse_questions
 from workflows.roles import ROLES
 
 DEMO_PASSWORD = "demo1022"
@@ -49,14 +50,19 @@ def load_reference_data(session: Session, data: dict[str, Any], password_hash: s
             user.roles.append(UserRole(role=role, unit=unit))
         session.add(user)
         added["users"] += 1
-    existing_categories = set(session.scalars(select(Category.code)))
+    existing_categories = {c.code: c for c in session.scalars(select(Category))}
     for item in data["categories"]:
+        questions = item.get("questions") or []
+        parse_questions(questions)  # a wrong question stops the load with its name
         if item["code"] in existing_categories:
+            category = existing_categories[item["code"]]
+            if not category.questions and questions:  # data sets older than the questions gain them
+                category.questions = questions
             continue
         department = units.get(item.get("department") or "")
         session.add(Category(code=item["code"], name=item["name"], name_en=item["name_en"],
                              department_id=department.id if department else None,
-                             default_priority=item.get("default_priority", "normal")))
+                             default_priority=item.get("default_priority", "normal"), questions=questions))
         added["categories"] += 1
     session.flush()
     return added
