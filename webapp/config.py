@@ -48,8 +48,13 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": 12 * 3600,
         "RATELIMIT_STORAGE_URI": None,  # None = Redis when IOC_REDIS_URL is set, else memory
         "LOGIN_RATE_LIMIT": "10 per minute",  # sign-in attempts per address (accounts lock after 5 failures)
-        "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,  # the largest request (attachments)
+        "MAX_CONTENT_LENGTH": None,  # the largest request; None = a citizen's full submission (photos + videos) + 10 MB
         "MAX_ATTACHMENT_MB": 25,
+        # What a citizen may send with a report (checked by content; photos re-encoded without EXIF/GPS).
+        "MEDIA_MAX_PHOTOS": 6,
+        "MEDIA_MAX_VIDEOS": 2,
+        "MEDIA_MAX_PHOTO_MB": 10,
+        "MEDIA_MAX_VIDEO_MB": 50,
         "MAP_TILES_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",  # "" = no base map
         "MAP_ATTRIBUTION": "© OpenStreetMap",
         "SOCKETIO_MESSAGE_QUEUE": None,  # None = IOC_REDIS_URL when set (Celery workers emit through it)
@@ -69,6 +74,18 @@ def finish(config: dict[str, Any]) -> None:
     if config.get("SOCKETIO_MESSAGE_QUEUE") is None:
         config["SOCKETIO_MESSAGE_QUEUE"] = config.get("REDIS_URL")
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    try:
+        media = [float(config[k]) for k in ("MEDIA_MAX_PHOTOS", "MEDIA_MAX_VIDEOS", "MEDIA_MAX_PHOTO_MB",
+                                            "MEDIA_MAX_VIDEO_MB", "MAX_ATTACHMENT_MB")]
+    except (TypeError, ValueError):
+        raise ConfigError("IOC_MEDIA_MAX_PHOTOS, IOC_MEDIA_MAX_VIDEOS, IOC_MEDIA_MAX_PHOTO_MB, IOC_MEDIA_MAX_VIDEO_MB and"
+                          " IOC_MAX_ATTACHMENT_MB must be numbers (e.g. 6, 2, 10, 50, 25)") from None
+    if any(v < 0 for v in media):
+        raise ConfigError("the IOC_MEDIA_* limits and IOC_MAX_ATTACHMENT_MB cannot be negative")
+    if config.get("MAX_CONTENT_LENGTH") is None:
+        photos, videos, photo_mb, video_mb, attachment_mb = media
+        # The form's own fields and multipart framing fit in the 10 MB margin.
+        config["MAX_CONTENT_LENGTH"] = int((max(photos * photo_mb + videos * video_mb, attachment_mb) + 10) * 1024 * 1024)
     try:
         from zoneinfo import ZoneInfo
 

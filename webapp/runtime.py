@@ -15,6 +15,7 @@ from engine.outbox import OutboxDispatcher
 from engine.sweep import TimerSweep
 from workflows.attachments import FileStore
 from workflows.mail import SmtpMailer
+from workflows.media import MediaLimits
 from workflows.runtime import Services, make_services, make_sweep
 
 
@@ -28,12 +29,14 @@ class Runtime:
     files: FileStore | None = None
     timezone: str = "Asia/Ho_Chi_Minh"
     max_attachment_bytes: int = 25 * 1024 * 1024
+    media_limits: MediaLimits = field(default_factory=MediaLimits)  # citizens' photos and videos
     handlers: dict[str, Callable[[int, dict[str, Any]], None]] = field(default_factory=dict)
 
     def services(self, session: Session) -> Services:
         """Engine and case services over `session`."""
         return make_services(session, self.clock, after_commit=self.enqueue_outbox, files=self.files,
-                             timezone=self.timezone, max_attachment_bytes=self.max_attachment_bytes)
+                             timezone=self.timezone, max_attachment_bytes=self.max_attachment_bytes,
+                             media_limits=self.media_limits)
 
     def sweep(self) -> TimerSweep:
         """The timer sweep over this application's database."""
@@ -59,11 +62,20 @@ def init_runtime(app: Flask, db, clock: Clock = SYSTEM_CLOCK) -> Runtime:
             app.logger.warning("outbox delivery not queued (broker unreachable); the periodic run will do it")
 
     runtime = Runtime(make_session_factory(engine), clock, enqueue, files=FileStore(app.config["FILES_DIR"]),
-                      timezone=app.config["TIMEZONE"], max_attachment_bytes=int(app.config["MAX_ATTACHMENT_MB"]) * 1024 * 1024)
+                      timezone=app.config["TIMEZONE"], max_attachment_bytes=int(app.config["MAX_ATTACHMENT_MB"]) * 1024 * 1024,
+                      media_limits=media_limits(app.config))
     runtime.handlers["email"] = SmtpMailer(app.config.get("SMTP_HOST"), int(app.config.get("SMTP_PORT") or 25),
                                            app.config.get("MAIL_FROM"))
     app.extensions["ioc"] = runtime
     return runtime
+
+
+def media_limits(config: Any) -> MediaLimits:
+    """The citizens' photo and video limits from the configuration (IOC_MEDIA_*)."""
+    mb = 1024 * 1024
+    return MediaLimits(max_images=int(config["MEDIA_MAX_PHOTOS"]), max_videos=int(config["MEDIA_MAX_VIDEOS"]),
+                       max_image_bytes=int(float(config["MEDIA_MAX_PHOTO_MB"]) * mb),
+                       max_video_bytes=int(float(config["MEDIA_MAX_VIDEO_MB"]) * mb))
 
 
 def runtime() -> Runtime:

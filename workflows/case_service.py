@@ -7,7 +7,6 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select, text
@@ -22,8 +21,18 @@ from engine.instances import BatchAbort, InstanceService
 from engine.models import OutboxMessage
 from workflows.attachments import FileStore
 from workflows.errors import CaseNotFoundError, IntakeError
-from workflows.media import Upload
-from workflows.models import CHANNEL_PREFIX, PRIORITIES, Attachment, Case, CaseEvent, CaseFollower, Category, Reporter
+from workflows.media import MediaFile, MediaLimits, Upload, check_document, check_uploads, inspect, safe_name
+from workflows.models import (
+    CHANNEL_PREFIX,
+    PRIORITIES,
+    Attachment,
+    Case,
+    CaseEvent,
+    CaseFollower,
+    Category,
+    Publication,
+    Reporter,
+)
 from workflows.questions import clean_answers, parse_questions
 from workflows.units import PLACE_KINDS, UnitDirectory
 
@@ -31,6 +40,7 @@ T = TypeVar("T")
 PROCESS_FOR_CHANNEL = {"field_report": "field_report"}
 IOC_UNIT_CODE = "IOC-DLK"
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
+ATTACHMENT_STAGES = ("report", "resolution")  # before (sent with the case) / after (the unit's, with the resolution)
 _PHONE = re.compile(r"^\+?[0-9 .-]{8,16}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -86,12 +96,18 @@ class Receipt:
     follow_key: str | None = None
 
 
+def _citizen_or(source: str) -> str:
+    """Who sent the files of an intake: "citizen" for the public channels, else the channel (hotline, api, demo)."""
+    return "citizen" if source in ("", "portal", "open311") else source[:120]
+
+
 class CaseService:
     """Opens cases and moves them on; commits, then lets the outbox deliver."""
 
     def __init__(self, session: Session, instances: InstanceService, clock: Clock = SYSTEM_CLOCK,
                  after_commit: Callable[[], None] | None = None, ioc_unit: str = IOC_UNIT_CODE,
-                 files: FileStore | None = None, max_attachment_bytes: int = MAX_ATTACHMENT_BYTES):
+                 files: FileStore | None = None, max_attachment_bytes: int = MAX_ATTACHMENT_BYTES,
+                 media_limits: MediaLimits | None = None):
         self.session = session
         self.instances = instances
         self.clock = clock
@@ -99,6 +115,7 @@ class CaseService:
         self.ioc_unit = ioc_unit
         self.files = files
         self.max_attachment_bytes = max_attachment_bytes
+        self.media_limits = media_limits or MediaLimits()
 
     # ------------------------------------------------------------------ intake
     def intake(self, request: IntakeRequest) -> tuple[Case, bool]:
@@ -110,7 +127,9 @@ class CaseService:
         """Open a case and start its process; the receipt carries the reporter's follow key."""
         # No look-up first: the unique idempotency key refuses a second insert, and then
         # the first case is returned (a retry is rare; a look-up on every intake is not).
-        category, unit, priority, answers = self._validate(request)
+        category, unit, priority, answers, media = self._validate(request)
+        if media and self.files is None:
+            raise RuntimeError("this CaseService was built without a file store")
         follow_key: list[str] = []
 
         def work() -> Case:
@@ -134,6 +153,7 @@ class CaseService:
                 follow_key.append(key)
                 self.session.add(CaseFollower(case=case, email=case.reporter.email, user_id=request.reporter_user_id,
                                               key_sha256=key_digest(key), is_reporter=True, created_at=now))
+            self._store_media(case, media, stage="report", uploaded_by=_citizen_or(request.source), now=now)
             case.process_instance = self.instances.start(PROCESS_FOR_CHANNEL[request.channel], {
                 "case_id": case.id, "case_code": case.code, "category": category.code,
                 "admin_unit": unit.code, "admin_unit_kind": unit.kind, "priority": priority,
@@ -198,8 +218,42 @@ class CaseService:
     def _by_key(self, key: str) -> Case | None:
         return self.session.scalar(select(Case).where(Case.idempotency_key == key))
 
-    def _validate(self, r: IntakeRequest) -> tuple[Category, Any, str, dict[str, Any]]:
+    def _store_media(self, case: Case, media: list[MediaFile], stage: str, uploaded_by: str | None,
+                     now: Any, public: bool = True) -> list[Attachment]:
+        """Write each checked file's original, public copy and thumbnail, and add its Attachment row.
+
+        Called inside the transaction, after every file was checked: a refused file never gets here.
+        If the transaction then fails, the files written stay as unreferenced copies, harmless and
+        reused by the next upload of the same content.
+        """
+        rows: list[Attachment] = []
+        seen: set[str] = set()
+        if media and case in self.session.new:
+            self.session.flush()  # the case row first: attachments refer to it by id, not by relationship
+        for item in media:
+            digest = self.files.put(item.original)
+            if digest in seen:  # the same photo twice in one submission is one attachment
+                continue
+            seen.add(digest)
+            row = Attachment(case_id=case.id, sha256=digest, filename=item.filename, content_type=item.content_type,
+                             size=len(item.original), kind=item.kind, stage=stage,
+                             public=public and item.public is not None,
+                             public_sha256=self.files.put(item.public) if item.public is not None else None,
+                             thumb_sha256=self.files.put(item.thumbnail) if item.thumbnail is not None else None,
+                             uploaded_by=uploaded_by, created_at=now)
+            self.session.add(row)
+            rows.append(row)
+        return rows
+
+    def _validate(self, r: IntakeRequest) -> tuple[Category, Any, str, dict[str, Any], list[MediaFile]]:
         errors: dict[str, str] = {}
+        media: list[MediaFile] = []
+        if r.files:
+            # Every file is read and checked before anything is written (nothing stored, no case, if one is bad).
+            try:
+                media = check_uploads(r.files, self.media_limits)
+            except IntakeError as exc:
+                errors.update(exc.fields)
         if r.channel not in PROCESS_FOR_CHANNEL:
             errors["channel"] = t("channel %(channel)s is not open for intake (open: %(open)s)",
                                   channel=repr(r.channel), open=", ".join(PROCESS_FOR_CHANNEL))
@@ -234,7 +288,7 @@ class CaseService:
             errors.update({f"answers.{name}": message for name, message in wrong.items()})
         if errors:
             raise IntakeError(errors)
-        return category, unit, priority, answers
+        return category, unit, priority, answers, media
 
     # ------------------------------------------------------------------ actions
     def complete_task(self, task_id: str, data: dict[str, Any], actor: str | None) -> None:
@@ -242,13 +296,20 @@ class CaseService:
         self._transaction(lambda: self.instances.complete_task(task_id, data, actor=actor))
 
     def add_attachment(self, code: str, filename: str, content_type: str, data: bytes,
-                       uploaded_by: str | None = None, public: bool = False) -> Attachment:
-        """Attach a file to a case, stored once by its sha256; the same file twice is one attachment."""
+                       uploaded_by: str | None = None, public: bool = False, stage: str = "report") -> Attachment:
+        """Attach an official's file to a case, stored once by its sha256; the same file twice is one attachment.
+
+        Photos and videos are checked like a citizen's (public copy, thumbnail); other documents
+        (PDF, office files, text) are kept as they are; programs, scripts and web pages are refused.
+        `stage` "resolution" marks the unit's "after" photo, published with the resolution.
+        """
         case = self._case_of(code)
         if case is None:
             raise CaseNotFoundError(t("no case %(code)s; check the tracking code", code=code))
-        name = PurePosixPath(str(filename).replace("\\", "/")).name.strip()[:255]  # never a path
+        name = safe_name(filename)  # never a path
         errors = {}
+        if stage not in ATTACHMENT_STAGES:
+            errors["stage"] = t("must be one of %(choices)s", choices=", ".join(ATTACHMENT_STAGES))
         if not name:
             errors["file"] = t("the file has no name")
         if not data:
@@ -258,30 +319,76 @@ class CaseService:
                                limit=self.max_attachment_bytes // (1024 * 1024))
         if errors:
             raise IntakeError(errors)
+        upload = Upload(name, content_type, data)
+        found = check_document(upload)
+        media: MediaFile | None = None
+        if found.kind in ("image", "video"):
+            # An official's photo may be as large as any attachment; the photo/video limits are the citizens'.
+            limits = MediaLimits(max_image_bytes=self.max_attachment_bytes, max_video_bytes=self.max_attachment_bytes)
+            try:
+                media = inspect(upload, limits)
+            except IntakeError as exc:
+                raise IntakeError({"file": exc.fields["files"]}) from None
         if self.files is None:
             raise RuntimeError("this CaseService was built without a file store")
-        # The file is written first: if the transaction then fails, an unreferenced copy stays
-        # behind, harmless and reused by the next upload of the same content.
-        digest = self.files.put(data)
+        if media is None:
+            # Not a photo or video: the sender's type, unless it claims to be something a browser would show.
+            kind = "file"
+            stored_type = (content_type or "application/octet-stream")[:120]
+            if stored_type.startswith(("image/", "video/", "text/html", "application/xhtml")):
+                stored_type = found.content_type
+        else:
+            kind, stored_type = media.kind, media.content_type
+        publish = public or (stage == "resolution" and kind == "image")
 
         def work() -> Attachment:
+            digest = hashlib.sha256(data).hexdigest()
             existing = self.session.scalar(select(Attachment).where(Attachment.case_id == case.id,
                                                                     Attachment.sha256 == digest))
             if existing is not None:
                 return existing
-            attachment = Attachment(case_id=case.id, sha256=digest, filename=name,
-                                    content_type=(content_type or "application/octet-stream")[:120], size=len(data),
-                                    public=public, uploaded_by=uploaded_by, created_at=self.clock.now())
-            self.session.add(attachment)
-            self.session.add(CaseEvent(case_id=case.id, at=self.clock.now(), kind="attachment_added",
-                                       actor=uploaded_by, public=public, detail={"filename": name, "sha256": digest}))
+            now = self.clock.now()
+            if media is not None:
+                attachment = self._store_media(case, [media], stage=stage, uploaded_by=uploaded_by, now=now,
+                                               public=publish)[0]
+            else:
+                self.files.put(data)
+                attachment = Attachment(case_id=case.id, sha256=digest, filename=name, content_type=stored_type,
+                                        size=len(data), kind=kind, stage=stage, public=publish,
+                                        uploaded_by=uploaded_by, created_at=now)
+                self.session.add(attachment)
+            self.session.add(CaseEvent(case_id=case.id, at=now, kind="attachment_added",
+                                       actor=uploaded_by, public=attachment.public,
+                                       detail={"filename": name, "sha256": digest, "stage": stage}))
             # Open pages of the case hear of it (delivered after the commit).
             units = [u.code for u in (case.responsible_unit, case.admin_unit) if u is not None]
-            self.session.add(OutboxMessage(topic="case.attachment", created_at=self.clock.now(), payload={
+            self.session.add(OutboxMessage(topic="case.attachment", created_at=now, payload={
                 "case_code": case.code, "units": units, "author": uploaded_by}))
             return attachment
 
         return self._transaction(work)
+
+    def public_file(self, code: str, attachment_id: int, thumb: bool = False) -> tuple[bytes, str, str]:
+        """The public copy (or its thumbnail) of a published case's photo: (bytes, content type, file name).
+
+        Only a copy made without metadata is ever answered, and only while the case's publication
+        stands; anything else is CaseNotFoundError, as if it did not exist. Never an original.
+        """
+        case = self._case_of(code)
+        row = self.session.get(Attachment, attachment_id) if case is not None else None
+        publication = self.session.get(Publication, case.id) if case is not None else None
+        if (row is None or row.case_id != case.id or not row.public or row.public_sha256 is None
+                or publication is None or publication.withdrawn_at is not None):
+            raise CaseNotFoundError(t("no published photo %(id)s of case %(code)s", id=attachment_id, code=code))
+        digest = row.thumb_sha256 if thumb else row.public_sha256
+        if digest is None or self.files is None:
+            raise CaseNotFoundError(t("no published photo %(id)s of case %(code)s", id=attachment_id, code=code))
+        try:
+            data = self.files.read(digest)
+        except FileNotFoundError:
+            raise CaseNotFoundError(t("no published photo %(id)s of case %(code)s", id=attachment_id, code=code)) from None
+        # A neutral name: the citizen's own file name may carry their name or the place they live.
+        return data, "image/jpeg", f"{case.code}-{row.id}{'-thumb' if thumb else ''}.jpg"
 
     def citizen_feedback(self, code: str, satisfied: bool, comment: str = "") -> Case:
         """A citizen's answer to a published resolution; "not resolved" reopens the case."""

@@ -16,6 +16,7 @@ from engine.registry import OperatorRegistry
 from engine.sweep import TimerSweep
 from workflows.attachments import FileStore
 from workflows.case_service import MAX_ATTACHMENT_BYTES, CaseService
+from workflows.media import MediaLimits
 from workflows.models import Case
 from workflows.operators import notify_new_task, register_operators
 from workflows.roles import lane_roles
@@ -51,11 +52,13 @@ def make_sweep(session_factory: Callable[[], Session], clock: Clock = SYSTEM_CLO
 
 def make_services(session: Session, clock: Clock = SYSTEM_CLOCK,
                   after_commit: Callable[[], None] | None = None, files: FileStore | None = None,
-                  timezone: str = "Asia/Ho_Chi_Minh", max_attachment_bytes: int = MAX_ATTACHMENT_BYTES) -> Services:
+                  timezone: str = "Asia/Ho_Chi_Minh", max_attachment_bytes: int = MAX_ATTACHMENT_BYTES,
+                  media_limits: MediaLimits | None = None) -> Services:
     """Build the engine and case services over `session` (and the attachments' file store)."""
     definitions = DefinitionService(session, REGISTRY, lane_roles(), EVALUATOR)
     instances = InstanceService(session, definitions, REGISTRY, clock, EVALUATOR,
                                 on_task_created=lambda task, emit: notify_new_task(session, task, emit))
-    cases = CaseService(session, instances, clock, after_commit, files=files, max_attachment_bytes=max_attachment_bytes)
+    cases = CaseService(session, instances, clock, after_commit, files=files, max_attachment_bytes=max_attachment_bytes,
+                        media_limits=media_limits)
     tasks = TaskService(session, clock, cases=cases, instances=instances, timezone=timezone)
     return Services(session, definitions, instances, cases, tasks)

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.clock import FrozenClock
+from tests.media_samples import png
 from tests.workspace import csrf_of, make_workspace_app, new_case, open_task, sign_in
 from webapp.extensions import db
 from workflows.models import SavedFilter, User
@@ -28,8 +29,7 @@ OFFICIALS = SIGNED - {"citizen", "designer"}
 # Who sees the ward's case: its unit, its place, the IOC (the province), the province's leaders, admin.
 CASE_SEERS = {"officer", "head", "leader", "operator", "ioc_head", "province_leader", "admin"}
 EVERYONE = set(PEOPLE)
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
-       b"\x00\x00\x00\x0cIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+PNG = png((4, 4))  # a real photo: files are checked by their content
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
+from tests.media_samples import png
 from tests.workspace import csrf_of, make_workspace_app, new_case, open_task, sign_in
 from webapp.extensions import db
 from workflows.models import Attachment, CaseComment, Notification, User
@@ -328,7 +329,7 @@ def attachment_count(app) -> int:
 def test_files_upload_and_download_over_the_api(app, document):
     code, other = new_case(app), new_case(app, unit="P-TAN-LAP")
     officer, stranger = Machine(app, "cb.buonmathuot"), Machine(app, "cb.tanlap")
-    photo = b"\x89PNG\r\n\x1a\n" + b"1" * 2000
+    photo = png()
     uploaded = officer.post(f"/cases/{code}/attachments",
                             data={"file": (io.BytesIO(photo), "../den-hong.png", "image/png")})
     assert uploaded.status_code == 201
@@ -341,9 +342,14 @@ def test_files_upload_and_download_over_the_api(app, document):
     with officer.client.get(info["url"], headers=officer.headers) as download:
         assert download.status_code == 200 and download.data == photo
         assert download.headers["X-Content-Type-Options"] == "nosniff" and download.mimetype == "image/png"
-    # A page as a "photo" is downloaded, never shown.
-    page = officer.post(f"/cases/{code}/attachments", data={"file": (io.BytesIO(b"<script>"), "x.html", "text/html")})
-    with officer.client.get(page.get_json()["url"], headers=officer.headers) as fetched:
+    # A web page is refused (it could run script); a document is downloaded, never shown.
+    page = refused(officer.post(f"/cases/{code}/attachments",
+                                data={"file": (io.BytesIO(b"<script>alert(1)</script>"), "x.png", "image/png")}),
+                   422, "invalid")
+    assert page["fields"]["file"].startswith("x.png")
+    document = officer.post(f"/cases/{code}/attachments",
+                            data={"file": (io.BytesIO(b"just words"), "x.html", "text/html")})
+    with officer.client.get(document.get_json()["url"], headers=officer.headers) as fetched:
         assert fetched.mimetype == "application/octet-stream"
         assert "attachment" in fetched.headers["Content-Disposition"]
     # Outside the view, or through another case's code: as if it did not exist.

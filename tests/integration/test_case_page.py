@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.test import EnvironBuilder
 
+from tests.media_samples import SVG, png
 from tests.workspace import client_of, csrf_of, make_workspace_app, new_case, open_task
 from webapp.extensions import db
 from workflows.models import Attachment, CaseComment, CaseEvent
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = png((40, 30))
 
 
 @pytest.fixture
@@ -177,12 +178,14 @@ def test_a_photo_is_stored_once_shown_in_the_page_and_served_inline(app, code):
         assert photo.headers["Content-Disposition"].startswith("inline")
 
 
-def test_a_file_that_could_run_script_is_downloaded_not_shown(app, code):
+def test_a_file_that_could_run_script_is_refused_and_a_document_downloaded_not_shown(app, code, tmp_path):
     officer = client_of(app, "cb.buonmathuot")
-    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
-    assert upload(officer, code, svg, name="x.svg", content_type="image/svg+xml")[0] == 303
+    status, page = upload(officer, code, SVG, name="x.png", content_type="image/png")
+    assert status == 400 and "x.png là một hình vẽ SVG" in page
+    assert count(app, Attachment) == 0 and not (tmp_path / "files").exists()
+    assert upload(officer, code, b"%PDF-1.4 bien ban", name="x.pdf", content_type="application/pdf")[0] == 303
     page = officer.get(f"/cases/{code}").get_data(as_text=True)
-    url = re.search(rf'href="(/cases/{code}/attachments/\d+)">x.svg', page).group(1)
+    url = re.search(rf'href="(/cases/{code}/attachments/\d+)">x.pdf', page).group(1)
     with officer.get(url) as response:
         assert response.headers["Content-Type"] == "application/octet-stream"
         assert response.headers["Content-Disposition"].startswith("attachment")
