@@ -246,6 +246,26 @@ class InstanceService:
         self._advance(row, runner, log, lambda r: None)
         return row
 
+    @_conflict_on_stale
+    def cancel(self, instance_id: int, reason: str, actor: str | None = None) -> ProcessInstance:
+        """Stop an instance for good: its open tasks are cancelled and no timer or message moves it again."""
+        row = self._load_row(instance_id)
+        log = _StepLog()
+        runner = self._load_runner(row, log)
+        started = time.perf_counter()
+        runner.cancel()
+        now = self.clock.now()
+        row.state = runner.dump()
+        log.spiff_seconds += time.perf_counter() - started
+        row.state_format = spiff.STATE_FORMAT
+        row.status, row.updated_at, row.completed_at, row.next_timer_at = "cancelled", now, now, None
+        log.audits.append({"kind": "cancelled", "actor": actor, "detail": {"reason": str(reason)[:500]}})
+        # No task is ready any more: every open row becomes "cancelled" with its task.closed message.
+        self._sync_tasks(row, runner, log, now)
+        self._write_log(row, log, now)
+        self.stats.steps += 1
+        return row
+
     def claim(self, task_id: str, user: str) -> HumanTask:
         """Take an open task for oneself; ConflictError if someone else holds it (again: no change)."""
         held = self.session.get(HumanTask, task_id)
@@ -326,6 +346,8 @@ class InstanceService:
             raise NotFoundError(t("no process instance %(instance)s; check the instance id", instance=instance_id))
         if row.status == "completed":
             raise ConflictError(t("instance %(instance)s has completed", instance=instance_id))
+        if row.status == "cancelled":
+            raise ConflictError(t("instance %(instance)s was cancelled", instance=instance_id))
         return row
 
     def _load_runner(self, row: ProcessInstance, log: _StepLog) -> spiff.Runner:
@@ -417,6 +439,10 @@ class InstanceService:
             row.status = "error" if runner.error_tasks() else "running"
             row.next_timer_at = runner.next_timer_at()
         self._sync_tasks(row, runner, log, now)
+        self._write_log(row, log, now)
+
+    def _write_log(self, row: ProcessInstance, log: _StepLog, now: datetime) -> None:
+        """Add the step's audit rows and outbox messages to the session."""
         for audit in log.audits:
             self.session.add(AuditEvent(instance=row, business_key=row.business_key, at=now,
                                         kind=audit["kind"], element_id=audit.get("element_id"),

@@ -441,6 +441,10 @@ class Runner:
         """Deliver a BPMN message; WorkflowException if nothing waits for it."""
         self.workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload=payload))
 
+    def cancel(self) -> None:
+        """Cancel every unfinished task (subprocesses included): the workflow ends without completing."""
+        self.workflow.cancel()
+
     def retry_errors(self, data: dict[str, Any] | None = None) -> int:
         """Put failed tasks back to READY (with corrected `data`) so the next run tries them again."""
         count = 0

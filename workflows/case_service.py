@@ -19,8 +19,9 @@ from engine.errors import ConflictError
 from engine.i18n import t
 from engine.instances import BatchAbort, InstanceService
 from engine.models import OutboxMessage
+from workflows.access import Actor
 from workflows.attachments import FileStore
-from workflows.errors import CaseNotFoundError, IntakeError
+from workflows.errors import AccessDeniedError, CaseNotFoundError, IntakeError
 from workflows.media import MediaFile, MediaLimits, Upload, check_document, check_uploads, inspect, safe_name
 from workflows.models import (
     CHANNEL_PREFIX,
@@ -39,6 +40,9 @@ from workflows.units import PLACE_KINDS, UnitDirectory
 T = TypeVar("T")
 PROCESS_FOR_CHANNEL = {"field_report": "field_report"}
 IOC_UNIT_CODE = "IOC-DLK"
+# Who may merge duplicates (when they see both cases), and which cases may be merged away.
+MERGE_ROLES = ("operator", "unit_head", "admin")
+MERGEABLE_STATUSES = ("received", "in_progress", "escalated", "returned", "reopened")
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 ATTACHMENT_STAGES = ("report", "resolution")  # before (sent with the case) / after (the unit's, with the resolution)
 _PHONE = re.compile(r"^\+?[0-9 .-]{8,16}$")
@@ -56,6 +60,19 @@ def phone_key(phone: str) -> str:
 def key_digest(key: str) -> str:
     """The sha256 kept for a follow key (the key itself is only ever shown to its holder)."""
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def merged_digest(digest: str, into_id: int) -> str:
+    """The digest of a follower copied onto the case a duplicate was merged into (unique per case)."""
+    return hashlib.sha256(f"{digest}:{into_id}".encode()).hexdigest()
+
+
+def followed_digests(digest: str, chain: list[int]) -> list[str]:
+    """The digests a follow key has along a chain of merges (case ids merged into, in order)."""
+    out = [digest]
+    for case_id in chain:
+        out.append(merged_digest(out[-1], case_id))
+    return out
 
 
 @dataclass(frozen=True)
@@ -390,19 +407,78 @@ class CaseService:
         # A neutral name: the citizen's own file name may carry their name or the place they live.
         return data, "image/jpeg", f"{case.code}-{row.id}{'-thumb' if thumb else ''}.jpg"
 
-    def citizen_feedback(self, code: str, satisfied: bool, comment: str = "") -> Case:
-        """A citizen's answer to a published resolution; "not resolved" reopens the case."""
+    def citizen_feedback(self, code: str, satisfied: bool, comment: str = "",
+                         record: Callable[[Case], None] | None = None) -> Case:
+        """A citizen's answer to a published resolution; "not resolved" reopens the case.
+
+        `record(case)` runs in the same transaction before the message (the rating row), so
+        the rating and the process step commit together or not at all.
+        """
         case = self._case_of(code)
         if case is None or case.process_instance_id is None:
             raise CaseNotFoundError(t("no case %(code)s; check the tracking code", code=code))
         instance_id = case.process_instance_id
 
         def work() -> Case:
+            if record is not None:
+                record(case)
             self.instances.send_message(instance_id, "citizen_feedback",
                                         {"satisfied": bool(satisfied), "comment": comment[:2000]}, actor="citizen")
             self.session.add(CaseEvent(case_id=case.id, at=self.clock.now(), kind="feedback", public=True,
                                        detail={"satisfied": bool(satisfied)}))
             return case
+
+        return self._transaction(work)
+
+    def merge(self, duplicate_code: str, into_code: str, actor: Actor) -> Case:
+        """Merge a duplicate into the case that goes on: its process stops, its followers follow the other.
+
+        For operators, unit heads and administrators who see both cases; the duplicate must be open
+        and the other neither closed nor merged itself. Returns the case that goes on.
+        """
+        duplicate = self._case_of((duplicate_code or "").strip().upper())
+        into = self._case_of((into_code or "").strip().upper())
+        if duplicate is None:
+            raise CaseNotFoundError(t("no case %(code)s; check the tracking code", code=duplicate_code))
+        if not actor.has_role(*MERGE_ROLES) or not actor.sees_case(duplicate):
+            raise AccessDeniedError(t("only operators, unit heads and administrators who see both cases may merge them"))
+        if into is None or not actor.sees_case(into):
+            # A case outside the actor's view is answered as one that does not exist.
+            raise IntakeError({"into": t("no case %(code)s in your view; check the code of the case to merge into",
+                                         code=(into_code or "").strip() or "—")})
+        if into.id == duplicate.id:
+            raise IntakeError({"into": t("a case cannot be merged into itself; give the code of the other case")})
+        if duplicate.status not in MERGEABLE_STATUSES:
+            raise IntakeError({"into": t("case %(code)s is no longer open (%(status)s); only an open case can be merged",
+                                         code=duplicate.code, status=duplicate.status)})
+        if into.status in ("closed", "rejected", "merged") or into.merged_into_id is not None:
+            raise IntakeError({"into": t("case %(code)s is %(status)s; merge into a case that is still open",
+                                         code=into.code, status=into.status)})
+        instance_id = duplicate.process_instance_id
+
+        def work() -> Case:
+            now = self.clock.now()
+            if instance_id is not None:
+                self.instances.cancel(instance_id, f"merged into {into.code}", actor=actor.username)
+            duplicate.status, duplicate.merged_into_id = "merged", into.id
+            duplicate.closed_at, duplicate.close_reason, duplicate.updated_at = now, "merged", now
+            followers = self.session.scalars(select(CaseFollower).where(
+                CaseFollower.case_id == duplicate.id, CaseFollower.unsubscribed_at.is_(None))).all()
+            for follower in followers:
+                # The copy's secret is derived from the original's digest, so the same tracking
+                # key also opens (and rates) the case that goes on (see followed_digests).
+                self.session.add(CaseFollower(case_id=into.id, email=follower.email, user_id=follower.user_id,
+                                              key_sha256=merged_digest(follower.key_sha256, into.id),
+                                              is_reporter=False, created_at=now))
+            self.session.add(CaseEvent(case_id=duplicate.id, at=now, kind="merged", actor=actor.username, public=True,
+                                       detail={"into": into.code}))
+            self.session.add(CaseEvent(case_id=into.id, at=now, kind="merged_from", actor=actor.username, public=True,
+                                       detail={"from": duplicate.code, "followers": len(followers)}))
+            into.updated_at = now
+            units = sorted({u.code for c in (duplicate, into) for u in (c.responsible_unit, c.admin_unit) if u})
+            self.session.add(OutboxMessage(topic="case.merged", created_at=now, payload={
+                "case_code": duplicate.code, "into": into.code, "units": units, "author": actor.username}))
+            return into
 
         return self._transaction(work)
 

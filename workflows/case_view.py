@@ -26,7 +26,7 @@ from engine.i18n import Text, t
 from engine.models import AuditEvent, HumanTask, Incident, OutboxMessage, ProcessDefinition, ProcessInstance
 from workflows.access import Actor
 from workflows.case_diagram import DiagramState, Evidence, bpmn_file_of, diagram_state, parse_graph
-from workflows.case_service import IOC_UNIT_CODE
+from workflows.case_service import IOC_UNIT_CODE, MERGE_ROLES, MERGEABLE_STATUSES
 from workflows.errors import AccessDeniedError, CaseNotFoundError, IntakeError
 from workflows.models import AdminUnit, Attachment, Case, CaseComment, CaseEvent, Category, User
 from workflows.roles import ROLES
@@ -48,7 +48,7 @@ INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", 
 STATUS_LABELS = {
     "received": t("received"), "in_progress": t("in progress"), "escalated": t("escalated"),
     "returned": t("returned"), "resolved": t("resolved"), "published": t("published"),
-    "reopened": t("reopened"), "closed": t("closed"), "rejected": t("rejected"),
+    "reopened": t("reopened"), "closed": t("closed"), "rejected": t("rejected"), "merged": t("merged"),
 }
 CHANNEL_LABELS = {"field_report": t("Field report"), "hotline": t("Hotline 1022"), "kpi": t("Indicator breach"),
                   "camera": t("Camera incident")}
@@ -223,6 +223,8 @@ class CaseDetail:
     related: list[RelatedCase]
     has_process: bool
     incident: bool
+    merged_into: str | None = None  # the code of the case this duplicate was merged into
+    may_merge: bool = False  # the reader may merge this case into another (CaseService.merge checks again)
 
 
 @dataclass(frozen=True)
@@ -298,7 +300,9 @@ class CaseViewService:
             attachments=self._attachments(case), open_tasks=open_tasks,
             timeline=self._timeline(case, tasks, lang), comments=self._comments(case),
             escalation=self._escalation(case, lang), related=self._related(actor, case),
-            has_process=case.process_instance_id is not None, incident=incident)
+            has_process=case.process_instance_id is not None, incident=incident,
+            merged_into=case.merged_into.code if case.merged_into_id is not None else None,
+            may_merge=actor.has_role(*MERGE_ROLES) and case.status in MERGEABLE_STATUSES)
 
     def timeline(self, actor: Actor, code: str, lang: str = "vi") -> list[TimelineEntry]:
         """The case's history, newest first: its own events and its process's audit."""
@@ -512,6 +516,10 @@ class CaseViewService:
             label = t("File attached: %(name)s", name=d.get("filename", "—"))
         elif kind == "comment_added":
             label = t("Comment added")
+        elif kind == "merged":
+            label = t("Merged into %(code)s (a duplicate)", code=d.get("into", "—"))
+        elif kind == "merged_from":
+            label = t("Duplicate %(code)s merged into this case", code=d.get("from", "—"))
         else:
             label = t("Event: %(kind)s", kind=kind)
             if d.get("unit"):

@@ -47,6 +47,15 @@ def world(tmp_path_factory):
         db.session.add(saved)
         db.session.commit()
         saved_id = saved.id
+    # A resolved and published case: its public page, photo and rating form.
+    public_case = new_case(app, key="matrix-public")
+    handle = open_task(app, public_case).id
+    with app.app_context():
+        services = app.extensions["ioc"].services(db.session)
+        public_attachment = services.cases.add_attachment(public_case, "sau.png", "image/png", PNG,
+                                                          uploaded_by="cb.buonmathuot", stage="resolution").id
+        services.cases.complete_task(handle, {"outcome": "resolved", "resolution": "Đã thay bóng đèn."},
+                                     actor="cb.buonmathuot")
     clients = {}
     for who, username in PEOPLE.items():
         client = app.test_client()
@@ -55,6 +64,7 @@ def world(tmp_path_factory):
         clients[who] = client
     ids = {"code": page_case, "task": open_task(app, page_case).id, "attachment": attachment, "filter": saved_id,
            "api_code": api_case, "api_task": open_task(app, api_case).id, "api_attachment": api_attachment}
+    ids.update(public_code=public_case, public_attachment=public_attachment)
     yield app, clients, ids
     with app.app_context():
         db.engine.dispose()
@@ -108,6 +118,22 @@ ROUTES = [
     ("api.case_file", "GET", "/api/v1/cases/{api_code}/attachments/{api_attachment}", CASE_SEERS, {}, set()),
     ("api.notifications", "GET", "/api/v1/notifications", SIGNED, {}, set()),
     ("api.mark_read", "POST", "/api/v1/notifications/read", SIGNED, {"json": {"all": True}}, set()),
+    # Published resolutions and performance: public. Rating needs the follow key (no one here has it).
+    ("public.index", "GET", "/resolutions/?category=street_lighting", EVERYONE, {}, set()),
+    ("public.map_data", "GET", "/resolutions/map.json", EVERYONE, {}, set()),
+    ("public.performance", "GET", "/resolutions/performance?days=30", EVERYONE, {}, set()),
+    ("public.detail", "GET", "/resolutions/{public_code}", EVERYONE, {}, set()),
+    ("public.media", "GET", "/resolutions/{public_code}/media/{public_attachment}?size=thumb", EVERYONE, {}, set()),
+    ("public.rate", "POST", "/resolutions/{public_code}/rate", set(), {"data": {"satisfied": "1", "key": "x"}}, set()),
+    # Merging duplicates: operators, unit heads and administrators who see the case (an empty code: 400).
+    ("cases.merge", "POST", "/cases/{code}/merge", {"head", "operator", "ioc_head", "admin"}, {"data": {"into": ""}},
+     set()),
+    # The 1022 hotline console: operators (and administrators standing in); an empty call is refused with 400.
+    ("hotline.console", "GET", "/hotline/", {"operator", "admin"}, {}, set()),
+    ("hotline.history", "GET", "/hotline/history?phone=0912345678", {"operator", "admin"}, {}, set()),
+    ("hotline.duplicates", "GET", "/hotline/duplicates?category=street_lighting&place=P-BUON-MA-THUOT",
+     {"operator", "admin"}, {}, set()),
+    ("hotline.take_call", "POST", "/hotline/calls", {"operator", "admin"}, {"data": {"phone": ""}}, set()),
     # Last: these two change who is signed in.
     ("auth.login", "POST", "/login", EVERYONE, {"data": {"username": "cb.tanlap", "password": "demo1022"}}, set()),
     ("auth.logout", "POST", "/logout", EVERYONE, {}, set()),

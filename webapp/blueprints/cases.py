@@ -150,6 +150,40 @@ def upload(code: str):
     return redirect(url_for("cases.case", code=code, _anchor="files")), 303
 
 
+@bp.post("/cases/<code>/merge")
+@require("operator", "unit_head", "admin")
+def merge(code: str):
+    """Merge this case (a duplicate) into another one the official also sees; the reason comes back on refusal."""
+    into = request.form.get("into", "").strip()[:40]
+    try:
+        kept = runtime().services(db.session).cases.merge(code, into, actor())
+    except CaseNotFoundError:
+        abort(404)
+    except AccessDeniedError:
+        abort(403)
+    except IntakeError as exc:
+        return _page(code, 400, merge_into=into, merge_error="; ".join(translate(v) for v in exc.fields.values()))
+    flash(_("Case %(code)s was merged into %(into)s; its followers now follow %(into)s.", code=code.upper(),
+            into=kept.code))
+    return redirect(url_for("cases.case", code=kept.code)), 303
+
+
+@bp.get("/cases/<code>/attachments/<int:attachment_id>")
+@require(official=True)
+def attachment(code: str, attachment_id: int):
+    """A file of a case in the official's view: photos and videos shown in the page, anything else downloaded."""
+    try:
+        info, sha256 = _view().attachment(actor(), code, attachment_id)
+    except CaseNotFoundError:
+        abort(404)
+    except AccessDeniedError:
+        abort(403)
+    path = runtime().files.path(sha256)
+    if not path.is_file():
+        abort(404)
+    return attachment_response(path, info, sha256)
+
+
 @bp.get("/cases/<code>/attachments/<int:attachment_id>")
 @require(official=True)
 def attachment(code: str, attachment_id: int):
