@@ -35,6 +35,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SMTP_HOST": None,
         "SMTP_PORT": 25,
         "MAIL_FROM": "ioc@daklak.gov.vn",
+        "PUBLIC_URL": None,  # the site's address in emails to citizens; None = http://HOST:PORT
         "TIMEZONE": "Asia/Ho_Chi_Minh",  # times are stored in UTC and shown in this zone
         "BABEL_DEFAULT_LOCALE": "vi",
         "LANGUAGES": ["vi", "en"],
@@ -48,6 +49,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": 12 * 3600,
         "RATELIMIT_STORAGE_URI": None,  # None = Redis when IOC_REDIS_URL is set, else memory
         "LOGIN_RATE_LIMIT": "10 per minute",  # sign-in attempts per address (accounts lock after 5 failures)
+        # The citizens' portal, per address: reports, follows and sign-ups sent; look-ups (tracking, duplicates).
+        "PORTAL_RATE_LIMIT": "5 per minute;30 per hour",
+        "PORTAL_LOOKUP_RATE_LIMIT": "60 per minute",
+        "PORTAL_MIN_FILL_SECONDS": 3,  # a report sent sooner after the form opened is asked to be sent again
         "MAX_CONTENT_LENGTH": None,  # the largest request; None = a citizen's full submission (photos + videos) + 10 MB
         "MAX_ATTACHMENT_MB": 25,
         # What a citizen may send with a report (checked by content; photos re-encoded without EXIF/GPS).
@@ -66,6 +71,8 @@ def finish(config: dict[str, Any]) -> None:
     if config.get("CELERY_EAGER") is None:
         config["CELERY_EAGER"] = not config.get("REDIS_URL")
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    if not config.get("PUBLIC_URL"):
+        config["PUBLIC_URL"] = f"http://{config['HOST']}:{config['PORT']}"
     if config.get("SESSION_COOKIE_SECURE") is None:
         config["SESSION_COOKIE_SECURE"] = bool(config.get("PRODUCTION"))
     config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]

@@ -65,7 +65,7 @@ def init_runtime(app: Flask, db, clock: Clock = SYSTEM_CLOCK) -> Runtime:
                       timezone=app.config["TIMEZONE"], max_attachment_bytes=int(app.config["MAX_ATTACHMENT_MB"]) * 1024 * 1024,
                       media_limits=media_limits(app.config))
     runtime.handlers["email"] = SmtpMailer(app.config.get("SMTP_HOST"), int(app.config.get("SMTP_PORT") or 25),
-                                           app.config.get("MAIL_FROM"))
+                                           app.config.get("MAIL_FROM"), site_url=app.config["PUBLIC_URL"])
     app.extensions["ioc"] = runtime
     return runtime
 

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.clock import SYSTEM_CLOCK, Clock
 from engine.i18n import t
-from workflows.errors import SignInError
-from workflows.models import ApiToken, User
+from workflows.errors import IntakeError, SignInError
+from workflows.models import AdminUnit, ApiToken, User, UserRole
 
 MAX_FAILED_LOGINS = 5
 LOCK_MINUTES = 15
 TOKEN_PREFIX = "ioc_"
+MIN_PASSWORD = 10
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _HASHER = PasswordHasher()
 # Verified against when the username is unknown, so both answers take the same time.
 _DUMMY_HASH = _HASHER.hash("not a password of anyone")
@@ -65,6 +70,42 @@ class AccountService:
         user.locked_until = None
         user.last_login_at = now
         self.session.commit()
+        return user
+
+    def register_citizen(self, username: str, full_name: str, email: str, password: str, password_again: str,
+                         province: str = "DLK") -> User:
+        """A citizen's own account (role citizen in the province); IntakeError says which field to fix."""
+        username = (username or "").strip().lower()
+        full_name, email = (full_name or "").strip(), (email or "").strip()
+        errors = {}
+        if not _USERNAME.match(username):
+            errors["username"] = t("3 to 40 lower-case letters, digits, dots, dashes or underscores, e.g. nguyen.van.a")
+        elif self.session.scalar(select(User.id).where(User.username == username)) is not None:
+            errors["username"] = t("this username is taken; choose another")
+        if not full_name:
+            errors["full_name"] = t("required")
+        elif len(full_name) > 255:
+            errors["full_name"] = t("at most 255 characters; shorten it")
+        if not _EMAIL.match(email) or len(email) > 255:
+            errors["email"] = t("write an email address such as ten@example.vn")
+        if len(password or "") < MIN_PASSWORD:
+            errors["password"] = t("at least %(n)s characters", n=MIN_PASSWORD)
+        elif password != password_again:
+            errors["password_again"] = t("the two passwords differ; type the same one twice")
+        unit = self.session.scalar(select(AdminUnit).where(AdminUnit.code == province))
+        if unit is None:
+            raise RuntimeError(f"the province unit {province!r} does not exist; load the reference data")
+        if errors:
+            raise IntakeError(errors)
+        user = User(username=username, full_name=full_name[:255], email=email, password_hash=hash_password(password),
+                    unit_id=unit.id, active=True, is_demo=False)
+        user.roles.append(UserRole(role="citizen", unit_id=unit.id))
+        self.session.add(user)
+        try:
+            self.session.commit()
+        except IntegrityError:  # the same username registered a moment ago
+            self.session.rollback()
+            raise IntakeError({"username": t("this username is taken; choose another")}) from None
         return user
 
     def set_language(self, user_id: int, language: str) -> None:

@@ -21,6 +21,7 @@ from engine.instances import BatchAbort, InstanceService
 from engine.models import OutboxMessage
 from workflows.access import Actor
 from workflows.attachments import FileStore
+from workflows.citizen_mail import receipt_email
 from workflows.errors import AccessDeniedError, CaseNotFoundError, IntakeError
 from workflows.media import MediaFile, MediaLimits, Upload, check_document, check_uploads, inspect, safe_name
 from workflows.models import (
@@ -98,6 +99,9 @@ class IntakeRequest:
     reporter_user_id: int | None = None  # a citizen signed in to follow their reports
     # Photos and videos (workflows/media.py): all checked before anything is stored.
     files: tuple[Upload, ...] = ()
+    # The secret of the reporter's tracking link when the channel makes it (the portal derives it
+    # from its form, so a double submission shows the same link); else a random one.
+    follow_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -166,10 +170,13 @@ class CaseService:
             # Reception is the case's created_at (and channel): no history row of its own.
             self.session.add(case)
             if case.reporter is not None:
-                key = secrets.token_urlsafe(18)
+                key = request.follow_key or secrets.token_urlsafe(18)
                 follow_key.append(key)
                 self.session.add(CaseFollower(case=case, email=case.reporter.email, user_id=request.reporter_user_id,
                                               key_sha256=key_digest(key), is_reporter=True, created_at=now))
+                if case.reporter.email:  # the receipt with the private link goes out with the case, or not at all
+                    self.session.add(OutboxMessage(topic="email", created_at=now, dedupe_key=f"receipt:{case.code}",
+                                                   payload=receipt_email(case.code, case.reporter.email, key)))
             self._store_media(case, media, stage="report", uploaded_by=_citizen_or(request.source), now=now)
             case.process_instance = self.instances.start(PROCESS_FOR_CHANNEL[request.channel], {
                 "case_id": case.id, "case_code": case.code, "category": category.code,

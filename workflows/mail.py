@@ -13,11 +13,16 @@ log = logging.getLogger(__name__)
 class SmtpMailer:
     """Sends one outbox email; the Message-ID carries the outbox id so a resend is recognisable."""
 
-    def __init__(self, host: str | None, port: int = 25, sender: str = "ioc@localhost", timeout: float = 10):
+    def __init__(self, host: str | None, port: int = 25, sender: str = "ioc@localhost", timeout: float = 10,
+                 site_url: str = ""):
         self.host, self.port, self.sender, self.timeout = host, port, sender, timeout
+        self.site_url = site_url.rstrip("/")
 
     def __call__(self, message_id: int, payload: dict[str, Any]) -> None:
-        """Deliver `payload` ({to, subject, body}); without an SMTP host the email is only logged."""
+        """Deliver `payload` ({to, subject, body, link?}); without an SMTP host the email is only logged.
+
+        A `link` (a path of this site) replaces "{link}" in the body, with the site's address in front.
+        """
         if not self.host:
             log.info("email %s to %s not sent (no IOC_SMTP_HOST): %s", message_id, payload.get("to"),
                      payload.get("subject"))
@@ -25,6 +30,9 @@ class SmtpMailer:
         msg = EmailMessage()
         msg["From"], msg["To"], msg["Subject"] = self.sender, payload["to"], payload["subject"]
         msg["Message-ID"] = f"<outbox-{message_id}@ioc-case-flow>"
-        msg.set_content(payload.get("body", ""))
+        body = payload.get("body", "")
+        if payload.get("link"):
+            body = body.replace("{link}", self.site_url + payload["link"])
+        msg.set_content(body)
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
             smtp.send_message(msg)

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from engine.errors import OperatorError
 from engine.i18n import t
 from engine.registry import OperatorContext, OperatorRegistry, Param
+from workflows.citizen_mail import email_followers
 from workflows.models import AdminUnit, Case, CaseEvent, Notification, Publication, User
 from workflows.redaction import redact
 from workflows.units import UnitDirectory
@@ -59,6 +60,8 @@ def _hours(value: Any, name: str) -> float:
 def _event(ctx: OperatorContext, case: Case, kind: str, public: bool, **detail: Any) -> None:
     ctx.session.add(CaseEvent(case_id=case.id, at=ctx.now, kind=kind, public=public, detail=detail))
     case.updated_at = ctx.now
+    if public:  # citizens who follow the case hear of it by email, in the same step
+        email_followers(ctx, case, kind, detail)
 
 
 def _iso(moment: datetime) -> str:

@@ -48,9 +48,12 @@ def login():
         except SignInError as exc:
             error = translate(text_of(exc))
         else:
-            login_user(SignedInUser(AccessService(db.session).actor_of(user)),
-                       remember=bool(request.form.get("remember")))
-            response = redirect(_safe_next(request.form.get("next") or request.args.get("next")))
+            signed = SignedInUser(AccessService(db.session).actor_of(user))
+            login_user(signed, remember=bool(request.form.get("remember")))
+            wanted = request.form.get("next") or request.args.get("next")
+            if not wanted and not signed.actor.is_official:
+                wanted = url_for("portal.my_reports")  # a citizen has no task list; their reports are their page
+            response = redirect(_safe_next(wanted))
             if user.language:
                 response.set_cookie("lang", user.language, max_age=365 * 24 * 3600, samesite="Lax")
             return response
