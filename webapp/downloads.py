@@ -23,3 +23,13 @@ def attachment_response(stored: Path, info: AttachmentInfo, sha256: str) -> Resp
     response.headers["Content-Security-Policy"] = FILE_POLICY
     response.headers["Cache-Control"] = "private, no-cache"
     return response
+
+
+def thumbnail_response(stored: Path, sha256: str) -> Response:
+    """A thumbnail made by the media check: always a JPEG of ours, kept privately by the browser."""
+    response = send_file(stored, mimetype="image/jpeg", etag=sha256, conditional=True, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = FILE_POLICY
+    # Its content never changes (named by its digest), but it is a case's: the browser only.
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response

@@ -7,10 +7,11 @@ import io
 import re
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 from werkzeug.test import EnvironBuilder
 
-from tests.media_samples import SVG, png
+from tests.media_samples import SVG, jpeg_with_gps, png
 from tests.workspace import client_of, csrf_of, make_workspace_app, new_case, open_task
 from webapp.extensions import db
 from workflows.models import Attachment, CaseComment, CaseEvent
@@ -169,13 +170,41 @@ def test_a_photo_is_stored_once_shown_in_the_page_and_served_inline(app, code):
     assert upload(officer, code, PNG, name="lan-nua.png")[0] == 303  # the same content again
     assert count(app, Attachment) == 1 and count(app, CaseEvent, kind="attachment_added") == 1
     page = officer.get(f"/cases/{code}").get_data(as_text=True)
-    match = re.search(rf'<img src="(/cases/{code}/attachments/(\d+))"', page)
+    # The gallery shows the thumbnail and links to the photo itself.
+    match = re.search(rf'<a class="shot" href="(/cases/{code}/attachments/(\d+))"', page)
     assert match and "den-hong.png" in page
+    assert f'<img src="{match.group(1)}/thumbnail"' in page
     with officer.get(match.group(1)) as photo:
         assert photo.status_code == 200 and photo.data == PNG
         assert photo.headers["Content-Type"] == "image/png"
         assert photo.headers["X-Content-Type-Options"] == "nosniff"
         assert photo.headers["Content-Disposition"].startswith("inline")
+
+
+def test_an_after_photo_is_shown_as_a_thumbnail_marked_after_and_kept_to_the_case_s_officials(app, code, tmp_path):
+    officer = client_of(app, "cb.buonmathuot")
+    token = csrf_of(officer.get(f"/cases/{code}").get_data(as_text=True))
+    photo = jpeg_with_gps((1200, 900))
+    response = officer.post(f"/cases/{code}/attachments", content_type="multipart/form-data", data={
+        "csrf_token": token, "stage": "resolution", "file": (io.BytesIO(photo), "sau-khi-sua.jpg", "image/jpeg")})
+    assert response.status_code == 303
+    with app.app_context():
+        row = db.session.scalar(select(Attachment))
+        assert (row.stage, row.kind, row.public) == ("resolution", "image", True)
+    page = officer.get(f"/cases/{code}").get_data(as_text=True)
+    gallery = page[page.index('id="media"'):page.index('id="process"')]
+    assert f'src="/cases/{code}/attachments/{row.id}/thumbnail"' in gallery and "Sau" in gallery
+    assert "Ảnh sau khi xử lý xong (công bố cùng kết quả)" in page
+    with officer.get(f"/cases/{code}/attachments/{row.id}/thumbnail") as thumb:
+        assert thumb.status_code == 200 and thumb.mimetype == "image/jpeg" and thumb.data != photo
+        assert max(Image.open(io.BytesIO(thumb.data)).size) <= 320
+        assert thumb.headers["Cache-Control"].startswith("private")
+    assert client_of(app, "cb.sxd").get(f"/cases/{code}/attachments/{row.id}/thumbnail").status_code == 403
+    # A stage that does not exist is refused with the reason; nothing is stored.
+    token = csrf_of(officer.get(f"/cases/{code}").get_data(as_text=True))
+    response = officer.post(f"/cases/{code}/attachments", content_type="multipart/form-data", data={
+        "csrf_token": token, "stage": "later", "file": (io.BytesIO(png()), "x.png", "image/png")})
+    assert response.status_code == 400 and count(app, Attachment) == 1
 
 
 def test_a_file_that_could_run_script_is_refused_and_a_document_downloaded_not_shown(app, code, tmp_path):

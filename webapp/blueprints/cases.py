@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import mimetypes
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -11,7 +13,7 @@ from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 
 from engine.i18n import text_of
-from webapp.downloads import attachment_response
+from webapp.downloads import attachment_response, thumbnail_response
 from webapp.extensions import db
 from webapp.i18n import translate
 from webapp.runtime import runtime
@@ -19,6 +21,8 @@ from webapp.security import actor, require
 from workflows.case_view import CHANNEL_LABELS, PRIORITY_LABELS, STATUS_LABELS, CaseViewService
 from workflows.errors import AccessDeniedError, CaseNotFoundError, IntakeError
 from workflows.task_service import CASE_STATUSES, TaskFilter
+
+T = TypeVar("T")
 
 bp = Blueprint("cases", __name__)
 
@@ -143,9 +147,11 @@ def upload(code: str):
     cases = runtime().services(db.session).cases
     try:
         stored = cases.add_attachment(code, sent.filename, content_type, data, uploaded_by=actor().username,
-                                      public=request.form.get("public") == "1")
+                                      public=request.form.get("public") == "1",
+                                      stage=request.form.get("stage", "report"))
     except IntakeError as exc:
-        return _page(code, 400, upload_error="; ".join(translate(v) for v in exc.fields.values()))
+        return _page(code, 400, upload_error="; ".join(translate(v) for v in exc.fields.values()),
+                     upload_stage=request.form.get("stage", "report"))
     flash(_("File attached: %(name)s", name=stored.filename))
     return redirect(url_for("cases.case", code=code, _anchor="files")), 303
 
@@ -172,32 +178,34 @@ def merge(code: str):
 @require(official=True)
 def attachment(code: str, attachment_id: int):
     """A file of a case in the official's view: photos and videos shown in the page, anything else downloaded."""
-    try:
-        info, sha256 = _view().attachment(actor(), code, attachment_id)
-    except CaseNotFoundError:
-        abort(404)
-    except AccessDeniedError:
-        abort(403)
-    path = runtime().files.path(sha256)
-    if not path.is_file():
-        abort(404)
-    return attachment_response(path, info, sha256)
+    info, sha256 = _found(lambda: _view().attachment(actor(), code, attachment_id))
+    return attachment_response(_stored(sha256), info, sha256)
 
 
-@bp.get("/cases/<code>/attachments/<int:attachment_id>")
+@bp.get("/cases/<code>/attachments/<int:attachment_id>/thumbnail")
 @require(official=True)
-def attachment(code: str, attachment_id: int):
-    """A file of a case in the official's view: photos and videos shown in the page, anything else downloaded."""
+def thumbnail(code: str, attachment_id: int):
+    """The small JPEG of a photo or video of a case in the official's view (the page's gallery)."""
+    sha256 = _found(lambda: _view().thumbnail(actor(), code, attachment_id))
+    return thumbnail_response(_stored(sha256), sha256)
+
+
+def _found(look_up: Callable[[], T]) -> T:
+    """What `look_up` finds in the official's view; 404 for what does not exist, 403 outside the view."""
     try:
-        info, sha256 = _view().attachment(actor(), code, attachment_id)
+        return look_up()
     except CaseNotFoundError:
         abort(404)
     except AccessDeniedError:
         abort(403)
+
+
+def _stored(sha256: str) -> Path:
+    """Where the file store keeps a file (404 when it is missing from the disk)."""
     path = runtime().files.path(sha256)
     if not path.is_file():
         abort(404)
-    return attachment_response(path, info, sha256)
+    return path
 
 
 @bp.get("/cases/<code>/diagram.json")
