@@ -11,14 +11,13 @@ departments watching a place and everyone else see the case without them.
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from engine.clock import SYSTEM_CLOCK, Clock
@@ -29,6 +28,7 @@ from workflows.case_diagram import DiagramState, Evidence, bpmn_file_of, diagram
 from workflows.case_service import IOC_UNIT_CODE, MERGE_ROLES, MERGEABLE_STATUSES
 from workflows.errors import AccessDeniedError, CaseNotFoundError, IntakeError
 from workflows.models import AdminUnit, Attachment, Case, CaseComment, CaseEvent, Category, User
+from workflows.nearby import OPEN_STATUSES, open_cases_near
 from workflows.roles import ROLES
 from workflows.task_service import TaskFilter, TaskService
 from workflows.units import UnitDirectory
@@ -38,8 +38,6 @@ NEARBY_METRES = 1000
 RELATED_MAX = 10
 PAGE_SIZE = 50
 STEP_WINDOW = timedelta(seconds=1)
-OPEN_STATUSES = ("received", "in_progress", "escalated", "returned", "reopened")
-_EARTH_METRES = 6_371_000
 # Types a browser may show inside the page; anything else is downloaded (an SVG or HTML
 # file could carry script).
 INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/webm",
@@ -625,24 +623,9 @@ class CaseViewService:
     def _related(self, actor: Actor, case: Case) -> list[RelatedCase]:
         if case.lat is None or case.lon is None:
             return []
-        dlat = NEARBY_METRES / 111_320
-        dlon = NEARBY_METRES / (111_320 * max(0.01, math.cos(math.radians(case.lat))))
-        conditions = [Case.id != case.id, Case.category_code == case.category_code,
-                      Case.status.in_(OPEN_STATUSES),
-                      Case.lat.between(case.lat - dlat, case.lat + dlat),
-                      Case.lon.between(case.lon - dlon, case.lon + dlon)]
-        if not actor.is_admin:
-            scope = sorted(actor.scope_ids)
-            conditions.append(or_(Case.responsible_unit_id.in_(scope), Case.admin_unit_id.in_(scope)))
-        rows = self.session.execute(select(Case.code, Case.title, Case.status, Case.lat, Case.lon)
-                                    .where(and_(*conditions)).order_by(Case.id.desc()).limit(200)).all()
-        found = []
-        for code, title, status, lat, lon in rows:
-            metres = _distance(case.lat, case.lon, lat, lon)
-            if metres <= NEARBY_METRES:
-                found.append(RelatedCase(code, title, status, lat, lon, round(metres)))
-        found.sort(key=lambda r: (r.metres, r.code))
-        return found[:RELATED_MAX]
+        near = open_cases_near(self.session, case.category_code, case.lat, case.lon, NEARBY_METRES, exclude_id=case.id,
+                               scope_ids=None if actor.is_admin else actor.scope_ids, limit=RELATED_MAX)
+        return [RelatedCase(r.code, r.title, r.status, r.lat, r.lon, r.metres) for r in near]
 
     def _names(self, usernames: set[str | None]) -> dict[str, str]:
         wanted = sorted(u for u in usernames if u)
@@ -722,11 +705,3 @@ def _attachment_info(row: Attachment) -> AttachmentInfo:
     return AttachmentInfo(id=row.id, filename=row.filename, content_type=row.content_type, size=row.size,
                           media=kind, public=row.public, uploaded_by=row.uploaded_by, created_at=row.created_at,
                           stage=row.stage or "report", has_thumbnail=row.thumb_sha256 is not None)
-
-
-def _distance(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Metres between two points (haversine; exact enough within a province)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * _EARTH_METRES * math.asin(math.sqrt(a))

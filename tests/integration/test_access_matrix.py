@@ -135,6 +135,17 @@ ROUTES = [
     ("hotline.duplicates", "GET", "/hotline/duplicates?category=street_lighting&place=P-BUON-MA-THUOT",
      {"operator", "admin"}, {}, set()),
     ("hotline.take_call", "POST", "/hotline/calls", {"operator", "admin"}, {"data": {"phone": ""}}, set()),
+    # The citizens' portal: open to everyone; stopping emails needs the follow key or the citizen who follows.
+    ("portal.report", "GET", "/report", EVERYONE, {}, set()),
+    ("portal.report", "POST", "/report", EVERYONE, {"data": {"title": "x"}}, set()),
+    ("portal.nearby", "GET", "/report/nearby.json?category=street_lighting&place=P-BUON-MA-THUOT", EVERYONE, {}, set()),
+    ("portal.track_lookup", "GET", "/track?code={code}", EVERYONE, {}, set()),
+    ("portal.track", "GET", "/track/{code}", EVERYONE, {}, set()),
+    ("portal.follow", "POST", "/track/{code}/follow", EVERYONE, {"data": {}}, set()),
+    ("portal.unsubscribe", "POST", "/track/{code}/unsubscribe", {"citizen"}, {"data": {"key": "not-a-key"}}, set()),
+    ("portal.register", "GET", "/account/register", EVERYONE, {}, set()),
+    ("portal.register", "POST", "/account/register", EVERYONE, {"data": {"username": ""}}, set()),
+    ("portal.my_reports", "GET", "/my-reports", SIGNED, {}, set()),
     # Last: these two change who is signed in.
     ("auth.login", "POST", "/login", EVERYONE, {"data": {"username": "cb.tanlap", "password": "demo1022"}}, set()),
     ("auth.logout", "POST", "/logout", EVERYONE, {}, set()),
