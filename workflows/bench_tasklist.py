@@ -40,7 +40,7 @@ from workflows.task_service import TABS, TaskFilter, TaskService
 
 DEFAULT_DATABASE = "ioc_bench_tasklist"
 # Bumped whenever the generated data changes shape, so --reuse rebuilds an older data set.
-GENERATOR_VERSION = "3"
+GENERATOR_VERSION = "4"
 # Share of cases per field (weights in percent); the first ones are the everyday urban reports.
 CATEGORY_WEIGHTS = {
     "traffic": 16, "urban_order": 12, "sanitation": 12, "street_lighting": 10, "water_drainage": 9,
@@ -394,19 +394,24 @@ FROM case_record c
 """
 
 # Tasks k = 0 … n-1 of each case, in the process's order; all done but the open case's last.
-# A task followed by an escalation was taken away by the deadline timer (cancelled).
+# A task followed by an escalation was taken away by the deadline timer (cancelled). Each task
+# carries its case's fields as workflows.operators.copy_case_fields copies them.
 _TASKS_SQL = """
 INSERT INTO human_task (id, instance_id, business_key, element_id, title, candidate_role, candidate_unit, assignee,
-                        state, due_at, form, created_at, completed_at, completed_by)
+                        state, due_at, form, created_at, completed_at, completed_by, case_channel, case_category,
+                        case_priority_rank, case_place_id, case_received_at, case_title_lower)
 SELECT md5(x.id::text || ':' || x.k)::uuid::text, x.id, x.code, x.element_id, x.title, x.role, x.unit,
        CASE WHEN x.state = 'open' THEN CASE WHEN x.r_assign < 0.4 THEN x.person END ELSE x.person END,
        x.state,
        CASE WHEN x.state = 'open' THEN x.case_due ELSE x.t_created + x.allowed END,
        x.form, x.t_created,
        CASE WHEN x.state = 'open' THEN NULL ELSE x.t_created + x.step END,
-       CASE WHEN x.state = 'completed' THEN x.person END
+       CASE WHEN x.state = 'completed' THEN x.person END,
+       x.channel, x.category_code, CASE x.priority WHEN 'high' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END,
+       x.admin_unit_id, x.case_created, lower(x.case_title)
 FROM (
   SELECT g.id, c.code, q.k, t.element_id, t.title, t.role, g.r_assign, c.due_at AS case_due,
+         c.channel, c.category_code, c.priority, c.admin_unit_id, c.created_at AS case_created, c.title AS case_title,
          u.unit,
          CASE WHEN t.role = 'operator' THEN 'dtv' || (g.id % :officers + 1)
               WHEN t.role = 'unit_head' THEN CASE WHEN g.id % :heads = 0 THEN pp.head

@@ -12,6 +12,8 @@ from engine.models import BigId, ProcessInstance
 
 CHANNEL_PREFIX = {"field_report": "PA", "hotline": "HL", "kpi": "KPI", "camera": "CAM"}
 PRIORITIES = ("low", "normal", "high")
+# "Priority first" order (tasks carry the rank: engine HumanTask.case_priority_rank).
+PRIORITY_RANK = {"high": 0, "normal": 1, "low": 2}
 
 
 class AdminUnit(Base):

@@ -19,7 +19,7 @@ from engine.errors import OperatorError
 from engine.i18n import t
 from engine.registry import OperatorContext, OperatorRegistry, Param
 from workflows.citizen_mail import email_followers
-from workflows.models import AdminUnit, Case, CaseEvent, Notification, Publication, User
+from workflows.models import PRIORITY_RANK, AdminUnit, Case, CaseEvent, Notification, Publication, User
 from workflows.redaction import redact
 from workflows.units import UnitDirectory
 
@@ -86,7 +86,35 @@ def _notify_users(ctx: OperatorContext, case: Case, users: list[User], kind: str
     return sent
 
 
-def notify_new_task(session, task, emit: Callable[..., None]) -> int:
+def task_created(session, task, emit: Callable[..., None]) -> None:
+    """What follows a new human task: its case's fields copied onto it, and its people told."""
+    case = _case_of_task(session, task)
+    if case is not None:
+        copy_case_fields(task, case)
+    # A case not written yet is left for notify_new_task to look up: its query writes the case
+    # before the inbox rows that point at it.
+    notify_new_task(session, task, emit, case if case is not None and case not in session.new else None)
+
+
+def copy_case_fields(task, case: Case) -> None:
+    """Copy onto a task the case fields its list filters and sorts on (set at intake, never changed)."""
+    task.case_channel, task.case_category, task.case_title_lower = case.channel, case.category_code, case.title.lower()
+    task.case_priority_rank = PRIORITY_RANK.get(case.priority, len(PRIORITY_RANK))
+    task.case_place_id, task.case_received_at = case.admin_unit_id, case.created_at
+
+
+def _case_of_task(session, task) -> Case | None:
+    if not task.business_key:
+        return None
+    for pending in session.new:  # a case opened in this very step (intake) is not written yet
+        if isinstance(pending, Case) and pending.code == task.business_key:
+            return pending
+    # No autoflush: the new task row is then written once, with its case fields, not inserted and updated.
+    with session.no_autoflush:
+        return session.scalar(select(Case).where(Case.code == task.business_key))
+
+
+def notify_new_task(session, task, emit: Callable[..., None], case: Case | None = None) -> int:
     """Inbox rows (and pushes) for the people who may take a new task: its role in its unit.
 
     Runs inside the step that created the task, so the rows commit with it or not at all.
@@ -97,7 +125,8 @@ def notify_new_task(session, task, emit: Callable[..., None]) -> int:
     unit = directory.by_code(task.candidate_unit)
     if unit is None:
         return 0
-    case = session.scalar(select(Case).where(Case.code == task.business_key))
+    if case is None:
+        case = session.scalar(select(Case).where(Case.code == task.business_key))
     if case is None:
         return 0
     due = task.due_at.astimezone(_LOCAL).strftime("%H:%M %d/%m/%Y") if task.due_at else "—"

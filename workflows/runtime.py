@@ -18,7 +18,7 @@ from workflows.attachments import FileStore
 from workflows.case_service import MAX_ATTACHMENT_BYTES, CaseService
 from workflows.media import MediaLimits
 from workflows.models import Case
-from workflows.operators import notify_new_task, register_operators
+from workflows.operators import register_operators, task_created
 from workflows.roles import lane_roles
 from workflows.task_service import TaskService
 
@@ -57,7 +57,7 @@ def make_services(session: Session, clock: Clock = SYSTEM_CLOCK,
     """Build the engine and case services over `session` (and the attachments' file store)."""
     definitions = DefinitionService(session, REGISTRY, lane_roles(), EVALUATOR)
     instances = InstanceService(session, definitions, REGISTRY, clock, EVALUATOR,
-                                on_task_created=lambda task, emit: notify_new_task(session, task, emit))
+                                on_task_created=lambda task, emit: task_created(session, task, emit))
     cases = CaseService(session, instances, clock, after_commit, files=files, max_attachment_bytes=max_attachment_bytes,
                         media_limits=media_limits)
     tasks = TaskService(session, clock, cases=cases, instances=instances, timezone=timezone)

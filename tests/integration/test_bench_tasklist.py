@@ -52,6 +52,13 @@ def test_the_data_set_follows_the_field_report_process(bench_url):
         assert conn.scalar(text("SELECT count(*) FROM human_task WHERE state = 'open' AND assignee IS NOT NULL")) > 0
         assert conn.scalar(text("SELECT count(*) FROM human_task WHERE state = 'open' AND due_at < "
                                 "(SELECT v::timestamptz FROM bench_tasklist_meta WHERE k = 'generated_at')")) > 0
+        # Every task carries its case's fields, as the case layer copies them onto a new task.
+        assert conn.scalar(text(
+            "SELECT count(*) FROM human_task t JOIN case_record c ON c.code = t.business_key WHERE "
+            "(t.case_channel, t.case_category, t.case_place_id, t.case_received_at, t.case_title_lower) IS "
+            "DISTINCT FROM (c.channel, c.category_code, c.admin_unit_id, c.created_at, lower(c.title)) "
+            "OR t.case_priority_rank IS DISTINCT FROM CASE c.priority WHEN 'high' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END"
+        )) == 0
         # The places are the province's communes and wards, all of them.
         assert conn.scalar(text("SELECT count(DISTINCT admin_unit_id) FROM case_record")) == 102
     engine.dispose()

@@ -146,6 +146,31 @@ def test_filters_narrow_every_tab_and_bad_values_say_what_to_fix(app):
     assert officer.get("/tasks/?tab=unit&page=99999999999999999999").status_code == 200
 
 
+def test_tasks_carry_their_case_fields_for_the_filters_and_the_priority_sort(app):
+    urgent = new_case(app, title="Cây đổ chắn đường Phan Bội Châu", priority="high")
+    plain = new_case(app, category="sanitation", title="Rác tồn đọng", priority="low")
+    with app.app_context():
+        # Triage and handling both carry the fields, copied when the engine created each task.
+        for code in (urgent, plain):
+            case = db.session.scalar(select(Case).where(Case.code == code))
+            for task in db.session.scalars(select(HumanTask).where(HumanTask.business_key == code)):
+                assert (task.case_channel, task.case_category, task.case_place_id, task.case_title_lower) == (
+                    case.channel, case.category_code, case.admin_unit_id, case.title.lower())
+                assert task.case_received_at == case.created_at
+                assert task.case_priority_rank == {"high": 0, "low": 2}[case.priority]
+    officer = client_of(app, "cb.buonmathuot")
+    page = officer.get("/tasks/?tab=unit&sort=priority").get_data(as_text=True)
+    assert page.index(urgent) < page.index(plain)
+    page = officer.get("/tasks/?tab=unit&priority=low&channel=field_report").get_data(as_text=True)
+    assert plain in page and urgent not in page
+    page = officer.get("/tasks/?tab=unit&status=in_progress&q=Phan Bội").get_data(as_text=True)
+    assert urgent in page and plain not in page and 'data-count="unit">1<' in page
+    page = officer.get("/tasks/?tab=unit&status=closed").get_data(as_text=True)
+    assert urgent not in page and 'data-count="unit">0<' in page
+    page = officer.get("/tasks/?tab=unit&date_from=2000-01-01&date_to=2000-01-02").get_data(as_text=True)
+    assert urgent not in page and plain not in page
+
+
 def test_saved_filters_are_shared_within_the_unit_only(app):
     new_case(app)
     officer = client_of(app, "cb.buonmathuot")
