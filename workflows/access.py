@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from workflows.models import AdminUnit, Case, User, UserRole
 
@@ -28,6 +28,7 @@ class Actor:
     bindings: frozenset[tuple[str, str]]  # (role, unit code) exactly as granted
     scope_ids: frozenset[int] = field(default_factory=frozenset)  # units whose cases and tasks are in view
     scope_codes: frozenset[str] = field(default_factory=frozenset)
+    own_unit_ids: frozenset[int] = field(default_factory=frozenset)  # ids of own_unit_codes
 
     @property
     def roles(self) -> frozenset[str]:
@@ -78,8 +79,9 @@ class AccessService:
 
     def actor(self, user_id: int) -> Actor | None:
         """The actor of an active user, or None."""
-        user = self.session.scalar(select(User).where(User.id == user_id, User.active.is_(True))
-                                   .options(selectinload(User.roles).selectinload(UserRole.unit)))
+        # One query for the user, the roles and their units (every request of a signed-in user runs it).
+        user = self.session.execute(select(User).where(User.id == user_id, User.active.is_(True))
+                                    .options(joinedload(User.roles).joinedload(UserRole.unit))).unique().scalar()
         return self.actor_of(user) if user is not None else None
 
     def actor_of(self, user: User) -> Actor:
@@ -104,7 +106,8 @@ class AccessService:
                 frontier.extend(tree.get(unit_id, ()))
         return Actor(user_id=user.id, username=user.username, full_name=user.full_name, unit_id=user.unit_id,
                      language=user.language, bindings=bindings, scope_ids=frozenset(scope),
-                     scope_codes=frozenset(codes[i] for i in scope if i in codes))
+                     scope_codes=frozenset(codes[i] for i in scope if i in codes),
+                     own_unit_ids=frozenset(r.unit.id for r in user.roles if r.role in OFFICIAL_ROLES))
 
     def _tree(self) -> tuple[dict[int, list[int]], dict[int, str]]:
         """Children of every unit, and every unit's code, in one query."""

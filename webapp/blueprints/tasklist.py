@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -269,11 +269,20 @@ def sla(due, now=None) -> str:
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
+    phrases = _sla_phrases()
     if days:
-        text = _("%(d)s d %(h)s h", d=days, h=hours)
+        text = phrases["days"] % {"d": days, "h": hours}
     elif hours:
-        text = _("%(h)s h %(m)02d min", h=hours, m=minutes)
+        text = phrases["hours"] % {"h": hours, "m": minutes}
     else:
-        text = _("%(m)s min", m=minutes)
-    return _("overdue %(time)s", time=text) if late else text
+        text = phrases["minutes"] % {"m": minutes}
+    return phrases["late"] % {"time": text} if late else text
+
+
+def _sla_phrases() -> dict[str, str]:
+    """The SLA column's phrases in the reader's language, translated once per request (a list has 50 rows)."""
+    if "ioc_sla_phrases" not in g:
+        g.ioc_sla_phrases = {"days": _("%(d)s d %(h)s h"), "hours": _("%(h)s h %(m)02d min"),
+                             "minutes": _("%(m)s min"), "late": _("overdue %(time)s")}
+    return g.ioc_sla_phrases
 
