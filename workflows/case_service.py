@@ -160,7 +160,9 @@ class CaseService:
                         address=request.address.strip(), admin_unit_id=unit.id, priority=priority,
                         status="received", idempotency_key=request.idempotency_key, created_at=now, updated_at=now,
                         answers=answers, source=request.source[:20])
-            if request.reporter_name or request.reporter_phone or request.reporter_email or request.reporter_user_id:
+            # A channel that makes the reporter a follow key wants them to follow (and rate) even anonymously.
+            if (request.reporter_name or request.reporter_phone or request.reporter_email or request.reporter_user_id
+                    or request.follow_key):
                 case.reporter = Reporter(name=request.reporter_name.strip(), phone=request.reporter_phone.strip(),
                                          email=request.reporter_email.strip(), user_id=request.reporter_user_id,
                                          phone_key=phone_key(request.reporter_phone))

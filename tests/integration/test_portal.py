@@ -131,6 +131,16 @@ def test_a_report_opens_a_case_with_its_answers_and_gives_a_private_link_by_page
     assert "{link}" in receipt.payload["body"]  # the mailer puts the site's address in
 
 
+def test_an_anonymous_report_still_gets_a_private_link_to_rate_with(app, clock):
+    page = submit(app.test_client(), clock, reporter_name="", reporter_phone="", reporter_email="").get_data(
+        as_text=True)
+    key = private_link(page).split("key=")[1]
+    with app.app_context():
+        follower = db.session.scalar(select(CaseFollower).join(Case).where(Case.code == code_of(page)))
+        assert follower.key_sha256 == key_digest(key) and follower.email == "" and follower.is_reporter
+    assert emails(app) == []
+
+
 def test_a_point_on_the_map_names_its_ward_when_none_is_chosen(app, clock):
     client = app.test_client()
     page = submit(client, clock, admin_unit="", lat="12.6705", lon="108.0412").get_data(as_text=True)
