@@ -10,7 +10,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from engine.models import HumanTask, OutboxMessage
+from engine.models import HumanTask, OutboxMessage, ProcessInstance
 from tests.media_samples import ELF, WINDOWS_EXE, jpeg_with_gps, png
 from tests.workspace import client_of, csrf_of, make_workspace_app, new_case, open_task
 from webapp.extensions import db
@@ -192,6 +192,7 @@ def test_a_bad_file_is_refused_with_a_message_and_nothing_is_stored(app, clock, 
     assert cases(app) == 0 and emails(app) == []
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Attachment)) == 0
+        assert db.session.scalar(select(func.count()).select_from(ProcessInstance)) == 0  # no process started
 
 
 def test_a_too_large_photo_is_refused_with_a_message(app, clock, tmp_path, db_url):

@@ -228,7 +228,9 @@ def track(code: str):
     key = (request.args.get("key") or "")[:100]
     following = service.following(case.code, key or None, _citizen_id())
     views = current_app.view_functions
-    photos = ([url_for("public.media", code=case.code, attachment_id=i) for i in case.photo_ids]
+    # (full picture, thumbnail): the public copies only, served by the public pages.
+    photos = ([(url_for("public.media", code=case.code, attachment_id=i),
+                url_for("public.media", code=case.code, attachment_id=i, size="thumb")) for i in case.photo_ids]
               if "public.media" in views else [])
     response = current_app.make_response(render_template(
         "portal/track.html", case=case, following=following, key=key if following else "",
