@@ -48,6 +48,11 @@ class UnitPerformance:
         return self.resolved_on_time / judged if judged else None
 
     @property
+    def median(self) -> timedelta | None:
+        """The median time to resolve as a duration."""
+        return timedelta(hours=self.median_hours) if self.median_hours is not None else None
+
+    @property
     def satisfaction(self) -> float | None:
         """Share of satisfied ratings (None without ratings)."""
         return self.satisfied / self.ratings if self.ratings else None

@@ -2,105 +2,18 @@
 
 The server is the real demo (`ioc demo`: schema, Đắk Lắk demo data, sample cases, Socket.IO) in its own
 process. One officer claims and completes a task; the unit head's page, open in a second browser
-context, changes live without a reload. Screenshots go to IOC_SCREENSHOTS_DIR when it is set (the
-ones in docs/img were made that way) and to the test's temporary folder otherwise.
+context, changes live without a reload. The server, browser and screenshot fixtures are in conftest.py.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from tests.e2e.browsing import signed_in
+
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`ioc demo` on a free port with its own SQLite file; the base URL."""
-    folder = tmp_path_factory.mktemp("browser-demo")
-    port = _free_port()
-    env = {**os.environ, "IOC_DATABASE_URL": f"sqlite:///{folder / 'demo.sqlite3'}", "IOC_PORT": str(port),
-           "IOC_FILES_DIR": str(folder / "files"), "IOC_MAP_TILES_URL": "", "IOC_LANG": "vi"}
-    env.pop("IOC_REDIS_URL", None)
-    log = (folder / "server.log").open("w")
-    process = subprocess.Popen([str(Path(sys.executable).parent / "ioc"), "demo"], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120  # set-up hashes passwords and deploys; slow when the machine is busy
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(base + "/login", timeout=1)
-            break
-        except OSError:
-            if process.poll() is not None:
-                log.close()
-                pytest.fail("the demo server stopped:\n" + (folder / "server.log").read_text())
-            time.sleep(0.2)
-    else:
-        process.kill()
-        process.wait()
-        log.close()
-        pytest.fail("the demo server did not answer within 120 s:\n" + (folder / "server.log").read_text())
-    yield base
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's chromium, headless, driven by Playwright (which never downloads a browser here)."""
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed: run `make browser` (apt-get install chromium)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def shots(tmp_path):
-    """Where screenshots go."""
-    wanted = os.environ.get("IOC_SCREENSHOTS_DIR")
-    folder = Path(wanted) if wanted else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def signed_in(browser, base, username, width=1280):
-    context = browser.new_context(viewport={"width": width, "height": 900}, locale="vi-VN")
-    page = context.new_page()
-    page.goto(base + "/login")
-    page.fill("#username", username)
-    page.fill("#password", "demo1022")
-    page.click("form button[type=submit]")
-    page.wait_for_url(re.compile(r".*/tasks/.*"))
-    return page
 
 
 def test_officer_claims_and_completes_a_task_and_the_unit_head_sees_it_live(server, browser, shots):

@@ -1,0 +1,25 @@
+"""Helpers of the browser tests (the fixtures are in conftest.py)."""
+
+from __future__ import annotations
+
+import re
+import socket
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def signed_in(browser, base, username, width=1280):
+    """A page in a new browser context, signed in as `username` through the sign-in form."""
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="vi-VN")
+    page = context.new_page()
+    page.goto(base + "/login")
+    page.fill("#username", username)
+    page.fill("#password", "demo1022")
+    page.click("form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/tasks/.*"))
+    return page
