@@ -100,6 +100,10 @@ def configure_blueprints(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
 
     def _answer(code: int, title: str, message: str):
+        if request.path.startswith("/open311/"):  # Open311 clients read the spec's error list
+            from webapp.blueprints.open311 import app_refusal
+
+            return app_refusal(code, message)
         if request.path.startswith("/api/"):
             codes = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
                      413: "too_large", 429: "too_many_requests", 500: "server_error"}

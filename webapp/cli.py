@@ -272,6 +272,10 @@ def demo_command(no_serve: bool) -> None:
     for username, role, unit in _demo_accounts():
         label = ROLES[role][1 if in_english else 0] if role in ROLES else role
         click.echo(f"  {username:<18} {label:<24} {unit}")
+    from workflows.open311_service import DEMO_API_KEY
+
+    echo(t("Open311 GeoReport v2: %(url)s (demo api_key: %(key)s)",
+           url=f"http://{app.config['HOST']}:{app.config['PORT']}/open311/v2/discovery.json", key=DEMO_API_KEY))
     echo(t("Open %(url)s", url=f"http://{app.config['HOST']}:{app.config['PORT']}"))
     if not no_serve:
         _serve(with_sweep=True)
@@ -396,13 +400,12 @@ def token_group() -> None:
     """API tokens for machines calling /api/v1: create, list, revoke."""
 
 
-def _with_tokens(work: Callable[[Any], Any]) -> Any:
-    """Run `work` with the token service; a refusal prints each reason and exits 1."""
+def _or_exit(work: Callable[[], Any]) -> Any:
+    """Run `work`; a refusal of the case layer prints each reason and exits 1."""
     from workflows.errors import CaseError, IntakeError
-    from workflows.tokens import TokenService
 
     try:
-        return work(TokenService(db.session, runtime().clock))
+        return work()
     except CaseError as exc:
         for message in (exc.fields.values() if isinstance(exc, IntakeError) else [text_of(exc)]):
             echo(t("Error: %(message)s", message=message), err=True)
@@ -410,6 +413,13 @@ def _with_tokens(work: Callable[[Any], Any]) -> Any:
     db.session.remove()
     db.engine.dispose()
     sys.exit(1)
+
+
+def _with_tokens(work: Callable[[Any], Any]) -> Any:
+    """Run `work` with the token service; a refusal prints each reason and exits 1."""
+    from workflows.tokens import TokenService
+
+    return _or_exit(lambda: work(TokenService(db.session, runtime().clock)))
 
 
 @token_group.command("create")
@@ -448,6 +458,56 @@ def token_revoke_command(token_id: int) -> None:
     """Revoke token TOKEN_ID at once: the next call with it gets 401."""
     info = _with_tokens(lambda tokens: tokens.revoke(token_id))
     echo(t("Token %(id)s of %(user)s (%(name)s) is revoked.", id=info.id, user=info.username, name=info.name))
+
+
+# --------------------------------------------------------------------------- Open311 keys
+@main.group("open311")
+def open311_group() -> None:
+    """api_keys of the Open311 clients that post requests to /open311/v2: create-key, list, revoke."""
+
+
+def _with_open311(work: Callable[[Any], Any]) -> Any:
+    """Run `work` with the Open311 service; a refusal prints each reason and exits 1."""
+    from workflows.open311_service import Open311Service
+
+    return _or_exit(lambda: work(Open311Service(db.session, _services().cases, runtime().clock,
+                                                current_app.config["OPEN311_JURISDICTION"])))
+
+
+@open311_group.command("create-key")
+@click.argument("name")
+@with_appcontext
+@in_cli_language
+def open311_create_key_command(name: str) -> None:
+    """Make an api_key for the Open311 client NAME; it is printed once (on stdout) and never stored."""
+    info, key = _with_open311(lambda service: service.create_client(name))
+    echo(t("Open311 client %(id)s (%(name)s). Copy its api_key now: it cannot be shown again.",
+           id=info.id, name=info.name), err=True)
+    click.echo(key)
+
+
+@open311_group.command("list")
+@with_appcontext
+@in_cli_language
+def open311_list_command() -> None:
+    """The Open311 clients, newest first: id, name, when made and last used, active or revoked."""
+    clients = _with_open311(lambda service: service.clients())
+    if not clients:
+        echo(t("No Open311 client yet; make one with `ioc open311 create-key NAME`."))
+    for info in clients:
+        state = t("revoked %(at)s", at=_local(info.revoked_at)) if info.revoked_at else t("active")
+        echo(t("%(id)s  %(name)s  created %(created)s  last used %(used)s  %(state)s", id=info.id, name=info.name,
+               created=_local(info.created_at), used=_local(info.last_used_at), state=state))
+
+
+@open311_group.command("revoke")
+@click.argument("client_id", type=int)
+@with_appcontext
+@in_cli_language
+def open311_revoke_command(client_id: int) -> None:
+    """Revoke client CLIENT_ID's api_key at once: its next POST gets 403."""
+    info = _with_open311(lambda service: service.revoke_client(client_id))
+    echo(t("Open311 client %(id)s (%(name)s) is revoked.", id=info.id, name=info.name))
 
 
 if __name__ == "__main__":  # pragma: no cover

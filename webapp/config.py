@@ -53,6 +53,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "PORTAL_RATE_LIMIT": "5 per minute;30 per hour",
         "PORTAL_LOOKUP_RATE_LIMIT": "60 per minute",
         "PORTAL_MIN_FILL_SECONDS": 3,  # a report sent sooner after the form opened is asked to be sent again
+        # Open311 GeoReport v2 (/open311/v2): our jurisdiction_id, the contact discovery gives, POSTs per key and address.
+        "OPEN311_JURISDICTION": "daklak.gov.vn",
+        "OPEN311_CONTACT": "Trung tâm IOC tỉnh Đắk Lắk — đường dây nóng 1022, ioc@daklak.gov.vn",
+        "OPEN311_RATE_LIMIT": "30 per minute",
         "MAX_CONTENT_LENGTH": None,  # the largest request; None = a citizen's full submission (photos + videos) + 10 MB
         "MAX_ATTACHMENT_MB": 25,
         # What a citizen may send with a report (checked by content; photos re-encoded without EXIF/GPS).

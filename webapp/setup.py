@@ -39,4 +39,9 @@ def setup_demo(app: Flask) -> list[str]:
         made = create_sample_cases(runtime().services(db.session))
         if made:
             lines.append(t("sample cases: %(count)s created", count=made))
+        from workflows.open311_service import Open311Service
+
+        services = runtime().services(db.session)
+        if Open311Service(db.session, services.cases, runtime().clock).seed_demo_client():
+            lines.append(t("Open311: demo api_key added"))
     return lines

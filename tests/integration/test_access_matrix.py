@@ -47,6 +47,12 @@ def world(tmp_path_factory):
         db.session.add(saved)
         db.session.commit()
         saved_id = saved.id
+        from workflows.open311_service import DEMO_API_KEY, NewRequest, Open311Service  # the demo's api_key
+
+        open311 = Open311Service(db.session, services.cases)
+        open311.seed_demo_client()
+        open311_token = open311.submit(NewRequest(api_key=DEMO_API_KEY, service_code="street_lighting",
+                                                  address_id="P-BUON-MA-THUOT")).token
     # A resolved and published case: its public page, photo and rating form.
     public_case = new_case(app, key="matrix-public")
     handle = open_task(app, public_case).id
@@ -63,7 +69,8 @@ def world(tmp_path_factory):
             assert sign_in(client, username).status_code == 302, who
         clients[who] = client
     ids = {"code": page_case, "task": open_task(app, page_case).id, "attachment": attachment, "filter": saved_id,
-           "api_code": api_case, "api_task": open_task(app, api_case).id, "api_attachment": api_attachment}
+           "api_code": api_case, "api_task": open_task(app, api_case).id, "api_attachment": api_attachment,
+           "open311_token": open311_token}
     ids.update(public_code=public_case, public_attachment=public_attachment)
     yield app, clients, ids
     with app.app_context():
@@ -119,6 +126,16 @@ ROUTES = [
     ("api.case_file", "GET", "/api/v1/cases/{api_code}/attachments/{api_attachment}", CASE_SEERS, {}, set()),
     ("api.notifications", "GET", "/api/v1/notifications", SIGNED, {}, set()),
     ("api.mark_read", "POST", "/api/v1/notifications/read", SIGNED, {"json": {"all": True}}, set()),
+    # Open311 GeoReport v2: public; a POST needs only a valid api_key (no account, no CSRF token).
+    ("open311.discovery", "GET", "/open311/v2/discovery.json", EVERYONE, {}, set()),
+    ("open311.services", "GET", "/open311/v2/services.xml", EVERYONE, {}, set()),
+    ("open311.service_definition", "GET", "/open311/v2/services/street_lighting.json", EVERYONE, {}, set()),
+    ("open311.requests", "GET", "/open311/v2/requests.json", EVERYONE, {}, set()),
+    ("open311.post_request", "POST", "/open311/v2/requests.json", EVERYONE,
+     {"data": {"api_key": "demo-open311-daklak", "service_code": "street_lighting", "lat": "12.668", "long": "108.041",
+               "description": "Đèn đường không sáng"}}, set()),
+    ("open311.request_by_id", "GET", "/open311/v2/requests/{code}.xml", EVERYONE, {}, set()),
+    ("open311.token", "GET", "/open311/v2/tokens/{open311_token}.json", EVERYONE, {}, set()),
     # Published resolutions and performance: public. Rating needs the follow key (no one here has it).
     ("public.index", "GET", "/resolutions/?category=street_lighting", EVERYONE, {}, set()),
     ("public.map_data", "GET", "/resolutions/map.json", EVERYONE, {}, set()),
