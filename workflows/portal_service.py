@@ -23,7 +23,17 @@ from workflows.case_service import CaseService, IntakeRequest, Receipt, key_dige
 from workflows.case_view import CLOSE_REASONS, STATUS_LABELS
 from workflows.citizen_mail import follow_email
 from workflows.errors import CaseNotFoundError, IntakeError
-from workflows.models import AdminUnit, Attachment, Case, CaseEvent, CaseFollower, Category, Publication, Reporter
+from workflows.models import (
+    AdminUnit,
+    Attachment,
+    Case,
+    CaseEvent,
+    CaseFollower,
+    Category,
+    Publication,
+    Reporter,
+    User,
+)
 from workflows.nearby import NearCase, distance_metres, open_cases_in, open_cases_near
 from workflows.publication_service import PublicationService
 from workflows.questions import Question, parse_questions
@@ -159,6 +169,11 @@ class PortalService:
             return None
         best = min(rows, key=lambda r: distance_metres(lat, lon, r.lat, r.lon))
         return Choice(best.code, best.name_en if lang == "en" and best.name_en else best.name)
+
+    def contact_of(self, user_id: int) -> tuple[str, str]:
+        """A signed-in citizen's (full name, email), to fill the form's contact fields."""
+        row = self.session.execute(select(User.full_name, User.email).where(User.id == user_id)).first()
+        return (row.full_name or "", row.email or "") if row else ("", "")
 
     def submit(self, request: IntakeRequest) -> Receipt:
         """Open the case (intake checks everything, files included, before storing anything)."""

@@ -417,6 +417,8 @@ def test_a_citizen_registers_reports_signed_in_and_finds_the_report_in_my_report
     home = client.get("/my-reports").get_data(as_text=True)
     assert "Chưa có phản ánh nào" in home and "Công việc" not in home  # a citizen has no task list
 
+    form = client.get("/report").get_data(as_text=True)
+    assert 'value="Nguyễn Lan"' in form and 'value="lan@example.vn"' in form  # the account's contact, to change
     page = submit(client, clock).get_data(as_text=True)
     code = code_of(page)
     other = new_case(app)

@@ -112,8 +112,9 @@ def report():
     """The report form; a POST opens the case (or shows what to fix, keeping what was typed)."""
     if request.method == "GET":
         values: dict[str, Any] = {"category": request.args.get("category", "")}
-        if current_user.is_authenticated and _citizen_id() is not None:
-            values["reporter_name"] = current_user.actor.full_name
+        citizen = _citizen_id()
+        if citizen is not None:  # updates by email come from the account's address unless changed here
+            values["reporter_name"], values["reporter_email"] = _service().contact_of(citizen)
         return _form_page(values)
     form = request.form
     values = {name: (form.get(name) or "").strip() for name in _TEXT_FIELDS}
