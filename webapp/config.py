@@ -49,6 +49,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": 12 * 3600,
         "RATELIMIT_STORAGE_URI": None,  # None = Redis when IOC_REDIS_URL is set, else memory
         "LOGIN_RATE_LIMIT": "10 per minute",  # sign-in attempts per address (accounts lock after 5 failures)
+        "RATING_RATE_LIMIT": "10 per minute;100 per day",  # ratings of published resolutions, per address
         # The citizens' portal, per address: reports, follows and sign-ups sent; look-ups (tracking, duplicates).
         "PORTAL_RATE_LIMIT": "5 per minute;30 per hour",
         "PORTAL_LOOKUP_RATE_LIMIT": "60 per minute",

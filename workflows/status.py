@@ -64,7 +64,7 @@ def recent_cases(session: Session, clock: Clock, limit: int = 10) -> list[CaseLi
         .order_by(Case.id.desc()).limit(limit)).all()
     now = clock.now()
     return [CaseLine(code, cat, cat_en, where, status, who, due,
-                     bool(due and due < now and status not in ("closed", "rejected", "published")))
+                     bool(due and due < now and status not in ("closed", "rejected", "published", "merged")))
             for code, cat, cat_en, where, status, who, due in rows]
 
 
@@ -78,14 +78,14 @@ def system_overview(session: Session, clock: Clock) -> Overview:
                                        & (ProcessDefinition.version == latest.c.v))
         .order_by(ProcessDefinition.process_key)).scalars().all()
     running = dict(session.execute(select(ProcessInstance.process_key, func.count())
-                                   .where(ProcessInstance.status != "completed")
+                                   .where(ProcessInstance.status.notin_(("completed", "cancelled")))
                                    .group_by(ProcessInstance.process_key)).all())
     beat = session.get(SweepHeartbeat, "timers")
     return Overview(
         definitions=[DefinitionLine(r.process_key, r.name, r.version, running.get(r.process_key, 0)) for r in rows],
         cases=session.scalar(select(func.count()).select_from(Case)) or 0,
         open_cases=session.scalar(select(func.count()).select_from(Case)
-                                  .where(Case.status.notin_(("closed", "rejected")))) or 0,
+                                  .where(Case.status.notin_(("closed", "rejected", "merged")))) or 0,
         open_tasks=session.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.state == "open")) or 0,
         overdue_tasks=session.scalar(select(func.count()).select_from(HumanTask)
                                      .where(HumanTask.state == "open", HumanTask.due_at < now)) or 0,

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine.errors import ConflictError
+from engine.errors import ConflictError, TaskNotReadyError
 from engine.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance
-from tests.integration.test_field_report import _resolve, only_task, open_tasks, triage
+from tests.integration.test_field_report import _resolve, only_task, open_tasks, sweep, triage
 from workflows.access import AccessService
 from workflows.case_service import IntakeRequest
 from workflows.errors import AccessDeniedError, CaseNotFoundError, IntakeError
@@ -218,3 +218,22 @@ def test_performance_counts_open_overdue_cases_as_not_on_time(services, session,
     assert "P-BUON-MA-THUOT" not in {r.code for r in PerformanceService(session, clock).units(30)}
     assert PerformanceService(session, clock).units(90)[0].cases == 4
     assert session.get(Publication, fast.id) is not None
+
+
+def test_a_cancelled_instance_fires_no_timer_and_takes_no_task(services, session, session_factory, clock):
+    main, _ = reported(services)
+    duplicate, _ = reported(services, title="Báo lại")
+    triage(services, session, duplicate)                       # handling: deadline and reminder timers wait
+    handle = only_task(session, duplicate, "handle")
+    row = session.get(ProcessInstance, duplicate.process_instance_id)
+    assert row.next_timer_at is not None
+    services.cases.merge(duplicate.code, main.code, actor(session, "tp.buonmathuot"))
+    clock.advance(days=10)
+    sweep(session_factory, clock, session)
+    session.expire_all()
+    assert session.get(ProcessInstance, row.id).status == "cancelled"
+    assert session.get(Case, duplicate.id).escalation_level == 0  # no escalation fired
+    with pytest.raises(TaskNotReadyError):
+        services.cases.complete_task(handle.id, {"outcome": "resolved", "resolution": "x"}, actor="cb.buonmathuot")
+    with pytest.raises(ConflictError, match="cancelled"):
+        services.instances.cancel(row.id, "again")

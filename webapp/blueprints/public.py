@@ -32,7 +32,7 @@ def _lang() -> str:
 
 
 def _rating_limit() -> str:
-    return current_app.config.get("RATING_RATE_LIMIT", "10 per minute")
+    return current_app.config["RATING_RATE_LIMIT"]
 
 
 def _page_number() -> int:
