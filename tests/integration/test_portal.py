@@ -367,6 +367,21 @@ def test_followers_get_an_email_at_each_public_step_without_their_key_and_can_st
     assert client.post(f"/track/{code}/unsubscribe", data={"csrf_token": token, "key": "nope"}).status_code == 404
 
 
+def test_an_overdue_case_tells_its_followers_it_moved_up_and_the_timeline_shows_it(app, clock):
+    client = app.test_client()
+    page = submit(client, clock).get_data(as_text=True)
+    code = code_of(page)
+    complete(app, code, {"decision": "accept"}, "dtv1")
+    clock.advance(hours=72, seconds=1)  # past the normal deadline: the reminder, then level 1
+    for _ in range(3):
+        app.extensions["ioc"].sweep().run_once()
+    bodies = [m.payload["body"] for m in emails(app, "hoa@example.vn")]
+    assert sum("quá hạn" in b for b in bodies) == 1  # escalated once; the reminder is for officials only
+    timeline = client.get(f"/track/{code}").get_data(as_text=True)
+    assert "Chuyển cấp lần 1: Phường Buôn Ma Thuột" in timeline and 'id="case-status">chuyển cấp trên<' in timeline
+    assert "Nhắc" not in timeline  # reminders are internal
+
+
 def test_the_receipt_and_an_update_reach_a_real_smtp_server_with_the_site_address(db_url, clock, tmp_path):
     from tests.integration.test_celery_worker import Inbox, free_port, start_smtp
 
