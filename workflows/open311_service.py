@@ -27,6 +27,7 @@ from engine.clock import SYSTEM_CLOCK, Clock
 from engine.i18n import Text, t
 from workflows.case_service import CaseService, IntakeRequest
 from workflows.errors import CaseError, CaseNotFoundError, IntakeError
+from workflows.media import Upload
 from workflows.models import AdminUnit, Attachment, Case, CaseEvent, Category, Open311Client, Publication
 from workflows.questions import Question, parse_questions
 from workflows.redaction import redact
@@ -141,6 +142,8 @@ class NewRequest:
     phone: str = ""
     description: str = ""
     media_url: str = ""
+    # Photos sent as multipart `media` (the common GeoReport v2 extension), checked like the portal's.
+    media: tuple[Upload, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -296,7 +299,7 @@ class Open311Service:
             channel="field_report", category=category.code, title=title, admin_unit=place.code,
             description=description, lat=lat, lon=lon, address=(new.address_string or "").strip()[:500],
             reporter_name=name, reporter_phone=(new.phone or "").strip(), reporter_email=(new.email or "").strip(),
-            answers=dict(new.attributes or {}), source="open311")
+            answers=dict(new.attributes or {}), source="open311", files=tuple(new.media))
         try:
             receipt = self.cases.intake_receipt(request)
         except IntakeError as exc:
@@ -477,8 +480,9 @@ class Open311Service:
             return {}
         rows = self.session.execute(
             select(Attachment.case_id, Attachment.id)
-            .where(Attachment.case_id.in_([c.id for c in cases]), Attachment.public_sha256.is_not(None),
-                   Attachment.kind == "image")
+            .where(Attachment.case_id.in_([c.id for c in cases]), Attachment.public.is_(True),
+                   Attachment.public_sha256.is_not(None), Attachment.kind == "image")
+            # "resolution" before "report": the unit's after photo first, else the citizen's.
             .order_by(Attachment.case_id, Attachment.stage.desc(), Attachment.id))
         found: dict[int, int] = {}
         for case_id, attachment_id in rows:
@@ -549,7 +553,7 @@ def _client_info(row: Open311Client) -> ClientInfo:
 # Intake's field names as an Open311 client knows them.
 _FIELD_NAMES = {"reporter_email": "email", "reporter_phone": "phone", "title": "description",
                 "description": "description", "location": "lat/long", "admin_unit": "address_string",
-                "category": "service_code"}
+                "category": "service_code", "files": "media"}
 
 
 def _intake_messages(exc: IntakeError) -> list[Text]:

@@ -5,6 +5,7 @@ PostgreSQL. The reporter's details never appear in any answer.
 
 from __future__ import annotations
 
+import io
 import json
 import xml.etree.ElementTree as ET
 from datetime import timedelta
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 
 from engine.clock import FrozenClock
 from engine.models import HumanTask
+from tests.media_samples import jpeg_with_gps
 from tests.workspace import make_workspace_app
 from webapp.extensions import db
 from workflows.models import Case, CaseEvent, Open311Client
@@ -496,6 +498,31 @@ def test_a_request_followed_to_publication_reopening_and_closing(world):
     client.get(f"{BASE}/tokens/{posted['token']}.json")
     leaks = [(value, body[:200]) for body in answers for value in PRIVATE_VALUES if value in body]
     assert not leaks
+
+
+def test_photos_sent_as_media_are_published_with_the_resolution(world):
+    app, _clock, client, answers = world
+    photo = jpeg_with_gps()
+    data = {"api_key": DEMO_API_KEY, "service_code": "street_lighting", "lat": "12.668", "long": "108.041",
+            "description": "Cột đèn nghiêng", "media": (io.BytesIO(photo), "IMG_0042.jpg", "image/jpeg")}
+    posted = client.post(f"{BASE}/requests.json", data=data, content_type="multipart/form-data")
+    assert posted.status_code == 200, posted.get_data(as_text=True)
+    code = _json(posted)[0]["service_request_id"]
+    assert _json(client.get(f"{BASE}/requests/{code}.json"))[0]["media_url"] is None  # not published yet
+    _complete(app, code, {"decision": "accept"}, "dtv1")
+    _complete(app, code, {"resolution": "Đã dựng lại cột đèn."}, "cb.buonmathuot")
+    media_url = _json(client.get(f"{BASE}/requests/{code}.json"))[0]["media_url"]
+    assert media_url and media_url.startswith("http://localhost/")
+    assert _xml(client.get(f"{BASE}/requests/{code}.xml"))[0].find("media_url").text == media_url
+    picture = client.client.get(media_url.removeprefix("http://localhost"))
+    assert picture.status_code == 200 and picture.content_type == "image/jpeg"
+    assert picture.data != photo and b"Nguyen Van An" not in picture.data  # the public copy, without EXIF
+    # A program dressed as a photo is refused and starts no case.
+    before = _cases(app)
+    disguised = dict(data, media=(io.BytesIO(b"MZ\x90\x00" + b"\x00" * 200), "photo.jpg", "image/jpeg"))
+    refused = client.post(f"{BASE}/requests.xml", data=disguised, content_type="multipart/form-data")
+    assert refused.status_code == 400 and _error(refused, "xml")[1].startswith("media")
+    assert _cases(app) == before
 
 
 def test_the_demo_key_is_seeded_once(world):

@@ -28,6 +28,7 @@ from webapp.extensions import db, limiter
 from webapp.i18n import translate
 from webapp.runtime import runtime
 from webapp.security import csrf
+from workflows.media import Upload
 from workflows.open311_service import AttributeInfo, NewRequest, Open311Error, Open311Service, RequestInfo
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -202,7 +203,8 @@ def post_request(service: Open311Service, fmt: str) -> Response:
         if match:
             values = form.getlist(name)
             attributes[match.group(1)] = values[0] if len(values) == 1 else values
-    new = NewRequest(attributes=attributes, **{k: form.get(k, "") for k in (
+    media = tuple(Upload(f.filename or "", f.mimetype or "", f.read()) for f in request.files.getlist("media") if f)
+    new = NewRequest(attributes=attributes, media=media, **{k: form.get(k, "") for k in (
         "api_key", "service_code", "lat", "long", "address_string", "address_id", "email", "device_id",
         "account_id", "first_name", "last_name", "phone", "description", "media_url")})
     posted = service.submit(new)
