@@ -39,7 +39,13 @@ from workflows.questions import clean_answers, parse_questions
 from workflows.units import PLACE_KINDS, UnitDirectory
 
 T = TypeVar("T")
-PROCESS_FOR_CHANNEL = {"field_report": "field_report"}
+PROCESS_FOR_CHANNEL = {"field_report": "field_report", "hotline": "hotline_call"}
+# Extra start data a channel's process reads, taken from IntakeRequest.process_data: name → allowed
+# values, the first being the default. Only declared names are taken, so no channel sets case_id & co.
+START_DATA: dict[str, dict[str, tuple[str, ...]]] = {
+    # hotline_call: the operator classified the call; an information request is closed as answered.
+    "hotline": {"call_kind": ("report", "information")},
+}
 IOC_UNIT_CODE = "IOC-DLK"
 # Who may merge duplicates (when they see both cases), and which cases may be merged away.
 MERGE_ROLES = ("operator", "unit_head", "admin")
@@ -99,9 +105,27 @@ class IntakeRequest:
     reporter_user_id: int | None = None  # a citizen signed in to follow their reports
     # Photos and videos (workflows/media.py): all checked before anything is stored.
     files: tuple[Upload, ...] = ()
+    # What the channel's process reads besides the case (START_DATA), e.g. the hotline's call_kind.
+    process_data: dict[str, str] = field(default_factory=dict)
     # The secret of the reporter's tracking link when the channel makes it (the portal derives it
     # from its form, so a double submission shows the same link); else a random one.
     follow_key: str | None = None
+
+
+def start_data(request: IntakeRequest) -> tuple[dict[str, str], dict[str, Any]]:
+    """(data, errors): the extra start data of the request's channel (START_DATA), checked."""
+    declared = START_DATA.get(request.channel, {})
+    sent = request.process_data or {}
+    data: dict[str, str] = {}
+    errors: dict[str, Any] = {name: t("channel %(channel)s takes no %(name)s", channel=request.channel, name=name)
+                              for name in sorted(set(sent) - set(declared))}
+    for name, allowed in declared.items():
+        value = str(sent.get(name) or allowed[0])
+        if value in allowed:
+            data[name] = value
+        else:
+            errors[name] = t("must be one of %(choices)s", choices=", ".join(allowed))
+    return data, errors
 
 
 @dataclass(frozen=True)
@@ -187,6 +211,7 @@ class CaseService:
                 # Defaults for the optional form fields the process reads (handle's outcome,
                 # triage's override_unit), so its conditions and decision tables always see a value.
                 "outcome": "resolved", "override_unit": "",
+                **start_data(request)[0],
             }, business_key=case.code)
             return case
 
@@ -312,6 +337,7 @@ class CaseService:
         if category is not None:
             answers, wrong = clean_answers(parse_questions(category.questions), r.answers or {})
             errors.update({f"answers.{name}": message for name, message in wrong.items()})
+        errors.update(start_data(r)[1])
         if errors:
             raise IntakeError(errors)
         return category, unit, priority, answers, media

@@ -55,6 +55,9 @@ PRIORITY_LABELS = {"low": t("low"), "normal": t("normal"), "high": t("high")}
 VALUE_LABELS = {
     "accept": t("Accept"), "reject": t("Reject"), "resolved": t("Resolved"),
     "returned": t("Return to the IOC (not ours)"), **PRIORITY_LABELS,
+    # hotline_call's callback
+    "yes": t("Yes"), "no": t("No"), "satisfied": t("Satisfied"), "not_resolved": t("Not resolved (reopen the case)"),
+    "no_answer": t("No answer / did not say"),
 }
 LEADER_REASONS = {"high_priority": t("high priority"), "escalation_1": t("overdue"),
                   "escalation_2": t("overdue, moved to the level above")}
@@ -63,7 +66,7 @@ ROLE_LABELS = {"citizen": t("Citizen"), "operator": t("Operator"), "officer": t(
                "unit_head": t("Unit head"), "leader": t("Leader"), "designer": t("Process designer"),
                "admin": t("Administrator")}
 CLOSE_REASONS = {"rejected": t("not valid"), "satisfied": t("the citizen is satisfied"),
-                 "no_feedback": t("no answer from the citizen")}
+                 "no_feedback": t("no answer from the citizen"), "answered": t("answered on the phone")}
 
 
 @dataclass(frozen=True)
@@ -525,6 +528,15 @@ class CaseViewService:
             label = t("File attached: %(name)s", name=d.get("filename", "—"))
         elif kind == "comment_added":
             label = t("Comment added")
+        elif kind == "hotline_call":
+            label = t("Another call to the 1022 hotline about this case")
+            if d.get("note"):
+                facts.append((t("The caller said"), str(d["note"])))
+        elif kind == "callback":
+            label = t("The citizen was called back: %(answer)s",
+                      answer=VALUE_LABELS.get(str(d.get("answer")), str(d.get("answer"))))
+            if d.get("note"):
+                facts.append((t("Note"), str(d["note"])))
         elif kind == "merged":
             label = t("Merged into %(code)s (a duplicate)", code=d.get("into", "—"))
         elif kind == "merged_from":

@@ -297,4 +297,34 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         _event(ctx, case, "closed", True, reason=str(reason))
         return {"closed_at": _iso(ctx.now)}
 
+    @registry.register("deadline", Param("hours"),
+                       description="Đặt thời hạn cho bước tiếp theo (ví dụ gọi lại cho người dân): trả về due_at.")
+    def deadline(ctx: OperatorContext, hours: Any) -> dict[str, Any]:
+        return {"due_at": _iso(ctx.now + timedelta(hours=_hours(hours, "hours")))}
+
+    @registry.register("record_callback", Param("reached"), Param("answer"), Param("note", required=False),
+                       description="Ghi nhận kết quả gọi lại cho người dân (hotline_call); ý kiến hài lòng hay "
+                                   "chưa được xử lý được tính như một đánh giá của người dân.")
+    def record_callback(ctx: OperatorContext, reached: Any, answer: Any, note: Any = "") -> dict[str, Any]:
+        from workflows.models import CaseRating  # here, so this hunk leaves the shared import line alone
+
+        case = _case(ctx)
+        answer = str(answer)
+        if answer not in CALLBACK_ANSWERS:
+            raise OperatorError(t("the callback answer must be one of %(choices)s, got %(answer)s",
+                                  choices=", ".join(CALLBACK_ANSWERS), answer=repr(answer)))
+        names = [case.reporter.name] if case.reporter else []
+        text = redact(str(note or "").strip(), names)[:2000]
+        if answer != "no_answer":
+            # The citizen's word on the phone rates the resolution as a web rating does (source hotline).
+            ctx.session.add(CaseRating(case_id=case.id, unit_id=case.responsible_unit_id,
+                                       satisfied=answer == "satisfied", comment=text, source="hotline",
+                                       created_at=ctx.now))
+        _event(ctx, case, "callback", False, reached=str(reached) == "yes", answer=answer, note=text)
+        return {"answer": answer}
+
     return registry
+
+
+# What the citizen said when the operator called back (the callback task's choices in hotline_call).
+CALLBACK_ANSWERS = ("satisfied", "not_resolved", "no_answer")

@@ -11,6 +11,7 @@ Run:  .venv/bin/python bpmn/tools/generate_field_report.py
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from lxml import etree
@@ -63,6 +64,25 @@ for _lid, _name, _h in LANES:
     LANE_Y[_lid] = (_y, _h)
     _y += _h
 POOL_H = _y - POOL_Y
+
+
+def start_drawing(lanes: list[tuple[str, str, int]], pool_right: int) -> None:
+    """Start another process's drawing on a blank pool with these lanes (top to bottom).
+
+    The machinery below (node, service, flow, check_layout, build_bpmn) draws one process at a
+    time from NODES and FLOWS; generate_hotline_call.py clears them with this and draws its own.
+    """
+    global LANES, POOL_W, POOL_H
+    NODES.clear()
+    FLOWS.clear()
+    LANE_Y.clear()
+    LANES = list(lanes)
+    POOL_W = pool_right - POOL_X
+    top = POOL_Y
+    for lid, _name, height in LANES:
+        LANE_Y[lid] = (top, height)
+        top += height
+    POOL_H = top - POOL_Y
 
 # Row centre lines
 Y_RETURN = 80       # return loop back path (top of the operator lane, above its shapes)
@@ -143,81 +163,105 @@ service("close_rejected", "Đóng (không hợp lệ)", "lane_operator", 700, Y_
 node("end_rejected", "endEvent", "Đã từ chối", "lane_operator", 830, Y_OP)
 
 # System lane: assignment
-node("assign_merge", "exclusiveGateway", None, "lane_system", X_ASSIGN_MERGE, Y_MAIN)
-node("route", "businessRuleTask", "Xác định đơn vị xử lý", "lane_system", 700, Y_MAIN,
-     decision="field_report_routing")
-node("sla", "businessRuleTask", "Xác định thời hạn", "lane_system", 850, Y_MAIN, decision="field_report_sla")
-service("assign_task", "Giao xử lý", "lane_system", 1000, Y_MAIN, "assign",
-        {"unit": "responsible_unit", "sla_hours": "sla_hours", "reminder_hours": "reminder_hours"},
-        result="assignment")
-node("priority_gateway", "exclusiveGateway", "Ưu tiên cao?", "lane_system", 1130, Y_MAIN,
-     default="flow_priority_normal")
-service("notify_high", "Báo cáo lãnh đạo (ưu tiên cao)", "lane_system", 1240, Y_TOP, "notify_leaders",
-        {"reason": q("high_priority"), "up_levels": "1"})
-node("priority_merge", "exclusiveGateway", None, "lane_system", 1350, Y_MAIN)
+def assignment_nodes(dx: int = 0, dy: int = 0, high_row: int = Y_TOP) -> None:
+    """Routing (field_report_routing.dmn), deadlines (field_report_sla.dmn), assignment and the high-priority
+    alert (drawn on `high_row`): shared like handling_nodes."""
+    node("assign_merge", "exclusiveGateway", None, "lane_system", X_ASSIGN_MERGE + dx, Y_MAIN + dy)
+    node("route", "businessRuleTask", "Xác định đơn vị xử lý", "lane_system", 700 + dx, Y_MAIN + dy,
+         decision="field_report_routing")
+    node("sla", "businessRuleTask", "Xác định thời hạn", "lane_system", 850 + dx, Y_MAIN + dy,
+         decision="field_report_sla")
+    service("assign_task", "Giao xử lý", "lane_system", 1000 + dx, Y_MAIN + dy, "assign",
+            {"unit": "responsible_unit", "sla_hours": "sla_hours", "reminder_hours": "reminder_hours"},
+            result="assignment")
+    node("priority_gateway", "exclusiveGateway", "Ưu tiên cao?", "lane_system", 1130 + dx, Y_MAIN + dy,
+         default="flow_priority_normal")
+    service("notify_high", "Báo cáo lãnh đạo (ưu tiên cao)", "lane_system", 1240 + dx, high_row, "notify_leaders",
+            {"reason": q("high_priority"), "up_levels": "1"})
+    node("priority_merge", "exclusiveGateway", None, "lane_system", 1350 + dx, Y_MAIN + dy)
 
-# Officer lane: handling, reminder
-node("handle", "userTask", "Xử lý phản ánh", "lane_officer", 1480, Y_OFF, props={
-    "candidateUnit": "responsible_unit",
-    "dueAt": 'assignment["due_at"]',
-    **HANDLE_FIELDS,
-})
-node("handle_outcome", "exclusiveGateway", "Trả lại?", "lane_officer", 1630, Y_OFF, default="flow_outcome_resolved")
-# The case goes back to the IOC's triage; the loop's choices are reset so that the next round starts
-# afresh: an officer who leaves `outcome` out resolves, a triage without a unit routes by the table.
-service("return_task", "Trả lại IOC", "lane_system", 1630, Y_TOP, "return_case", {"reason": "resolution"},
-        result="return_info", postscript='outcome = "resolved"\noverride_unit = ""')
-node("overdue_timer", "boundaryEvent", "Quá hạn", "lane_officer", 1455, Y_OFF + 40,
-     attached="handle", cancel=True, timer='assignment["due_at"]', label="left")
-node("remind_timer", "boundaryEvent", "Nhắc hạn", "lane_officer", 1505, Y_OFF + 40,
-     attached="handle", cancel=False, timer='assignment["remind_at"]', label="right")
-service("remind", "Nhắc việc", "lane_officer", 1630, Y_OFF2, "notify",
-        {"role": q("officer"), "unit": "responsible_unit", "kind": q("reminder")})
-node("end_reminded", "endEvent", "Đã nhắc việc", "lane_officer", 1760, Y_OFF2)
 
-# Unit-head lane: escalations
-service("escalate_1", "Chuyển lãnh đạo đơn vị", "lane_unit_head", 1600, Y_HEAD1, "escalate",
-        {"level": "1", "hours": "escalation_hours"}, result="escalation_1")
-service("notify_escalation_1", "Báo cáo lãnh đạo (quá hạn)", "lane_unit_head", 1750, Y_HEAD1, "notify_leaders",
-        {"reason": q("escalation_1"), "up_levels": "0"})
-node("handle_l1", "userTask", "Chỉ đạo xử lý (quá hạn)", "lane_unit_head", 1900, Y_HEAD1, props={
-    "candidateUnit": 'escalation_1["unit"]',
-    "dueAt": 'escalation_1["due_at"]',
-    **RESOLUTION_FIELDS,
-})
-node("overdue_l1_timer", "boundaryEvent", "Quá hạn lần 2", "lane_unit_head", 1875, Y_HEAD1 + 40,
-     attached="handle_l1", cancel=True, timer='escalation_1["due_at"]', label="left")
-service("escalate_2", "Chuyển cấp trên", "lane_unit_head", 2030, Y_HEAD2, "escalate",
-        {"level": "2", "hours": "escalation_hours"}, result="escalation_2")
-service("notify_escalation_2", "Báo cáo lãnh đạo cấp trên", "lane_unit_head", 2180, Y_HEAD2, "notify_leaders",
-        {"reason": q("escalation_2"), "up_levels": "1"})
-node("handle_l2", "userTask", "Xử lý theo chỉ đạo cấp trên", "lane_unit_head", 2330, Y_HEAD2, props={
-    "candidateUnit": 'escalation_2["unit"]',
-    "dueAt": 'escalation_2["due_at"]',
-    **RESOLUTION_FIELDS,
-})
+assignment_nodes()
+
+
+def handling_nodes(dx: int = 0, dy: int = 0) -> None:
+    """The unit's handling, its reminder and two escalations, and the return to the IOC: the part every
+    process that hands a case to a unit shares (dx, dy move the block; generate_hotline_call.py uses it)."""
+    # Officer lane: handling, reminder
+    node("handle", "userTask", "Xử lý phản ánh", "lane_officer", 1480 + dx, Y_OFF + dy, props={
+        "candidateUnit": "responsible_unit",
+        "dueAt": 'assignment["due_at"]',
+        **HANDLE_FIELDS,
+    })
+    node("handle_outcome", "exclusiveGateway", "Trả lại?", "lane_officer", 1630 + dx, Y_OFF + dy,
+         default="flow_outcome_resolved")
+    # The case goes back to the IOC's triage; the loop's choices are reset so that the next round starts
+    # afresh: an officer who leaves `outcome` out resolves, a triage without a unit routes by the table.
+    service("return_task", "Trả lại IOC", "lane_system", 1630 + dx, Y_TOP + dy, "return_case",
+            {"reason": "resolution"}, result="return_info", postscript='outcome = "resolved"\noverride_unit = ""')
+    node("overdue_timer", "boundaryEvent", "Quá hạn", "lane_officer", 1455 + dx, Y_OFF + 40 + dy,
+         attached="handle", cancel=True, timer='assignment["due_at"]', label="left")
+    node("remind_timer", "boundaryEvent", "Nhắc hạn", "lane_officer", 1505 + dx, Y_OFF + 40 + dy,
+         attached="handle", cancel=False, timer='assignment["remind_at"]', label="right")
+    service("remind", "Nhắc việc", "lane_officer", 1630 + dx, Y_OFF2 + dy, "notify",
+            {"role": q("officer"), "unit": "responsible_unit", "kind": q("reminder")})
+    node("end_reminded", "endEvent", "Đã nhắc việc", "lane_officer", 1760 + dx, Y_OFF2 + dy)
+
+    # Unit-head lane: escalations
+    service("escalate_1", "Chuyển lãnh đạo đơn vị", "lane_unit_head", 1600 + dx, Y_HEAD1 + dy, "escalate",
+            {"level": "1", "hours": "escalation_hours"}, result="escalation_1")
+    service("notify_escalation_1", "Báo cáo lãnh đạo (quá hạn)", "lane_unit_head", 1750 + dx, Y_HEAD1 + dy,
+            "notify_leaders", {"reason": q("escalation_1"), "up_levels": "0"})
+    node("handle_l1", "userTask", "Chỉ đạo xử lý (quá hạn)", "lane_unit_head", 1900 + dx, Y_HEAD1 + dy, props={
+        "candidateUnit": 'escalation_1["unit"]',
+        "dueAt": 'escalation_1["due_at"]',
+        **RESOLUTION_FIELDS,
+    })
+    node("overdue_l1_timer", "boundaryEvent", "Quá hạn lần 2", "lane_unit_head", 1875 + dx, Y_HEAD1 + 40 + dy,
+         attached="handle_l1", cancel=True, timer='escalation_1["due_at"]', label="left")
+    service("escalate_2", "Chuyển cấp trên", "lane_unit_head", 2030 + dx, Y_HEAD2 + dy, "escalate",
+            {"level": "2", "hours": "escalation_hours"}, result="escalation_2")
+    service("notify_escalation_2", "Báo cáo lãnh đạo cấp trên", "lane_unit_head", 2180 + dx, Y_HEAD2 + dy,
+            "notify_leaders", {"reason": q("escalation_2"), "up_levels": "1"})
+    node("handle_l2", "userTask", "Xử lý theo chỉ đạo cấp trên", "lane_unit_head", 2330 + dx, Y_HEAD2 + dy, props={
+        "candidateUnit": 'escalation_2["unit"]',
+        "dueAt": 'escalation_2["due_at"]',
+        **RESOLUTION_FIELDS,
+    })
+
+
+handling_nodes()
 
 # System lane: resolution, publication, feedback
 node("resolved_merge", "exclusiveGateway", None, "lane_system", 2330, Y_MAIN)
 service("record_resolution_task", "Ghi nhận kết quả", "lane_system", 2460, Y_MAIN, "record_resolution",
         {"resolution": "resolution"})
-service("publish_task", "Công khai kết quả", "lane_system", 2610, Y_MAIN, "publish", {"feedback_days": "7"},
-        result="publication")
-node("await_feedback", "eventBasedGateway", "Chờ phản hồi của người dân", "lane_system", 2740, Y_MAIN,
-     label="above")
-node("citizen_feedback", "intermediateCatchEvent", "Người dân phản hồi", "lane_system", 2840, Y_MAIN,
-     message="citizen_feedback_message", variable="feedback")
-node("feedback_gateway", "exclusiveGateway", "Hài lòng?", "lane_system", 2960, Y_MAIN,
-     default="flow_feedback_unsatisfied")
-service("close_satisfied", "Đóng phản ánh", "lane_system", 3110, Y_MAIN, "close", {"reason": q("satisfied")})
-node("end_closed", "endEvent", "Đã đóng", "lane_system", 3240, Y_MAIN)
-service("reopen_task", "Mở lại phản ánh", "lane_system", 2960, Y_TOP, "reopen",
-        {"comment": 'feedback.get("comment", "")'})
-node("feedback_timeout", "intermediateCatchEvent", "Hết thời gian phản hồi", "lane_system", 2840, Y_LOW,
-     timer='publication["feedback_until"]')
-service("close_silence", "Đóng (không phản hồi)", "lane_system", 2960, Y_LOW, "close",
-        {"reason": q("no_feedback")})
-node("end_closed_silence", "endEvent", "Đã đóng", "lane_system", 3090, Y_LOW)
+
+
+def feedback_nodes(reopen_comment: str = 'feedback.get("comment", "")', dx: int = 0, dy: int = 0) -> None:
+    """Publication and the citizens' feedback window: "not resolved" reopens, "satisfied" or silence closes
+    (`reopen_comment`: the expression the reopening records)."""
+    service("publish_task", "Công khai kết quả", "lane_system", 2610 + dx, Y_MAIN + dy, "publish",
+            {"feedback_days": "7"}, result="publication")
+    node("await_feedback", "eventBasedGateway", "Chờ phản hồi của người dân", "lane_system", 2740 + dx, Y_MAIN + dy,
+         label="above")
+    node("citizen_feedback", "intermediateCatchEvent", "Người dân phản hồi", "lane_system", 2840 + dx, Y_MAIN + dy,
+         message="citizen_feedback_message", variable="feedback")
+    node("feedback_gateway", "exclusiveGateway", "Hài lòng?", "lane_system", 2960 + dx, Y_MAIN + dy,
+         default="flow_feedback_unsatisfied")
+    service("close_satisfied", "Đóng phản ánh", "lane_system", 3110 + dx, Y_MAIN + dy, "close",
+            {"reason": q("satisfied")})
+    node("end_closed", "endEvent", "Đã đóng", "lane_system", 3240 + dx, Y_MAIN + dy)
+    service("reopen_task", "Mở lại phản ánh", "lane_system", 2960 + dx, Y_TOP + dy, "reopen",
+            {"comment": reopen_comment})
+    node("feedback_timeout", "intermediateCatchEvent", "Hết thời gian phản hồi", "lane_system", 2840 + dx,
+         Y_LOW + dy, timer='publication["feedback_until"]')
+    service("close_silence", "Đóng (không phản hồi)", "lane_system", 2960 + dx, Y_LOW + dy, "close",
+            {"reason": q("no_feedback")})
+    node("end_closed_silence", "endEvent", "Đã đóng", "lane_system", 3090 + dx, Y_LOW + dy)
+
+
+feedback_nodes()
 
 
 def box(nid):
@@ -276,44 +320,62 @@ flow("flow_priority_normal", "priority_gateway", "priority_merge", [R("priority_
      name="Khác", label_at=(1225, Y_MAIN - 20))
 flow("flow_high_merge", "notify_high", "priority_merge", [R("notify_high"), (1350, Y_TOP), T("priority_merge")])
 flow("flow_merge_handle", "priority_merge", "handle", [B("priority_merge"), (1350, Y_OFF), L("handle")])
-straight("flow_handle_outcome", "handle", "handle_outcome")
-flow("flow_outcome_resolved", "handle_outcome", "resolved_merge",
-     [R("handle_outcome"), (X_OUTCOME_OUT, Y_OFF), (X_OUTCOME_OUT, Y_HANDLE_OUT), (2330, Y_HANDLE_OUT),
-      T("resolved_merge")], name="Đã xử lý", label_at=(1662, Y_OFF - 18))
-flow("flow_outcome_returned", "handle_outcome", "return_task", [T("handle_outcome"), B("return_task")],
-     name="Trả lại", cond='outcome == "returned"', label_at=(1638, 540))
-# Around everything: up the return task's column, along the top of the operator lane, down into the merge.
-flow("flow_return_loop", "return_task", "triage_merge",
-     [T("return_task"), (1630, Y_RETURN), (290, Y_RETURN), T("triage_merge")])
-flow("flow_remind", "remind_timer", "remind", [B("remind_timer"), (1505, Y_OFF2), L("remind")])
-straight("flow_remind_end", "remind", "end_reminded")
-flow("flow_overdue", "overdue_timer", "escalate_1", [B("overdue_timer"), (1455, Y_HEAD1), L("escalate_1")])
-straight("flow_escalate_1_notify", "escalate_1", "notify_escalation_1")
-straight("flow_notify_1_handle_l1", "notify_escalation_1", "handle_l1")
-flow("flow_handle_l1_resolved", "handle_l1", "resolved_merge",
-     [T("handle_l1"), (1900, Y_MAIN), L("resolved_merge")])
-flow("flow_overdue_l1", "overdue_l1_timer", "escalate_2", [B("overdue_l1_timer"), (1875, Y_HEAD2), L("escalate_2")])
-straight("flow_escalate_2_notify", "escalate_2", "notify_escalation_2")
-straight("flow_notify_2_handle_l2", "notify_escalation_2", "handle_l2")
-flow("flow_handle_l2_resolved", "handle_l2", "resolved_merge", [T("handle_l2"), B("resolved_merge")])
+def handling_flows(return_flow: Callable[[], None], dx: int = 0, dy: int = 0) -> None:
+    """The flows of handling_nodes (and on to `resolved_merge`); `return_flow()` draws where a returned case goes."""
+    straight("flow_handle_outcome", "handle", "handle_outcome")
+    flow("flow_outcome_resolved", "handle_outcome", "resolved_merge",
+         [R("handle_outcome"), (X_OUTCOME_OUT + dx, Y_OFF + dy), (X_OUTCOME_OUT + dx, Y_HANDLE_OUT + dy),
+          (2330 + dx, Y_HANDLE_OUT + dy), T("resolved_merge")], name="Đã xử lý", label_at=(1662 + dx, Y_OFF - 18 + dy))
+    flow("flow_outcome_returned", "handle_outcome", "return_task", [T("handle_outcome"), B("return_task")],
+         name="Trả lại", cond='outcome == "returned"', label_at=(1638 + dx, 540 + dy))
+    return_flow()
+    flow("flow_remind", "remind_timer", "remind", [B("remind_timer"), (1505 + dx, Y_OFF2 + dy), L("remind")])
+    straight("flow_remind_end", "remind", "end_reminded")
+    flow("flow_overdue", "overdue_timer", "escalate_1", [B("overdue_timer"), (1455 + dx, Y_HEAD1 + dy), L("escalate_1")])
+    straight("flow_escalate_1_notify", "escalate_1", "notify_escalation_1")
+    straight("flow_notify_1_handle_l1", "notify_escalation_1", "handle_l1")
+    flow("flow_handle_l1_resolved", "handle_l1", "resolved_merge",
+         [T("handle_l1"), (1900 + dx, Y_MAIN + dy), L("resolved_merge")])
+    flow("flow_overdue_l1", "overdue_l1_timer", "escalate_2",
+         [B("overdue_l1_timer"), (1875 + dx, Y_HEAD2 + dy), L("escalate_2")])
+    straight("flow_escalate_2_notify", "escalate_2", "notify_escalation_2")
+    straight("flow_notify_2_handle_l2", "notify_escalation_2", "handle_l2")
+    flow("flow_handle_l2_resolved", "handle_l2", "resolved_merge", [T("handle_l2"), B("resolved_merge")])
+
+
+def _return_to_triage() -> None:
+    # Around everything: up the return task's column, along the top of the operator lane, down into the merge.
+    flow("flow_return_loop", "return_task", "triage_merge",
+         [T("return_task"), (1630, Y_RETURN), (290, Y_RETURN), T("triage_merge")])
+
+
+handling_flows(_return_to_triage)
 straight("flow_resolved_record", "resolved_merge", "record_resolution_task")
 straight("flow_record_publish", "record_resolution_task", "publish_task")
-straight("flow_publish_await", "publish_task", "await_feedback")
-straight("flow_await_feedback", "await_feedback", "citizen_feedback")
-flow("flow_await_timeout", "await_feedback", "feedback_timeout",
-     [B("await_feedback"), (2740, Y_LOW), L("feedback_timeout")])
-straight("flow_feedback_gateway", "citizen_feedback", "feedback_gateway")
-flow("flow_feedback_satisfied", "feedback_gateway", "close_satisfied",
-     [R("feedback_gateway"), L("close_satisfied")],
-     name="Hài lòng", cond='feedback.get("satisfied") is True', label_at=(2990, Y_MAIN - 22))
-flow("flow_feedback_unsatisfied", "feedback_gateway", "reopen_task", [T("feedback_gateway"), B("reopen_task")],
-     name="Không hài lòng", label_at=(2968, 362))
-straight("flow_satisfied_end", "close_satisfied", "end_closed")
-flow("flow_reopen_loop", "reopen_task", "assign_merge",
-     [T("reopen_task"), (2960, Y_LOOP), (X_ASSIGN_MERGE, Y_LOOP), T("assign_merge")])
-straight("flow_timeout_close", "feedback_timeout", "close_silence")
-straight("flow_silence_end", "close_silence", "end_closed_silence")
+def feedback_flows(reopen_loop: Callable[[], None], dx: int = 0, dy: int = 0) -> None:
+    """The flows of feedback_nodes; `reopen_loop()` draws where a reopened case goes."""
+    straight("flow_publish_await", "publish_task", "await_feedback")
+    straight("flow_await_feedback", "await_feedback", "citizen_feedback")
+    flow("flow_await_timeout", "await_feedback", "feedback_timeout",
+         [B("await_feedback"), (2740 + dx, Y_LOW + dy), L("feedback_timeout")])
+    straight("flow_feedback_gateway", "citizen_feedback", "feedback_gateway")
+    flow("flow_feedback_satisfied", "feedback_gateway", "close_satisfied",
+         [R("feedback_gateway"), L("close_satisfied")],
+         name="Hài lòng", cond='feedback.get("satisfied") is True', label_at=(2990 + dx, Y_MAIN - 22 + dy))
+    flow("flow_feedback_unsatisfied", "feedback_gateway", "reopen_task", [T("feedback_gateway"), B("reopen_task")],
+         name="Không hài lòng", label_at=(2968 + dx, 362 + dy))
+    straight("flow_satisfied_end", "close_satisfied", "end_closed")
+    reopen_loop()
+    straight("flow_timeout_close", "feedback_timeout", "close_silence")
+    straight("flow_silence_end", "close_silence", "end_closed_silence")
 
+
+def _reopen_to_assignment() -> None:
+    flow("flow_reopen_loop", "reopen_task", "assign_merge",
+         [T("reopen_task"), (2960, Y_LOOP), (X_ASSIGN_MERGE, Y_LOOP), T("assign_merge")])
+
+
+feedback_flows(_reopen_to_assignment)
 
 # --------------------------------------------------------------------------- layout checks
 
@@ -404,24 +466,31 @@ def formal(parent, tag, text):
     return sub(parent, b(tag), {f"{{{XSI}}}type": "bpmn:tFormalExpression"}, text)
 
 
-def build_bpmn() -> etree._ElementTree:
+FIELD_REPORT = {
+    "id": "field_report", "name": "Xử lý phản ánh hiện trường", "exporter": "generate_field_report.py",
+    "documentation": "Phản ánh hiện trường: tổng đài viên phân loại, hệ thống xác định đơn vị và thời hạn, "
+                     "cán bộ xử lý, nhắc hạn và chuyển cấp khi quá hạn, công khai kết quả và lấy ý kiến người dân.",
+}
+
+
+def build_bpmn(process: dict[str, str] = FIELD_REPORT) -> etree._ElementTree:
+    """The BPMN document of the process drawn in NODES and FLOWS (`process`: id, name, documentation)."""
+    pid = process["id"]
     defs = etree.Element(b("definitions"), nsmap=NSMAP, attrib={
-        "id": "field_report_definitions",
-        "targetNamespace": "http://ioc.daklak.gov.vn/bpmn/field_report",
-        "exporter": "IOC Case Flow generate_field_report.py",
+        "id": f"{pid}_definitions",
+        "targetNamespace": f"http://ioc.daklak.gov.vn/bpmn/{pid}",
+        "exporter": f"IOC Case Flow {process['exporter']}",
         "exporterVersion": "1.0",
     })
-    collab = sub(defs, b("collaboration"), {"id": "field_report_collaboration"})
+    collab = sub(defs, b("collaboration"), {"id": f"{pid}_collaboration"})
     sub(collab, b("participant"), {"id": "ioc_participant", "name": "Trung tâm IOC tỉnh Đắk Lắk",
-                                   "processRef": "field_report"})
+                                   "processRef": pid})
     sub(defs, b("message"), {"id": "citizen_feedback_message", "name": "citizen_feedback"})
 
-    proc = sub(defs, b("process"), {"id": "field_report", "name": "Xử lý phản ánh hiện trường",
-                                    "isExecutable": "true"})
+    proc = sub(defs, b("process"), {"id": pid, "name": process["name"], "isExecutable": "true"})
     doc = sub(proc, b("documentation"))
-    doc.text = ("Phản ánh hiện trường: tổng đài viên phân loại, hệ thống xác định đơn vị và thời hạn, "
-                "cán bộ xử lý, nhắc hạn và chuyển cấp khi quá hạn, công khai kết quả và lấy ý kiến người dân.")
-    lane_set = sub(proc, b("laneSet"), {"id": "field_report_lanes"})
+    doc.text = process["documentation"]
+    lane_set = sub(proc, b("laneSet"), {"id": f"{pid}_lanes"})
     for lid, lname, _h in LANES:
         lane = sub(lane_set, b("lane"), {"id": lid, "name": lname})
         for n in NODES.values():
@@ -450,6 +519,9 @@ def build_bpmn() -> etree._ElementTree:
             props = sub(ext, s("properties"))
             for k, v in n["props"].items():
                 sub(props, s("property"), {"name": k, "value": v})
+        if n.get("instructions"):  # shown above the task's form
+            ext = ext if ext is not None else sub(el, b("extensionElements"))
+            sub(ext, s("instructionsForEndUser"), text=n["instructions"])
         if n["type"] == "serviceTask":
             ext = sub(el, b("extensionElements"))
             op_attrs = {"id": n["operator"]}
@@ -485,7 +557,7 @@ def build_bpmn() -> etree._ElementTree:
         if f["cond"]:
             formal(el, "conditionExpression", f["cond"])
 
-    build_di(defs)
+    build_di(defs, pid)
     ids = [el.get("id") for el in defs.iter() if el.get("id") is not None and not el.tag.startswith(f"{{{SPIFF}}}")]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     assert not dupes, f"ids used twice: {dupes}"
@@ -512,10 +584,9 @@ def fmt(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else str(v)
 
 
-def build_di(defs):
-    diagram = sub(defs, f"{{{BPMNDI}}}BPMNDiagram", {"id": "field_report_diagram"})
-    plane = sub(diagram, f"{{{BPMNDI}}}BPMNPlane", {"id": "field_report_plane",
-                                                    "bpmnElement": "field_report_collaboration"})
+def build_di(defs, pid: str = "field_report"):
+    diagram = sub(defs, f"{{{BPMNDI}}}BPMNDiagram", {"id": f"{pid}_diagram"})
+    plane = sub(diagram, f"{{{BPMNDI}}}BPMNPlane", {"id": f"{pid}_plane", "bpmnElement": f"{pid}_collaboration"})
     shape = sub(plane, f"{{{BPMNDI}}}BPMNShape", {"id": "ioc_participant_di", "bpmnElement": "ioc_participant",
                                                   "isHorizontal": "true"})
     bounds(shape, POOL_X, POOL_Y, POOL_W, POOL_H)

@@ -1,0 +1,391 @@
+"""The 1022 hotline: the console's service on SQLite and PostgreSQL, the process end to end, the web console.
+
+Time is a FrozenClock the test moves; the real timer sweep fires the timers.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.models import HumanTask
+from tests.conftest import BPMN_DIR
+from tests.workspace import client_of, csrf_of, make_workspace_app
+from webapp.extensions import db
+from workflows.access import AccessService
+from workflows.case_service import IntakeRequest
+from workflows.errors import AccessDeniedError, IntakeError
+from workflows.hotline_service import Call, HotlineService, make_title
+from workflows.models import Case, CaseEvent, CaseRating, Publication, Reporter, User
+from workflows.runtime import make_sweep
+
+HOTLINE_FILES = ("hotline_call.bpmn", "field_report_routing.dmn", "field_report_sla.dmn")
+
+
+def deploy_hotline(definitions) -> None:
+    """Deploy hotline_call with the decision tables it shares with field_report."""
+    definitions.deploy({name: (BPMN_DIR / name).read_text(encoding="utf-8") for name in HOTLINE_FILES},
+                       deployed_by="test")
+
+
+@pytest.fixture
+def hotline(services, session, clock):
+    """The hotline service over the test database, with hotline_call deployed."""
+    deploy_hotline(services.definitions)
+    session.commit()
+    return HotlineService(session, services.cases, clock)
+
+
+def actor_of(session, username):
+    user_id = session.scalar(select(User.id).where(User.username == username))
+    return AccessService(session).actor(user_id)
+
+
+def a_call(**overrides):
+    values = dict(phone="0912 345 678", caller_name="Trần Thị Bình", category="traffic", place="P-BUON-MA-THUOT",
+                  description="Ổ gà lớn trước số 12 Lê Duẩn, xe máy dễ ngã.", kind="report",
+                  answers={"hazard": "pothole", "blocks_traffic": "yes"})
+    values.update(overrides)
+    return Call(**values)
+
+
+def open_tasks(session, case):
+    rows = session.scalars(select(HumanTask).where(HumanTask.business_key == case.code,
+                                                   HumanTask.state == "open")).all()
+    return {t.element_id: t for t in rows}
+
+
+def only_task(session, case, element_id):
+    session.expire_all()
+    tasks = open_tasks(session, case)
+    assert set(tasks) == {element_id}, f"expected only {element_id}, open: {sorted(tasks)}"
+    return tasks[element_id]
+
+
+# ---------------------------------------------------------------------------- the service
+
+def test_history_appears_as_the_number_is_typed(hotline, services, session, clock):
+    dtv1 = actor_of(session, "dtv1")
+    first = hotline.take_call(dtv1, a_call()).case
+    clock.advance(hours=1)
+    second = hotline.take_call(dtv1, a_call(phone="+84 912.345.678", category="street_lighting",
+                                            description="Đèn đường tắt cả tuần", answers={})).case
+    hotline.take_call(dtv1, a_call(phone="0987 654 321", description="Người khác gọi"))
+    # A field report from the same number counts too: history is by the caller, not by the channel.
+    services.cases.intake(IntakeRequest(channel="field_report", category="traffic", admin_unit="X-HOA-PHU",
+                                        title="Qua cổng", reporter_phone="0912345678"))
+
+    assert hotline.history(dtv1, "0912 345") == []  # too few digits to say who is calling
+    typed = hotline.history(dtv1, "0912 345 6")
+    assert len(typed) == 3 and {c.phone for c in typed} == {"0912 345 678", "+84 912.345.678", "0912345678"}
+    full = hotline.history(dtv1, "0912345678", lang="en")
+    assert [c.code for c in full][1:] == [second.code, first.code]  # newest first
+    assert full[1].category == "Street lighting" and full[1].status == "in_progress"
+    assert full[1].title == "Đèn đường tắt cả tuần" and full[1].created_at == second.created_at
+    assert [c.code for c in hotline.history(dtv1, "+84912345678")] == [c.code for c in full]
+    assert hotline.history(dtv1, "0999 999 999") == []
+
+
+def test_duplicate_check_by_commune_and_by_distance(hotline, services, session):
+    dtv1 = actor_of(session, "dtv1")
+    same_ward = hotline.take_call(dtv1, a_call()).case
+    near = hotline.take_call(dtv1, a_call(place="P-TAN-LAP", lat=12.6800, lon=108.0400)).case
+    hotline.take_call(dtv1, a_call(place="P-TAN-LAP", lat=12.7000, lon=108.0400))  # ~2 km away
+    hotline.take_call(dtv1, a_call(category="street_lighting", answers={}))  # another category
+    answered = hotline.take_call(dtv1, a_call(kind="information")).case  # closed at once: not a duplicate
+
+    found = hotline.duplicates(dtv1, "traffic", "P-BUON-MA-THUOT", lat=12.6815, lon=108.0410)
+    codes = {d.code: d for d in found}
+    assert set(codes) == {same_ward.code, near.code} and answered.code not in codes
+    assert codes[near.code].metres is not None and codes[near.code].metres < 300
+    assert codes[same_ward.code].metres is None and codes[same_ward.code].place
+    assert [d.code for d in hotline.duplicates(dtv1, "traffic", "P-BUON-MA-THUOT")] == [same_ward.code]
+    with pytest.raises(IntakeError) as err:
+        hotline.duplicates(dtv1, "no_such", "SXD")
+    assert set(err.value.fields) == {"category", "place"}
+
+
+def test_information_request_is_closed_answered_with_no_task(hotline, session):
+    receipt = hotline.take_call(actor_of(session, "dtv1"), a_call(kind="information", description="Hỏi giờ làm "
+                                                                  "việc của bộ phận một cửa phường"))
+    case = receipt.case
+    session.refresh(case)
+    assert case.code.startswith("HL-") and receipt.created
+    assert (case.status, case.close_reason, case.channel, case.source) == ("closed", "answered", "hotline", "hotline")
+    assert open_tasks(session, case) == {}
+    assert case.reporter.phone_key == "0912345678" and case.reporter.name == "Trần Thị Bình"
+    assert case.process_instance.status == "completed"
+
+
+def test_the_same_call_sent_twice_opens_one_case(hotline, session):
+    dtv1 = actor_of(session, "dtv1")
+    first = hotline.take_call(dtv1, a_call(call_id="form-1"))
+    again = hotline.take_call(dtv1, a_call(call_id="form-1"))
+    assert not again.created and again.case.id == first.case.id
+    assert session.scalar(select(func.count()).select_from(Case)) == 1
+
+
+@pytest.mark.parametrize("overrides, fields", [
+    ({"phone": ""}, {"phone"}),
+    ({"phone": "abc-123"}, {"phone"}),
+    ({"phone": "09123"}, {"phone"}),
+    ({"description": "   "}, {"description"}),
+    ({"kind": "chat"}, {"kind"}),
+    ({"category": "no_such"}, {"category"}),
+    ({"place": "SXD"}, {"place"}),  # a department, not a commune or ward
+    ({"answers": {"hazard": "volcano"}}, {"answers.hazard"}),
+])
+def test_bad_calls_say_what_to_fix_and_store_nothing(hotline, session, overrides, fields):
+    with pytest.raises(IntakeError) as err:
+        hotline.take_call(actor_of(session, "dtv1"), a_call(**overrides))
+    assert set(err.value.fields) == fields
+    assert session.scalar(select(func.count()).select_from(Case)) == 0
+
+
+def test_make_title_cuts_at_a_word():
+    assert make_title("Đèn hỏng\nchi tiết") == "Đèn hỏng"
+    long = "Cây xanh " * 20
+    title = make_title(long)
+    assert len(title) <= 80 and title.endswith("…") and not title.endswith(" …")
+
+
+def test_linking_a_call_to_an_open_case(hotline, session):
+    dtv1 = actor_of(session, "dtv1")
+    case = hotline.take_call(dtv1, a_call()).case
+    hotline.link_call(dtv1, case.code, note="Bà Lan 0905 111 222 cũng báo ổ gà này", caller_name="Lan")
+    event = session.scalar(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind == "hotline_call"))
+    assert event.actor == "dtv1" and not event.public
+    assert "0905" not in event.detail["note"] and "Lan" not in event.detail["note"]
+    assert session.scalar(select(func.count()).select_from(Case)) == 1
+    answered = hotline.take_call(dtv1, a_call(kind="information")).case
+    with pytest.raises(IntakeError):
+        hotline.link_call(dtv1, answered.code)  # closed: take it as a new case
+    with pytest.raises(AccessDeniedError):
+        hotline.link_call(actor_of(session, "cb.tanlap"), case.code)
+
+
+# ---------------------------------------------------------------------------- the process, end to end
+
+def test_a_call_to_resolution_callback_publication_reopening_and_close(hotline, services, session, session_factory,
+                                                                        clock):
+    dtv1 = actor_of(session, "dtv1")
+    case = hotline.take_call(dtv1, a_call()).case
+    # No triage: the operator classified the call; the ward handles its roads (field_report_routing.dmn).
+    handle = only_task(session, case, "handle")
+    assert (handle.candidate_role, handle.candidate_unit) == ("officer", "P-BUON-MA-THUOT")
+    assert handle.due_at == clock.now() + timedelta(hours=72)  # field_report_sla.dmn, normal priority
+    services.cases.complete_task(handle.id, {"resolution": "Đã vá ổ gà, trả lại mặt đường."}, actor="cb.buonmathuot")
+
+    callback = only_task(session, case, "callback")
+    assert (callback.candidate_role, callback.candidate_unit) == ("operator", "IOC-DLK")
+    assert callback.due_at == clock.now() + timedelta(hours=24)
+    assert {f["name"] for f in callback.form["fields"]} == {"reached", "callback_answer", "callback_note"}
+    session.refresh(case)
+    assert case.status == "resolved"
+    # The citizen says on the phone it is not fixed: the case goes back to the unit.
+    clock.advance(hours=2)
+    services.cases.complete_task(callback.id, {"reached": "yes", "callback_answer": "not_resolved",
+                                               "callback_note": "Vẫn còn ổ gà phía bên kia đường"}, actor="dtv1")
+    handle = only_task(session, case, "handle")
+    session.refresh(case)
+    assert (case.status, case.reopen_count) == ("in_progress", 1)
+    reopened = session.scalar(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind == "reopened"))
+    assert reopened.detail["comment"] == "Vẫn còn ổ gà phía bên kia đường"
+    rating = session.scalar(select(CaseRating).where(CaseRating.case_id == case.id))
+    assert (rating.satisfied, rating.source, rating.unit_id) == (False, "hotline", case.responsible_unit_id)
+
+    services.cases.complete_task(handle.id, {"resolution": "Đã vá cả hai bên đường."}, actor="cb.buonmathuot")
+    callback = only_task(session, case, "callback")
+    services.cases.complete_task(callback.id, {"reached": "yes", "callback_answer": "satisfied"}, actor="dtv2")
+    session.expire_all()
+    assert open_tasks(session, case) == {}
+    session.refresh(case)
+    assert case.status == "published"
+    publication = session.get(Publication, case.id)
+    assert publication.resolution == "Đã vá cả hai bên đường." and "Bình" not in publication.summary
+
+    # A web rating still works on a hotline case: "not resolved" reopens it, as for field reports.
+    services.cases.citizen_feedback(case.code, satisfied=False, comment="Lại hỏng sau mưa")
+    handle = only_task(session, case, "handle")
+    session.refresh(case)
+    assert (case.status, case.reopen_count) == ("in_progress", 2)
+    assert session.get(Publication, case.id).withdrawn_at is not None
+
+    services.cases.complete_task(handle.id, {"resolution": "Đã thảm lại đoạn đường."}, actor="cb.buonmathuot")
+    callback = only_task(session, case, "callback")
+    services.cases.complete_task(callback.id, {"reached": "no", "callback_answer": "no_answer"}, actor="dtv1")
+    services.cases.citizen_feedback(case.code, satisfied=True)
+    session.expire_all()
+    session.refresh(case)
+    assert (case.status, case.close_reason) == ("closed", "satisfied")
+    assert open_tasks(session, case) == {}
+    kinds = [e.kind for e in session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                                             .order_by(CaseEvent.id))]
+    assert kinds.count("callback") == 3 and kinds.count("reopened") == 2 and "closed" in kinds[-2:]
+    assert session.scalar(select(func.count()).select_from(CaseRating).where(CaseRating.case_id == case.id)) == 2
+
+
+def test_silence_after_publication_closes_and_an_overdue_callback_shows(hotline, services, session,
+                                                                         session_factory, clock):
+    case = hotline.take_call(actor_of(session, "dtv1"), a_call(category="health", place="X-HOA-PHU",
+                                                               answers={})).case
+    handle = only_task(session, case, "handle")
+    assert handle.candidate_unit == "SYT"  # health → the department of health
+    services.cases.complete_task(handle.id, {"resolution": "Đã kiểm tra cơ sở."}, actor="cb.syt")
+    callback = only_task(session, case, "callback")
+    services.cases.complete_task(callback.id, {"reached": "yes", "callback_answer": "satisfied"}, actor="dtv1")
+    clock.advance(days=7, seconds=1)
+    session.rollback()
+    make_sweep(session_factory, clock).run_once()
+    session.expire_all()
+    session.refresh(case)
+    assert (case.status, case.close_reason) == ("closed", "no_feedback")
+
+
+def test_a_returned_call_is_rerouted_by_the_operator(hotline, services, session):
+    case = hotline.take_call(actor_of(session, "dtv1"), a_call()).case
+    handle = only_task(session, case, "handle")
+    services.cases.complete_task(handle.id, {"outcome": "returned", "resolution": "Đường do tỉnh quản lý"},
+                                 actor="cb.buonmathuot")
+    reroute = only_task(session, case, "reroute")
+    assert (reroute.candidate_role, reroute.candidate_unit) == ("operator", "IOC-DLK")
+    services.cases.complete_task(reroute.id, {"override_unit": "SXD"}, actor="dtv1")
+    handle = only_task(session, case, "handle")
+    assert handle.candidate_unit == "SXD"
+
+
+def test_callback_form_refuses_a_missing_answer(hotline, services, session):
+    from engine.errors import FormError
+
+    case = hotline.take_call(actor_of(session, "dtv1"), a_call()).case
+    handle = only_task(session, case, "handle")
+    services.cases.complete_task(handle.id, {"resolution": "Xong"}, actor="cb.buonmathuot")
+    callback = only_task(session, case, "callback")
+    with pytest.raises(FormError) as err:
+        services.cases.complete_task(callback.id, {"reached": "yes"}, actor="dtv1")
+    assert "callback_answer" in err.value.fields
+
+
+# ---------------------------------------------------------------------------- the web console
+
+@pytest.fixture
+def app(db_url, clock, tmp_path):
+    """The workspace app with hotline_call deployed too."""
+    app = make_workspace_app(db_url, clock, FILES_DIR=str(tmp_path / "files"))
+    with app.app_context():
+        deploy_hotline(app.extensions["ioc"].services(db.session).definitions)
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _form(page: str, **fields):
+    data = {"csrf_token": csrf_of(page), "phone": "0912 345 678", "caller_name": "Trần Thị Bình",
+            "place": "P-BUON-MA-THUOT", "category": "traffic", "kind": "report",
+            "description": "Ổ gà lớn trước số 12 Lê Duẩn", "q_hazard": "pothole"}
+    data.update(fields)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_console_takes_a_call_and_is_ready_for_the_next(app):
+    client = client_of(app, "dtv1")
+    page = client.get("/hotline/").get_data(as_text=True)
+    assert "Tổng đài 1022" in page and 'name="phone"' in page and 'name="call_id"' in page
+    response = client.post("/hotline/calls", data=_form(page))
+    assert response.status_code == 303
+    done = client.get(response.headers["Location"]).get_data(as_text=True)
+    code = re.search(r"HL-\d{4}-\d{6}", done).group(0)
+    assert 'name="phone"' in done and 'value=""' in done  # a blank form for the next call
+    with app.app_context():
+        case = db.session.scalar(select(Case).where(Case.code == code))
+        assert (case.channel, case.answers) == ("hotline", {"hazard": "pothole"})
+        assert case.reporter.phone_key == "0912345678"
+
+    history = client.get("/hotline/history?phone=0912+3456").get_json()
+    assert [c["code"] for c in history["cases"]] == [code] and history["cases"][0]["url"].endswith(code)
+    dupes = client.get("/hotline/duplicates?category=traffic&place=P-BUON-MA-THUOT").get_json()
+    assert [d["code"] for d in dupes["cases"]] == [code]
+    assert client.get("/hotline/duplicates?category=nope&place=P-BUON-MA-THUOT").status_code == 400
+
+
+def test_console_answers_an_information_request_on_the_phone(app):
+    client = client_of(app, "dtv2")
+    page = client.get("/hotline/").get_data(as_text=True)
+    response = client.post("/hotline/calls", data=_form(page, kind="information", description="Hỏi thủ tục"),
+                           follow_redirects=True)
+    text = response.get_data(as_text=True)
+    code = re.search(r"HL-\d{4}-\d{6}", text).group(0)
+    with app.app_context():
+        case = db.session.scalar(select(Case).where(Case.code == code))
+        assert (case.status, case.close_reason) == ("closed", "answered")
+        assert not db.session.scalar(select(func.count()).select_from(HumanTask)
+                                     .where(HumanTask.business_key == code, HumanTask.state == "open"))
+
+
+def test_console_links_a_call_to_the_same_case(app):
+    client = client_of(app, "dtv1")
+    page = client.get("/hotline/").get_data(as_text=True)
+    first = client.post("/hotline/calls", data=_form(page), follow_redirects=True).get_data(as_text=True)
+    code = re.search(r"HL-\d{4}-\d{6}", first).group(0)
+    page = client.get("/hotline/").get_data(as_text=True)
+    response = client.post("/hotline/calls", data=_form(page, phone="0905 111 222", same_as=code,
+                                                        description="Cũng báo ổ gà này"), follow_redirects=True)
+    assert response.status_code == 200 and code in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Case)) == 1
+        assert db.session.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.kind == "hotline_call")) == 1
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"phone": "abc"}, "0912 345 678"),
+    ({"description": ""}, "what the caller"),
+    ({"category": "no_such"}, "categor"),
+    ({"place": "NOWHERE"}, "commune"),
+])
+def test_console_refuses_bad_calls_with_a_message(app, fields, message):
+    client = client_of(app, "dtv1")
+    client.post("/language", data={"lang": "en", "csrf_token": csrf_of(client.get("/hotline/").get_data(as_text=True)),
+                                   "next": "/hotline/"})
+    page = client.get("/hotline/").get_data(as_text=True)
+    response = client.post("/hotline/calls", data=_form(page, **fields))
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert 'value="Trần Thị Bình"' in response.get_data(as_text=True)  # what was typed stays
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Case)) == 0
+
+
+def test_console_refuses_non_operators_and_missing_csrf(app):
+    officer = client_of(app, "cb.buonmathuot")
+    assert officer.get("/hotline/").status_code == 403
+    assert officer.get("/hotline/history?phone=0912345678").status_code == 403
+    assert client_of(app, "admin").get("/hotline/").status_code == 200
+    client = client_of(app, "dtv1")
+    page = client.get("/hotline/").get_data(as_text=True)
+    data = _form(page)
+    del data["csrf_token"]
+    assert client.post("/hotline/calls", data=data).status_code == 400
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Reporter)) == 0
+
+
+def test_callback_task_renders_in_the_operators_task_list(app, clock):
+    client = client_of(app, "dtv1")
+    page = client.get("/hotline/").get_data(as_text=True)
+    text = client.post("/hotline/calls", data=_form(page), follow_redirects=True).get_data(as_text=True)
+    code = re.search(r"HL-\d{4}-\d{6}", text).group(0)
+    with app.app_context():
+        services = app.extensions["ioc"].services(db.session)
+        task = db.session.scalar(select(HumanTask).where(HumanTask.business_key == code, HumanTask.state == "open"))
+        services.cases.complete_task(task.id, {"resolution": "Đã vá"}, actor="cb.buonmathuot")
+        callback = db.session.scalar(select(HumanTask).where(HumanTask.business_key == code,
+                                                             HumanTask.state == "open"))
+        callback_id = callback.id
+    listing = client.get("/tasks/?tab=unit").get_data(as_text=True)
+    assert "Gọi lại cho người dân" in listing and code in listing
+    form = client.get(f"/tasks/{callback_id}").get_data(as_text=True)
+    assert "Chưa được xử lý (mở lại phản ánh)" in form and "Hài lòng" in form
