@@ -175,6 +175,24 @@ def test_each_wrong_field_says_what_to_fix_keeps_what_was_typed_and_stores_nothi
     assert cases(app) == 0 and emails(app) == []
 
 
+def test_control_characters_never_reach_the_database(app, clock):
+    client = app.test_client()
+    page = submit(client, clock, title="Đèn\x00 hỏng", description="a\x00b\nc", address="1\x00 Lê Duẩn",
+                  files=[("de\x00n.png", png())]).get_data(as_text=True)
+    with app.app_context():
+        case = db.session.scalar(select(Case).where(Case.code == code_of(page)))
+        assert (case.title, case.description, case.address) == ("Đèn hỏng", "ab\nc", "1 Lê Duẩn")
+    assert client.get("/report/nearby.json?category=street\x00&place=P-BUON\x00").status_code == 200
+    assert client.get("/track?code=PA\x00-2026").status_code == 404
+    token = csrf_of(page)
+    followed = client.post(f"/track/{code_of(page)}/follow", data={"csrf_token": token, "email": "a\x00@b.vn"})
+    assert followed.status_code == 200
+    registered = client.post("/account/register", data={"csrf_token": token, "username": "x\x00y", "full_name": "N\x00",
+                                                         "email": "e\x00@x.vn", "password": "p" * 12,
+                                                         "password_again": "p" * 12})
+    assert registered.status_code in (302, 422)
+
+
 def test_a_required_question_of_the_category_is_asked_for(app, clock):
     page = submit(app.test_client(), clock, category="trees_parks").get_data(as_text=True)
     assert "bắt buộc" in page and cases(app) == 0

@@ -30,6 +30,14 @@ _TEXT_FIELDS = ("category", "title", "description", "address", "admin_unit", "la
                 "reporter_phone", "reporter_email")
 
 
+_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")
+
+
+def _clean(value: str | None) -> str:
+    """Text as a person typed it: control characters (NUL, which PostgreSQL refuses) dropped, edges trimmed."""
+    return (value or "").translate(_CONTROL).strip()
+
+
 def _submit_limit() -> str:
     return current_app.config["PORTAL_RATE_LIMIT"]
 
@@ -111,14 +119,14 @@ def _answers_of(values: dict[str, Any]) -> dict[str, str]:
 def report():
     """The report form; a POST opens the case (or shows what to fix, keeping what was typed)."""
     if request.method == "GET":
-        values: dict[str, Any] = {"category": request.args.get("category", "")}
+        values: dict[str, Any] = {"category": _clean(request.args.get("category"))[:40]}
         citizen = _citizen_id()
         if citizen is not None:  # updates by email come from the account's address unless changed here
             values["reporter_name"], values["reporter_email"] = _service().contact_of(citizen)
         return _form_page(values)
     form = request.form
-    values = {name: (form.get(name) or "").strip() for name in _TEXT_FIELDS}
-    values["answers"] = {key[2:]: value for key, value in form.items() if key.startswith("q_")}
+    values = {name: _clean(form.get(name)) for name in _TEXT_FIELDS}
+    values["answers"] = {_clean(key[2:]): _clean(value) for key, value in form.items() if key.startswith("q_")}
     values["consent"] = bool(form.get("consent"))
     if form.get("website"):
         # A field people never see was filled: a bot. It gets a page like success and opens nothing,
@@ -133,7 +141,7 @@ def report():
         # People who type the report take longer; a person with autofill only has to press once more.
         return _form_page(values, token=_new_form_token(token["n"]),
                           notice=_("The form was sent very quickly after it opened. Check it and press Send again."))
-    files = tuple(Upload(f.filename or "", f.mimetype or "", f.read()) for f in request.files.getlist("files")
+    files = tuple(Upload(_clean(f.filename), _clean(f.mimetype), f.read()) for f in request.files.getlist("files")
                   if f and f.filename)
     service = _service()
     lat, lon = _float(values["lat"]), _float(values["lon"])
@@ -187,8 +195,8 @@ def nearby():
     if lat is not None and not (-90 <= lat <= 90 and -180 <= (lon or 0) <= 180):
         lat = lon = None
     place = service.nearest_place(lat, lon, lang) if lat is not None and lon is not None else None
-    cases = service.duplicates(request.args.get("category", "")[:40], lat, lon,
-                               request.args.get("place", "")[:64] or (place.code if place else None), lang)
+    cases = service.duplicates(_clean(request.args.get("category"))[:40], lat, lon,
+                               _clean(request.args.get("place"))[:64] or (place.code if place else None), lang)
     return jsonify(place={"code": place.code, "name": place.name} if place else None, cases=[{
         "code": c.code, "category": c.category, "place": c.place, "status": translate(c.status_label),
         "date": c.created_at.astimezone(_zone()).strftime("%d/%m/%Y"), "title": c.title, "metres": c.metres,
@@ -206,7 +214,7 @@ def _zone():
 @limiter.limit(_lookup_limit)
 def track_lookup():
     """Look a case up by its tracking code."""
-    code = (request.args.get("code") or "").strip().upper()
+    code = _clean(request.args.get("code")).upper()
     if not code:
         return render_template("portal/lookup.html", code="", error=None)
     try:
@@ -249,7 +257,7 @@ def track(code: str):
 @limiter.limit(_submit_limit)
 def follow(code: str):
     """Follow an open case (instead of reporting it again): a private link of one's own."""
-    email = (request.form.get("email") or "").strip()
+    email = _clean(request.form.get("email"))
     try:
         key = _service().follow(code, email, _citizen_id())
     except CaseNotFoundError:
@@ -283,7 +291,7 @@ def register():
     """A citizen's own account, to find their reports and followed cases in one list."""
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("portal.my_reports"))
-    values = {name: (request.form.get(name) or "").strip() for name in ("username", "full_name", "email")}
+    values = {name: _clean(request.form.get(name)) for name in ("username", "full_name", "email")}
     errors: dict[str, str] = {}
     if request.method == "POST":
         try:
