@@ -136,3 +136,17 @@ def test_an_operator_merges_a_duplicate_from_the_case_page(app):
     page = officer.get(f"/cases/{main}").get_data(as_text=True)
     assert 'id="merge-into"' not in page
     assert officer.post(f"/cases/{main}/merge", data={"csrf_token": csrf_of(page), "into": duplicate}).status_code == 403
+
+
+def test_a_duplicate_merged_into_a_published_case_leads_to_its_resolution(app):
+    code, _key = published_case(app)
+    duplicate = new_case(app, title="Đèn hỏng (báo lại)", triage=None)
+    operator = client_of(app, "dtv1")
+    token = csrf_of(operator.get(f"/cases/{duplicate}").get_data(as_text=True))
+    assert operator.post(f"/cases/{duplicate}/merge", data={"csrf_token": token, "into": code}).status_code == 303
+    visitor = app.test_client()
+    answer = visitor.get(f"/resolutions/{duplicate}")
+    assert answer.status_code == 302 and answer.headers["Location"].startswith(f"/resolutions/{code}?merged=")
+    page = visitor.get(answer.headers["Location"]).get_data(as_text=True)
+    assert f"Phản ánh {duplicate} đã được gộp vào phản ánh này" in page
+    assert "Một phản ánh trùng lặp đã được gộp vào phản ánh này" in page  # the public timeline says so too
