@@ -307,7 +307,10 @@ SCHEMAS: dict[str, Any] = {
         "id": INTEGER, "filename": STRING, "content_type": STRING, "size": INTEGER,
         "media": {"type": "string", "enum": ["image", "video", "file"],
                   "description": "image and video may be shown inline; anything else is downloaded."},
-        "public": BOOLEAN, "uploaded_by": nullable(STRING), "created_at": MOMENT,
+        "public": BOOLEAN,
+        "stage": {"type": "string", "enum": ["report", "resolution"],
+                  "description": "report: sent with the case (before); resolution: the unit's after photo."},
+        "uploaded_by": nullable(STRING), "created_at": MOMENT,
         "url": {"type": "string", "description": "Where to download it (same authentication)."},
     }),
     "CaseTask": _object({
@@ -354,7 +357,10 @@ SCHEMAS: dict[str, Any] = {
     "NewComment": _object({"body": {"type": "string", "minLength": 1, "maxLength": 5000}}),
     "Attachments": _object({"items": {"type": "array", "items": ref("Attachment")}}),
     "Upload": _object({"file": {"type": "string", "contentMediaType": "application/octet-stream",
-                                "description": "The file (multipart field `file`); its name and type are kept."}}),
+                                "description": "The file (multipart field `file`); its name and type are kept."},
+                       "stage": {"type": "string", "enum": ["report", "resolution"], "default": "report",
+                                 "description": "resolution: the unit's after photo, published with the "
+                                                "resolution."}}, required=["file"]),
     "CompleteTask": _object({"data": {"type": "object", "description": "One value per field of the task's form "
                                       "(see TaskDetail.form); text, choice and date as strings, bool as a "
                                       "boolean, int and number as numbers."}}),

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from tests.media_samples import png
+from tests.media_samples import WINDOWS_EXE, jpeg_with_gps, png
 from tests.workspace import csrf_of, make_workspace_app, new_case, open_task, sign_in
 from webapp.extensions import db
 from workflows.models import Attachment, CaseComment, Notification, User
@@ -324,6 +324,24 @@ def multipart(content: bytes, filename: str = "video.mp4") -> dict:
 def attachment_count(app) -> int:
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(Attachment))
+
+
+def test_an_after_photo_over_the_api_is_marked_and_a_program_refused(app, document):
+    code = new_case(app)
+    officer = Machine(app, "cb.buonmathuot")
+    after = officer.post(f"/cases/{code}/attachments", data={"stage": "resolution",
+                                                             "file": (io.BytesIO(jpeg_with_gps()), "sau.jpg", "image/jpeg")})
+    assert after.status_code == 201
+    conforms(document, "Attachment", after.get_json())
+    assert (after.get_json()["stage"], after.get_json()["public"], after.get_json()["media"]) == ("resolution", True, "image")
+    program = refused(officer.post(f"/cases/{code}/attachments",
+                                   data={"file": (io.BytesIO(WINDOWS_EXE), "anh.jpg", "image/jpeg")}), 422, "invalid")
+    assert program["fields"]["file"].startswith("anh.jpg")
+    bad_stage = refused(officer.post(f"/cases/{code}/attachments",
+                                     data={"stage": "later", "file": (io.BytesIO(png()), "a.png", "image/png")}), 422,
+                        "invalid")
+    assert "stage" in bad_stage["fields"]
+    assert attachment_count(app) == 1
 
 
 def test_files_upload_and_download_over_the_api(app, document):

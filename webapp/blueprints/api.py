@@ -424,7 +424,7 @@ def _visible_case(code: str) -> str:
 
 def _attachment(info: AttachmentInfo, code: str) -> dict[str, Any]:
     return {"id": info.id, "filename": info.filename, "content_type": info.content_type, "size": info.size,
-            "media": info.media, "public": info.public, "uploaded_by": info.uploaded_by,
+            "media": info.media, "public": info.public, "stage": info.stage, "uploaded_by": info.uploaded_by,
             "created_at": _moment(info.created_at),
             "url": url_for("api.case_file", code=code, attachment_id=info.id)}
 
@@ -529,8 +529,11 @@ def case_attachments(code: str):
 
 
 @endpoint("POST", "/cases/{code}/attachments", tag="cases", summary="Upload a file to a case",
-          description="multipart/form-data with the field `file`. The same content twice is one attachment. "
-                      "Larger than the server's limit (IOC_MAX_ATTACHMENT_MB, 25 MB by default): 413.",
+          description="multipart/form-data with the field `file` (and `stage`: `report` or `resolution`, the "
+                      "unit's \"after\" photo published with the resolution). The same content twice is one "
+                      "attachment. Checked by content: programs, scripts and web pages, damaged photos and videos "
+                      "are refused (422). Larger than the server's limit (IOC_MAX_ATTACHMENT_MB, 25 MB by "
+                      "default): 413.",
           params=(CASE_CODE, LANG_PARAM), body={"multipart/form-data": ref("Upload")},
           ok=_ok("Attachment", "The attachment", 201), errors=(404, 413, 422))
 def upload_case_file(code: str):
@@ -550,7 +553,8 @@ def upload_case_file(code: str):
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     who = _actor()
     added = runtime().services(db.session).cases.add_attachment(code, name, content_type, data,
-                                                                uploaded_by=who.username)
+                                                                uploaded_by=who.username,
+                                                                stage=request.form.get("stage", "report"))
     info, _sha = _views().attachment(who, code, added.id)
     return jsonify(_attachment(info, code)), 201
 
