@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from engine.clock import SYSTEM_CLOCK, Clock
 from engine.i18n import Text, t
@@ -144,6 +144,8 @@ class NewRequest:
     media_url: str = ""
     # Photos sent as multipart `media` (the common GeoReport v2 extension), checked like the portal's.
     media: tuple[Upload, ...] = ()
+    # The client's Idempotency-Key header: a retried POST answers the first request instead of a second case.
+    idempotency_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -291,6 +293,9 @@ class Open311Service:
             raise Open311Error(400, *(t("%(name)s must not contain the character NUL (0x00)", name=n) for n in with_nul))
         if len(new.description or "") > MAX_DESCRIPTION:
             raise Open311Error(400, t("description: at most %(n)s characters; shorten it", n=MAX_DESCRIPTION))
+        retry_key = (new.idempotency_key or "").strip()
+        if len(retry_key) > 80:
+            raise Open311Error(400, t("the Idempotency-Key header must be 1 to 80 characters"))
         lat, lon, place = self._location(new)
         name = " ".join(p.strip() for p in (new.first_name, new.last_name) if p and p.strip())[:255]
         description = (new.description or "").strip()
@@ -299,12 +304,18 @@ class Open311Service:
             channel="field_report", category=category.code, title=title, admin_unit=place.code,
             description=description, lat=lat, lon=lon, address=(new.address_string or "").strip()[:500],
             reporter_name=name, reporter_phone=(new.phone or "").strip(), reporter_email=(new.email or "").strip(),
-            answers=dict(new.attributes or {}), source="open311", files=tuple(new.media))
+            answers=dict(new.attributes or {}), source="open311", files=tuple(new.media),
+            # Per client, so two apps choosing the same key never meet.
+            idempotency_key=f"open311:{client.id}:{retry_key}" if retry_key else None)
         try:
             receipt = self.cases.intake_receipt(request)
         except IntakeError as exc:
             raise Open311Error(400, *_intake_messages(exc)) from None
         case = receipt.case
+        notice = t("Received by the Đắk Lắk IOC as %(code)s: it is checked, then given to the responsible unit "
+                   "with a deadline (expected_datetime).", code=case.code)
+        if not receipt.created and case.request_token:
+            return Posted(case.code, notice, case.request_token)  # a retry: the first answer again
         token = secrets.token_hex(16)
         # Second step, once the case exists: its token and how it came (client, device, media link) for
         # officials only; losing it to a crash loses no report.
@@ -315,8 +326,6 @@ class Open311Service:
         self.session.add(CaseEvent(case_id=case.id, at=self.clock.now(), kind="open311_received", actor=None,
                                    public=False, detail={k: v for k, v in detail.items() if v}))
         self.session.commit()
-        notice = t("Received by the Đắk Lắk IOC as %(code)s: it is checked, then given to the responsible unit "
-                   "with a deadline (expected_datetime).", code=case.code)
         return Posted(case.code, notice, token)
 
     def client_of(self, api_key: str) -> Open311Client:
@@ -418,7 +427,8 @@ class Open311Service:
                 query = query.where(Case.status.in_(OPEN_STATUSES))
             elif wanted == {"closed"}:
                 query = query.where(Case.status.in_(CLOSED_STATUSES))
-        cases = list(self.session.scalars(query.order_by(Case.created_at.desc(), Case.id.desc()).limit(MAX_RESULTS)))
+        cases = list(self.session.scalars(query.options(selectinload(Case.reporter))
+                                          .order_by(Case.created_at.desc(), Case.id.desc()).limit(MAX_RESULTS)))
         return self._infos(cases, lang)
 
     def request(self, service_request_id: str, lang: str = "vi") -> RequestInfo:

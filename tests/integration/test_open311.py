@@ -88,12 +88,13 @@ def _tags(element: ET.Element) -> list[str]:
     return [child.tag for child in element]
 
 
-def _post(client, fmt="json", **fields):
+def _post(client, fmt="json", headers=None, **fields):
     data = {"api_key": DEMO_API_KEY, "service_code": "street_lighting", "lat": "12.668", "long": "108.041",
             "description": "Ba cột đèn trước số 12 Lê Duẩn không sáng", "attribute[lights_out]": "3",
             "attribute[extent]": "several"}
     data.update(fields)
-    return client.post(f"{BASE}/requests.{fmt}", data={k: v for k, v in data.items() if v is not None})
+    return client.post(f"{BASE}/requests.{fmt}", data={k: v for k, v in data.items() if v is not None},
+                       headers=headers or {})
 
 
 def _cases(app) -> int:
@@ -252,6 +253,18 @@ def test_post_opens_a_field_report_with_a_token(world, fmt):
     root = _xml(client.get(f"{BASE}/tokens/{token}.xml"))
     assert root.tag == "service_requests" and _tags(root[0]) == ["service_request_id", "token"]
     assert root[0].find("service_request_id").text == code
+
+
+def test_a_retried_post_with_the_same_idempotency_key_answers_the_first_request(world):
+    app, _clock, client, _ = world
+    first = _json(_post(client, headers={"Idempotency-Key": "app-42-report-7"}))[0]
+    again = _json(_post(client, "json", headers={"Idempotency-Key": "app-42-report-7"}))[0]
+    assert (again["service_request_id"], again["token"]) == (first["service_request_id"], first["token"])
+    other = _json(_post(client, headers={"Idempotency-Key": "app-42-report-8"}))[0]
+    assert other["service_request_id"] != first["service_request_id"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Case)) == 2
+    assert _post(client, headers={"Idempotency-Key": "k" * 81}).status_code == 400
 
 
 def test_location_by_address_string_or_address_id(world):

@@ -204,7 +204,8 @@ def post_request(service: Open311Service, fmt: str) -> Response:
             values = form.getlist(name)
             attributes[match.group(1)] = values[0] if len(values) == 1 else values
     media = tuple(Upload(f.filename or "", f.mimetype or "", f.read()) for f in request.files.getlist("media") if f)
-    new = NewRequest(attributes=attributes, media=media, **{k: form.get(k, "") for k in (
+    new = NewRequest(attributes=attributes, media=media, idempotency_key=request.headers.get("Idempotency-Key", ""),
+                     **{k: form.get(k, "") for k in (
         "api_key", "service_code", "lat", "long", "address_string", "address_id", "email", "device_id",
         "account_id", "first_name", "last_name", "phone", "description", "media_url")})
     posted = service.submit(new)
