@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from engine.clock import SYSTEM_CLOCK, Clock
 from workflows.models import AdminUnit, Case, CaseRating
+from workflows.nearby import OPEN_STATUSES
 
 PERIODS = (30, 90, 365)
-OPEN_STATUSES = ("received", "in_progress", "escalated", "returned", "reopened")
 
 
 @dataclass(frozen=True)

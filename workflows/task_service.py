@@ -37,7 +37,7 @@ from workflows.models import (
 TABS = ("mine", "unit", "overdue", "due_soon", "done")
 SORTS = ("due", "newest", "priority")
 CASE_STATUSES = ("received", "in_progress", "escalated", "returned", "resolved", "published", "reopened",
-                 "closed", "rejected")
+                 "closed", "rejected", "merged")
 DUE_SOON = timedelta(hours=24)
 DONE_WINDOW = timedelta(days=30)
 PAGE_SIZE = 50
