@@ -50,6 +50,9 @@ IOC_UNIT_CODE = "IOC-DLK"
 # Who may merge duplicates (when they see both cases), and which cases may be merged away.
 MERGE_ROLES = ("operator", "unit_head", "admin")
 MERGEABLE_STATUSES = ("received", "in_progress", "escalated", "returned", "reopened")
+# Statuses a refused merge names (the status labels' msgids; workflows/case_view.py has them all).
+_STATUS_WORDS = {"resolved": t("resolved"), "published": t("published"), "closed": t("closed"),
+                 "rejected": t("rejected"), "merged": t("merged")}
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 ATTACHMENT_STAGES = ("report", "resolution")  # before (sent with the case) / after (the unit's, with the resolution)
 _PHONE = re.compile(r"^\+?[0-9 .-]{8,16}$")
@@ -67,6 +70,11 @@ def phone_key(phone: str) -> str:
 def key_digest(key: str) -> str:
     """The sha256 kept for a follow key (the key itself is only ever shown to its holder)."""
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _status_word(status: str):
+    """A status as a translatable word (the key itself when it has none)."""
+    return _STATUS_WORDS.get(status, status)
 
 
 def merged_digest(digest: str, into_id: int) -> str:
@@ -485,10 +493,10 @@ class CaseService:
             raise IntakeError({"into": t("a case cannot be merged into itself; give the code of the other case")})
         if duplicate.status not in MERGEABLE_STATUSES:
             raise IntakeError({"into": t("case %(code)s is no longer open (%(status)s); only an open case can be merged",
-                                         code=duplicate.code, status=duplicate.status)})
+                                         code=duplicate.code, status=_status_word(duplicate.status))})
         if into.status in ("closed", "rejected", "merged") or into.merged_into_id is not None:
             raise IntakeError({"into": t("case %(code)s is %(status)s; merge into a case that is still open",
-                                         code=into.code, status=into.status)})
+                                         code=into.code, status=_status_word(into.status))})
         instance_id = duplicate.process_instance_id
 
         def work() -> Case:
