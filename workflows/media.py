@@ -125,12 +125,6 @@ def sniff(data: bytes) -> Sniffed:
         return Sniffed("refused", "text/x-script", t("a script"))
     if head.startswith(b"dex\n"):
         return Sniffed("refused", "application/vnd.android.package-archive", t("an Android program"))
-    text_head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if b"<svg" in text_head:
-        return Sniffed("refused", "image/svg+xml", t("an SVG drawing, which can carry scripts"))
-    if text_head.startswith((b"<!doctype html", b"<html", b"<script", b"<head", b"<body", b"<iframe", b"<?xml")) \
-            or b"<script" in text_head:
-        return Sniffed("refused", "text/html", t("a web page (HTML/XML), which can carry scripts"))
     if head.startswith(b"PK\x03\x04"):
         if b"[Content_Types].xml" in data[:2048] or data[30:38] == b"mimetype":
             return Sniffed("other", "application/zip", t("an office document"))
@@ -141,6 +135,13 @@ def sniff(data: bytes) -> Sniffed:
         return Sniffed("other", "application/pdf", t("a PDF document"))
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         return Sniffed("other", "application/x-ole-storage", t("an office document"))
+    # Text formats last: binary files above may carry such words in their first bytes.
+    text_head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if b"<svg" in text_head:
+        return Sniffed("refused", "image/svg+xml", t("an SVG drawing, which can carry scripts"))
+    if text_head.startswith((b"<head", b"<body", b"<?xml")) \
+            or any(tag in text_head for tag in (b"<!doctype html", b"<html", b"<script", b"<iframe")):
+        return Sniffed("refused", "text/html", t("a web page (HTML/XML), which can carry scripts"))
     return Sniffed("other", "application/octet-stream", None)
 
 

@@ -147,6 +147,9 @@ def test_officials_documents_are_kept_but_programs_and_pages_are_not():
     docx = b"PK\x03\x04" + b"\x00" * 26 + b"[Content_Types].xml" + b"\x00" * 20
     assert check_document(Upload("a.docx", "", docx)).kind == "other"
     assert check_document(Upload("a.txt", "", b"plain words")).content_type == "application/octet-stream"
+    # A PDF is a PDF even when its first bytes carry words a web page would.
+    assert check_document(Upload("a.pdf", "", b"%PDF-1.7 <script> <svg")).content_type == "application/pdf"
+    assert sniff(b"<!-- saved page --><HTML><body>hi</body></HTML>").kind == "refused"
     for data in (WINDOWS_EXE, ELF, HTML, SVG, SCRIPT, ZIP):
         with pytest.raises(IntakeError) as err:
             check_document(Upload("bien-ban.pdf", "application/pdf", data))
