@@ -42,16 +42,27 @@ def _field_errors(exc: IntakeError | FormError) -> dict[str, str]:
     return {name: translate(message) for name, message in exc.fields.items()}
 
 
+# The shared labels per language, translated on first use: the catalogs do not change while the
+# process runs (Flask-Babel keeps them loaded for its life too).
+_LABELS_IN: dict[str, dict[str, dict[str, str]]] = {}
+
+
 @bp.app_context_processor
 def labels() -> dict[str, Any]:
-    """Labels the task pages and the case pages share, translated once per page (not once per row)."""
-    def now(labels: dict) -> dict:
-        return {key: translate(value) for key, value in labels.items()}
+    """Labels the task pages and the case pages share, translated once per language (not once per row)."""
+    from flask_babel import get_locale
 
-    return {"TAB_LABELS": now(TAB_LABELS), "SORT_LABELS": now(SORT_LABELS), "CHANNEL_LABELS": now(CHANNEL_LABELS),
-            "PRIORITY_LABELS": now(PRIORITY_LABELS), "STATUS_LABELS": now(STATUS_LABELS), "role_label": role_label,
-            "now": lambda: runtime().clock.now(),
+    language = str(get_locale())
+    translated = _LABELS_IN.get(language)
+    if translated is None:
+        def now(labels: dict) -> dict:
+            return {key: translate(value) for key, value in labels.items()}
+
+        translated = _LABELS_IN[language] = {
+            "TAB_LABELS": now(TAB_LABELS), "SORT_LABELS": now(SORT_LABELS), "CHANNEL_LABELS": now(CHANNEL_LABELS),
+            "PRIORITY_LABELS": now(PRIORITY_LABELS), "STATUS_LABELS": now(STATUS_LABELS),
             "CHOICE_LABELS": now(VALUE_LABELS)}
+    return {**translated, "role_label": role_label, "now": lambda: runtime().clock.now()}
 
 
 def role_label(role: str | None) -> str:
