@@ -221,6 +221,16 @@ def test_a_too_large_photo_is_refused_with_a_message(app, clock, tmp_path, db_ur
         db.engine.dispose()
 
 
+def test_a_request_larger_than_the_server_reads_comes_back_to_the_form_saying_why(db_url, clock, tmp_path):
+    small = make_workspace_app(db_url, clock, FILES_DIR=str(tmp_path / "f3"), MAX_CONTENT_LENGTH=200_000)
+    response = submit(small.test_client(), clock, files=[("video.mp4", b"\x00" * 300_000)])
+    page = response.get_data(as_text=True)
+    assert response.status_code == 413 and 'id="report-form"' in page and "không có gì được gửi" in page
+    assert cases(small) == 0
+    with small.app_context():
+        db.engine.dispose()
+
+
 def test_photos_go_with_the_report(app, clock):
     page = submit(app.test_client(), clock, files=[("den.jpg", jpeg_with_gps()), ("cot.png", png())]).get_data(
         as_text=True)

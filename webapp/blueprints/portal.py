@@ -185,6 +185,20 @@ def report():
     return response
 
 
+@bp.errorhandler(413)
+def too_large(_error):
+    """A request larger than the server reads: back to the form, saying why (what was typed could not be read)."""
+    if request.endpoint != "portal.report":
+        return render_template("error.html", code=413, title=_("The file is too large"),
+                               message=_("The upload is larger than this server accepts (%(mb)s MB); send a smaller"
+                                         " file.", mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024))), 413
+    page, _status = _form_page({}, notice=_(
+        "The photos and videos together were larger than this site accepts (%(mb)s MB), so nothing was sent or kept."
+        " Choose fewer or smaller files and fill in the form again.",
+        mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)))
+    return page, 413
+
+
 @bp.get("/report/nearby.json")
 @limiter.limit(_lookup_limit)
 def nearby():
