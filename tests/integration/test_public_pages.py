@@ -106,7 +106,8 @@ def test_not_resolved_reopens_and_the_page_is_withdrawn(app):
     assert answer.status_code == 303
     with app.app_context():
         assert db.session.scalar(select(Case.status).where(Case.code == code)) == "in_progress"
-    assert client.get(f"/resolutions/{code}").status_code == 404
+    withdrawn = client.get(f"/resolutions/{code}")
+    assert withdrawn.status_code == 404 and f'href="/track/{code}"' in withdrawn.get_data(as_text=True)
     assert client.post(f"/resolutions/{code}/rate", data={"csrf_token": token, "key": key,
                                                           "satisfied": "1"}).status_code == 404
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from workflows.publication_service import COMMENT_MAX, PublicationService, Publi
 bp = Blueprint("public", __name__, url_prefix="/resolutions")
 # Photos change only when a publication is withdrawn: browsers and proxies may keep them a while.
 MEDIA_MAX_AGE = 600
+_CODE = re.compile(r"[A-Z]{2,3}-\d{4}-\d{6}")
 
 
 def _service() -> PublicationService:
@@ -97,7 +99,7 @@ def _detail_page(code: str, status: int = 200, **form_state: Any):
         into = service.merged_into(code)
         if into:  # a duplicate: its story goes on in the case it was merged into
             return redirect(url_for("public.detail", code=into, merged=code.upper()[:32])), 302
-        abort(404)
+        return _not_published(code)
     key = (form_state.get("key") or request.args.get("key") or "")[:200]
     who = current_actor()
     may_rate = detail.feedback_open and service.may_rate(code, key, who.user_id if who else None)
@@ -109,6 +111,14 @@ def _detail_page(code: str, status: int = 200, **form_state: Any):
         response.headers["Cache-Control"] = "no-store"
         response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def _not_published(code: str):
+    """404 that says what to do: a case not (or no longer) published is followed on its tracking page."""
+    code = code.strip().upper()[:32]
+    views = current_app.view_functions
+    track = url_for("portal.track", code=code) if "portal.track" in views and _CODE.fullmatch(code) else None
+    return render_template("public/not_published.html", code=code, track_url=track), 404
 
 
 @bp.get("/<code>")
@@ -147,7 +157,7 @@ def rate(code: str):
     try:
         _service().rate(code, choice == "1", comment, key=key, user_id=who.user_id if who else None)
     except CaseNotFoundError:
-        abort(404)
+        return _not_published(code)
     except RatingError as exc:
         status = 403 if exc.reason == "key" else (400 if exc.reason == "comment" else 409)
         return _detail_page(code, status, key=key, comment=comment, rate_error=translate(exc.message))
