@@ -233,6 +233,15 @@ class CaseService:
             return Receipt(existing, False)
         return Receipt(case, True, follow_key[-1] if follow_key else None)
 
+    def problems(self, request: IntakeRequest) -> dict[str, Any]:
+        """What intake would refuse in `request` (field → message), opening nothing: for a channel that
+        checks fields of its own too and wants every message in one answer."""
+        try:
+            self._validate(request)
+        except IntakeError as exc:
+            return dict(exc.fields)
+        return {}
+
     def _transaction(self, work: Callable[[], T]) -> T:
         """Run `work` and commit, then let the outbox deliver.
 

@@ -162,10 +162,6 @@ class HotlineService:
             errors["description"] = t("write what the caller reports or asks")
         elif len(description) > DESCRIPTION_MAX:
             errors["description"] = t("at most 10,000 characters; shorten it")
-        if call.kind not in CALL_KINDS:
-            errors["kind"] = t("choose a report or an information request")
-        if errors:
-            raise IntakeError(errors)
         request = IntakeRequest(
             channel="hotline", source="hotline", category=call.category, admin_unit=call.place,
             title=(call.title or "").strip() or make_title(description), description=description,
@@ -173,10 +169,15 @@ class HotlineService:
             reporter_phone=call.phone, answers=dict(call.answers),
             idempotency_key=f"hotline:{call.call_id}"[:120] if call.call_id else None,
             process_data={"call_kind": call.kind})
+        # Every message in one answer, under the console's names for the intake's fields.
+        errors = {**{_FIELD_NAMES.get(k, k): v for k, v in self.cases.problems(request).items()}, **errors}
+        if call.kind not in CALL_KINDS:
+            errors["kind"] = t("choose a report or an information request")
+        if errors:
+            raise IntakeError(errors)
         try:
             return self.cases.intake_receipt(request)
         except IntakeError as exc:
-            # The console's names for the intake's fields.
             raise IntakeError({_FIELD_NAMES.get(k, k): v for k, v in exc.fields.items()}) from None
 
     def link_call(self, actor: Actor, code: str, note: str = "", caller_name: str = "") -> Case:
@@ -218,7 +219,7 @@ class HotlineService:
 
 # Intake's field names → the console's (so each message lands beside its input).
 _FIELD_NAMES = {"admin_unit": "place", "reporter_phone": "phone", "reporter_name": "caller_name",
-                "call_kind": "kind"}
+                "call_kind": "kind", "title": "description"}  # the title is made from the description
 
 
 def make_title(description: str) -> str:

@@ -137,6 +137,8 @@ def test_the_same_call_sent_twice_opens_one_case(hotline, session):
     ({"category": "no_such"}, {"category"}),
     ({"place": "SXD"}, {"place"}),  # a department, not a commune or ward
     ({"answers": {"hazard": "volcano"}}, {"answers.hazard"}),
+    # Every mistake in one answer, so the operator fixes them in one go.
+    ({"phone": "12ab", "place": "", "category": "", "description": ""}, {"phone", "place", "category", "description"}),
 ])
 def test_bad_calls_say_what_to_fix_and_store_nothing(hotline, session, overrides, fields):
     with pytest.raises(IntakeError) as err:
@@ -342,6 +344,7 @@ def test_console_links_a_call_to_the_same_case(app):
 
 @pytest.mark.parametrize("fields, message", [
     ({"phone": "abc"}, "0912 345 678"),
+    ({"phone": "12ab", "description": ""}, "such as 0912 345 678"),
     ({"description": ""}, "what the caller"),
     ({"category": "no_such"}, "categor"),
     ({"place": "NOWHERE"}, "commune"),
@@ -389,3 +392,57 @@ def test_callback_task_renders_in_the_operators_task_list(app, clock):
     assert "Gọi lại cho người dân" in listing and code in listing
     form = client.get(f"/tasks/{callback_id}").get_data(as_text=True)
     assert "Chưa được xử lý (mở lại phản ánh)" in form and "Hài lòng" in form
+
+
+def test_a_call_through_the_web_to_publication_rating_reopening_and_close(app):
+    """The console, the task pages and the public resolution page, as the people concerned use them."""
+    operator, officer = client_of(app, "dtv1"), client_of(app, "cb.buonmathuot")
+
+    def open_task_id(code):
+        with app.app_context():
+            return db.session.scalar(select(HumanTask.id).where(HumanTask.business_key == code,
+                                                               HumanTask.state == "open"))
+
+    def complete(client, task_id, **data):
+        page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
+        response = client.post(f"/tasks/{task_id}/complete", data={"csrf_token": csrf_of(page), **data})
+        assert response.status_code == 303, response.get_data(as_text=True)[:500]
+
+    page = operator.get("/hotline/").get_data(as_text=True)
+    text = operator.post("/hotline/calls", data=_form(page, caller_name="Trần Thị Bình",
+                                                       description="Ổ gà trước nhà bà Bình, 0912 345 678"),
+                         follow_redirects=True).get_data(as_text=True)
+    code = re.search(r"HL-\d{4}-\d{6}", text).group(0)
+    complete(officer, open_task_id(code), resolution="Đã vá ổ gà.")
+    # The citizen says on the phone it is not fixed: back to the ward.
+    complete(operator, open_task_id(code), reached="yes", callback_answer="not_resolved",
+             callback_note="Mới vá một nửa")
+    with app.app_context():
+        case = db.session.scalar(select(Case).where(Case.code == code))
+        assert (case.status, case.reopen_count) == ("in_progress", 1)
+    complete(officer, open_task_id(code), resolution="Đã vá hết ổ gà.")
+    complete(operator, open_task_id(code), reached="yes", callback_answer="satisfied")
+
+    public = app.test_client().get(f"/resolutions/{code}")
+    assert public.status_code == 200
+    shown = public.get_data(as_text=True)
+    assert "Đã vá hết ổ gà." in shown and "Bình" not in shown and "0912" not in shown
+
+    # A later "not resolved" (the citizen_feedback message, as a web rating sends it) reopens it once more.
+    with app.app_context():
+        services = app.extensions["ioc"].services(db.session)
+        services.cases.citizen_feedback(code, satisfied=False, comment="Lại hỏng")
+        case = db.session.scalar(select(Case).where(Case.code == code))
+        assert (case.status, case.reopen_count) == ("in_progress", 2)
+        ratings = db.session.scalars(select(CaseRating.satisfied).where(CaseRating.case_id == case.id)).all()
+        assert sorted(ratings) == [False, True]  # the two answers on the phone
+    assert app.test_client().get(f"/resolutions/{code}").status_code == 404  # withdrawn while reopened
+    complete(officer, open_task_id(code), resolution="Đã thảm lại mặt đường.")
+    complete(operator, open_task_id(code), reached="yes", callback_answer="satisfied")
+    with app.app_context():
+        services = app.extensions["ioc"].services(db.session)
+        services.cases.citizen_feedback(code, satisfied=True)
+        case = db.session.scalar(select(Case).where(Case.code == code))
+        assert (case.status, case.close_reason) == ("closed", "satisfied")
+    timeline = operator.get(f"/cases/{code}").get_data(as_text=True)
+    assert "Đã gọi lại cho người dân: Chưa được xử lý (mở lại phản ánh)" in timeline
