@@ -175,6 +175,10 @@ class PortalService:
         row = self.session.execute(select(User.full_name, User.email).where(User.id == user_id)).first()
         return (row.full_name or "", row.email or "") if row else ("", "")
 
+    def problems(self, request: IntakeRequest) -> dict:
+        """What intake would refuse in `request`, opening nothing (the form's own checks come on top)."""
+        return self.cases.problems(request)
+
     def submit(self, request: IntakeRequest) -> Receipt:
         """Open the case (intake checks everything, files included, before storing anything)."""
         return self.cases.intake_receipt(request)

@@ -193,6 +193,12 @@ def test_control_characters_never_reach_the_database(app, clock):
     assert registered.status_code in (302, 422)
 
 
+def test_every_field_to_fix_is_named_in_one_answer(app, clock):
+    page = submit(app.test_client(), clock, consent=None, title="", reporter_email="x").get_data(as_text=True)
+    assert 'id="consent-error"' in page and 'id="title-error"' in page and 'id="reporter_email-error"' in page
+    assert cases(app) == 0
+
+
 def test_a_required_question_of_the_category_is_asked_for(app, clock):
     page = submit(app.test_client(), clock, category="trees_parks").get_data(as_text=True)
     assert "bắt buộc" in page and cases(app) == 0

@@ -167,6 +167,8 @@ def report():
         reporter_user_id=_citizen_id(), idempotency_key=f"portal:{token['n']}",
         follow_key=_follow_key(token["n"]))
     if errors:
+        # Every field to fix in one answer: intake's own checks too (nothing is opened).
+        errors = {**{k: translate(v) for k, v in service.problems(request_).items()}, **errors}
         return _form_page(values, errors=errors, token=form.get("form_token"), status=422)
     try:
         receipt = service.submit(request_)
