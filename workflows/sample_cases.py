@@ -22,6 +22,13 @@ SAMPLES = [
     ("public_security", "X-HOA-PHU", "Tụ tập gây mất trật tự ban đêm",
      "Nhóm thanh niên tụ tập đua xe sau 23 giờ.", 12.6133, 107.9936, None),
 ]
+# Two calls to the 1022 hotline from one number, so that typing 0905 123 456 on the console shows a history:
+# (call kind, category, unit, what the caller said)
+HOTLINE_SAMPLES = [
+    ("information", "public_services", "P-TAN-AN", "Hỏi giờ làm việc của bộ phận một cửa phường Tân An."),
+    ("report", "street_lighting", "P-TAN-AN", "Cả tuyến đường Hùng Vương đoạn qua phường Tân An mất đèn từ tối qua."),
+]
+HOTLINE_CALLER = ("Lê Văn Hùng (demo)", "0905 123 456")
 
 
 def create_sample_cases(services: Services) -> int:
@@ -41,4 +48,12 @@ def create_sample_cases(services: Services) -> int:
                                                           HumanTask.state == "open"))
             if task is not None:
                 services.cases.complete_task(task.id, {"decision": decision}, actor="dtv1")
+    if services.definitions.latest("hotline_call", missing_ok=True) is None:
+        return made  # only field_report deployed (ioc demo deploys the whole bpmn folder first)
+    for index, (kind, category, unit, said) in enumerate(HOTLINE_SAMPLES):
+        _case, created = services.cases.intake(IntakeRequest(
+            channel="hotline", source="hotline", category=category, admin_unit=unit, title=said.rstrip("."),
+            description=said, reporter_name=HOTLINE_CALLER[0], reporter_phone=HOTLINE_CALLER[1],
+            idempotency_key=f"demo-hotline-{index}", process_data={"call_kind": kind}))
+        made += int(created)
     return made
