@@ -49,6 +49,7 @@ class Call:
     place: str
     description: str
     kind: str = "report"  # report, or information (answered on the phone)
+    priority: str | None = None  # None: the category's usual priority
     caller_name: str = ""
     address: str = ""
     title: str = ""  # made from the description when left out
@@ -166,7 +167,7 @@ class HotlineService:
             channel="hotline", source="hotline", category=call.category, admin_unit=call.place,
             title=(call.title or "").strip() or make_title(description), description=description,
             address=call.address, lat=call.lat, lon=call.lon, reporter_name=call.caller_name,
-            reporter_phone=call.phone, answers=dict(call.answers),
+            reporter_phone=call.phone, answers=dict(call.answers), priority=call.priority or None,
             idempotency_key=f"hotline:{call.call_id}"[:120] if call.call_id else None,
             process_data={"call_kind": call.kind})
         # Every message in one answer, under the console's names for the intake's fields.

@@ -120,6 +120,15 @@ def test_information_request_is_closed_answered_with_no_task(hotline, session):
     assert case.process_instance.status == "completed"
 
 
+def test_an_urgent_call_gets_the_short_deadline_and_alerts_the_leaders(hotline, session, clock):
+    case = hotline.take_call(actor_of(session, "dtv1"), a_call(priority="high")).case
+    handle = only_task(session, case, "handle")
+    assert case.priority == "high" and handle.due_at == clock.now() + timedelta(hours=24)
+    alerted = session.scalar(select(func.count()).select_from(CaseEvent).where(
+        CaseEvent.case_id == case.id, CaseEvent.kind == "leaders_notified"))
+    assert alerted == 1
+
+
 def test_the_same_call_sent_twice_opens_one_case(hotline, session):
     dtv1 = actor_of(session, "dtv1")
     first = hotline.take_call(dtv1, a_call(call_id="form-1"))
@@ -137,6 +146,7 @@ def test_the_same_call_sent_twice_opens_one_case(hotline, session):
     ({"category": "no_such"}, {"category"}),
     ({"place": "SXD"}, {"place"}),  # a department, not a commune or ward
     ({"answers": {"hazard": "volcano"}}, {"answers.hazard"}),
+    ({"priority": "urgent"}, {"priority"}),
     # Every mistake in one answer, so the operator fixes them in one go.
     ({"phone": "12ab", "place": "", "category": "", "description": ""}, {"phone", "place", "category", "description"}),
 ])

@@ -13,7 +13,7 @@ from webapp.extensions import db
 from webapp.i18n import translate
 from webapp.runtime import runtime
 from webapp.security import actor, require
-from workflows.case_view import STATUS_LABELS
+from workflows.case_view import PRIORITY_LABELS, STATUS_LABELS
 from workflows.errors import AccessDeniedError, CaseNotFoundError, IntakeError
 from workflows.hotline_service import Call, HotlineService
 from workflows.reference import categories, places
@@ -22,7 +22,7 @@ bp = Blueprint("hotline", __name__, url_prefix="/hotline")
 
 # Operators take the calls; administrators may stand in.
 OPERATOR_ROLES = ("operator", "admin")
-TEXT_FIELDS = ("phone", "caller_name", "place", "address", "category", "description", "kind")
+TEXT_FIELDS = ("phone", "caller_name", "place", "address", "category", "priority", "description", "kind")
 
 
 def _hotline() -> HotlineService:
@@ -40,7 +40,8 @@ def _console(values: dict[str, Any] | None = None, errors: dict[str, str] | None
     return render_template(
         "hotline/console.html", values=values, errors=errors or {}, answers=values.get("answers", {}),
         call_id=values.get("call_id") or uuid.uuid4().hex, lang=lang,
-        categories=categories(db.session), places=places(db.session), questions=_hotline().questions(lang)), status
+        categories=categories(db.session), places=places(db.session), questions=_hotline().questions(lang),
+        priorities={key: translate(label) for key, label in PRIORITY_LABELS.items()}), status
 
 
 @bp.get("/")
@@ -69,7 +70,8 @@ def take_call():
         receipt = hotline.take_call(actor(), Call(
             phone=values["phone"], caller_name=values["caller_name"], category=values["category"],
             place=values["place"], address=values["address"], description=values["description"],
-            kind=values["kind"] or "report", answers=values["answers"], call_id=values["call_id"] or None))
+            kind=values["kind"] or "report", priority=values["priority"] or None, answers=values["answers"],
+            call_id=values["call_id"] or None))
     except CaseNotFoundError:
         abort(404)
     except AccessDeniedError:
