@@ -456,3 +456,22 @@ def test_a_call_through_the_web_to_publication_rating_reopening_and_close(app):
         assert (case.status, case.close_reason) == ("closed", "satisfied")
     timeline = operator.get(f"/cases/{code}").get_data(as_text=True)
     assert "Đã gọi lại cho người dân: Chưa được xử lý (mở lại phản ánh)" in timeline
+
+
+def test_reminder_and_escalation_as_for_field_reports(hotline, services, session, session_factory, clock):
+    case = hotline.take_call(actor_of(session, "dtv1"), a_call()).case
+    only_task(session, case, "handle")
+    clock.advance(hours=60, seconds=1)  # normal priority: 72 h, reminded 12 h before
+    session.rollback()
+    make_sweep(session_factory, clock).run_once()
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(CaseEvent).where(
+        CaseEvent.case_id == case.id, CaseEvent.kind == "reminder")) == 1
+    clock.advance(hours=12)
+    session.rollback()
+    make_sweep(session_factory, clock).run_once()
+    l1 = only_task(session, case, "handle_l1")
+    assert (l1.candidate_role, l1.candidate_unit) == ("unit_head", "P-BUON-MA-THUOT")
+    # The unit head resolves it: the callback follows, as after the officer's resolution.
+    services.cases.complete_task(l1.id, {"resolution": "Đã chỉ đạo vá xong."}, actor="tp.buonmathuot")
+    only_task(session, case, "callback")
