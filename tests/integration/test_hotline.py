@@ -475,3 +475,20 @@ def test_reminder_and_escalation_as_for_field_reports(hotline, services, session
     # The unit head resolves it: the callback follows, as after the officer's resolution.
     services.cases.complete_task(l1.id, {"resolution": "Đã chỉ đạo vá xong."}, actor="tp.buonmathuot")
     only_task(session, case, "callback")
+
+
+def test_twenty_reopenings_on_the_phone_run_then_the_next_goes_to_people(hotline, services, session):
+    """Every round really runs (SpiffWorkflow's depth limit is far), and operators.reopen stops the 21st."""
+    from workflows.operators import MAX_REOPENS
+
+    case = hotline.take_call(actor_of(session, "dtv1"), a_call()).case
+    for round_ in range(MAX_REOPENS + 1):
+        services.cases.complete_task(only_task(session, case, "handle").id, {"resolution": f"Lần {round_ + 1}"},
+                                     actor="cb.buonmathuot")
+        services.cases.complete_task(only_task(session, case, "callback").id,
+                                     {"reached": "yes", "callback_answer": "not_resolved"}, actor="dtv1")
+    view = services.instances.view(case.process_instance_id)
+    assert view.status == "error"
+    assert any(f"reopened {MAX_REOPENS} times" in m for m in view.incidents), view.incidents
+    session.refresh(case)
+    assert case.reopen_count == MAX_REOPENS
