@@ -34,6 +34,11 @@ def _lang() -> str:
     return get_locale().language if get_locale() else "vi"
 
 
+def _unit_name(unit) -> str:
+    """A unit's name in the reader's language."""
+    return unit.name_en if _lang() == "en" and unit.name_en else unit.name
+
+
 def _console(values: dict[str, Any] | None = None, errors: dict[str, str] | None = None, status: int = 200):
     lang = _lang()
     values = values or {}
@@ -84,7 +89,7 @@ def take_call():
     else:
         flash(_("Case %(code)s opened and sent to %(unit)s. Read the code to the caller: they will be called "
                 "back when it is resolved.", code=case.code,
-                unit=case.responsible_unit.name if case.responsible_unit else _("the IOC")), "done")
+                unit=_unit_name(case.responsible_unit) if case.responsible_unit else _("the IOC")), "done")
     return redirect(url_for("hotline.console")), 303
 
 
