@@ -113,6 +113,8 @@ class IntakeRequest:
     reporter_user_id: int | None = None  # a citizen signed in to follow their reports
     # Photos and videos (workflows/media.py): all checked before anything is stored.
     files: tuple[Upload, ...] = ()
+    # The token the channel hands back with the request (Open311 tokens/{token}), written with the case.
+    request_token: str | None = None
     # What the channel's process reads besides the case (START_DATA), e.g. the hotline's call_kind.
     process_data: dict[str, str] = field(default_factory=dict)
     # The secret of the reporter's tracking link when the channel makes it (the portal derives it
@@ -191,7 +193,7 @@ class CaseService:
                         description=request.description.strip(), lat=request.lat, lon=request.lon,
                         address=request.address.strip(), admin_unit_id=unit.id, priority=priority,
                         status="received", idempotency_key=request.idempotency_key, created_at=now, updated_at=now,
-                        answers=answers, source=request.source[:20])
+                        answers=answers, source=request.source[:20], request_token=request.request_token)
             # A channel that makes the reporter a follow key wants them to follow (and rate) even anonymously.
             if (request.reporter_name or request.reporter_phone or request.reporter_email or request.reporter_user_id
                     or request.follow_key):

@@ -306,7 +306,9 @@ class Open311Service:
             reporter_name=name, reporter_phone=(new.phone or "").strip(), reporter_email=(new.email or "").strip(),
             answers=dict(new.attributes or {}), source="open311", files=tuple(new.media),
             # Per client, so two apps choosing the same key never meet.
-            idempotency_key=f"open311:{client.id}:{retry_key}" if retry_key else None)
+            idempotency_key=f"open311:{client.id}:{retry_key}" if retry_key else None,
+            # Written with the case, so a crash never leaves a case the client cannot look up by its token.
+            request_token=secrets.token_hex(16))
         try:
             receipt = self.cases.intake_receipt(request)
         except IntakeError as exc:
@@ -314,19 +316,17 @@ class Open311Service:
         case = receipt.case
         notice = t("Received by the Đắk Lắk IOC as %(code)s: it is checked, then given to the responsible unit "
                    "with a deadline (expected_datetime).", code=case.code)
-        if not receipt.created and case.request_token:
+        if not receipt.created:
             return Posted(case.code, notice, case.request_token)  # a retry: the first answer again
-        token = secrets.token_hex(16)
-        # Second step, once the case exists: its token and how it came (client, device, media link) for
-        # officials only; losing it to a crash loses no report.
-        case.request_token = token
+        # Second step, once the case exists: how it came (client, device, media link), for officials
+        # only; losing it to a crash loses neither the report nor its token.
         client.last_used_at = self.clock.now()
         detail = {"client": client.name, "device_id": (new.device_id or "")[:120],
                   "account_id": (new.account_id or "")[:120], "media_url": (new.media_url or "")[:500]}
         self.session.add(CaseEvent(case_id=case.id, at=self.clock.now(), kind="open311_received", actor=None,
                                    public=False, detail={k: v for k, v in detail.items() if v}))
         self.session.commit()
-        return Posted(case.code, notice, token)
+        return Posted(case.code, notice, case.request_token)
 
     def client_of(self, api_key: str) -> Open311Client:
         """The active client holding `api_key`; 403 when it is missing, unknown or revoked."""
