@@ -24,6 +24,10 @@ Handler = Callable[[int, dict[str, Any]], None]
 MAX_ATTEMPTS = 12
 
 
+# A payload key listing the payload's fields to drop once the message is delivered.
+FORGET_AFTER_DELIVERY = "forget_after_delivery"
+
+
 class OutboxDispatcher:
     """Hands pending outbox rows to the handler of their topic, one commit per row."""
 
@@ -72,5 +76,10 @@ class OutboxDispatcher:
                 return 0
             msg.attempts += 1
             msg.delivered_at = now
+            secret = (msg.payload or {}).get(FORGET_AFTER_DELIVERY)
+            if secret:
+                # A secret needed only to send (a citizen's private link) is not kept once sent.
+                msg.payload = {**{k: v for k, v in msg.payload.items() if k not in secret and k != FORGET_AFTER_DELIVERY},
+                               "forgotten": sorted(secret)}
             session.commit()
             return 1

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from sqlalchemy import select
 
+from engine.outbox import FORGET_AFTER_DELIVERY
 from workflows.models import Case, CaseFollower
 
 # The public case events a follower hears of ("resolved" is followed at once by "published",
@@ -42,7 +43,7 @@ def receipt_email(code: str, to: str, key: str) -> dict[str, Any]:
             f"Theo dõi và đánh giá kết quả xử lý tại đường dẫn riêng (hãy giữ lại, không chia sẻ): {LINK}\n\n"
             f"Your report was received as {code}. Follow it and rate its resolution with your private link: {LINK}\n")
     return {"to": to, "subject": f"Đã tiếp nhận phản ánh {code} / Report received", "body": body,
-            "link": tracking_path(code, key)}
+            "link": tracking_path(code, key), FORGET_AFTER_DELIVERY: ["link"]}
 
 
 def follow_email(code: str, to: str, key: str) -> dict[str, Any]:
@@ -50,7 +51,7 @@ def follow_email(code: str, to: str, key: str) -> dict[str, Any]:
     body = (f"Bạn đang theo dõi phản ánh {code}. Đường dẫn riêng của bạn (hãy giữ lại): {LINK}\n\n"
             f"You now follow case {code}. Your private link: {LINK}\n")
     return {"to": to, "subject": f"Theo dõi phản ánh {code} / Following a case", "body": body,
-            "link": tracking_path(code, key)}
+            "link": tracking_path(code, key), FORGET_AFTER_DELIVERY: ["link"]}
 
 
 def update_email(case: Case, kind: str, to: str, detail: dict[str, Any]) -> dict[str, Any]:

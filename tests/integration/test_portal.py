@@ -5,6 +5,7 @@ accounts, and one report followed to publication, rating and reopening."""
 from __future__ import annotations
 
 import io
+import json
 import re
 
 import pytest
@@ -435,6 +436,9 @@ def test_the_receipt_and_an_update_reach_a_real_smtp_server_with_the_site_addres
         update = next(v for k, v in mails.items() if "cập nhật" in k)
         assert f"https://phananh.example.vn/track/{code}\n" in update[1] and key not in update[1]
         assert "Phường Buôn Ma Thuột" in update[1] and "assigned to" in update[1]
+        with mailing.app_context():  # once sent, the private link is not kept in the outbox
+            sent = [m.payload for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "email"))]
+            assert sent and all(m["to"] for m in sent) and not any(key in json.dumps(m) for m in sent)
     finally:
         smtp.stop()
         with mailing.app_context():
