@@ -17,6 +17,13 @@ def create_app(overrides: dict[str, Any] | None = None, clock: Clock = SYSTEM_CL
     """Build the application: defaults, then IOC_* environment variables, then `overrides`."""
     app = Flask(__name__, instance_relative_config=True)
     configure(app, overrides)
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Behind a balancer every request comes from its address: rate limits per address and the
+        # site's own links need the client's address and scheme from X-Forwarded-* instead.
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     configure_extensions(app, clock)
     configure_blueprints(app)
     return app

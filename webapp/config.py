@@ -29,6 +29,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "TIMER_SWEEP_INTERVAL": 1.0,
         "OUTBOX_INTERVAL": 2.0,
         "HOST": "127.0.0.1",
+        "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-For/Proto/Host are believed
         "PORT": 5000,
         "BPMN_DIR": str(PROJECT_ROOT / "bpmn"),
         "FILES_DIR": os.path.join(instance_path, "files"),  # attachments, by sha256

@@ -288,6 +288,20 @@ def test_the_form_posts_are_rate_limited(db_url, clock, tmp_path):
         db.engine.dispose()
 
 
+def test_behind_a_trusted_proxy_each_citizen_has_their_own_limit(db_url, clock, tmp_path):
+    proxied = make_workspace_app(db_url, clock, FILES_DIR=str(tmp_path / "files"), RATELIMIT_ENABLED=True,
+                                 PORTAL_RATE_LIMIT="1 per minute", RATELIMIT_STORAGE_URI="memory://",
+                                 TRUSTED_PROXIES=1)
+    first, second = proxied.test_client(), proxied.test_client()
+    for client, address in ((first, "203.0.113.7"), (second, "198.51.100.9")):
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = address  # what the balancer adds
+    assert submit(first, clock, category="").status_code == 422
+    assert submit(second, clock, category="").status_code == 422  # another address: its own count
+    assert submit(first, clock, category="").status_code == 429
+    with proxied.app_context():
+        db.engine.dispose()
+
+
 def test_a_post_without_the_csrf_token_is_refused(app, clock):
     hidden, _page = form_of(app.test_client())
     client = app.test_client()
