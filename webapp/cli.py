@@ -276,6 +276,13 @@ def demo_command(no_serve: bool) -> None:
 
     echo(t("Open311 GeoReport v2: %(url)s (demo api_key: %(key)s)",
            url=f"http://{app.config['HOST']}:{app.config['PORT']}/open311/v2/discovery.json", key=DEMO_API_KEY))
+    from workflows.sample_cases import DEMO_FOLLOW_KEY, rating_link_code
+
+    code = rating_link_code(db.session)
+    db.session.rollback()  # SQLite: the read must not keep its (immediate) transaction while the server runs
+    if code:  # the demo's one published private link: try rating a resolution as its reporter
+        echo(t("A reporter's private link (rate the resolution): %(url)s",
+               url=f"http://{app.config['HOST']}:{app.config['PORT']}/track/{code}?key={DEMO_FOLLOW_KEY}"))
     echo(t("Open %(url)s", url=f"http://{app.config['HOST']}:{app.config['PORT']}"))
     if not no_serve:
         _serve(with_sweep=True)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
 from flask_migrate import upgrade
 
+from engine.clock import FrozenClock
 from engine.i18n import t
 from webapp.extensions import db
 from webapp.runtime import runtime
@@ -36,7 +39,12 @@ def setup_demo(app: Flask) -> list[str]:
         db.session.commit()
         lines.append(t("demo data: +%(units)s units, +%(users)s accounts, +%(categories)s categories", **added))
         lines.extend(t("process %(line)s", line=line) for line in deploy_directory(app.config["BPMN_DIR"]))
-        made = create_sample_cases(runtime().services(db.session))
+        # The demo's history is played on a clock that stops a few minutes before now (workflows/sample_cases.py).
+        # The server's sweep then fires, by the real clock, whatever falls due after that.
+        now = runtime().clock.now()
+        played = replace(runtime(), clock=FrozenClock(now))
+        made = create_sample_cases(played.services(db.session), played.sweep().run_once,
+                                   until=now - timedelta(minutes=5))
         if made:
             lines.append(t("sample cases: %(count)s created", count=made))
         from workflows.open311_service import Open311Service
