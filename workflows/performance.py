@@ -5,7 +5,8 @@ Over a period of days before now, per responsible unit, for the cases received i
     on-time share = resolved on time / (resolved + still open past their deadline)
 
 A case counts as resolved on time when its resolution was recorded by its deadline and it was
-never escalated (escalation happens at the deadline). Open cases not yet due are left out: they
+never escalated (escalation happens at the deadline). An open escalated case is past its deadline
+even though the escalation gave the head a new one. Open cases not yet due are left out: they
 can still go either way. Median time to resolve: from reception to the recorded resolution.
 Satisfaction: the share of "satisfied" among the ratings given in the period to the unit.
 """
@@ -73,8 +74,9 @@ class PerformanceService:
         since = now - timedelta(days=days)
         resolved = Case.resolved_at.is_not(None)
         on_time = and_(resolved, Case.due_at.is_not(None), Case.resolved_at <= Case.due_at, Case.escalation_level == 0)
-        overdue = and_(Case.resolved_at.is_(None), Case.status.in_(OPEN_STATUSES), Case.due_at < now)
-        not_due = and_(Case.resolved_at.is_(None), Case.status.in_(OPEN_STATUSES),
+        late = (Case.due_at < now) | (Case.escalation_level > 0)
+        overdue = and_(Case.resolved_at.is_(None), Case.status.in_(OPEN_STATUSES), late)
+        not_due = and_(Case.resolved_at.is_(None), Case.status.in_(OPEN_STATUSES), Case.escalation_level == 0,
                        (Case.due_at.is_(None)) | (Case.due_at >= now))
         in_period = and_(Case.responsible_unit_id.is_not(None), Case.created_at >= since,
                          Case.merged_into_id.is_(None))

@@ -99,6 +99,7 @@ def test_the_public_pages_have_photos_ratings_and_figures(demo):
         units = {u.code: u for u in PerformanceService(s, FrozenClock(NOW)).units(30)}
     ward = units["P-BUON-MA-THUOT"]
     assert ward.resolved >= 3 and ward.ratings >= 3 and ward.on_time_share < 1 and ward.median_hours
+    assert ward.open_overdue == 1  # the escalated case still open
     assert units["SXD"].on_time_share == 0  # late, escalated: not on time
     client = app.test_client()
     page = client.get("/resolutions/").get_data(as_text=True)

@@ -220,6 +220,18 @@ def test_performance_counts_open_overdue_cases_as_not_on_time(services, session,
     assert session.get(Publication, fast.id) is not None
 
 
+def test_performance_counts_an_open_escalated_case_as_late(services, session, session_factory, clock):
+    case, _ = reported(services)
+    triage(services, session, case)
+    clock.advance(hours=72, seconds=1)
+    sweep(session_factory, clock, session)                           # escalated: the head has a new deadline
+    session.expire_all()
+    escalated = session.get(Case, case.id)
+    assert escalated.status == "escalated" and escalated.due_at > clock.now()
+    ward = {r.code: r for r in PerformanceService(session, clock).units(30)}["P-BUON-MA-THUOT"]
+    assert (ward.open_overdue, ward.open_not_due, ward.on_time_share) == (1, 0, 0)
+
+
 def test_a_cancelled_instance_fires_no_timer_and_takes_no_task(services, session, session_factory, clock):
     main, _ = reported(services)
     duplicate, _ = reported(services, title="Báo lại")
