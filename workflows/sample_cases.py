@@ -157,9 +157,9 @@ STORIES = [
           ((16, 10, "report", None), (16, 11, "triage", None),
            (17, 15, "resolve", ("cb.thanhnhat", "Đã lát lại 12 m² vỉa hè bằng gạch terrazzo, gia cố nền bằng đá dăm.",
                                 True))), photo=False),
-    Story("urban_order", "P-BUON-MA-THUOT", "Quán nhậu lấn chiếm lòng đường Nguyễn Thị Minh Khai",
+    Story("urban_order", "P-TAN-LAP", "Quán nhậu lấn chiếm lòng đường Y Wang",
           "Tối nào quán cũng kê bàn ghế tràn xuống lòng đường, xe cộ phải đi vòng, ồn ào đến khuya.",
-          12.6731, 108.0397, ("Đặng Thị Yến (demo)", "0900 000 111"),
+          12.6752, 108.0651, ("Đặng Thị Yến (demo)", "0900 000 111"),
           # Counted back from the end (negative days): past its deadline, escalated to the head, whose own
           # deadline is still ahead, whatever the hour of the set-up.
           ((-4, 0, "report", None), (-4, 4, "triage", None))),
