@@ -476,10 +476,11 @@ class CaseService:
         def work() -> Case:
             if record is not None:
                 record(case)
-            self.instances.send_message(instance_id, "citizen_feedback",
-                                        {"satisfied": bool(satisfied), "comment": comment[:2000]}, actor="citizen")
+            # Before the message: the answer comes first in the history, then the close or reopening it causes.
             self.session.add(CaseEvent(case_id=case.id, at=self.clock.now(), kind="feedback", public=True,
                                        detail={"satisfied": bool(satisfied)}))
+            self.instances.send_message(instance_id, "citizen_feedback",
+                                        {"satisfied": bool(satisfied), "comment": comment[:2000]}, actor="citizen")
             return case
 
         return self._transaction(work)
