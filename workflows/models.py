@@ -271,6 +271,8 @@ class Notification(Base):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # One notification per (step, person): a step redone after a crash adds no second one.
     dedupe_key: Mapped[str | None] = mapped_column(String(200))
+    # Set for a case not written yet (intake): the unit of work then inserts the case first.
+    case: Mapped[Case | None] = relationship()
 
 
 class Publication(Base):

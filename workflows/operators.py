@@ -91,9 +91,7 @@ def task_created(session, task, emit: Callable[..., None]) -> None:
     case = _case_of_task(session, task)
     if case is not None:
         copy_case_fields(task, case)
-    # A case not written yet is left for notify_new_task to look up: its query writes the case
-    # before the inbox rows that point at it.
-    notify_new_task(session, task, emit, case if case is not None and case not in session.new else None)
+    notify_new_task(session, task, emit, case)
 
 
 def copy_case_fields(task, case: Case) -> None:
@@ -111,6 +109,13 @@ def _case_of_task(session, task) -> Case | None:
             return pending
     # No autoflush: the new task row is then written once, with its case fields, not inserted and updated.
     with session.no_autoflush:
+        # A case code ends with its id (PA-2026-000123): the case an operator of this step read
+        # already is then found in the session without another query.
+        tail = task.business_key.rsplit("-", 1)[-1]
+        if tail.isdigit():
+            case = session.get(Case, int(tail))
+            if case is not None and case.code == task.business_key:
+                return case
         return session.scalar(select(Case).where(Case.code == task.business_key))
 
 
@@ -135,8 +140,10 @@ def notify_new_task(session, task, emit: Callable[..., None], case: Case | None 
     sent = 0
     for user in directory.holders(task.candidate_role, [unit]):
         dedupe = f"task:{task.id}:{user.id}"
-        session.add(Notification(user_id=user.id, case_id=case.id, kind="task_created", title=title, body=body,
-                                 created_at=task.created_at, dedupe_key=dedupe))
+        # By relationship, not only by id: a case opened in this very step (intake) is not written
+        # yet, and the relationship makes the unit of work insert it before its inbox rows.
+        session.add(Notification(user_id=user.id, case=case, case_id=case.id, kind="task_created", title=title,
+                                 body=body, created_at=task.created_at, dedupe_key=dedupe))
         emit("notification.created", {"user_id": user.id, "username": user.username, "case_id": case.id,
                                       "case_code": case.code, "kind": "task_created", "title": title}, f"push:{dedupe}")
         sent += 1
