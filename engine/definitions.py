@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from engine import spiff
@@ -77,6 +78,7 @@ class SpecCache:
 
 
 SPEC_CACHE = SpecCache()
+_LATEST = "ioc_latest_definition"  # session.info key: process key -> newest ProcessDefinition row
 
 
 class DefinitionService:
@@ -167,7 +169,7 @@ class DefinitionService:
         if problems or compiled is None:
             raise DeploymentError(problems)
         digest = bundle_sha256(files)
-        latest = self.latest(compiled.process_id, missing_ok=True)
+        latest = self._newest(compiled.process_id)  # never the session's remembered one: compare with the stored
         if latest is not None and latest.sha256 == digest:
             return Deployment(latest, created=False)
         next_version = (self.session.scalar(
@@ -177,19 +179,31 @@ class DefinitionService:
                                 sha256=digest, files=dict(files), deployed_by=deployed_by)
         self.session.add(row)
         self.session.flush()
+        self.session.info.pop(_LATEST, None)
         return Deployment(row, created=True)
 
     # -- looking up
     def latest(self, process_key: str, missing_ok: bool = False) -> ProcessDefinition | None:
-        """The newest version of a process key."""
-        with self.session.no_autoflush:  # pending rows of the caller need not be written for this
-            row = self.session.scalar(
-            select(ProcessDefinition).where(ProcessDefinition.process_key == process_key)
-                .order_by(ProcessDefinition.version.desc()).limit(1)
-            )
+        """The newest version of a process key (remembered for the session, like units and categories)."""
+        # A session is one request, task or sweep batch, so one query per intake is saved and a
+        # version deployed elsewhere meanwhile is used from the next session on. Deploying through
+        # this session forgets it; a row rolled back or detached since is not persistent and is read again.
+        cache = self.session.info.setdefault(_LATEST, {})
+        row = cache.get(process_key)
+        if row is None or not sa_inspect(row).persistent:
+            row = self._newest(process_key)
+            if row is not None:
+                cache[process_key] = row
         if row is None and not missing_ok:
             raise NotFoundError(t("no process %(key)s is deployed; deploy it with `ioc deploy`", key=repr(process_key)))
         return row
+
+    def _newest(self, process_key: str) -> ProcessDefinition | None:
+        with self.session.no_autoflush:  # pending rows of the caller need not be written for this
+            return self.session.scalar(
+                select(ProcessDefinition).where(ProcessDefinition.process_key == process_key)
+                .order_by(ProcessDefinition.version.desc()).limit(1)
+            )
 
     def compiled(self, definition: ProcessDefinition) -> spiff.CompiledDefinition:
         """The parsed spec of a stored definition (cached)."""
