@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.orm.util import identity_key
 
 from engine.outbox import FORGET_AFTER_DELIVERY
 from workflows.models import Case, CaseFollower
@@ -54,6 +56,42 @@ def follow_email(code: str, to: str, key: str) -> dict[str, Any]:
             "link": tracking_path(code, key), FORGET_AFTER_DELIVERY: ["link"]}
 
 
+# The followers an update email goes to (with CaseFollower.case_id).
+_SUBSCRIBED = (CaseFollower.email != "", CaseFollower.unsubscribed_at.is_(None))
+_WITH_CASE = "ioc_followers_read_with_case"  # session.info: (transaction, {case id: [(follower id, email)]})
+
+
+def _transaction(session: Session | scoped_session) -> Any:
+    """The session's current outermost transaction (the web app hands in Flask-SQLAlchemy's scoped session)."""
+    return (session() if isinstance(session, scoped_session) else session).get_transaction()
+
+
+def _read_with_case(session: Session) -> dict[int, list[tuple[int, str]]]:
+    """The subscribed followers read together with their case in this transaction, by case id."""
+    transaction, by_case = session.info.get(_WITH_CASE, (None, {}))
+    return by_case if transaction is not None and transaction is _transaction(session) else {}
+
+
+def case_with_followers(session: Session, case_id: int) -> Case | None:
+    """The case with this id; read from the database, it brings its subscribed followers in the same query.
+
+    An operator reads its case first and, for a public event, its followers next: one query instead of
+    two. They serve only the transaction that read them (a session may outlive many).
+    """
+    if session.identity_map.get(identity_key(Case, case_id)) is not None:
+        return session.get(Case, case_id)
+    rows = session.execute(select(Case, CaseFollower.id, CaseFollower.email)
+                           .outerjoin(CaseFollower, and_(CaseFollower.case_id == Case.id, *_SUBSCRIBED))
+                           .where(Case.id == case_id)).all()
+    if not rows:
+        return None
+    transaction = _transaction(session)
+    if session.info.get(_WITH_CASE, (None, {}))[0] is not transaction:
+        session.info[_WITH_CASE] = (transaction, {})
+    session.info[_WITH_CASE][1][case_id] = [(f_id, email) for _, f_id, email in rows if f_id is not None]
+    return rows[0][0]
+
+
 def update_email(case: Case, kind: str, to: str, detail: dict[str, Any]) -> dict[str, Any]:
     """The outbox payload telling a follower what just happened to a case (no key: keys are not kept)."""
     unit = str(detail.get("unit_name") or (case.responsible_unit.name if case.responsible_unit else "") or "—")
@@ -72,11 +110,13 @@ def email_followers(ctx: Any, case: Case, kind: str, detail: dict[str, Any]) -> 
     """
     if kind not in UPDATE_KINDS:
         return 0
-    # No autoflush: the step's pending rows need not be written for this read (followers are
-    # only ever added outside steps).
-    with ctx.session.no_autoflush:
-        followers = ctx.session.execute(select(CaseFollower.id, CaseFollower.email).where(
-            CaseFollower.case_id == case.id, CaseFollower.email != "", CaseFollower.unsubscribed_at.is_(None))).all()
+    followers = _read_with_case(ctx.session).get(case.id)
+    if followers is None:
+        # No autoflush: the step's pending rows need not be written for this read (followers are
+        # only ever added outside steps).
+        with ctx.session.no_autoflush:
+            followers = ctx.session.execute(select(CaseFollower.id, CaseFollower.email)
+                                            .where(CaseFollower.case_id == case.id, *_SUBSCRIBED)).all()
     for follower_id, email in followers:
         ctx.emit("email", update_email(case, kind, email, detail), f"follow:{ctx.task_id}:{follower_id}")
     return len(followers)

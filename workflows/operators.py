@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from engine.errors import OperatorError
 from engine.i18n import t
 from engine.registry import OperatorContext, OperatorRegistry, Param
-from workflows.citizen_mail import email_followers
+from workflows.citizen_mail import case_with_followers, email_followers
 from workflows.models import PRIORITY_RANK, AdminUnit, Case, CaseEvent, Notification, Publication, User
 from workflows.redaction import redact
 from workflows.units import UnitDirectory
@@ -33,7 +33,7 @@ _LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 
 def _case(ctx: OperatorContext) -> Case:
     case_id = ctx.data.get("case_id")
-    case = ctx.session.get(Case, case_id) if case_id is not None else None
+    case = case_with_followers(ctx.session, case_id) if case_id is not None else None
     if case is None:
         raise OperatorError(t("the process data names no existing case (case_id=%(case_id)s)", case_id=repr(case_id)))
     return case
