@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.orm.exc import StaleDataError
@@ -115,6 +115,13 @@ def _conflict_on_stale(method: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+# Built once (a statement is immutable; building it cost more than running its cached compilation).
+_OPEN_TASKS_OF_TASKS_INSTANCE = (
+    select(HumanTask).join(HumanTask.instance).options(contains_eager(HumanTask.instance))
+    .where(HumanTask.instance_id == select(HumanTask.instance_id).where(HumanTask.id == bindparam("task_id"))
+           .scalar_subquery(), HumanTask.state == "open"))
+
+
 class BatchAbort(Exception):
     """An operator failed during a batch without savepoints: redo the batch carefully."""
 
@@ -176,10 +183,8 @@ class InstanceService:
     def complete_task(self, task_id: str, data: dict[str, Any], actor: str | None = None) -> ProcessInstance:
         """Complete an open human task with form data checked against its declared form."""
         # One query: every open task of the task's instance, with the instance itself.
-        open_rows = list(self.session.scalars(self._locking(
-            select(HumanTask).join(HumanTask.instance).options(contains_eager(HumanTask.instance))
-            .where(HumanTask.instance_id == select(HumanTask.instance_id).where(HumanTask.id == task_id)
-                   .scalar_subquery(), HumanTask.state == "open"))).unique())
+        open_rows = list(self.session.scalars(self._locking(_OPEN_TASKS_OF_TASKS_INSTANCE),
+                                              {"task_id": task_id}).unique())
         task_row = next((t for t in open_rows if t.id == task_id), None)
         if task_row is None:
             existing = self.session.get(HumanTask, task_id)
