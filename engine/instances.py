@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.orm.exc import StaleDataError
@@ -447,14 +447,28 @@ class InstanceService:
         self._write_log(row, log, now)
 
     def _write_log(self, row: ProcessInstance, log: _StepLog, now: datetime) -> None:
-        """Add the step's audit rows and outbox messages to the session."""
-        for audit in log.audits:
-            self.session.add(AuditEvent(instance=row, business_key=row.business_key, at=now,
-                                        kind=audit["kind"], element_id=audit.get("element_id"),
-                                        actor=audit.get("actor"), detail=audit.get("detail") or {}))
-        for msg in log.outbox:
-            self.session.add(OutboxMessage(topic=msg["topic"], payload=msg["payload"],
-                                           dedupe_key=msg.get("dedupe_key"), created_at=now))
+        """Write the step's audit rows and outbox messages (or add them to the session)."""
+        if row.id is not None and self.open_tasks_by_instance is None:
+            # An instance already stored, outside the sweep's batches: one multi-row INSERT per table
+            # now, in the step's transaction, without ORM objects (nobody reads their ids back).
+            if log.audits:
+                self.session.execute(insert(AuditEvent.__table__), [
+                    {"instance_id": row.id, "business_key": row.business_key, "at": now, "kind": audit["kind"],
+                     "element_id": audit.get("element_id"), "actor": audit.get("actor"),
+                     "detail": audit.get("detail") or {}} for audit in log.audits])
+            if log.outbox:
+                self.session.execute(insert(OutboxMessage.__table__), [
+                    {"topic": msg["topic"], "payload": msg["payload"], "dedupe_key": msg.get("dedupe_key"),
+                     "created_at": now} for msg in log.outbox])
+        else:
+            # A new instance has no id before the flush; the sweep writes its whole batch in bulk at commit.
+            for audit in log.audits:
+                self.session.add(AuditEvent(instance=row, business_key=row.business_key, at=now,
+                                            kind=audit["kind"], element_id=audit.get("element_id"),
+                                            actor=audit.get("actor"), detail=audit.get("detail") or {}))
+            for msg in log.outbox:
+                self.session.add(OutboxMessage(topic=msg["topic"], payload=msg["payload"],
+                                               dedupe_key=msg.get("dedupe_key"), created_at=now))
         if not self.batch_mode:  # a batch writes everything in bulk at its commit
             self.session.flush()
 
