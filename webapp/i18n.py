@@ -21,6 +21,12 @@ def translate(value: Any) -> str:
     return str(value)
 
 
+def reader_language() -> str:
+    """The language the page is written in for this request: vi or en."""
+    locale = flask_babel.get_locale()
+    return locale.language if locale else "vi"
+
+
 @contextmanager
 def cli_language() -> Iterator[str]:
     """Inside an app context: translate into the configured LANG (IOC_LANG) until the block ends."""

@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 
 from engine.i18n import text_of
 from webapp.downloads import attachment_response, thumbnail_response
 from webapp.extensions import db
-from webapp.i18n import translate
+from webapp.i18n import reader_language, translate
 from webapp.runtime import runtime
 from webapp.security import actor, require
 from workflows.case_view import CHANNEL_LABELS, PRIORITY_LABELS, STATUS_LABELS, CaseViewService
@@ -47,9 +46,6 @@ def _view() -> CaseViewService:
     return CaseViewService(db.session, rt.clock, timezone=rt.timezone)
 
 
-def _lang() -> str:
-    return get_locale().language if get_locale() else "vi"
-
 
 def _attachment_limit() -> int:
     return int(current_app.config["MAX_ATTACHMENT_MB"]) * 1024 * 1024
@@ -58,7 +54,7 @@ def _attachment_limit() -> int:
 def _page(code: str, status: int = 200, **form_state: Any):
     """The case page (404 / 403 for a case that does not exist or is outside the user's view)."""
     try:
-        detail = _view().get(actor(), code, _lang())
+        detail = _view().get(actor(), code, reader_language())
     except CaseNotFoundError:
         abort(404)
     except AccessDeniedError:
@@ -86,11 +82,11 @@ def index():
         page_number = 1
     view = _view()
     try:
-        page = view.list_cases(actor(), flt, page_number, _lang())
+        page = view.list_cases(actor(), flt, page_number, reader_language())
     except IntakeError as exc:  # a place code that does not exist
         errors.update({k: translate(v) for k, v in exc.fields.items()})
         flt = TaskFilter()
-        page = view.list_cases(actor(), flt, page_number, _lang())
+        page = view.list_cases(actor(), flt, page_number, reader_language())
     from workflows.reference import categories, places
 
     return render_template("cases/index.html", page=page, errors=errors, statuses=CASE_STATUSES,

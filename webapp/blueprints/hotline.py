@@ -6,11 +6,10 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from webapp.extensions import db
-from webapp.i18n import translate
+from webapp.i18n import reader_language, translate
 from webapp.runtime import runtime
 from webapp.security import actor, require
 from workflows.case_view import PRIORITY_LABELS, STATUS_LABELS
@@ -30,17 +29,14 @@ def _hotline() -> HotlineService:
     return HotlineService(db.session, rt.services(db.session).cases, rt.clock)
 
 
-def _lang() -> str:
-    return get_locale().language if get_locale() else "vi"
-
 
 def _unit_name(unit) -> str:
     """A unit's name in the reader's language."""
-    return unit.name_en if _lang() == "en" and unit.name_en else unit.name
+    return unit.name_en if reader_language() == "en" and unit.name_en else unit.name
 
 
 def _console(values: dict[str, Any] | None = None, errors: dict[str, str] | None = None, status: int = 200):
-    lang = _lang()
+    lang = reader_language()
     values = values or {}
     return render_template(
         "hotline/console.html", values=values, errors=errors or {}, answers=values.get("answers", {}),
@@ -97,7 +93,7 @@ def take_call():
 @require(*OPERATOR_ROLES)
 def history():
     """The caller's earlier cases as the number is typed (JSON, newest first)."""
-    lang = _lang()
+    lang = reader_language()
     rows = _hotline().history(actor(), request.args.get("phone", "")[:40], lang)
     statuses = {key: translate(label) for key, label in STATUS_LABELS.items()}
     return jsonify(cases=[{"code": r.code, "status": r.status, "status_label": statuses.get(r.status, r.status),
@@ -117,7 +113,7 @@ def duplicates():
     except ValueError:
         return jsonify(error="bad_request", message=_("Latitude and longitude must be numbers.")), 400
     try:
-        rows = _hotline().duplicates(actor(), args.get("category", ""), args.get("place", ""), lat, lon, _lang())
+        rows = _hotline().duplicates(actor(), args.get("category", ""), args.get("place", ""), lat, lon, reader_language())
     except IntakeError as exc:
         return jsonify(error="bad_request", fields={k: translate(v) for k, v in exc.fields.items()}), 400
     statuses = {key: translate(label) for key, label in STATUS_LABELS.items()}

@@ -9,13 +9,12 @@ import secrets
 from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from webapp.extensions import db, limiter
-from webapp.i18n import translate
+from webapp.i18n import reader_language, translate
 from webapp.runtime import runtime
 from webapp.security import SignedInUser, actor, require
 from workflows.access import AccessService
@@ -49,9 +48,6 @@ def _lookup_limit() -> str:
 def _service() -> PortalService:
     return PortalService(db.session, runtime().services(db.session).cases, runtime().clock)
 
-
-def _lang() -> str:
-    return get_locale().language if get_locale() else "vi"
 
 
 def _citizen_id() -> int | None:
@@ -89,7 +85,7 @@ def _follow_key(nonce: str) -> str:
 def _form_page(values: dict[str, Any], errors: dict[str, str] | None = None, token: str | None = None,
                duplicates: list | None = None, notice: str | None = None, status: int = 200):
     service = _service()
-    lang = _lang()
+    lang = reader_language()
     config = current_app.config
     return render_template(
         "portal/report.html", values=values, answers=values.get("answers", {}), errors=errors or {},
@@ -150,12 +146,12 @@ def report():
         errors["location"] = _("Pick the place on the map again (the position could not be read).")
     admin_unit = values["admin_unit"]
     if not admin_unit and lat is not None and lon is not None:
-        place = service.nearest_place(lat, lon, _lang())
+        place = service.nearest_place(lat, lon, reader_language())
         admin_unit = place.code if place else ""
     if not values["consent"]:
         errors["consent"] = _("Tick this box to send the report.")
     if "send" not in form.getlist("duplicate_choice"):
-        duplicates = service.duplicates(values["category"], lat, lon, admin_unit, _lang(),
+        duplicates = service.duplicates(values["category"], lat, lon, admin_unit, reader_language(),
                                         idempotency_key=f"portal:{token['n']}")
         if duplicates:
             return _form_page(values, errors=errors, token=form.get("form_token"), duplicates=duplicates)
@@ -206,7 +202,7 @@ def too_large(_error):
 def nearby():
     """For the form: the commune or ward of a picked point, and open cases of the category near it."""
     service = _service()
-    lang = _lang()
+    lang = reader_language()
     lat, lon = _float(request.args.get("lat")), _float(request.args.get("lon"))
     if lat is not None and not (-90 <= lat <= 90 and -180 <= (lon or 0) <= 180):
         lat = lon = None
@@ -247,7 +243,7 @@ def track(code: str):
     """A case's public timeline; with its private key, the follower's actions (rating, emails)."""
     service = _service()
     try:
-        case = service.public_case(code, _lang())
+        case = service.public_case(code, reader_language())
     except CaseNotFoundError:
         abort(404)
     key = (request.args.get("key") or "")[:100]
@@ -327,7 +323,7 @@ def register():
 def my_reports():
     """The reports the signed-in citizen made or follows."""
     who = actor()
-    cases = _service().my_cases(who.user_id, _lang())
+    cases = _service().my_cases(who.user_id, reader_language())
     return render_template("portal/my_reports.html", cases=cases)
 
 

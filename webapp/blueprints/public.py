@@ -7,11 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, jsonify, make_response, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from webapp.extensions import db, limiter
-from webapp.i18n import translate
+from webapp.i18n import reader_language, translate
 from webapp.runtime import runtime
 from webapp.security import current_actor
 from workflows.errors import CaseNotFoundError
@@ -28,9 +27,6 @@ def _service() -> PublicationService:
     rt = runtime()
     return PublicationService(db.session, rt.clock, cases=rt.services(db.session).cases)
 
-
-def _lang() -> str:
-    return get_locale().language if get_locale() else "vi"
 
 
 def _rating_limit() -> str:
@@ -63,7 +59,7 @@ def span(value: timedelta | None) -> str:
 def index():
     """Published resolutions with filters (category, place, unit), pages and a map."""
     flt = PublicFilter.parse(request.args)
-    page = _service().page(flt, _page_number(), _lang())
+    page = _service().page(flt, _page_number(), reader_language())
     return render_template("public/index.html", page=page, query=flt.as_args(),
                            map_tiles=current_app.config.get("MAP_TILES_URL") or "",
                            map_attribution=current_app.config.get("MAP_ATTRIBUTION") or "")
@@ -72,7 +68,7 @@ def index():
 @bp.get("/map.json")
 def map_data():
     """The map's points: code, redacted title, category, unit, rounded position, closed or not."""
-    points = _service().points(PublicFilter.parse(request.args), _lang())
+    points = _service().points(PublicFilter.parse(request.args), reader_language())
     for point in points:
         point["url"] = url_for("public.detail", code=point["code"])
     return jsonify(points=points)
@@ -87,14 +83,14 @@ def performance():
         days = 90
     if days not in PERIODS:
         days = 90
-    rows = PerformanceService(db.session, runtime().clock).units(days, _lang())
+    rows = PerformanceService(db.session, runtime().clock).units(days, reader_language())
     return render_template("public/performance.html", rows=rows, days=days, periods=PERIODS)
 
 
 def _detail_page(code: str, status: int = 200, **form_state: Any):
     service = _service()
     try:
-        detail = service.detail(code, _lang())
+        detail = service.detail(code, reader_language())
     except CaseNotFoundError:
         into = service.merged_into(code)
         if into:  # a duplicate: its story goes on in the case it was merged into
