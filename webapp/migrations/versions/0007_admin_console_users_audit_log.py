@@ -1,0 +1,26 @@
+"""admin console: users, audit log
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-03 16:55:00
+
+Reserved for issue 9's work on this subject: a no-op until its schema lands.
+"""
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+import engine.db  # noqa: F401 - custom column types
+
+
+# revision identifiers, used by Alembic.
+revision = '0007'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass

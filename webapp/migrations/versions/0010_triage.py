@@ -1,0 +1,26 @@
+"""triage
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-03 16:55:00
+
+Reserved for issue 9's work on this subject: a no-op until its schema lands.
+"""
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+import engine.db  # noqa: F401 - custom column types
+
+
+# revision identifiers, used by Alembic.
+revision = '0010'
+down_revision = '0009'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
