@@ -4,7 +4,8 @@ Plain service over a session, no Flask: the web layer (webapp/blueprints/open311
 URL and form, calls one method, and renders what comes back as JSON or XML. Every refusal is an
 `Open311Error` carrying the HTTP code the specification gives it (400, 403, 404).
 
-Privacy: a request is shown with its description and address redacted (workflows/redaction.py);
+Privacy: a request is shown with its description redacted (workflows/redaction.py), its commune or ward
+as its address and its position rounded as on the public map (`public_position`);
 the reporter's name, phone, email, device and account ids are kept apart and never returned.
 """
 
@@ -30,7 +31,7 @@ from workflows.errors import CaseError, CaseNotFoundError, IntakeError
 from workflows.media import Upload
 from workflows.models import AdminUnit, Attachment, Case, CaseEvent, Category, Open311Client, Publication
 from workflows.questions import Question, parse_questions
-from workflows.redaction import redact
+from workflows.redaction import public_position, redact
 
 JURISDICTION = "daklak.gov.vn"
 # The demo's key, published in the README so a third-party client can try the demo at once.
@@ -460,6 +461,7 @@ class Open311Service:
             reporter = [case.reporter.name] if case.reporter is not None and case.reporter.name else []
             pub = pubs.get(case.id)
             live = pub is not None and pub.withdrawn_at is None
+            lat, lon = public_position(case.lat, case.lon)
             infos.append(RequestInfo(
                 service_request_id=case.code, status=open311_status(case.status),
                 status_notes=self._notes(case, pub if live else None, reporter),
@@ -468,8 +470,9 @@ class Open311Service:
                 agency_responsible=units.get(case.responsible_unit_id, ""),
                 service_notice="", requested_datetime=case.created_at, updated_datetime=case.updated_at,
                 expected_datetime=case.due_at,
-                address=redact(case.address or "", reporter), address_id=codes.get(case.admin_unit_id, ""),
-                zipcode="", lat=case.lat, long=case.lon,
+                # The commune or ward, never the address the citizen typed (a house number is a doorstep).
+                address=units.get(case.admin_unit_id, ""), address_id=codes.get(case.admin_unit_id, ""),
+                zipcode="", lat=lat, long=lon,
                 media=(case.code, media[case.id]) if live and case.id in media else None))
         return infos
 

@@ -20,7 +20,7 @@ from engine.i18n import Text, t
 from workflows.case_service import CaseService, followed_digests, key_digest
 from workflows.errors import CaseNotFoundError
 from workflows.models import AdminUnit, Attachment, Case, CaseEvent, CaseFollower, CaseRating, Category, Publication
-from workflows.redaction import redact
+from workflows.redaction import public_position, redact
 from workflows.reference import Choice
 
 PAGE_SIZE = 20
@@ -186,8 +186,8 @@ class PublicationService:
         rows = self.session.execute(self._query(flt or PublicFilter()).where(Case.lat.is_not(None))
                                     .order_by(Publication.published_at.desc()).limit(MAP_LIMIT)).all()
         return [{"code": case.code, "title": pub.title, "category": _name(category, lang), "unit": _unit_name(unit, pub, lang),
-                 # About 10 m: enough for the map, not a doorstep.
-                 "lat": round(case.lat, 4), "lon": round(case.lon, 4), "closed": case.status == "closed"}
+                 **dict(zip(("lat", "lon"), public_position(case.lat, case.lon), strict=True)),
+                 "closed": case.status == "closed"}
                 for pub, case, category, _place, unit in rows]
 
     def detail(self, code: str, lang: str = "vi") -> PublicDetail:
@@ -237,6 +237,7 @@ class PublicationService:
                 ratings[case_id][bool(satisfied)] = count
         items = []
         for pub, case, category, place, unit in rows:
+            lat, lon = public_position(case.lat, case.lon)
             items.append(PublicItem(
                 code=case.code, title=pub.title, summary=pub.summary, resolution=pub.resolution,
                 category=_name(category, lang), place=_name(place, lang), unit=_unit_name(unit, pub, lang),
@@ -244,8 +245,7 @@ class PublicationService:
                 feedback_until=pub.feedback_until, timing=_timing(case, deadlines[case.id]),
                 before=photos[case.id]["report"], after=photos[case.id]["resolution"],
                 ratings=Ratings(ratings[case.id][True], ratings[case.id][False]),
-                lat=round(case.lat, 4) if case.lat is not None else None,
-                lon=round(case.lon, 4) if case.lon is not None else None))
+                lat=lat, lon=lon))
         return items
 
     def _choices(self, lang: str) -> tuple[list[Choice], list[Choice], list[Choice]]:

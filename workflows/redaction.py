@@ -21,6 +21,16 @@ _TITLED_NAME = re.compile(
     rf"(?<!\w)(?<![Đđ]ường )(?<![Pp]hố )((?:[Aa]nh|[Cc]hị|[Ôô]ng|[Bb]à|[Cc]ô|[Cc]hú|[Bb]ác|[Ee]m|[Tt]ôi là|[Tt]ên là|[Tt]ôi tên|"
     rf"[Hh]ọ tên|[Hh]ọ và tên|[Nn]gười báo|[Mm]y name is|[Nn]ame)[:\s]+)({_WORD}(?:\s+{_WORD}){{0,3}})(?!\w)")
 MASK = "[đã ẩn]"
+# Public positions are rounded to 4 decimals (about 10 m): enough for a map, not a doorstep. The public
+# map, the resolution pages and Open311 all round the same way.
+PUBLIC_DECIMALS = 4
+
+
+def public_position(lat: float | None, lon: float | None) -> tuple[float | None, float | None]:
+    """A case's position as anything public shows it: rounded, or (None, None) when it has none."""
+    if lat is None or lon is None:
+        return None, None
+    return round(lat, PUBLIC_DECIMALS), round(lon, PUBLIC_DECIMALS)
 
 
 def _base(char: str) -> str:

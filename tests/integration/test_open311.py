@@ -278,7 +278,7 @@ def test_location_by_address_string_or_address_id(world):
     assert places == ["P-TAN-LAP", "X-HOA-PHU", "P-EA-KAO"]
     detail = _json(client.get(f"{BASE}/requests/{codes[0]}.json"))[0]
     assert detail["lat"] is None and detail["address_id"] == "P-TAN-LAP"
-    assert detail["address"] == "45 Nguyễn Tất Thành, phuong Tan Lap, Đắk Lắk"
+    assert detail["address"] == "Phường Tân Lập"  # the ward it names, not the house (kept for officials)
 
 
 BAD_POSTS = [
@@ -570,3 +570,23 @@ def test_cli_creates_lists_and_revokes_keys(world, db_url):
     for args, reason in ((("revoke", "999"), "no Open311 client 999"), (("create-key", " "), "give the client a name")):
         result = ioc(*args)
         assert result.exit_code == 1 and reason in result.stderr, args
+
+
+def test_requests_show_the_commune_and_a_rounded_position_never_the_typed_address(world):
+    """GET requests publishes what the public map does: a position rounded to about 10 m and the commune or
+    ward, not the exact point nor the house the citizen typed."""
+    app, _clock, client, _ = world
+    response = _post(client, lat="12.667512345", long="108.037898765", address_string="số 7 ngõ 4 Hùng Vương")
+    code = _json(response)[0]["service_request_id"]
+    for fmt in ("json", "xml"):
+        answer = client.get(f"{BASE}/requests/{code}.{fmt}")
+        if fmt == "json":
+            shown = _json(answer)[0]
+        else:
+            shown = {child.tag: child.text for child in _xml(answer)[0]}
+        assert (float(shown["lat"]), float(shown["long"])) == (12.6675, 108.0379)
+        assert "Hùng Vương" not in answer.get_data(as_text=True) and "12.667512345" not in answer.get_data(as_text=True)
+        assert shown["address"] == "Phường Buôn Ma Thuột" and shown["address_id"] == "P-BUON-MA-THUOT"
+    with app.app_context():  # the officials still have the exact point and the address
+        case = db.session.scalar(select(Case).where(Case.code == code))
+        assert (case.lat, case.lon, case.address) == (12.667512345, 108.037898765, "số 7 ngõ 4 Hùng Vương")
