@@ -30,6 +30,8 @@ def clean_form_data(form: list[dict[str, Any]], data: dict[str, Any]) -> dict[st
         if raw is None or (isinstance(raw, str) and not raw.strip() and field["type"] != "bool"):
             if field["required"]:
                 errors[name] = t("required")
+            elif (when := field.get("required_when")) and data.get(when["field"]) in when["values"]:
+                errors[name] = t("required with the choice made above")
             continue
         try:
             clean[name] = _coerce(field, raw)

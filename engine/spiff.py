@@ -64,10 +64,12 @@ class FormField:
     choices: tuple[str, ...] = ()
     label: str = ""
     label_en: str = ""
+    # Required only when another field of the form has one of these values: (field, values).
+    required_when: tuple[str, tuple[str, ...]] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain-data form, as stored in the task index."""
-        return {
+        form = {
             "name": self.name,
             "type": self.type,
             "required": self.required,
@@ -75,18 +77,31 @@ class FormField:
             "label": self.label or self.name,
             "label_en": self.label_en or self.label or self.name,
         }
+        if self.required_when:
+            form["required_when"] = {"field": self.required_when[0], "values": list(self.required_when[1])}
+        return form
 
 
 FIELD_TYPES = {"text", "textarea", "choice", "bool", "int", "number", "date"}
 _FIELD_RE = re.compile(
-    r"^\s*(?P<type>[a-z]+)(?P<req>!?)\s*(?::(?P<choices>[^|]*))?"
+    r"^\s*(?P<type>[a-z]+)(?P<req>!?)(?:\((?P<when>[^)=]*)=(?P<when_values>[^)]*)\))?\s*(?::(?P<choices>[^|]*))?"
     r"(?:\|(?P<label>[^|]*))?(?:\|(?P<label_en>.*))?$"
 )
 
 
 def parse_field(name: str, spec: str) -> FormField:
-    """Read `type[!][:a,b] | nhãn | label` (the `!` marks a required field)."""
+    """Read `type[!][:a,b] | nhãn | label` (the `!` marks a required field).
+
+    `!(other=a,b)` marks a field required only when the field `other` of the same form is `a` or `b`
+    (a refusal's reason, a rejection's note).
+    """
     m = _FIELD_RE.match(spec)
+    if m and m["when"] is not None:
+        other = m["when"].strip()
+        values = tuple(v.strip() for v in m["when_values"].split(",") if v.strip())
+        if not m["req"] or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", other) or not values:
+            raise ValueError(t("field %(name)s: write a condition as !(field=value,…), e.g. !(decision=reject)",
+                               name=repr(name)))
     if not m or m["type"] not in FIELD_TYPES:
         raise ValueError(t("field %(name)s: %(spec)s is not 'type[!][:choice,…] | nhãn | label'"
                            " with a type among %(types)s", name=repr(name), spec=repr(spec),
@@ -97,10 +112,12 @@ def parse_field(name: str, spec: str) -> FormField:
     if m["type"] != "choice" and choices:
         raise ValueError(t("field %(name)s: only a choice field takes choices (write choice:%(choices)s)",
                            name=repr(name), choices=",".join(choices)))
+    conditional = m["when"] is not None
     return FormField(
         name=name,
         type=m["type"],
-        required=bool(m["req"]),
+        required=bool(m["req"]) and not conditional,
+        required_when=(m["when"].strip(), values) if conditional else None,
         choices=choices,
         label=(m["label"] or "").strip(),
         label_en=(m["label_en"] or "").strip(),
@@ -193,6 +210,12 @@ def compile_process(parser: SpiffBpmnParser, process_id: str,
                         form.append(parse_field(key[len("field."):], value))
                     except ValueError as exc:
                         problems.append(Problem(file_of(process_id), task_spec.bpmn_id, text_of(exc)))
+            names = {f.name for f in form}
+            for f in form:
+                if f.required_when and f.required_when[0] not in names:
+                    problems.append(Problem(file_of(process_id), task_spec.bpmn_id, t(
+                        "field %(name)s is required when %(other)s has a value, but the form has no field %(other)s",
+                        name=repr(f.name), other=repr(f.required_when[0]))))
             user_tasks[task_spec.bpmn_id] = UserTaskInfo(
                 element_id=task_spec.bpmn_id,
                 title=task_spec.bpmn_name or task_spec.bpmn_id,

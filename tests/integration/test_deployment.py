@@ -33,6 +33,8 @@ REFUSED = [
     pytest.param({"p.bpmn": process("p", [rule(0, "no_decision")])}, "s0", "no_decision", id="missing decision"),
     pytest.param({"p.bpmn": process("p", [user(0, fields={"x": "colour!"}), user(1)], OFFICER)}, "s0",
                  "field 'x'", id="bad form field"),
+    pytest.param({"p.bpmn": process("p", [user(0, fields={"x": "textarea!(decision=reject)"}), user(1)], OFFICER)}, "s0",
+                 "the form has no field 'decision'", id="required with a field the form lacks"),
     pytest.param({"p.bpmn": "<bpmn:definitions"}, None, "cannot be parsed", id="unparsable file"),
     pytest.param({"p.bpmn": process("p", [user(0)]).replace("<bpmn:startEvent", "<bpmn:startEvnt")}, None,
                  "", id="not valid BPMN"),

@@ -49,3 +49,23 @@ def test_a_task_without_a_form_takes_no_data():
     with pytest.raises(FormError, match="this task takes no data"):
         clean_form_data([], {"anything": 1})
     assert clean_form_data([], {}) == {}
+
+
+def test_a_field_can_be_required_only_with_one_choice_of_another():
+    form = [parse_field(n, s).as_dict() for n, s in {
+        "review_decision": "choice!:approve,refuse | Ý kiến", "review_note": "textarea!(review_decision=refuse) | Lý do"
+    }.items()]
+    assert form[1]["required"] is False
+    assert form[1]["required_when"] == {"field": "review_decision", "values": ["refuse"]}
+    assert clean_form_data(form, {"review_decision": "approve"}) == {"review_decision": "approve"}
+    with pytest.raises(FormError) as err:
+        clean_form_data(form, {"review_decision": "refuse", "review_note": "  "})
+    assert err.value.fields == {"review_note": "required with the choice made above"}
+    assert clean_form_data(form, {"review_decision": "refuse", "review_note": "Thiếu ảnh"})["review_note"] == "Thiếu ảnh"
+
+
+@pytest.mark.parametrize("spec", ["textarea(decision=reject)", "textarea!(decision=)", "textarea!(=reject)",
+                                  "textarea!(a b=reject)"])
+def test_a_bad_condition_says_how_to_write_one(spec):
+    with pytest.raises(ValueError, match="field 'x'"):
+        parse_field("x", spec)
