@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from engine.clock import SYSTEM_CLOCK, Clock
 from workflows.access import Actor
 from workflows.models import AdminUnit, Case, Category
+from workflows.performance import past_deadline
 
 OPEN_STATUSES = ("received", "in_progress", "escalated", "returned", "resolved", "reopened")
 DUE_SOON = timedelta(hours=24)
@@ -91,8 +92,8 @@ class DashboardService:
         """Counts by channel, status and unit, deadlines, today's new cases and the newest ones."""
         now = self.clock.now()
         scope = self._scope(actor)
-        overdue = (Case.due_at < now).label("overdue")
-        soon = ((Case.due_at >= now) & (Case.due_at < now + DUE_SOON)).label("soon")
+        overdue = past_deadline(now).label("overdue")  # as the performance page counts it
+        soon = (~past_deadline(now) & (Case.due_at >= now) & (Case.due_at < now + DUE_SOON)).label("soon")
         by_channel: dict[str, int] = {}
         by_status: dict[str, int] = {}
         by_unit: dict[int | None, list[int]] = {}
@@ -126,12 +127,12 @@ class DashboardService:
         now = self.clock.now()
         rows = self.session.execute(
             select(Case.code, Case.lat, Case.lon, Case.status, Case.priority, Category.name, Category.name_en,
-                   Case.due_at)
+                   past_deadline(now))
             .join(Category, Category.code == Case.category_code)
             .where(self._scope(actor), Case.status.in_(OPEN_STATUSES), Case.lat.is_not(None), Case.lon.is_not(None))
             .order_by(Case.created_at.desc(), Case.id.desc()).limit(limit))
-        return [MapPoint(code, lat, lon, status, priority, name, name_en, due is not None and due < now)
-                for code, lat, lon, status, priority, name, name_en, due in rows]
+        return [MapPoint(code, lat, lon, status, priority, name, name_en, bool(late))
+                for code, lat, lon, status, priority, name, name_en, late in rows]
 
     # ------------------------------------------------------------------ internals
     def _scope(self, actor: Actor):

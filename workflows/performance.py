@@ -27,6 +27,12 @@ from workflows.nearby import OPEN_STATUSES
 PERIODS = (30, 90, 365)
 
 
+def past_deadline(now):
+    """SQL: a case not resolved yet whose deadline has passed, or that was escalated (the escalation gave
+    the head a new deadline, but the case is late all the same). The dashboard counts "overdue" by it too."""
+    return and_(Case.resolved_at.is_(None), (Case.due_at < now) | (Case.escalation_level > 0))
+
+
 @dataclass(frozen=True)
 class UnitPerformance:
     """One unit's figures over the period."""
@@ -74,8 +80,7 @@ class PerformanceService:
         since = now - timedelta(days=days)
         resolved = Case.resolved_at.is_not(None)
         on_time = and_(resolved, Case.due_at.is_not(None), Case.resolved_at <= Case.due_at, Case.escalation_level == 0)
-        late = (Case.due_at < now) | (Case.escalation_level > 0)
-        overdue = and_(Case.resolved_at.is_(None), Case.status.in_(OPEN_STATUSES), late)
+        overdue = and_(Case.status.in_(OPEN_STATUSES), past_deadline(now))
         not_due = and_(Case.resolved_at.is_(None), Case.status.in_(OPEN_STATUSES), Case.escalation_level == 0,
                        (Case.due_at.is_(None)) | (Case.due_at >= now))
         in_period = and_(Case.responsible_unit_id.is_not(None), Case.created_at >= since,

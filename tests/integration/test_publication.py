@@ -12,6 +12,7 @@ from engine.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance
 from tests.integration.test_field_report import _resolve, only_task, open_tasks, sweep, triage
 from workflows.access import AccessService
 from workflows.case_service import IntakeRequest
+from workflows.dashboard import DashboardService
 from workflows.errors import AccessDeniedError, CaseNotFoundError, IntakeError
 from workflows.models import Case, CaseEvent, CaseFollower, CaseRating, Publication, User
 from workflows.performance import PerformanceService
@@ -230,6 +231,11 @@ def test_performance_counts_an_open_escalated_case_as_late(services, session, se
     assert escalated.status == "escalated" and escalated.due_at > clock.now()
     ward = {r.code: r for r in PerformanceService(session, clock).units(30)}["P-BUON-MA-THUOT"]
     assert (ward.open_overdue, ward.open_not_due, ward.on_time_share) == (1, 0, 0)
+    # The dashboard counts it the same way (it said 0: the head's new deadline is still ahead).
+    board = DashboardService(session, clock).figures(actor(session, "tp.buonmathuot"))
+    assert board.overdue == 1 and {u.code: u.overdue for u in board.by_unit}["P-BUON-MA-THUOT"] == 1
+    point = {p.code: p for p in DashboardService(session, clock).map_points(actor(session, "tp.buonmathuot"))}
+    assert point[case.code].overdue
 
 
 def test_a_cancelled_instance_fires_no_timer_and_takes_no_task(services, session, session_factory, clock):
