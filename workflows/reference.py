@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -31,10 +32,17 @@ def categories(session: Session) -> list[Choice]:
     return [Choice(*row) for row in rows]
 
 
-def places(session: Session) -> list[Choice]:
-    """Active places (province, districts, communes, wards), the province first, then by name."""
-    rows = session.execute(select(AdminUnit.code, AdminUnit.name, AdminUnit.name_en, AdminUnit.kind)
+def places(session: Session, within: Collection[int] | None = None) -> list[Choice]:
+    """Active places (province, districts, communes, wards), the province first, then by name.
+
+    `within`: the ids of the units in an official's view. When some of them are places (a ward's
+    officer, a district), only those are offered: the others can hold none of their cases. A view
+    without places (a department, which receives cases from anywhere) is offered every place.
+    """
+    rows = session.execute(select(AdminUnit.id, AdminUnit.code, AdminUnit.name, AdminUnit.name_en, AdminUnit.kind)
                            .where(AdminUnit.active.is_(True), AdminUnit.kind.in_(sorted(PLACE_KINDS)))
-                           .order_by(AdminUnit.name))
+                           .order_by(AdminUnit.name)).all()
+    if within is not None and any(r.id in within for r in rows):
+        rows = [r for r in rows if r.id in within]
     ordered = sorted(rows, key=lambda r: (r.kind != "province", r.name))
     return [Choice(r.code, r.name, r.name_en) for r in ordered]

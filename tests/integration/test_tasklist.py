@@ -227,3 +227,20 @@ def test_language_is_chosen_per_user_and_redirects_stay_on_site(app):
     response = client.post("/login?next=https://evil.example/x", data={"username": "cb.tanlap",
                                                                         "password": "demo1022", "csrf_token": token})
     assert response.headers["Location"] == "/tasks/"
+
+
+def _place_options(page: str) -> list[str]:
+    select_html = page.split('name="place"', 1)[1].split("</select>", 1)[0]
+    return [chunk.split('"', 1)[0] for chunk in select_html.split('<option value="')[1:] if chunk.split('"', 1)[0]]
+
+
+def test_the_place_filter_offers_only_the_places_in_the_officials_view(app):
+    """A ward's officer is offered their ward, not every commune of the province; a department (cases from
+    anywhere) and the operations centre are offered every place. Tasks and cases lists alike."""
+    for path in ("/tasks/", "/cases/"):
+        ward = _place_options(client_of(app, "cb.tanlap").get(path).get_data(as_text=True))
+        assert ward == ["P-TAN-LAP"], (path, ward)
+        everywhere = _place_options(client_of(app, "dtv1").get(path).get_data(as_text=True))
+        assert {"P-TAN-LAP", "P-BUON-MA-THUOT", "X-HOA-PHU"} <= set(everywhere) and len(everywhere) > 10
+        department = _place_options(client_of(app, "cb.sxd").get(path).get_data(as_text=True))
+        assert set(department) == set(everywhere)

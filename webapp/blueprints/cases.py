@@ -90,7 +90,7 @@ def index():
     from workflows.reference import categories, places
 
     return render_template("cases/index.html", page=page, errors=errors, statuses=CASE_STATUSES,
-                           categories=categories(db.session), places=places(db.session),
+                           categories=categories(db.session), places=places(db.session, actor().scope_ids),
                            query=flt.as_args(), now=runtime().clock.now()), (400 if errors else 200)
 
 

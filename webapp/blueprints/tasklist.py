@@ -113,7 +113,7 @@ def _list_context(fragment: bool) -> tuple[dict[str, Any], int]:
 def _reference_lists() -> dict[str, Any]:
     from workflows.reference import categories, places
 
-    return {"categories": categories(db.session), "places": places(db.session)}
+    return {"categories": categories(db.session), "places": places(db.session, actor().scope_ids)}
 
 
 @bp.get("/")
