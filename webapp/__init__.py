@@ -81,9 +81,22 @@ def configure_extensions(app: Flask, clock: Clock) -> None:
 
 def configure_blueprints(app: Flask) -> None:
     """Register the blueprints."""
-    from webapp.blueprints import api, auth, cases, dashboard, home, hotline, notifications, open311, portal, public, tasklist
+    from webapp.blueprints import (
+        admin,
+        api,
+        auth,
+        cases,
+        dashboard,
+        home,
+        hotline,
+        notifications,
+        open311,
+        portal,
+        public,
+        tasklist,
+    )
 
-    for module in (home, auth, tasklist, cases, notifications, dashboard, api, portal, public, hotline, open311):
+    for module in (home, auth, tasklist, cases, notifications, dashboard, api, portal, public, hotline, open311, admin):
         app.register_blueprint(module.bp)
     notifications.init_app(app)
 

@@ -334,3 +334,6 @@ class CaseComment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     author: Mapped[User] = relationship()
+
+
+from workflows.admin.models import AdminAuditEntry  # noqa: E402,F401 - the admin console's tables (create_all, Alembic)

@@ -163,6 +163,9 @@ ROUTES = [
     ("portal.register", "GET", "/account/register", EVERYONE, {}, set()),
     ("portal.register", "POST", "/account/register", EVERYONE, {"data": {"username": ""}}, set()),
     ("portal.my_reports", "GET", "/my-reports", SIGNED, {}, set()),
+    # The administration console: administrators only (sections for other roles say so themselves).
+    ("admin.index", "GET", "/admin/", {"admin"}, {}, set()),
+    ("admin.audit", "GET", "/admin/audit?actor=admin&since=2026-01-01", {"admin"}, {}, set()),
     # Last: these two change who is signed in.
     ("auth.login", "POST", "/login", EVERYONE, {"data": {"username": "cb.tanlap", "password": "demo1022"}}, set()),
     ("auth.logout", "POST", "/logout", EVERYONE, {}, set()),
