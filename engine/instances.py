@@ -37,7 +37,7 @@ from engine.errors import (
 from engine.expressions import RestrictedEnvironment, RestrictedEvaluator
 from engine.forms import clean_form_data
 from engine.i18n import Text, t
-from engine.models import AuditEvent, HumanTask, Incident, OutboxMessage, ProcessInstance
+from engine.models import AuditEvent, HumanTask, Incident, OutboxMessage, ProcessDefinition, ProcessInstance
 from engine.registry import OperatorContext, OperatorRegistry
 
 
@@ -56,6 +56,27 @@ class TaskView:
 
 
 @dataclass(frozen=True)
+class IncidentView:
+    """A failed step as people read it: where (element id and name), why, when."""
+
+    id: int
+    element_id: str | None
+    element_name: str
+    reason: Text | str  # the project's own reason (translatable) or the account as recorded
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class FailedStep:
+    """A task in ERROR: its element and the data it failed with (for a retry with corrected data)."""
+
+    task_id: str
+    element_id: str
+    element_name: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class InstanceView:
     """Where an instance stands: what `ioc instance` prints and the web shows."""
 
@@ -69,6 +90,7 @@ class InstanceView:
     waiting_messages: list[str]
     incidents: list[str]
     data: dict[str, Any] = field(default_factory=dict)
+    incident_steps: list[IncidentView] = field(default_factory=list)  # the same incidents, with their element
 
 
 @dataclass
@@ -91,6 +113,9 @@ class StepStats:
     steps: int = 0
     spiff_seconds: float = 0.0
 
+
+# How an incident was resolved.
+RESOLUTIONS = ("retried", "skipped", "cancelled")
 
 # A human task's state as a person reads it (the stored values are English keys).
 TASK_STATES = {"open": t("open"), "completed": t("completed"), "cancelled": t("cancelled")}
@@ -132,12 +157,15 @@ class InstanceService:
     def __init__(self, session: Session, definitions: DefinitionService, registry: OperatorRegistry,
                  clock: engine_clock.Clock = engine_clock.SYSTEM_CLOCK,
                  evaluator: RestrictedEvaluator | None = None,
-                 on_task_created: Callable[[HumanTask, Callable[..., None]], None] | None = None):
+                 on_task_created: Callable[[HumanTask, Callable[..., None]], None] | None = None,
+                 on_incident: Callable[[Incident, Callable[..., None]], None] | None = None):
         self.session = session
         self.definitions = definitions
         # Called inside the step for every new human task, with an `emit(topic, payload, dedupe)`
         # into the step's outbox: what it writes commits (or not) with the task itself.
         self.on_task_created = on_task_created
+        # Called inside the step for every new incident, with the same `emit` (its people told in its transaction).
+        self.on_incident = on_incident
         self.registry = registry
         self.clock = clock
         self.evaluator = evaluator or definitions.evaluator
@@ -237,19 +265,67 @@ class InstanceService:
 
     @_conflict_on_stale
     def retry(self, instance_id: int, data: dict[str, Any] | None = None,
-              actor: str | None = None) -> ProcessInstance:
-        """Run the failed steps of an instance again, optionally with corrected data."""
+              actor: str | None = None, note: str | None = None) -> ProcessInstance:
+        """Run the failed steps of an instance again, optionally with corrected data.
+
+        The open incidents are resolved as "retried"; if the step fails again, a new one opens.
+        """
         row = self._load_row(instance_id)
         log = _StepLog()
         runner = self._load_runner(row, log)
         if not runner.retry_errors(data):
             raise ConflictError(t("instance %(instance)s has no failed step to retry", instance=instance_id))
-        for incident in self.session.scalars(select(Incident).where(Incident.instance_id == row.id,
-                                                                    Incident.resolved_at.is_(None))):
-            incident.resolved_at = self.clock.now()
-        log.audits.append({"kind": "retried", "actor": actor, "detail": {"data": data or {}}})
+        self._resolve_incidents(row, "retried", actor, note)
+        log.audits.append({"kind": "retried", "actor": actor, "detail": {"data": data or {}, "note": note or ""}})
         self._advance(row, runner, log, lambda r: None)
         return row
+
+    @_conflict_on_stale
+    def skip(self, instance_id: int, note: str, actor: str | None = None) -> ProcessInstance:
+        """Mark the failed steps of an instance done without running them, and run on from there.
+
+        For a step whose effect was done by hand (or is not needed): its script or operator is
+        not run again, its successor runs as after a success. A gateway (or any element with
+        several ways out) cannot be skipped: ConflictError, nothing changes.
+        """
+        if not (note or "").strip():
+            raise ConflictError(t("say why the step is skipped"))
+        row = self._load_row(instance_id)
+        log = _StepLog()
+        runner = self._load_runner(row, log)
+        failed = runner.failed_tasks()
+        if not failed:
+            raise ConflictError(t("instance %(instance)s has no failed step to skip", instance=instance_id))
+        try:
+            skipped = runner.skip_errors()
+        except ValueError as exc:
+            raise ConflictError(t("step %(element)s chooses between several paths and cannot be skipped; retry it"
+                                  " with corrected data or cancel the instance", element=str(exc))) from None
+        self._resolve_incidents(row, "skipped", actor, note)
+        for element_id in skipped:
+            log.audits.append({"kind": "skipped", "element_id": element_id, "actor": actor,
+                               "detail": {"note": note.strip()[:2000]}})
+        self._advance(row, runner, log, lambda r: None)
+        return row
+
+    def failed_steps(self, instance_id: int) -> list[FailedStep]:
+        """The tasks of an instance in ERROR, with the data they failed with (read only)."""
+        row = self.session.get(ProcessInstance, instance_id)
+        if row is None:
+            raise NotFoundError(t("no process instance %(instance)s; check the instance id", instance=instance_id))
+        runner = self._load_runner(row, _StepLog())
+        return [FailedStep(f.id, f.element_id, f.element_name, f.data) for f in runner.failed_tasks()]
+
+    def element_names(self, definition: ProcessDefinition) -> dict[str, str]:
+        """{element id: name} of a deployed definition (from its cached spec)."""
+        return spiff.element_names(self.definitions.compiled(definition))
+
+    def _resolve_incidents(self, row: ProcessInstance, resolution: str, actor: str | None, note: str | None) -> None:
+        now = self.clock.now()
+        for incident in self.session.scalars(select(Incident).where(Incident.instance_id == row.id,
+                                                                    Incident.resolved_at.is_(None))):
+            incident.resolved_at, incident.resolution, incident.resolved_by = now, resolution, actor
+            incident.note = (note or "").strip()[:2000] or None
 
     @_conflict_on_stale
     def cancel(self, instance_id: int, reason: str, actor: str | None = None) -> ProcessInstance:
@@ -264,6 +340,7 @@ class InstanceService:
         log.spiff_seconds += time.perf_counter() - started
         row.state_format = spiff.STATE_FORMAT
         row.status, row.updated_at, row.completed_at, row.next_timer_at = "cancelled", now, now, None
+        self._resolve_incidents(row, "cancelled", actor, reason)
         log.audits.append({"kind": "cancelled", "actor": actor, "detail": {"reason": str(reason)[:500]}})
         # No task is ready any more: every open row becomes "cancelled" with its task.closed message.
         self._sync_tasks(row, runner, log, now)
@@ -320,16 +397,20 @@ class InstanceService:
         tasks = self.session.scalars(select(HumanTask).where(HumanTask.instance_id == row.id,
                                                              HumanTask.state == "open")
                                      .order_by(HumanTask.created_at)).all()
-        incidents = [Text(i.reason["msgid"], i.reason["params"]) if i.reason else i.message
-                     for i in self.session.scalars(select(Incident).where(Incident.instance_id == row.id,
-                                                                          Incident.resolved_at.is_(None)))]
+        open_incidents = self.session.scalars(select(Incident).where(Incident.instance_id == row.id,
+                                                                     Incident.resolved_at.is_(None))
+                                              .order_by(Incident.id)).all()
+        incidents = [incident_reason(i) for i in open_incidents]
+        names = self.element_names(row.definition) if open_incidents else {}
+        steps = [IncidentView(i.id, i.element_id, names.get(i.element_id or "", ""), incident_reason(i), i.created_at)
+                 for i in open_incidents]
         runner = self._load_runner(row, _StepLog())
         return InstanceView(
             id=row.id, process_key=row.process_key, version=row.definition.version,
             business_key=row.business_key, status=row.status,
             open_tasks=[_task_view(t) for t in tasks], next_timer_at=row.next_timer_at,
             waiting_messages=runner.waiting_messages(), incidents=list(incidents),
-            data=runner.data if runner.completed else runner.last_data(),
+            data=runner.data if runner.completed else runner.last_data(), incident_steps=steps,
         )
 
 
@@ -371,6 +452,7 @@ class InstanceService:
             ctx = OperatorContext(
                 session=self.session, instance_id=row.id, business_key=row.business_key,
                 element_id=element_id, task_id=task_id, data=dict(task.data), now=self.clock.now(),
+                actor=log.completing[1] if log.completing else None,
                 emit=lambda topic, payload, dedupe=None: log.outbox.append(
                     {"topic": topic, "payload": payload, "dedupe_key": dedupe}),
                 audit=lambda kind, detail=None: log.audits.append(
@@ -422,13 +504,17 @@ class InstanceService:
         reason = _translatable_reason(exc)
         failed = runner.error_tasks()
         task_id, element_id = failed[0] if failed else (None, None)
-        self.session.add(Incident(instance=row, task_id=task_id, element_id=element_id, message=message,
-                                  reason={"msgid": reason.msgid, "params": _jsonable(reason.params)} if reason else None,
-                                  created_at=self.clock.now()))
+        incident = Incident(instance=row, task_id=task_id, element_id=element_id, message=message,
+                            reason={"msgid": reason.msgid, "params": _jsonable(reason.params)} if reason else None,
+                            created_at=self.clock.now())
+        self.session.add(incident)
         log.audits.append({"kind": "incident", "element_id": element_id, "detail": {"message": message}})
         log.outbox.append({"topic": "instance.incident", "payload": {
             "business_key": row.business_key, "element_id": element_id,
             "message": message}, "dedupe_key": None})
+        if self.on_incident is not None:
+            self.on_incident(incident, lambda topic, payload, dedupe=None: log.outbox.append(
+                {"topic": topic, "payload": payload, "dedupe_key": dedupe}))
 
     def _save(self, row: ProcessInstance, runner: spiff.Runner, log: _StepLog) -> None:
         now = self.clock.now()
@@ -525,6 +611,13 @@ class InstanceService:
             return self.evaluator.evaluate(expression, dict(data))
         except ExpressionError:
             return None  # an unset variable leaves the task unbound, not the step failed
+
+
+def incident_reason(incident: Incident) -> Text | str:
+    """Why an incident happened: the project's own reason (translatable) or the account as recorded."""
+    if incident.reason:
+        return Text(incident.reason["msgid"], incident.reason["params"])
+    return incident.message
 
 
 def _translatable_reason(exc: BaseException) -> Text | None:

@@ -158,8 +158,14 @@ class Incident(Base):
     reason: Mapped[dict | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How it was resolved (retried, skipped, cancelled), by whom and why: kept, so resolved incidents stay readable.
+    resolution: Mapped[str | None] = mapped_column(String(16))
+    resolved_by: Mapped[str | None] = mapped_column(String(120))
+    note: Mapped[str | None] = mapped_column(Text)
 
     instance: Mapped[ProcessInstance] = relationship()
+
+    __table_args__ = (Index("ix_incident_open", "resolved_at", "created_at"),)
 
 
 class OutboxMessage(Base):

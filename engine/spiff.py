@@ -90,7 +90,10 @@ _FIELD_RE = re.compile(
 
 
 def parse_field(name: str, spec: str) -> FormField:
-    """Read `type[!][:a,b] | nhãn | label` (the `!` marks a required field).
+    """Read `type[@list][!][:a,b] | nhãn | label` (the `!` marks a required field).
+
+    `choice@units` takes its choices from the live list the application registered as `units`
+    (the engine knows no units: see engine.forms.ChoiceSource); it is checked again on completion.
 
     `!(other=a,b)` marks a field required only when the field `other` of the same form is `a` or `b`
     (a refusal's reason, a rejection's note).
@@ -424,6 +427,22 @@ class Runner:
     def start(cls, compiled: CompiledDefinition, script_engine: _ScriptEngine, data: dict[str, Any]) -> Runner:
         """A new workflow whose start task carries `data`."""
         wf = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=script_engine)
+@dataclass
+class FailedTask:
+    """A task in ERROR, as plain values."""
+
+    id: str
+    element_id: str
+    element_name: str
+    data: dict[str, Any]
+
+
+def element_names(compiled: CompiledDefinition) -> dict[str, str]:
+    """{element id: name as drawn} of a definition's elements (named ones only)."""
+    return {ts.bpmn_id: ts.bpmn_name for ts in iter_task_specs(compiled.spec, compiled.subprocess_specs)
+            if getattr(ts, "bpmn_name", None)}
+
+
         start = wf.get_next_task(state=TaskState.READY)
         start.set_data(**data)
         return cls(compiled, wf)
@@ -509,6 +528,29 @@ class Runner:
             for event in _event_definitions(task.task_spec.event_definition):
                 pending.append(event.details(task))
         return pending
+
+    def skip_errors(self) -> list[str]:
+        """Mark failed tasks COMPLETED without running them, so the process goes on past them.
+
+        Only an element with at most one way out can be skipped: completing a gateway or a
+        task with conditional flows unrun would take every path at once. Nothing changes
+        when one of them cannot be skipped (ValueError with its element id).
+        """
+        failed = [task for task in self.workflow.get_tasks() if task.state == TaskState.ERROR]
+        for task in failed:
+            if len(task.task_spec.outputs) > 1:
+                raise ValueError(task.task_spec.bpmn_id or task.task_spec.name)
+        for task in failed:
+            # complete() marks it done and readies its successor (the spec's _on_complete), as a
+            # successful run would, without running its script or operator again.
+            task.complete()
+        return [task.task_spec.bpmn_id or task.task_spec.name for task in failed]
+
+    def failed_tasks(self) -> list[FailedTask]:
+        """The tasks in ERROR with their element's name and the data they failed with."""
+        return [FailedTask(str(task.id), task.task_spec.bpmn_id or task.task_spec.name,
+                           task.task_spec.bpmn_name or "", dict(task.data))
+                for task in self.workflow.get_tasks() if task.state == TaskState.ERROR]
 
     def next_timer_at(self) -> datetime | None:
         """The earliest due time of the timers the workflow waits on."""

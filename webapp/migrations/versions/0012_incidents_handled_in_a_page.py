@@ -4,7 +4,8 @@ Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-03 16:55:00
 
-Reserved for issue 9's work on this subject: a no-op until its schema lands.
+How an incident was resolved (retried, skipped, cancelled), by whom and with what note,
+so a resolved incident stays readable in the incidents page; an index for its lists.
 """
 from alembic import op  # noqa: F401
 import sqlalchemy as sa  # noqa: F401
@@ -19,8 +20,16 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table('incident') as batch:
+        batch.add_column(sa.Column('resolution', sa.String(length=16), nullable=True))
+        batch.add_column(sa.Column('resolved_by', sa.String(length=120), nullable=True))
+        batch.add_column(sa.Column('note', sa.Text(), nullable=True))
+    op.create_index('ix_incident_open', 'incident', ['resolved_at', 'created_at'], unique=False)
 
 
 def downgrade():
-    pass
+    op.drop_index('ix_incident_open', table_name='incident')
+    with op.batch_alter_table('incident') as batch:
+        batch.drop_column('note')
+        batch.drop_column('resolved_by')
+        batch.drop_column('resolution')
