@@ -90,10 +90,7 @@ _FIELD_RE = re.compile(
 
 
 def parse_field(name: str, spec: str) -> FormField:
-    """Read `type[@list][!][:a,b] | nhãn | label` (the `!` marks a required field).
-
-    `choice@units` takes its choices from the live list the application registered as `units`
-    (the engine knows no units: see engine.forms.ChoiceSource); it is checked again on completion.
+    """Read `type[!][:a,b] | nhãn | label` (the `!` marks a required field).
 
     `!(other=a,b)` marks a field required only when the field `other` of the same form is `a` or `b`
     (a refusal's reason, a rejection's note).
@@ -415,18 +412,6 @@ class ReadyTask:
     data: dict[str, Any]
 
 
-class Runner:
-    """One workflow in memory, wrapped with the operations the engine needs."""
-
-    def __init__(self, compiled: CompiledDefinition, workflow: BpmnWorkflow):
-        self.compiled = compiled
-        self.workflow = workflow
-
-    # -- life cycle
-    @classmethod
-    def start(cls, compiled: CompiledDefinition, script_engine: _ScriptEngine, data: dict[str, Any]) -> Runner:
-        """A new workflow whose start task carries `data`."""
-        wf = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=script_engine)
 @dataclass
 class FailedTask:
     """A task in ERROR, as plain values."""
@@ -443,6 +428,18 @@ def element_names(compiled: CompiledDefinition) -> dict[str, str]:
             if getattr(ts, "bpmn_name", None)}
 
 
+class Runner:
+    """One workflow in memory, wrapped with the operations the engine needs."""
+
+    def __init__(self, compiled: CompiledDefinition, workflow: BpmnWorkflow):
+        self.compiled = compiled
+        self.workflow = workflow
+
+    # -- life cycle
+    @classmethod
+    def start(cls, compiled: CompiledDefinition, script_engine: _ScriptEngine, data: dict[str, Any]) -> Runner:
+        """A new workflow whose start task carries `data`."""
+        wf = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=script_engine)
         start = wf.get_next_task(state=TaskState.READY)
         start.set_data(**data)
         return cls(compiled, wf)
@@ -517,18 +514,6 @@ def element_names(compiled: CompiledDefinition) -> dict[str, str]:
                 count += 1
         return count
 
-    def _pending_events(self) -> list[Any]:
-        """What the workflow waits for, one entry per event even behind an event-based gateway.
-
-        (`waiting_events()` reports an event-based gateway as one MultipleEventDefinition
-        with no value, hiding the timer and message behind it.)
-        """
-        pending = []
-        for task in list(self.workflow.event_manager.tasks.values()):
-            for event in _event_definitions(task.task_spec.event_definition):
-                pending.append(event.details(task))
-        return pending
-
     def skip_errors(self) -> list[str]:
         """Mark failed tasks COMPLETED without running them, so the process goes on past them.
 
@@ -551,6 +536,18 @@ def element_names(compiled: CompiledDefinition) -> dict[str, str]:
         return [FailedTask(str(task.id), task.task_spec.bpmn_id or task.task_spec.name,
                            task.task_spec.bpmn_name or "", dict(task.data))
                 for task in self.workflow.get_tasks() if task.state == TaskState.ERROR]
+
+    def _pending_events(self) -> list[Any]:
+        """What the workflow waits for, one entry per event even behind an event-based gateway.
+
+        (`waiting_events()` reports an event-based gateway as one MultipleEventDefinition
+        with no value, hiding the timer and message behind it.)
+        """
+        pending = []
+        for task in list(self.workflow.event_manager.tasks.values()):
+            for event in _event_definitions(task.task_spec.event_definition):
+                pending.append(event.details(task))
+        return pending
 
     def next_timer_at(self) -> datetime | None:
         """The earliest due time of the timers the workflow waits on."""
