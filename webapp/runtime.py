@@ -40,7 +40,7 @@ class Runtime:
 
     def sweep(self) -> TimerSweep:
         """The timer sweep over this application's database."""
-        return make_sweep(self.session_factory, self.clock, after_fired=self.enqueue_outbox)
+        return make_sweep(self.session_factory, self.clock, after_fired=self.enqueue_outbox, timezone=self.timezone)
 
     def outbox(self) -> OutboxDispatcher:
         """The outbox dispatcher with this application's handlers."""

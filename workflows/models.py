@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, JSONType, UTCDateTime, utcnow
@@ -33,9 +33,16 @@ class AdminUnit(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"), index=True)
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
+    # Valid now: lists, filters and routing offer only active units. The effective-dated changes of
+    # workflows/admin/units.py keep it true from valid_from (a local day in Vietnam) until valid_to.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    valid_from: Mapped[date | None] = mapped_column(Date)  # None: since before the system knew it
+    valid_to: Mapped[date | None] = mapped_column(Date)  # the first day it no longer exists
+    # The unit that took over a merged or dissolved one (its open cases and tasks moved there).
+    successor_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"))
 
-    parent: Mapped[AdminUnit | None] = relationship(remote_side=[id])
+    parent: Mapped[AdminUnit | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
+    successor: Mapped[AdminUnit | None] = relationship(remote_side=[id], foreign_keys=[successor_id])
 
 
 class User(Base):
@@ -337,3 +344,4 @@ class CaseComment(Base):
 
 
 from workflows.admin.models import AdminAuditEntry  # noqa: E402,F401 - the admin console's tables (create_all, Alembic)
+from workflows.admin.unit_models import AdminUnitChange, AdminUnitPeriod  # noqa: E402,F401 - units over time

@@ -40,11 +40,12 @@ def _case(ctx: OperatorContext) -> Case:
 
 
 def _unit(ctx: OperatorContext, code: Any) -> AdminUnit:
-    unit = UnitDirectory(ctx.session).by_code(str(code)) if code else None
+    directory = UnitDirectory(ctx.session)
+    unit = directory.by_code(str(code)) if code else None
     if unit is None:
         raise OperatorError(t("unit %(unit)s does not exist; check the routing table (field_report_routing.dmn)",
                               unit=repr(code)))
-    return unit
+    return directory.current(unit)  # a merged unit's work goes to its successor
 
 
 def _hours(value: Any, name: str) -> float:
@@ -88,6 +89,11 @@ def _notify_users(ctx: OperatorContext, case: Case, users: list[User], kind: str
 
 def task_created(session, task, emit: Callable[..., None]) -> None:
     """What follows a new human task: its case's fields copied onto it, and its people told."""
+    with session.no_autoflush:  # the new task row is written once, when complete
+        directory = UnitDirectory(session)
+        unit = directory.by_code(task.candidate_unit) if task.candidate_unit else None
+        if unit is not None and not unit.active:  # the process still names a unit merged since it started
+            task.candidate_unit = directory.current(unit).code
     case = _case_of_task(session, task)
     if case is not None:
         copy_case_fields(task, case)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from engine.expressions import RestrictedEvaluator
 from engine.instances import InstanceService
 from engine.registry import OperatorRegistry
 from engine.sweep import TimerSweep
+from workflows.admin.units import UnitAdmin
 from workflows.attachments import FileStore
 from workflows.case_service import MAX_ATTACHMENT_BYTES, CaseService
 from workflows.media import MediaLimits
@@ -22,6 +24,7 @@ from workflows.operators import register_operators, task_created
 from workflows.roles import lane_roles
 from workflows.task_service import TaskService
 
+log = logging.getLogger(__name__)
 REGISTRY = register_operators(OperatorRegistry())
 # One evaluator per process: it caches compiled expressions.
 EVALUATOR = RestrictedEvaluator()
@@ -43,11 +46,29 @@ def prefetch_cases(session: Session, rows: list) -> list[Case]:
     return list(session.scalars(select(Case).where(Case.process_instance_id.in_([r.id for r in rows]))))
 
 
+class CaseSweep(TimerSweep):
+    """The timer sweep, which also applies the unit changes (mergers, renames…) whose day has come."""
+
+    def __init__(self, *args, timezone: str = "Asia/Ho_Chi_Minh", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timezone = timezone
+
+    def run_once(self) -> int:
+        """Fire due timers, then apply due unit changes (one indexed look-up when none is due)."""
+        fired = super().run_once()
+        try:
+            with self.session_factory() as session:
+                UnitAdmin(session, self.clock, self.timezone).apply_due()
+        except Exception:  # noqa: BLE001 - a failed change is tried again on the next run; timers go on
+            log.exception("applying due unit changes failed; trying again on the next sweep")
+        return fired
+
+
 def make_sweep(session_factory: Callable[[], Session], clock: Clock = SYSTEM_CLOCK,
-               after_fired: Callable[[], None] | None = None) -> TimerSweep:
+               after_fired: Callable[[], None] | None = None, timezone: str = "Asia/Ho_Chi_Minh") -> TimerSweep:
     """The timer sweep over the case services (`after_fired`: hand the outbox to delivery)."""
-    return TimerSweep(session_factory, lambda s: make_services(s, clock).instances, clock, prefetch=prefetch_cases,
-                      after_fired=after_fired)
+    return CaseSweep(session_factory, lambda s: make_services(s, clock).instances, clock, prefetch=prefetch_cases,
+                     after_fired=after_fired, timezone=timezone)
 
 
 def make_services(session: Session, clock: Clock = SYSTEM_CLOCK,

@@ -24,6 +24,18 @@ class UnitDirectory:
             cache[code] = self.session.scalar(select(AdminUnit).where(AdminUnit.code == code))
         return cache[code]
 
+    def current(self, unit: AdminUnit) -> AdminUnit:
+        """The unit that stands for `unit` today: itself, or the successor of a merged or dissolved unit.
+
+        Running processes keep the unit codes they were started with (routing outputs, the place);
+        following the successor sends their next tasks and notices to the unit that exists now.
+        """
+        seen = {unit.id}
+        while not unit.active and unit.successor is not None and unit.successor.id not in seen:
+            unit = unit.successor
+            seen.add(unit.id)
+        return unit
+
     def ancestors(self, unit: AdminUnit) -> list[AdminUnit]:
         """Parents of a unit, nearest first (any depth: commune → district → province)."""
         chain, seen = [], {unit.id}
