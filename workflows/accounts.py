@@ -50,20 +50,23 @@ class AccountService:
         """The user whose password this is, or SignInError (locked after repeated failures)."""
         now = self.clock.now()
         user = self.session.scalar(select(User).where(User.username == (username or "").strip().lower()))
+        # One answer, after one argon2 verification, for an unknown name, a disabled or locked account and a
+        # wrong password: telling "locked" apart would show which usernames exist.
+        refused = SignInError(t("wrong username or password; after %(n)s failures in a row an account is locked "
+                                "for %(minutes)s minutes", n=MAX_FAILED_LOGINS, minutes=LOCK_MINUTES))
         if user is None or not user.active or not user.password_hash:
             _verify(_DUMMY_HASH, password or "")
-            raise SignInError(t("wrong username or password"))
+            raise refused
+        right = _verify(user.password_hash, password or "")
         if user.locked_until is not None and user.locked_until > now:
-            minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-            raise SignInError(t("too many failed sign-ins: this account is locked for %(minutes)s more minutes",
-                                minutes=minutes))
-        if not _verify(user.password_hash, password or ""):
+            raise refused
+        if not right:
             user.failed_logins = (user.failed_logins or 0) + 1
             if user.failed_logins >= MAX_FAILED_LOGINS:
                 user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
                 user.failed_logins = 0
             self.session.commit()
-            raise SignInError(t("wrong username or password"))
+            raise refused
         if _HASHER.check_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         user.failed_logins = 0
