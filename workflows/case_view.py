@@ -66,7 +66,8 @@ ROLE_LABELS = {"citizen": t("Citizen"), "operator": t("Operator"), "officer": t(
                "unit_head": t("Unit head"), "leader": t("Leader"), "designer": t("Process designer"),
                "admin": t("Administrator")}
 CLOSE_REASONS = {"rejected": t("not valid"), "satisfied": t("the citizen is satisfied"),
-                 "no_feedback": t("no answer from the citizen"), "answered": t("answered on the phone")}
+                 "no_feedback": t("no answer from the citizen"), "answered": t("answered on the phone"),
+                 "cancelled": t("cancelled by an administrator")}
 
 
 @dataclass(frozen=True)
@@ -586,6 +587,14 @@ class CaseViewService:
                       element=audit.element_id or "—")
         elif kind == "retried":
             label = t("The process was retried")
+            if d.get("note"):
+                facts.append((t("Note"), str(d["note"])))
+        elif kind == "skipped":
+            label = t("The failed step %(element)s was skipped", element=audit.element_id or "—")
+            facts.append((t("Note"), str(d.get("note") or "—")))
+        elif kind == "cancelled":
+            label = t("The process was cancelled")
+            facts.append((t("Reason"), str(d.get("reason") or "—")))
         elif kind == "completed":
             label = t("Process finished")
         else:

@@ -15,6 +15,7 @@ from engine.expressions import RestrictedEvaluator
 from engine.instances import InstanceService
 from engine.registry import OperatorRegistry
 from engine.sweep import TimerSweep
+from workflows.admin.incidents import IncidentService, notify_incident
 from workflows.admin.units import UnitAdmin
 from workflows.attachments import FileStore
 from workflows.case_service import MAX_ATTACHMENT_BYTES, CaseService
@@ -39,6 +40,7 @@ class Services:
     instances: InstanceService
     cases: CaseService
     tasks: TaskService
+    incidents: IncidentService
 
 
 def prefetch_cases(session: Session, rows: list) -> list[Case]:
@@ -78,8 +80,10 @@ def make_services(session: Session, clock: Clock = SYSTEM_CLOCK,
     """Build the engine and case services over `session` (and the attachments' file store)."""
     definitions = DefinitionService(session, REGISTRY, lane_roles(), EVALUATOR)
     instances = InstanceService(session, definitions, REGISTRY, clock, EVALUATOR,
-                                on_task_created=lambda task, emit: task_created(session, task, emit))
+                                on_task_created=lambda task, emit: task_created(session, task, emit),
+                                on_incident=lambda incident, emit: notify_incident(session, incident, emit))
     cases = CaseService(session, instances, clock, after_commit, files=files, max_attachment_bytes=max_attachment_bytes,
                         media_limits=media_limits)
     tasks = TaskService(session, clock, cases=cases, instances=instances, timezone=timezone)
-    return Services(session, definitions, instances, cases, tasks)
+    incidents = IncidentService(session, instances, clock, after_commit)
+    return Services(session, definitions, instances, cases, tasks, incidents)

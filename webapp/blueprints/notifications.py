@@ -19,7 +19,8 @@ bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
 # The kinds the shipped operators write (workflows/operators.py); another kind shows as it is.
 KIND_LABELS = {"reminder": _l("Deadline reminder"), "leader_alert": _l("Leader alert"),
-               "returned": _l("Returned case"), "task_created": _l("New task")}
+               "returned": _l("Returned case"), "task_created": _l("New task"),
+               "incident": _l("Process incident")}
 
 
 def _service() -> NotificationService:

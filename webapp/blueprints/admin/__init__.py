@@ -83,4 +83,5 @@ section("admin.audit", _l("Audit log"), order=900,
         description=_l("Who did what in the console, when, with the state before and after."))
 
 # Sections: one import per submodule (each adds its routes to `bp` and its entry to the navigation).
-from webapp.blueprints.admin import audit  # noqa: E402,F401
+import webapp.blueprints.admin.audit  # noqa: E402,F401
+import webapp.blueprints.admin.incidents  # noqa: E402,F401
