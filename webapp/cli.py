@@ -14,11 +14,13 @@ from flask import current_app
 from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from engine.errors import DeploymentError, EngineError, FormError, NotFoundError, Problem
-from engine.i18n import Text, t, text_of
+from engine.i18n import t, text_of
 from engine.models import HumanTask
 from webapp.extensions import db
 from webapp.i18n import cli_language, translate
 from webapp.runtime import runtime
+from workflows.admin.incidents import ShellActor
+from workflows.errors import CaseError, IntakeError
 
 # Instance statuses as the report shows them (the stored values are English keys).
 STATUS = {"running": t("running"), "completed": t("completed"), "error": t("error")}
@@ -124,12 +126,7 @@ def deploy_command(files: tuple[str, ...], key: str | None) -> None:
 @in_cli_language
 def start_command(key: str, data: str, business_key: str | None) -> None:
     """Start an instance of process KEY; prints its id and state."""
-    try:
-        payload = json.loads(data)
-        if not isinstance(payload, dict):
-            raise ValueError(t("it must be a JSON object like {\"a\": 1}"))
-    except ValueError as exc:
-        raise click.BadParameter(translate(t("--data is not a JSON object: %(error)s", error=text_of(exc)))) from None
+    payload = _json_object(data)
     services = _services()
     try:
         row = services.instances.start(key, payload, business_key=business_key, actor="cli")
@@ -140,6 +137,17 @@ def start_command(key: str, data: str, business_key: str | None) -> None:
         sys.exit(1)
     runtime().enqueue_outbox()
     _print_instance(row.id)
+
+
+def _json_object(data: str) -> dict[str, Any]:
+    """`--data` as a JSON object; a usage error saying why otherwise."""
+    try:
+        payload = json.loads(data)
+        if not isinstance(payload, dict):
+            raise ValueError(t("it must be a JSON object like {\"a\": 1}"))
+    except ValueError as exc:
+        raise click.BadParameter(translate(t("--data is not a JSON object: %(error)s", error=text_of(exc)))) from None
+    return payload
 
 
 def _echo_error(exc: BaseException) -> None:
@@ -167,11 +175,16 @@ def _print_instance(instance_id: int) -> None:
                    due=_local(task.due_at)), indent="    ")
     else:
         echo(t("open tasks: —"), indent="  ")
-    if view.incidents:
+    if view.incident_steps:
         echo(t("incidents:"), indent="  ")
-        for message in view.incidents:
+        for step in view.incident_steps:
             # Our own reasons come back as Text and are translated; other failures read as recorded.
-            click.echo(f"    ! {translate(message) if isinstance(message, Text) else message}")
+            click.echo(f"    ! #{step.id} {_element(step.element_id, step.element_name)}: {translate(step.reason)}")
+
+
+def _element(element_id: str | None, name: str) -> str:
+    """`element_id «name»` (the id alone when the element has no name)."""
+    return f"{element_id or '—'} «{name}»" if name else (element_id or "—")
 
 
 def _local(moment) -> str:
@@ -194,6 +207,49 @@ def instance_command(instance_id: int) -> None:
     except EngineError as exc:
         _echo_error(exc)
         sys.exit(1)
+
+
+@main.group("incidents", invoke_without_command=True)
+@click.option("--resolved", is_flag=True, help="List the resolved incidents instead of the open ones.")
+@with_appcontext
+@in_cli_language
+def incidents_command(resolved: bool) -> None:
+    """List the open incidents (failed steps); `ioc incidents retry ID` runs one again."""
+    if click.get_current_context().invoked_subcommand is not None:
+        return
+    page = _services().incidents.list("resolved" if resolved else "open")
+    if not page.rows:
+        echo(t("No open incident: every process runs.") if not resolved else t("No incident here."))
+        return
+    for row in page.rows:
+        state = translate(row.resolution_label) + f" ({row.resolved_by or '—'})" if not row.is_open else ""
+        click.echo(f"#{row.id}  {_local(row.created_at)}  {row.case_code or '—'}  {row.process_key} v{row.version}"
+                   f" #{row.instance_id}  {_element(row.element_id, row.element_name)}  {state}".rstrip())
+        click.echo(f"    ! {translate(row.reason)}")
+    if page.total > len(page.rows):
+        echo(t("… and %(count)s more on the incidents page (/admin/incidents)", count=page.total - len(page.rows)))
+
+
+@incidents_command.command("retry")
+@click.argument("incident_id", type=int)
+@click.option("--data", default="{}", help="Corrected process data as a JSON object, e.g. '{\"unit_code\": \"P-TAN-LAP\"}'.")
+@click.option("--note", default="", help="Why, for the case history and the audit log.")
+@with_appcontext
+@in_cli_language
+def incidents_retry_command(incident_id: int, data: str, note: str) -> None:
+    """Run the failed step of incident ID again (after fixing its cause), optionally with corrected data."""
+    payload = _json_object(data)
+    try:
+        row = _services().incidents.retry(incident_id, ShellActor(), note=note, data=payload)
+    except (EngineError, CaseError) as exc:
+        db.session.rollback()
+        if isinstance(exc, IntakeError):
+            for name, why in exc.fields.items():
+                click.echo(f"  - {name}: {translate(why)}", err=True)
+        else:
+            _echo_error(exc)
+        sys.exit(1)
+    _print_instance(row.instance_id)
 
 
 @main.command("complete")

@@ -47,6 +47,18 @@ register_actions({"incident.retry": t("retry a failed step"), "incident.skip": t
                  {"incident": t("incident")})
 
 
+@dataclass(frozen=True)
+class ShellActor:
+    """Whoever runs the `ioc` command on the server: trusted as an administrator (they hold the database)."""
+
+    username: str = "cli"
+    user_id: None = None
+
+    def has_role(self, *roles: str) -> bool:
+        """Every role: the shell is the last resort of administration."""
+        return True
+
+
 class IncidentNotFoundError(CaseNotFoundError):
     """No incident with that id."""
 
@@ -197,21 +209,26 @@ class IncidentService:
         return IncidentDetail(row, failed, variables)
 
     # ------------------------------------------------------------------ acting
-    def retry(self, incident_id: int, actor: Actor, correction: Correction | None = None, note: str = "") -> IncidentRow:
-        """Run the failed step again (with a corrected variable, if given); a new incident opens if it fails again."""
-        data = correction_data(correction or Correction())
+    def retry(self, incident_id: int, actor: Actor | ShellActor, correction: Correction | None = None, note: str = "",
+              data: dict[str, Any] | None = None) -> IncidentRow:
+        """Run the failed step again (with a corrected variable, or `data`, if given); a new incident opens if it fails again."""
+        bad = [name for name in (data or {}) if not _IDENTIFIER.match(str(name))]
+        if bad:
+            raise IntakeError({str(bad[0]): t("a variable name is letters, digits and _ (not starting with a digit),"
+                                              " e.g. unit_code")})
+        data = {**(data or {}), **correction_data(correction or Correction())}
         return self._act(incident_id, actor, "incident.retry", note, data,
                          lambda incident: self.instances.retry(incident.instance_id, data or None,
                                                                actor=actor.username, note=note))
 
-    def skip(self, incident_id: int, actor: Actor, note: str) -> IncidentRow:
+    def skip(self, incident_id: int, actor: Actor | ShellActor, note: str) -> IncidentRow:
         """Mark the failed step done without running it (its effect was done by hand) and go on; a note is required."""
         if not (note or "").strip():
             raise IntakeError({"note": t("say why the step is skipped")})
         return self._act(incident_id, actor, "incident.skip", note, None,
                          lambda incident: self.instances.skip(incident.instance_id, note.strip(), actor=actor.username))
 
-    def cancel(self, incident_id: int, actor: Actor, reason: str) -> IncidentRow:
+    def cancel(self, incident_id: int, actor: Actor | ShellActor, reason: str) -> IncidentRow:
         """Stop the instance for good; its case is closed as cancelled. A reason is required."""
         if not (reason or "").strip():
             raise IntakeError({"note": t("say why the process is cancelled")})
@@ -227,7 +244,7 @@ class IncidentService:
 
         return self._act(incident_id, actor, "incident.cancel", reason, None, work)
 
-    def _act(self, incident_id: int, actor: Actor, action: str, note: str, data: dict[str, Any] | None,
+    def _act(self, incident_id: int, actor: Actor | ShellActor, action: str, note: str, data: dict[str, Any] | None,
              work: Callable[[Incident], Any]) -> IncidentRow:
         if not actor.has_role(*INCIDENT_ROLES):
             raise AccessDeniedError(t("only administrators and process designers may act on incidents"))
@@ -354,5 +371,5 @@ def notify_incident(session: Session, incident: Incident, emit: Callable[..., No
     return sent
 
 
-__all__ = ["RESOLUTIONS", "Correction", "IncidentDetail", "IncidentPage", "IncidentRow", "IncidentService",
+__all__ = ["RESOLUTIONS", "Correction", "ShellActor", "IncidentDetail", "IncidentPage", "IncidentRow", "IncidentService",
            "correction_data", "incident_admins", "notify_incident"]
