@@ -193,14 +193,15 @@ class CategoryAdmin:
 
 
 def check_questions(raw: list[dict[str, Any]], errors: dict[str, Text]) -> list[dict[str, Any]]:
-    """The questions of a form, cleaned (empty rows dropped); errors keyed "questions.N.field", N from 1."""
+    """The questions of a form, cleaned (blank rows dropped); errors keyed "questions.N.field", N the row from 1."""
     questions: list[dict[str, Any]] = []
     names: set[str] = set()
-    filled = [q for q in raw if any(str(q.get(k) or "").strip() for k in ("name", "label", "label_en", "choices"))]
+    filled = [(number, q) for number, q in enumerate(raw, start=1)
+              if any(str(q.get(k) or "").strip() for k in ("name", "label", "label_en", "choices"))]
     if len(filled) > MAX_QUESTIONS:
         errors["questions"] = t("at most %(n)s questions", n=MAX_QUESTIONS)
         return []
-    for number, item in enumerate(filled, start=1):
+    for number, item in filled:  # numbered as the form's rows, blank rows included
         key = f"questions.{number}"
         name = str(item.get("name") or "").strip()
         kind = str(item.get("type") or "text")
