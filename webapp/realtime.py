@@ -22,6 +22,7 @@ from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, SocketIO, join_room
 
 from webapp.extensions import socketio
+from webapp.i18n import rendered
 from webapp.runtime import Runtime
 from workflows.access import Actor
 
@@ -147,7 +148,7 @@ def _case_note_handler(topic: str, live: LiveEmitter) -> Callable[[int, dict[str
 def _notification_handler(live: LiveEmitter) -> Callable[[int, dict[str, Any]], None]:
     def handle(message_id: int, payload: dict[str, Any]) -> None:
         """Push a new notification to its person's pages (they fetch their unread count)."""
-        live.emit("notification", {"id": message_id, "kind": payload.get("kind"), "title": payload.get("title"),
+        live.emit("notification", {"id": message_id, "kind": payload.get("kind"), "title": rendered(payload, "title"),
                                    "case_code": payload.get("case_code")}, [f"user:{payload.get('username')}"])
 
     return handle

@@ -13,6 +13,7 @@ from engine.clock import SYSTEM_CLOCK, Clock
 from engine.database import configure_sqlite, make_session_factory
 from engine.outbox import OutboxDispatcher
 from engine.sweep import TimerSweep
+from webapp.i18n import rendered
 from workflows.attachments import FileStore
 from workflows.mail import SmtpMailer
 from workflows.media import MediaLimits
@@ -65,7 +66,8 @@ def init_runtime(app: Flask, db, clock: Clock = SYSTEM_CLOCK) -> Runtime:
                       timezone=app.config["TIMEZONE"], max_attachment_bytes=int(app.config["MAX_ATTACHMENT_MB"]) * 1024 * 1024,
                       media_limits=media_limits(app.config))
     runtime.handlers["email"] = SmtpMailer(app.config.get("SMTP_HOST"), int(app.config.get("SMTP_PORT") or 25),
-                                           app.config.get("MAIL_FROM"), site_url=app.config["PUBLIC_URL"])
+                                           app.config.get("MAIL_FROM"), site_url=app.config["PUBLIC_URL"],
+                                           render=rendered)
     app.extensions["ioc"] = runtime
     return runtime
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any
 
@@ -14,9 +15,11 @@ class SmtpMailer:
     """Sends one outbox email; the Message-ID carries the outbox id so a resend is recognisable."""
 
     def __init__(self, host: str | None, port: int = 25, sender: str = "ioc@localhost", timeout: float = 10,
-                 site_url: str = ""):
+                 site_url: str = "", render: Callable[[dict[str, Any], str], str] | None = None):
         self.host, self.port, self.sender, self.timeout = host, port, sender, timeout
         self.site_url = site_url.rstrip("/")
+        # (payload, "subject" | "body") -> the text in the reader's language, for payloads carrying a message.
+        self.render = render or (lambda payload, part: payload.get(part, ""))
 
     def __call__(self, message_id: int, payload: dict[str, Any]) -> None:
         """Deliver `payload` ({to, subject, body, link?}); without an SMTP host the email is only logged.
@@ -28,9 +31,9 @@ class SmtpMailer:
                      payload.get("subject"))
             return
         msg = EmailMessage()
-        msg["From"], msg["To"], msg["Subject"] = self.sender, payload["to"], payload["subject"]
+        msg["From"], msg["To"], msg["Subject"] = self.sender, payload["to"], self.render(payload, "subject")
         msg["Message-ID"] = f"<outbox-{message_id}@ioc-case-flow>"
-        body = payload.get("body", "")
+        body = self.render(payload, "body")
         if payload.get("link"):
             body = body.replace("{link}", self.site_url + payload["link"])
         msg.set_content(body)

@@ -126,6 +126,8 @@ class Case(Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     close_reason: Mapped[str | None] = mapped_column(String(40))
+    # What the citizen reads about the close (a rejection's reason), personal data removed.
+    close_note: Mapped[str] = mapped_column(Text, default="", server_default="")
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     # Answers to the category's extra questions ({name: value}).
@@ -272,8 +274,13 @@ class Notification(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case_record.id"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
+    # The English text (logs, old clients); people read `message`, rendered in their language when shown.
     title: Mapped[str] = mapped_column(String(255))
     body: Mapped[str] = mapped_column(Text, default="")
+    # {"title": ..., "body": ...} as engine.i18n.to_json stores a message: msgid, parameters, names in both languages.
+    message: Mapped[dict | None] = mapped_column(JSONType)
+    # The task a "new task" notification announces: once the task is closed it no longer counts as unread.
+    task_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # One notification per (step, person): a step redone after a crash adds no second one.
@@ -345,3 +352,4 @@ class CaseComment(Base):
 
 from workflows.admin.models import AdminAuditEntry  # noqa: E402,F401 - the admin console's tables (create_all, Alembic)
 from workflows.admin.unit_models import AdminUnitChange, AdminUnitPeriod  # noqa: E402,F401 - units over time
+from workflows.calendar.models import CalendarException, WorkingHoursSetting  # noqa: E402,F401 - working-time calendar

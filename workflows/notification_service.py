@@ -9,18 +9,44 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from engine.clock import SYSTEM_CLOCK, Clock
-from engine.i18n import t
+from engine.i18n import Text, from_json, t, to_json
+from engine.models import HumanTask
 from workflows.errors import CaseNotFoundError, IntakeError
-from workflows.models import Case, Notification
+from workflows.models import Case, Notification, User
 
 PAGE_SIZE = 30
 # A request marking more rows than this by id is refused; "all" has no such limit.
 MAX_IDS = 500
+
+
+def notification_for(user: User, case: Case | None, kind: str, title: Text | str, body: Text | str, at: datetime,
+                     dedupe: str, task_id: str | None = None) -> tuple[Notification, dict[str, Any], dict[str, Any] | None]:
+    """A notification to `user` kept as its message (shown in the reader's language), with the outbox payloads
+    of its push and, when the user has an email address, of its email in the user's language."""
+    message = {"title": to_json(title), "body": to_json(body)}
+    note = Notification(user_id=user.id, case=case, case_id=case.id if case is not None else None, kind=kind,
+                        title=str(title)[:255], body=str(body), message=message, task_id=task_id, created_at=at,
+                        dedupe_key=dedupe)
+    push = {"user_id": user.id, "username": user.username, "case_id": case.id if case is not None else None,
+            "case_code": case.code if case is not None else None, "kind": kind, "title": str(title),
+            "message": message, "lang": user.language}
+    email = ({"to": user.email, "subject": str(title), "body": str(body), "message": message, "lang": user.language}
+             if user.email else None)
+    return note, push, email
+
+
+def shown(stored: dict[str, Any] | None, part: str, fallback: str) -> Text | str:
+    """One part (title, body) of a stored message, to be rendered in the reader's language (`fallback`: the
+    text of a notification written before messages were kept)."""
+    if not stored or part not in stored:
+        return fallback
+    return from_json(stored[part])
 
 
 class NotificationNotFoundError(CaseNotFoundError):
@@ -33,16 +59,17 @@ class NotificationRow:
 
     id: int
     kind: str
-    title: str
-    body: str
+    title: Text | str  # shown with |tr: in the reader's language
+    body: Text | str
     case_code: str | None
     created_at: datetime
     read_at: datetime | None
+    task_done: bool = False  # a "new task" whose task is closed: nothing to do any more
 
     @property
     def unread(self) -> bool:
-        """True until the user marks it read."""
-        return self.read_at is None
+        """True until the user marks it read, or until the task it announces is closed."""
+        return self.read_at is None and not self.task_done
 
 
 @dataclass(frozen=True)
@@ -68,24 +95,36 @@ class NotificationService:
         """One page of the user's notifications, newest first (unread ones only if asked)."""
         conditions = [Notification.user_id == user_id]
         if unread_only:
-            conditions.append(Notification.read_at.is_(None))
+            conditions += self._unread()
         total = self.session.scalar(select(func.count()).select_from(Notification).where(*conditions)) or 0
         unread = total if unread_only else self.unread_count(user_id)
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(max(1, page), pages)
         query = (select(Notification.id, Notification.kind, Notification.title, Notification.body, Case.code,
-                        Notification.created_at, Notification.read_at)
+                        Notification.created_at, Notification.read_at, Notification.message, HumanTask.state)
                  .outerjoin(Case, Case.id == Notification.case_id)
+                 .outerjoin(HumanTask, HumanTask.id == Notification.task_id)
                  .where(*conditions)
                  .order_by(Notification.created_at.desc(), Notification.id.desc())
                  .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
-        rows = [NotificationRow(*r) for r in self.session.execute(query)]
+        rows = [NotificationRow(id_, kind, shown(message, "title", title), shown(message, "body", body), code, at,
+                                read_at, task_state is not None and task_state != "open")
+                for id_, kind, title, body, code, at, read_at, message, task_state in self.session.execute(query)]
         return InboxPage(rows, page, pages, total, unread, unread_only)
 
     def unread_count(self, user_id: int) -> int:
         """How many of the user's notifications are unread (one indexed count)."""
         return self.session.scalar(select(func.count()).select_from(Notification)
-                                   .where(Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+                                   .where(Notification.user_id == user_id, *self._unread())) or 0
+
+    @staticmethod
+    def _unread() -> list[Any]:
+        # A "new task" whose task was done or cancelled meanwhile is news no longer (an operator saw a dozen
+        # of them for tasks finished long ago); marking it read is not needed for that.
+        task = aliased(HumanTask)
+        task_closed = (select(task.id).where(task.id == Notification.task_id, task.state != "open")
+                       .correlate(Notification))
+        return [Notification.read_at.is_(None), ~task_closed.exists()]
 
     def mark_read(self, user_id: int, ids: Iterable[int] | None = None, everything: bool = False) -> int:
         """Mark the given notifications (or all) of the user read; returns how many changed.

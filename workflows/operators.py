@@ -16,10 +16,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from engine.errors import OperatorError
-from engine.i18n import t
+from engine.i18n import Named, Text, t
 from engine.registry import OperatorContext, OperatorRegistry, Param
 from workflows.citizen_mail import case_with_followers, email_followers
-from workflows.models import PRIORITY_RANK, AdminUnit, Case, CaseEvent, Notification, Publication, User
+from workflows.models import PRIORITY_RANK, AdminUnit, Case, CaseEvent, Publication, User
+from workflows.notification_service import notification_for
 from workflows.redaction import redact
 from workflows.units import UnitDirectory
 
@@ -69,20 +70,18 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat()
 
 
-def _notify_users(ctx: OperatorContext, case: Case, users: list[User], kind: str, title: str, body: str) -> int:
+def _notify_users(ctx: OperatorContext, case: Case, users: list[User], kind: str, title: Text, body: Text | str) -> int:
     """Inbox rows and emails for `users`, once per (task, user) even if the step is redone."""
     sent = 0
     for user in users:
         # A step is redone only when its earlier try did not commit, so (task, user) is new here;
         # the unique dedupe key guards that rule rather than being looked up.
         dedupe = f"{ctx.task_id}:{user.id}"
-        note = Notification(user_id=user.id, case_id=case.id, kind=kind, title=title[:255], body=body,
-                            created_at=ctx.now, dedupe_key=dedupe)
+        note, push, email = notification_for(user, case, kind, title, body, ctx.now, dedupe)
         ctx.session.add(note)
-        ctx.emit("notification.created", {"user_id": user.id, "username": user.username, "case_id": case.id,
-                                          "case_code": case.code, "kind": kind, "title": title}, f"push:{dedupe}")
-        if user.email:
-            ctx.emit("email", {"to": user.email, "subject": title, "body": body}, f"email:{dedupe}")
+        ctx.emit("notification.created", push, f"push:{dedupe}")
+        if email:
+            ctx.emit("email", email, f"email:{dedupe}")
         sent += 1
     return sent
 
@@ -140,20 +139,28 @@ def notify_new_task(session, task, emit: Callable[..., None], case: Case | None 
         case = session.scalar(select(Case).where(Case.code == task.business_key))
     if case is None:
         return 0
-    due = task.due_at.astimezone(_LOCAL).strftime("%H:%M %d/%m/%Y") if task.due_at else "—"
-    title = f"Việc mới: {task.title} — {case.code}"[:255]
-    body = f"{case.title}. Hạn xử lý: {due}."
+    title = t("New task: %(task)s — %(code)s", task=Named(task.title, getattr(task, "title_en", None)), code=case.code)
+    body = t("%(title)s. Deadline: %(due)s.", title=case.title, due=_local(task.due_at))
     sent = 0
     for user in directory.holders(task.candidate_role, [unit]):
         dedupe = f"task:{task.id}:{user.id}"
         # By relationship, not only by id: a case opened in this very step (intake) is not written
         # yet, and the relationship makes the unit of work insert it before its inbox rows.
-        session.add(Notification(user_id=user.id, case=case, case_id=case.id, kind="task_created", title=title,
-                                 body=body, created_at=task.created_at, dedupe_key=dedupe))
-        emit("notification.created", {"user_id": user.id, "username": user.username, "case_id": case.id,
-                                      "case_code": case.code, "kind": "task_created", "title": title}, f"push:{dedupe}")
+        note, push, _email = notification_for(user, case, "task_created", title, body, task.created_at, dedupe,
+                                              task_id=task.id)
+        session.add(note)
+        emit("notification.created", push, f"push:{dedupe}")
         sent += 1
     return sent
+
+
+def _local(moment: datetime | None) -> str:
+    """A moment as people in the province read it (the same in both languages), or — for none."""
+    return moment.astimezone(_LOCAL).strftime("%H:%M %d/%m/%Y") if moment else "—"
+
+
+def _named(unit: AdminUnit | None) -> Named | str:
+    return Named(unit.name, unit.name_en) if unit is not None else "—"
 
 
 def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
@@ -179,8 +186,8 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         case = _case(ctx)
         target = _unit(ctx, unit)
         users = UnitDirectory(ctx.session).holders(str(role), [target])
-        due = case.due_at.astimezone(_LOCAL).strftime("%H:%M %d/%m/%Y") if case.due_at else "—"
-        title = f"Nhắc việc: phản ánh {case.code} sắp đến hạn ({due})"
+        due = _local(case.due_at)
+        title = t("Reminder: case %(code)s is due soon (%(due)s)", code=case.code, due=due)
         sent = _notify_users(ctx, case, users, str(kind), title, case.title)
         _event(ctx, case, str(kind), False, unit=target.code, notified=sent)
         return {"notified": sent}
@@ -194,10 +201,11 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         levels = [place, *directory.ancestors(place)[: max(0, int(up_levels or 0))]]
         bodies = [directory.committee_of(u) for u in levels]
         users = directory.holders("leader", list({u.id: u for u in levels + bodies}.values()))
-        reasons = {"high_priority": "Phản ánh ưu tiên cao", "escalation_1": "Phản ánh quá hạn",
-                   "escalation_2": "Phản ánh quá hạn, chuyển cấp trên"}
-        title = f"{reasons.get(str(reason), 'Báo cáo')}: {case.code} — {case.title}"
-        body = f"Địa bàn: {place.name}. Đơn vị xử lý: {case.responsible_unit.name if case.responsible_unit else '—'}."
+        reasons = {"high_priority": t("High-priority case"), "escalation_1": t("Overdue case"),
+                   "escalation_2": t("Overdue case, moved up a level")}
+        title = t("%(reason)s: %(code)s — %(title)s", reason=reasons.get(str(reason), t("Report")), code=case.code,
+                  title=case.title)
+        body = t("Place: %(place)s. Responsible unit: %(unit)s.", place=_named(place), unit=_named(case.responsible_unit))
         sent = _notify_users(ctx, case, users, "leader_alert", title, body)
         _event(ctx, case, "leaders_notified", False, reason=str(reason), notified=sent,
                units=[u.code for u in levels])
@@ -260,8 +268,8 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         case.status, case.due_at = "returned", None
         case.responsible_unit, case.responsible_unit_id = None, None
         users = UnitDirectory(ctx.session).holders("operator", [ioc])
-        title = f"Phản ánh {case.code} bị trả lại: {case.title}"
-        body = f"Đơn vị trả lại: {unit.name if unit else '—'}. Lý do: {why}"
+        title = t("Case %(code)s was returned: %(title)s", code=case.code, title=case.title)
+        body = t("Returned by: %(unit)s. Reason: %(reason)s", unit=_named(unit), reason=why)
         sent = _notify_users(ctx, case, users, "returned", title, body)
         return {"returned_at": _iso(ctx.now), "unit": unit.code if unit else None, "notified": sent}
 

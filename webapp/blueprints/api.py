@@ -598,7 +598,8 @@ def notifications():
     unread_only, number = _flag("unread"), _page_number()
     page = _inbox().inbox(_actor().user_id, unread_only=unread_only, page=number)
     return jsonify(page=page.page, pages=page.pages, total=page.total, unread=page.unread,
-                   items=[{"id": n.id, "kind": n.kind, "title": n.title, "body": n.body, "case_code": n.case_code,
+                   items=[{"id": n.id, "kind": n.kind, "title": translate(n.title), "body": translate(n.body),
+                           "case_code": n.case_code,
                            "created_at": _moment(n.created_at), "read_at": _moment(n.read_at), "unread": n.unread}
                           for n in page.rows])
 

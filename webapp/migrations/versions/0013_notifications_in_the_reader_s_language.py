@@ -4,11 +4,14 @@ Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-03 16:55:00
 
-Reserved for issue 9's work on this subject: a no-op until its schema lands.
+A notification keeps its message (msgid, parameters, names in Vietnamese and English) to be shown in the
+reader's language, and a "new task" notification the id of its task (a closed task's is no longer unread).
 """
 from alembic import op  # noqa: F401
 import sqlalchemy as sa  # noqa: F401
 import engine.db  # noqa: F401 - custom column types
+from sqlalchemy import Text
+from sqlalchemy.dialects import postgresql
 
 
 # revision identifiers, used by Alembic.
@@ -19,8 +22,12 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('message', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True))
+        batch_op.add_column(sa.Column('task_id', sa.String(length=36), nullable=True))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.drop_column('task_id')
+        batch_op.drop_column('message')
