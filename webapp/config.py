@@ -50,6 +50,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "PERMANENT_SESSION_LIFETIME": 12 * 3600,  # one working day
         "WTF_CSRF_TIME_LIMIT": 12 * 3600,
         "RATELIMIT_STORAGE_URI": None,  # None = Redis when IOC_REDIS_URL is set, else memory
+        # Redis down: count in each process's memory meanwhile (limits degraded, intake not refused),
+        # back to Redis when it answers again; any other storage error lets the request through.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "LOGIN_RATE_LIMIT": "10 per minute",  # sign-in attempts per address (accounts lock after 5 failures)
         "RATING_RATE_LIMIT": "10 per minute;100 per day",  # ratings of published resolutions, per address
         # The citizens' portal, per address: reports, follows and sign-ups sent; look-ups (tracking, duplicates).
