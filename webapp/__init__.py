@@ -16,6 +16,9 @@ MIGRATIONS_DIR = str(config_module.PROJECT_ROOT / "webapp" / "migrations")
 def create_app(overrides: dict[str, Any] | None = None, clock: Clock = SYSTEM_CLOCK) -> Flask:
     """Build the application: defaults, then IOC_* environment variables, then `overrides`."""
     app = Flask(__name__, instance_relative_config=True)
+    from webapp.params import BoundedIntConverter
+
+    app.url_map.converters["int"] = BoundedIntConverter  # before any route: an id past 2³¹ is a 404, not a 500
     configure(app, overrides)
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -161,6 +164,9 @@ def configure_blueprints(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(_error):
+        # A failed statement leaves PostgreSQL's transaction aborted: every later query of this request
+        # (the menu's unread count, the signed-in user) would fail too, and the error page with them.
+        db.session.rollback()
         return _answer(500, _("Something went wrong"),
                        _("The error has been logged and nothing you sent was lost. "
                          "Try again in a moment; if it happens again, tell the IOC's administrator."))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, g, request
 from flask_babel import gettext as _
@@ -40,6 +41,17 @@ def init_security(app: Flask) -> None:
     login_manager.login_message = None  # the login page says why on its own
     csrf.init_app(app)
     limiter.init_app(app)
+    policy = content_security_policy(app.config.get("MAP_TILES_URL") or "")
+
+    @app.after_request
+    def protective_headers(response):
+        # On every answer, pages, JSON and files alike: no inline script runs (a stored title that
+        # slipped past escaping stays text), no other site frames a page, no file is sniffed into HTML.
+        response.headers.setdefault("Content-Security-Policy", policy)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        return response
 
     @login_manager.user_loader
     def load_user(user_id: str) -> SignedInUser | None:
@@ -73,6 +85,30 @@ def init_security(app: Flask) -> None:
             return jsonify(error="unauthorized", message=_("Sign in, or send an API token as "
                                                            "'Authorization: Bearer <token>'.")), 401
         return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+
+
+def content_security_policy(tiles_url: str) -> str:
+    """The CSP of every answer: scripts, styles and connections from this site only; map tiles from their server."""
+    images = ["'self'", "data:", "blob:"]
+    tiles = urlsplit(tiles_url.replace("{s}", "a")) if tiles_url else None
+    if tiles is not None and tiles.scheme in ("http", "https") and tiles.netloc:
+        # Leaflet's {s} picks one of several subdomains (a., b., c.): allow them all.
+        host = tiles.netloc.replace("a.", "*.", 1) if "{s}." in tiles_url else tiles.netloc
+        images.append(f"{tiles.scheme}://{host}")
+    return "; ".join((
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        f"img-src {' '.join(images)}",
+        "media-src 'self' blob:",
+        "font-src 'self'",
+        # Socket.IO: polling over https and the websocket (ws:/wss: to this host).
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ))
 
 
 def actor() -> Actor:

@@ -54,6 +54,8 @@ MERGEABLE_STATUSES = ("received", "in_progress", "escalated", "returned", "reope
 _STATUS_WORDS = {"resolved": t("resolved"), "published": t("published"), "closed": t("closed"),
                  "rejected": t("rejected"), "merged": t("merged")}
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
+# The reporter's and the place's free text, at most as long as the columns that keep it (Reporter, Case).
+TEXT_LIMITS = {"reporter_name": 255, "reporter_phone": 32, "reporter_email": 255, "address": 500}
 ATTACHMENT_STAGES = ("report", "resolution")  # before (sent with the case) / after (the unit's, with the resolution)
 _PHONE = re.compile(r"^\+?[0-9 .-]{8,16}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -350,6 +352,10 @@ class CaseService:
             errors["reporter_phone"] = t("write a phone number such as 0912 345 678")
         if r.reporter_email and not _EMAIL.match(r.reporter_email.strip()):
             errors["reporter_email"] = t("write an email address such as ten@example.vn")
+        for name, limit in TEXT_LIMITS.items():
+            # Longer than its column: PostgreSQL refuses the row (a 500) and SQLite stores it all.
+            if len((getattr(r, name) or "").strip()) > limit:
+                errors[name] = t("at most %(n)s characters; shorten it", n=limit)
         if r.idempotency_key is not None and not (0 < len(r.idempotency_key) <= 120):
             errors["idempotency_key"] = t("must be 1 to 120 characters")
         answers: dict[str, Any] = {}

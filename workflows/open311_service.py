@@ -51,6 +51,8 @@ PLACE_UNIT_KINDS = ("commune", "ward", "special_zone")
 MAX_PLACE_KM = 60.0
 MAX_DESCRIPTION = 4000  # the spec's limit
 MAX_NAME = 120
+# What an Open311 POST adds to the case's history besides intake's fields, and how long each may be.
+DETAIL_LIMITS = {"device_id": 120, "account_id": 120, "media_url": 500}
 _NAME_PREFIXES = ("phuong ", "xa ", "dac khu ", "thi tran ")
 # W3C's ISO 8601 profile: a date, or a date and time with an optional zone (Z or ±hh:mm).
 _W3C = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$")
@@ -294,16 +296,20 @@ class Open311Service:
             raise Open311Error(400, *(t("%(name)s must not contain the character NUL (0x00)", name=n) for n in with_nul))
         if len(new.description or "") > MAX_DESCRIPTION:
             raise Open311Error(400, t("description: at most %(n)s characters; shorten it", n=MAX_DESCRIPTION))
+        too_long = [t("%(field)s: %(message)s", field=name, message=t("at most %(n)s characters; shorten it", n=limit))
+                    for name, limit in DETAIL_LIMITS.items() if len((getattr(new, name) or "").strip()) > limit]
+        if too_long:  # kept in the case's history, checked like intake checks the columns
+            raise Open311Error(400, *too_long)
         retry_key = (new.idempotency_key or "").strip()
         if len(retry_key) > 80:
             raise Open311Error(400, t("the Idempotency-Key header must be 1 to 80 characters"))
         lat, lon, place = self._location(new)
-        name = " ".join(p.strip() for p in (new.first_name, new.last_name) if p and p.strip())[:255]
+        name = " ".join(p.strip() for p in (new.first_name, new.last_name) if p and p.strip())
         description = (new.description or "").strip()
         title = (description.splitlines()[0] if description else category.name)[:120]
         request = IntakeRequest(
             channel="field_report", category=category.code, title=title, admin_unit=place.code,
-            description=description, lat=lat, lon=lon, address=(new.address_string or "").strip()[:500],
+            description=description, lat=lat, lon=lon, address=(new.address_string or "").strip(),
             reporter_name=name, reporter_phone=(new.phone or "").strip(), reporter_email=(new.email or "").strip(),
             answers=dict(new.attributes or {}), source="open311", files=tuple(new.media),
             # Per client, so two apps choosing the same key never meet.
@@ -322,8 +328,8 @@ class Open311Service:
         # Second step, once the case exists: how it came (client, device, media link), for officials
         # only; losing it to a crash loses neither the report nor its token.
         client.last_used_at = self.clock.now()
-        detail = {"client": client.name, "device_id": (new.device_id or "")[:120],
-                  "account_id": (new.account_id or "")[:120], "media_url": (new.media_url or "")[:500]}
+        detail = {"client": client.name, "device_id": (new.device_id or "").strip(),
+                  "account_id": (new.account_id or "").strip(), "media_url": (new.media_url or "").strip()}
         self.session.add(CaseEvent(case_id=case.id, at=self.clock.now(), kind="open311_received", actor=None,
                                    public=False, detail={k: v for k, v in detail.items() if v}))
         self.session.commit()
@@ -565,6 +571,7 @@ def _client_info(row: Open311Client) -> ClientInfo:
 
 # Intake's field names as an Open311 client knows them.
 _FIELD_NAMES = {"reporter_email": "email", "reporter_phone": "phone", "title": "description",
+                "reporter_name": "first_name + last_name", "address": "address_string",
                 "description": "description", "location": "lat/long", "admin_unit": "address_string",
                 "category": "service_code", "files": "media"}
 

@@ -15,6 +15,7 @@ from engine.i18n import text_of
 from webapp.downloads import attachment_response, thumbnail_response
 from webapp.extensions import db
 from webapp.i18n import reader_language, translate
+from webapp.params import page_number as page_arg
 from webapp.runtime import runtime
 from webapp.security import actor, require
 from workflows.case_view import CHANNEL_LABELS, PRIORITY_LABELS, STATUS_LABELS, CaseViewService
@@ -76,10 +77,7 @@ def index():
         flt = TaskFilter.parse(request.args)
     except IntakeError as exc:
         errors, flt = {k: translate(v) for k, v in exc.fields.items()}, TaskFilter()
-    try:
-        page_number = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page_number = 1
+    page_number = page_arg(request.args)
     view = _view()
     try:
         page = view.list_cases(actor(), flt, page_number, reader_language())

@@ -9,6 +9,8 @@ from flask_login import current_user
 
 from webapp.extensions import db
 from webapp.i18n import translate
+from webapp.params import db_int
+from webapp.params import page_number as page_arg
 from webapp.realtime import push_unread
 from webapp.runtime import runtime
 from webapp.security import actor, require
@@ -32,10 +34,7 @@ def _service() -> NotificationService:
 def index():
     """The inbox, newest first; `?unread=1` shows the unread ones only."""
     unread_only = request.args.get("unread") == "1"
-    try:
-        page_number = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page_number = 1
+    page_number = page_arg(request.args)
     page = _service().inbox(actor().user_id, unread_only=unread_only, page=page_number)
     return render_template("notifications/index.html", page=page, KIND_LABELS=KIND_LABELS)
 
@@ -55,10 +54,8 @@ def mark_read():
     back = redirect(url_for("notifications.index", unread="1" if request.form.get("unread") == "1" else None))
     ids: list[int] = []
     if not everything:
-        raw = request.form.getlist("ids")
-        try:
-            ids = [int(value) for value in raw]
-        except ValueError:
+        ids = [number for value in request.form.getlist("ids") if (number := db_int(value)) is not None]
+        if len(ids) != len(request.form.getlist("ids")):
             flash(_("A notification number is not valid; reload the page and try again. Nothing was marked."), "error")
             return back, 303
         if len(ids) > MAX_IDS:

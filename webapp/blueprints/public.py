@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from webapp.extensions import db, limiter
 from webapp.i18n import reader_language, translate
+from webapp.params import page_number as page_arg
 from webapp.runtime import runtime
 from webapp.security import current_actor
 from workflows.errors import CaseNotFoundError
@@ -34,10 +35,7 @@ def _rating_limit() -> str:
 
 
 def _page_number() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", 1)), 10_000))
-    except ValueError:
-        return 1
+    return page_arg(request.args, maximum=10_000)
 
 
 @bp.app_template_filter("span")

@@ -13,6 +13,7 @@ from engine.i18n import text_of
 from engine.instances import TASK_STATES
 from webapp.extensions import db
 from webapp.i18n import translate
+from webapp.params import page_number as page_arg
 from webapp.runtime import runtime
 from webapp.security import actor, require
 from workflows.case_view import CHANNEL_LABELS, PRIORITY_LABELS, VALUE_LABELS
@@ -88,10 +89,7 @@ def _list_context(fragment: bool) -> tuple[dict[str, Any], int]:
         errors["tab"], tab = _("Unknown tab; showing your tasks."), "mine"
     if sort not in SORTS:
         errors["sort"], sort = _("Unknown sort order; sorting by deadline."), "due"
-    try:
-        page_number = max(1, int(args.get("page", 1)))
-    except ValueError:
-        page_number = 1
+    page_number = page_arg(args)
     tasks = _services().tasks
     try:
         page = tasks.page(actor(), tab, flt, sort, page_number)

@@ -35,7 +35,8 @@
     var bounds = [here];
     related.forEach(function (r) {
       var mark = L.circleMarker([r.lat, r.lon], { radius: 7, color: "#fff", weight: 2, fillColor: "#a15c00", fillOpacity: 0.95 });
-      mark.bindTooltip(r.code + " · " + r.title + " · " + r.metres + " m");
+      // Leaflet puts a string tooltip in as HTML: give it a text node, so a title stays text.
+      mark.bindTooltip(document.createTextNode(r.code + " · " + r.title + " · " + r.metres + " m"));
       mark.on("click", function () { window.location.href = r.url; });
       mark.addTo(map);
       bounds.push([r.lat, r.lon]);

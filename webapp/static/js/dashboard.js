@@ -172,6 +172,10 @@
     pending = setTimeout(refresh, 1000);
   });
   setInterval(refresh, 60000);
+  // The server draws the bars with their share in data-pct (the CSP refuses style attributes).
+  Array.prototype.forEach.call(root.querySelectorAll(".bar > span[data-pct]"), function (fill) {
+    fill.style.width = fill.dataset.pct + "%";
+  });
   setupMap();
   refresh();
 })();

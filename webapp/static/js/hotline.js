@@ -4,7 +4,7 @@
   "use strict";
   var form = document.getElementById("call-form");
   if (!form) return;
-  function text(id) { var t = document.getElementById(id); return t ? t.innerHTML.trim() : ""; }
+  function text(id) { var t = document.getElementById(id); return t ? (t.content || t).textContent.trim() : ""; }  // text, not markup: "&amp;" stays "&"
   function digits(s) { return (s || "").replace(/\D/g, ""); }
   // Vietnamese without marks, for matching what is typed ("buon ma" finds "Buôn Ma Thuột").
   function fold(s) {
