@@ -82,11 +82,15 @@ def test_an_incident_is_listed_its_admin_told_and_retried_from_the_page_after_th
     mails = [m for rcpt, m in inbox.received() if admin_email in rcpt]
     assert len(mails) == 1 and code in str(mails[0]["Subject"]), inbox.received()
 
+    assert "không có đơn vị 'P-GONE'" in mails[0].get_body().get_content()  # the reason, in the admin's language
+
     client = client_of(app, "admin")
-    assert code in client.get("/notifications/").get_data(as_text=True)
+    inbox_page = client.get("/notifications/").get_data(as_text=True)
+    assert f"Sự cố quy trình ở {code}: bước s0 bị lỗi" in inbox_page and "không có đơn vị &#39;P-GONE&#39;" in inbox_page
+    assert f"Process incident in {code}: step s0 failed" in client.get("/notifications/?lang=en").get_data(as_text=True)
 
     # -- the page lists it: case (link), step id and name, the reason in the reader's language, time, state
-    html = client.get("/admin/incidents").get_data(as_text=True)
+    html = client.get("/admin/incidents?lang=vi").get_data(as_text=True)  # the language the inbox check left
     row = re.search(rf'<tr id="incident-{incident_id}".*?</tr>', html, re.S).group(0)
     assert f'href="/cases/{code}"' in row and "<code>s0</code>" in row and "Service 0" in row
     assert "P-GONE" in row and "không có đơn vị" in row, row

@@ -28,7 +28,8 @@ from engine.models import Incident, ProcessDefinition, ProcessInstance
 from workflows.access import Actor
 from workflows.admin.audit import Target, record, register_actions
 from workflows.errors import AccessDeniedError, CaseNotFoundError, IntakeError
-from workflows.models import AdminUnit, Case, CaseEvent, Notification, User
+from workflows.models import AdminUnit, Case, CaseEvent, User
+from workflows.notification_service import notification_for
 from workflows.units import UnitDirectory
 
 # Who may see and act on incidents.
@@ -354,19 +355,22 @@ def notify_incident(session: Session, incident: Incident, emit: Callable[..., No
     if incident.id is None:
         session.flush()  # its id keys the notices: a retry that fails again at the same moment is a new incident
     where = incident.element_id or "—"
-    title = f"Sự cố quy trình: {case.code if case else instance.process_key} — bước {where} bị lỗi"[:255]
-    reason = incident.message[:500].rstrip(". ")
-    body = (f"{case.title}. " if case else "") + f"Lỗi: {reason}. Xem và xử lý tại trang Sự cố quy trình (/admin/incidents)."
+    subject = case.code if case else instance.process_key
+    title = t("Process incident in %(subject)s: step %(element)s failed", subject=subject, element=where)
+    reason = incident_reason(incident)
+    if case is not None:
+        body = t("%(title)s. Error: %(reason)s. Handle it on the Incidents page (/admin/incidents).",
+                 title=case.title, reason=reason)
+    else:
+        body = t("Error: %(reason)s. Handle it on the Incidents page (/admin/incidents).", reason=reason)
     sent = 0
     for user in incident_admins(session, case):
         dedupe = f"incident:{incident.id}:{user.id}"
-        session.add(Notification(user_id=user.id, case=case, case_id=case.id if case else None, kind="incident",
-                                 title=title, body=body, created_at=incident.created_at, dedupe_key=dedupe))
-        emit("notification.created", {"user_id": user.id, "username": user.username,
-                                      "case_id": case.id if case else None, "case_code": case.code if case else None,
-                                      "kind": "incident", "title": title}, f"push:{dedupe}")
-        if user.email:
-            emit("email", {"to": user.email, "subject": title, "body": body}, f"email:{dedupe}")
+        note, push, email = notification_for(user, case, "incident", title, body, incident.created_at, dedupe)
+        session.add(note)
+        emit("notification.created", push, f"push:{dedupe}")
+        if email:
+            emit("email", email, f"email:{dedupe}")
         sent += 1
     return sent
 
