@@ -77,7 +77,7 @@ def test_the_routing_rows_that_use_a_category_come_from_the_deployed_table(admin
     named = [r for r in rows if not r.any_category]
     assert [r.rule_id for r in named] == ["field_report_routing_rule_7"]
     assert named[0].outputs == [("Đơn vị xử lý", '"SXD"')] and ("Loại địa bàn", '"commune"') in named[0].conditions
-    assert named[0].process_key == "field_report" and named[0].file == "field_report_routing.dmn"
+    assert named[0].processes == ("field_report v1",) and named[0].file == "field_report_routing.dmn"
     # The override and the catch-all rules take any category.
     assert {r.rule_id for r in rows if r.any_category} >= {"field_report_routing_rule_1", "field_report_routing_rule_8"}
     assert [r.rule_id for r in admin.routing_rows("health") if not r.any_category] == ["field_report_routing_rule_3"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -55,8 +55,7 @@ class CategoryForm:
 class RoutingRow:
     """A rule of a deployed decision table that names a category (or takes any category)."""
 
-    process_key: str
-    version: int
+    processes: tuple[str, ...]  # "field_report v3": the deployed processes whose table holds the rule
     file: str
     rule_id: str
     description: str
@@ -150,12 +149,16 @@ class CategoryAdmin:
         definitions = self.session.scalars(select(ProcessDefinition).join(
             newest, (newest.c.process_key == ProcessDefinition.process_key)
             & (newest.c.version == ProcessDefinition.version)).order_by(ProcessDefinition.process_key))
-        rows: list[RoutingRow] = []
+        rows: dict[tuple, RoutingRow] = {}  # processes that ship the same table show it once
         for definition in definitions:
             for name, source in sorted((definition.files or {}).items()):
-                if name.endswith(".dmn"):
-                    rows.extend(_rules_naming(code, source, definition.process_key, definition.version, name))
-        return sorted(rows, key=lambda r: r.any_category)
+                if not name.endswith(".dmn"):
+                    continue
+                for row in _rules_naming(code, source, f"{definition.process_key} v{definition.version}", name):
+                    key = (row.file, row.rule_id, row.description, tuple(row.conditions), tuple(row.outputs))
+                    seen = rows.get(key)
+                    rows[key] = replace(row, processes=seen.processes + row.processes) if seen else row
+        return sorted(rows.values(), key=lambda r: r.any_category)
 
     # ------------------------------------------------------------------ internals
     def _existing(self, code: str) -> Category:
@@ -251,7 +254,7 @@ def _choices(raw: Any) -> list[dict[str, str]]:
     return choices
 
 
-def _rules_naming(code: str, source: str, process_key: str, version: int, file: str) -> list[RoutingRow]:
+def _rules_naming(code: str, source: str, process: str, file: str) -> list[RoutingRow]:
     """Rules of every decision table in `source` whose category cell names `code` or takes any category."""
     try:
         root = ET.fromstring(source)
@@ -277,7 +280,7 @@ def _rules_naming(code: str, source: str, process_key: str, version: int, file: 
                 continue
             results = [(e.findtext(f"{ns}text") or "").strip() for e in rule.findall(f"{ns}outputEntry")]
             rows.append(RoutingRow(
-                process_key=process_key, version=version, file=file, rule_id=rule.get("id") or "",
+                processes=(process,), file=file, rule_id=rule.get("id") or "",
                 description=(rule.findtext(f"{ns}description") or "").strip(),
                 conditions=[(inputs[n][0] or inputs[n][1], c) for n, c in enumerate(cells) if c not in ("", "-")],
                 outputs=list(zip(outputs, results, strict=False)), any_category=any_category))

@@ -39,7 +39,7 @@ KIND_LABELS: dict[str, Text] = {
     "ward": t("ward"), "special_zone": t("special zone"), "committee": t("People's Committee"),
     "department": t("department"), "police": t("police"), "centre": t("operations centre"),
 }
-CHANGE_LABELS: dict[str, Text] = {"add": t("added"), "rename": t("renamed"), "merge": t("merged"),
+CHANGE_LABELS: dict[str, Text] = {"add": t("added"), "rename": t("renamed"), "merge": t("merged into another unit"),
                                   "dissolve": t("dissolved")}
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,63}$")
 # Session caches of units that a change makes stale (workflows/units.py, open311_service.py).
