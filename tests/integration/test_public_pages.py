@@ -151,3 +151,18 @@ def test_a_duplicate_merged_into_a_published_case_leads_to_its_resolution(app):
     page = visitor.get(answer.headers["Location"]).get_data(as_text=True)
     assert f"Phản ánh {duplicate} đã được gộp vào phản ánh này" in page
     assert "Một phản ánh trùng lặp đã được gộp vào phản ánh này" in page  # the public timeline says so too
+
+
+def test_the_home_page_tells_citizens_how_to_report_and_shows_the_latest_resolutions_and_figures(app):
+    code, _key = published_case(app, title="Đèn đường trước chợ đã sáng lại")
+    unpublished = new_case(app, title="Chưa xử lý xong")
+    page = app.test_client().get("/").get_data(as_text=True)
+    assert "Cách gửi phản ánh" in page and 'href="/report"' in page and "1022" in page
+    assert "Đèn đường trước chợ đã sáng lại" in page and f"/resolutions/{code}" in page
+    assert "Chưa xử lý xong" not in page and unpublished not in page
+    assert "Lê Văn Tám" not in page and "0905" not in page
+    figures = page.split('id="figures-title"', 1)[1].split("</section>", 1)[0]
+    numbers = [chunk.split("<", 1)[0] for chunk in figures.split('<div class="n">')[1:]]
+    assert numbers[:3] == ["2", "1", "100%"]  # two sent to a unit, one resolved, on time
+    english = app.test_client().get("/?lang=en").get_data(as_text=True)
+    assert "How to report" in english and "Latest resolutions" in english

@@ -6,7 +6,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import BPMN_DIR
 from webapp import create_app
 from webapp.config import ConfigError
 from webapp.extensions import db
@@ -28,12 +27,12 @@ def test_home_page_is_vietnamese_first_and_english_on_request(app):
     client = app.test_client()
     page = client.get("/").get_data(as_text=True)
     assert "Trung tâm Giám sát, điều hành đô thị thông minh tỉnh Đắk Lắk" in page
-    assert "Quy trình đang triển khai" in page and "Chưa triển khai quy trình nào" in page
+    assert "Cách gửi phản ánh" in page and "Chưa có kết quả xử lý nào được công khai." in page
     assert "dữ liệu demo" in page  # demo data is clearly marked
     english = client.get("/?lang=en").get_data(as_text=True)
-    assert "Deployed processes" in english and 'lang="en"' in english
+    assert "How to report" in english and 'lang="en"' in english
     # The choice is remembered.
-    assert "Deployed processes" in client.get("/").get_data(as_text=True)
+    assert "How to report" in client.get("/").get_data(as_text=True)
 
 
 def test_healthz_reports_database_queue_and_sweep(app, clock):
@@ -78,11 +77,16 @@ def test_disabling_eager_celery_without_a_broker_is_refused(tmp_path):
         create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "CELERY_EAGER": False})
 
 
-def test_times_are_shown_in_vietnam_time(app, clock):
-    app.extensions["ioc"].sweep().run_once()  # the sweep's last run is shown on the home page
-    page = app.test_client().get("/").get_data(as_text=True)
+def test_times_are_shown_in_vietnam_time(db_url, clock):
+    from tests.workspace import client_of, make_workspace_app
+
+    app = make_workspace_app(db_url, clock)
+    app.extensions["ioc"].sweep().run_once()  # the sweep's last run is shown on the administrators' status page
+    page = client_of(app, "admin").get("/admin/status").get_data(as_text=True)
     local = clock.now().astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
     assert local.strftime("%H:%M:%S %d/%m/%Y") in page and "Asia/Ho_Chi_Minh" in page
+    with app.app_context():
+        db.engine.dispose()
 
 
 def test_an_unknown_time_zone_is_refused(tmp_path):
@@ -132,19 +136,21 @@ def test_unknown_pages_answer_in_vietnamese_first(app):
     assert "Page not found" in client.get("/nope?lang=en").get_data(as_text=True)
 
 
-def test_home_page_lists_latest_cases_without_personal_data(app, clock):
-    from webapp.extensions import db as database
-    from workflows.case_service import IntakeRequest
+def test_the_public_home_page_shows_nothing_of_the_system_nor_of_open_cases(db_url, clock):
+    """The home page is for citizens: no open case, task, incident, account, process key or timer sweep. What runs
+    is on the administrators' status page."""
+    from tests.workspace import client_of, make_workspace_app, new_case
 
+    app = make_workspace_app(db_url, clock)
+    code = new_case(app, category="traffic", title="Ổ gà trước nhà ông Nguyễn Văn An")
+    page = app.test_client().get("/?lang=en").get_data(as_text=True)
+    for internal in (code, "Nguyễn Văn An", "field_report", "incidents", "What runs", "open tasks", "Timer sweep",
+                     "Deployed processes"):
+        assert internal not in page, internal
+    status = client_of(app, "admin").get("/admin/status?lang=en")
+    assert status.status_code == 200
+    body = status.get_data(as_text=True)
+    assert code in body and "Deployed processes" in body and "Nguyễn Văn An" not in body
+    assert app.test_client().get("/admin/status").status_code in (302, 401, 403)
     with app.app_context():
-        services = app.extensions["ioc"].services(database.session)
-        files = {p.name: p.read_text(encoding="utf-8") for p in sorted(BPMN_DIR.glob("field_report*"))}
-        services.definitions.deploy(files)
-        database.session.commit()
-        case, _ = services.cases.intake(IntakeRequest(
-            channel="field_report", category="traffic", admin_unit="P-BUON-MA-THUOT",
-            title="Ổ gà trước nhà ông Nguyễn Văn An", reporter_name="Nguyễn Văn An", reporter_phone="0912345678"))
-        code = case.code
-    page = app.test_client().get("/").get_data(as_text=True)
-    assert code in page and "Phường Buôn Ma Thuột" in page and "tiếp nhận" in page
-    assert "Nguyễn Văn An" not in page and "0912345678" not in page  # no title, no reporter on an open page
+        db.engine.dispose()

@@ -1,4 +1,5 @@
-"""The home page (what runs) and /healthz (database, queue, timer sweep)."""
+"""The citizens' home page (what the centre does, how to report, the latest resolutions, the province's figures)
+and /healthz (database, queue, timer sweep). What runs inside is the administrators' /admin/status."""
 
 from __future__ import annotations
 
@@ -6,18 +7,26 @@ from flask import Blueprint, current_app, jsonify, render_template
 
 from webapp.extensions import db
 from webapp.health import health
+from webapp.i18n import reader_language
 from webapp.runtime import runtime
-from workflows.status import recent_cases, system_overview
+from workflows.models import User
+from workflows.performance import PerformanceService
+from workflows.publication_service import PublicationService
+
+LATEST_RESOLUTIONS = 6
+FIGURES_DAYS = 90
 
 bp = Blueprint("home", __name__)
 
 
 @bp.get("/")
 def index():
-    """Say what runs: deployed processes, cases, open tasks, the timer sweep."""
-    overview = system_overview(db.session, runtime().clock)
-    cases = recent_cases(db.session, runtime().clock)
-    return render_template("home.html", overview=overview, cases=cases, config=current_app.config)
+    """For citizens: what the centre does, how to report, the latest published resolutions, the figures."""
+    clock = runtime().clock
+    latest = PublicationService(db.session, clock).page(lang=reader_language()).items[:LATEST_RESOLUTIONS]
+    figures = PerformanceService(db.session, clock).province(FIGURES_DAYS)
+    demo = not current_app.config.get("PRODUCTION") and db.session.query(User.id).limit(1).scalar() is not None
+    return render_template("home.html", latest=latest, figures=figures, demo=demo)
 
 
 @bp.get("/healthz")
