@@ -18,7 +18,7 @@ from workflows.access import AccessService
 from workflows.admin.models import AdminAuditEntry
 from workflows.admin.unit_models import AdminUnitChange
 from workflows.admin.units import NewUnit, UnitAdmin, UnitChangeError
-from workflows.models import AdminUnit, Case, CaseEvent, User, UserRole
+from workflows.models import AdminUnit, Case, CaseEvent, SavedFilter, User, UserRole
 from workflows.reference import places
 from workflows.runtime import make_sweep
 
@@ -62,6 +62,11 @@ def test_a_merger_dated_today_moves_open_cases_tasks_and_people_at_once(services
     only_task(session, closed, "handle").state = "completed"
     session.commit()
 
+    officer_id = session.scalar(select(User.id).where(User.username == "cb.tanan"))
+    session.add(SavedFilter(unit_id=unit(session, "P-TAN-AN").id, owner_id=officer_id, name="Đèn",
+                            query={"category": "street_lighting"}))
+    session.commit()
+
     change = admin.merge(actor, "P-TAN-AN", "P-TAN-LAP", TODAY)
 
     session.expire_all()
@@ -77,7 +82,8 @@ def test_a_merger_dated_today_moves_open_cases_tasks_and_people_at_once(services
     assert (old.responsible_unit_id, old.admin_unit_id) == (tan_an.id, tan_an.id)
     event = session.scalar(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind == "unit_succeeded"))
     assert event.detail["from"] == "P-TAN-AN" and event.detail["to"] == "P-TAN-LAP"
-    # The ward's people now work in the successor, and see the task there.
+    # The ward's people now work in the successor, and see the task there, with their saved filters.
+    assert session.scalar(select(SavedFilter.unit_id).where(SavedFilter.name == "Đèn")) == tan_lap.id
     assert roles_of(session, "cb.tanan") == [("officer", "P-TAN-LAP")]
     officer = AccessService(session).actor(session.scalar(select(User.id).where(User.username == "cb.tanan")))
     assert officer.holds("officer", "P-TAN-LAP")

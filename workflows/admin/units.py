@@ -19,7 +19,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session
 
 from engine.clock import SYSTEM_CLOCK, Clock
@@ -28,7 +28,7 @@ from engine.models import HumanTask
 from workflows.admin.audit import Target, record, register_actions
 from workflows.admin.unit_models import AdminUnitChange, AdminUnitPeriod
 from workflows.errors import IntakeError
-from workflows.models import AdminUnit, Case, CaseEvent, Category, User, UserRole
+from workflows.models import AdminUnit, Case, CaseEvent, Category, SavedFilter, User, UserRole
 
 # A case in one of these states is finished: it keeps the unit it had (history).
 FINISHED_STATUSES = ("closed", "rejected", "merged", "cancelled")
@@ -370,6 +370,11 @@ class UnitAdmin:
                     held.add((binding.user_id, binding.role))
                 moved_roles += 1
             self.session.execute(update(User).where(User.unit_id == unit.id).values(unit_id=successor.id))
+            # The unit's saved task-list filters go with its people (a name the successor uses stays behind).
+            taken = set(self.session.scalars(select(SavedFilter.name).where(SavedFilter.unit_id == successor.id)))
+            self.session.execute(update(SavedFilter).where(SavedFilter.unit_id == unit.id,
+                                                           SavedFilter.name.not_in(taken) if taken else true())
+                                 .values(unit_id=successor.id))
         else:
             flagged = len(bindings)
         return {"cases": len(cases), "tasks": tasks, "roles_moved": moved_roles, "roles_flagged": flagged}
