@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine.clock import SYSTEM_CLOCK, Clock
 from engine.i18n import t
+from workflows.admin.audit import Target, record
 from workflows.errors import IntakeError, SignInError
 from workflows.models import AdminUnit, ApiToken, User, UserRole
 
@@ -111,6 +112,27 @@ class AccountService:
             raise IntakeError({"username": t("this username is taken; choose another")}) from None
         return user
 
+    def change_password(self, user_id: int, current: str, new: str, again: str) -> None:
+        """A signed-in user's own new password, given the current one; IntakeError says which field to fix."""
+        user = self.session.get(User, user_id)
+        if user is None or not user.active:
+            raise SignInError(t("sign in again"))
+        errors = {}
+        if not user.password_hash or not _verify(user.password_hash, current or ""):
+            errors["current"] = t("this is not your current password")
+        if len(new or "") < MIN_PASSWORD:
+            errors["new"] = t("at least %(n)s characters", n=MIN_PASSWORD)
+        elif new == current:
+            errors["new"] = t("choose a password different from the current one")
+        elif new != again:
+            errors["again"] = t("the two passwords differ; type the same one twice")
+        if errors:
+            raise IntakeError(errors)
+        user.password_hash = hash_password(new)
+        record(self.session, user, "user.change_own_password", Target("user", user.id, user.username), None,
+               {"password": "changed by the user"}, clock=self.clock)
+        self.session.commit()
+
     def set_language(self, user_id: int, language: str) -> None:
         """Remember the interface language a user chose (vi or en)."""
         if language not in ("vi", "en"):
@@ -120,12 +142,15 @@ class AccountService:
             user.language = language
             self.session.commit()
 
-    def issue_token(self, user_id: int, name: str) -> str:
-        """A new API token for a user; the plain token is shown once and never stored."""
+    def issue_token(self, user_id: int, name: str, commit: bool = True) -> str:
+        """A new API token for a user; the plain token is shown once and never stored (`commit=False`: flushed)."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         self.session.add(ApiToken(user_id=user_id, name=(name or "api")[:120], token_sha256=token_digest(token),
                                   created_at=self.clock.now()))
-        self.session.commit()
+        if commit:
+            self.session.commit()
+        else:
+            self.session.flush()
         return token
 
     def user_for_token(self, token: str) -> User | None:

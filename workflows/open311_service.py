@@ -529,8 +529,11 @@ class Open311Service:
         return cache["codes"]
 
     # ------------------------------------------------------------------ api keys
-    def create_client(self, name: str, key: str | None = None) -> tuple[ClientInfo, str]:
-        """A new client with a fresh api_key; the key is returned once and only its sha256 kept."""
+    def create_client(self, name: str, key: str | None = None, commit: bool = True) -> tuple[ClientInfo, str]:
+        """A new client with a fresh api_key; the key is returned once and only its sha256 kept.
+
+        `commit=False` only flushes, so the console stores the key and its audit line in one commit.
+        """
         label = (name or "").strip()
         if not label or len(label) > MAX_NAME:
             raise IntakeError({"name": t("give the client a name of 1 to %(max)s characters (the app that uses it)",
@@ -538,7 +541,10 @@ class Open311Service:
         key = key or "o311_" + secrets.token_urlsafe(24)
         row = Open311Client(name=label, key_sha256=api_key_digest(key), created_at=self.clock.now())
         self.session.add(row)
-        self.session.commit()
+        if commit:
+            self.session.commit()
+        else:
+            self.session.flush()
         return _client_info(row), key
 
     def clients(self) -> list[ClientInfo]:
@@ -547,14 +553,15 @@ class Open311Service:
                                                                    Open311Client.id.desc()))
         return [_client_info(r) for r in rows]
 
-    def revoke_client(self, client_id: int) -> ClientInfo:
-        """Revoke a client's key at once (again: no change)."""
+    def revoke_client(self, client_id: int, commit: bool = True) -> ClientInfo:
+        """Revoke a client's key at once (again: no change); `commit=False` leaves the commit to the caller."""
         row = self.session.get(Open311Client, client_id)
         if row is None:
             raise CaseNotFoundError(t("no Open311 client %(id)s; see `ioc open311 list`", id=client_id))
         if row.revoked_at is None:
             row.revoked_at = self.clock.now()
-            self.session.commit()
+            if commit:
+                self.session.commit()
         return _client_info(row)
 
     def seed_demo_client(self) -> bool:

@@ -41,8 +41,11 @@ class TokenService:
         self.session = session
         self.clock = clock
 
-    def create(self, username: str, name: str) -> tuple[TokenInfo, str]:
-        """A new token for an active user; the plain token is returned once and never stored."""
+    def create(self, username: str, name: str, commit: bool = True) -> tuple[TokenInfo, str]:
+        """A new token for an active user; the plain token is returned once and never stored.
+
+        `commit=False` only flushes, so the console stores the token and its audit line in one commit.
+        """
         user = self._user(username)
         label = (name or "").strip()
         if not label or len(label) > MAX_NAME:
@@ -51,7 +54,7 @@ class TokenService:
         if not user.active:
             raise IntakeError({"username": t("the account %(user)s is disabled; a token for it would not work",
                                              user=user.username)})
-        token = AccountService(self.session, self.clock).issue_token(user.id, label)
+        token = AccountService(self.session, self.clock).issue_token(user.id, label, commit=commit)
         row = self.session.scalar(select(ApiToken).where(ApiToken.token_sha256 == token_digest(token)))
         return _info(row, user.username), token
 
@@ -62,14 +65,15 @@ class TokenService:
                                     .order_by(ApiToken.created_at.desc(), ApiToken.id.desc()))
         return [_info(row, user.username) for row in rows]
 
-    def revoke(self, token_id: int) -> TokenInfo:
-        """Revoke a token at once (revoking it again changes nothing)."""
+    def revoke(self, token_id: int, commit: bool = True) -> TokenInfo:
+        """Revoke a token at once (revoking it again changes nothing); `commit=False` leaves the commit to the caller."""
         row = self.session.get(ApiToken, token_id)
         if row is None:
             raise CaseNotFoundError(t("no API token %(id)s; see `ioc token list USERNAME`", id=token_id))
         if row.revoked_at is None:
             row.revoked_at = self.clock.now()
-            self.session.commit()
+            if commit:
+                self.session.commit()
         return _info(row, row.user.username)
 
     def _user(self, username: str) -> User:

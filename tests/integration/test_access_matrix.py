@@ -16,7 +16,7 @@ from engine.clock import FrozenClock
 from tests.media_samples import png
 from tests.workspace import csrf_of, make_workspace_app, new_case, open_task, sign_in
 from webapp.extensions import db
-from workflows.models import SavedFilter, User
+from workflows.models import Open311Client, SavedFilter, User
 
 PEOPLE = {
     "visitor": None, "citizen": "dan.tranthimai", "designer": "thietke",
@@ -72,6 +72,13 @@ def world(tmp_path_factory):
            "api_code": api_case, "api_task": open_task(app, api_case).id, "api_attachment": api_attachment,
            "open311_token": open311_token}
     ids.update(public_code=public_case, public_attachment=public_attachment)
+    with app.app_context():  # the console's targets: the administrator's own account, the demo's Open311 key, a token
+        from workflows.open311_service import DEMO_CLIENT_NAME
+        from workflows.tokens import TokenService
+
+        ids["admin_user"] = db.session.scalar(select(User.id).where(User.username == "admin"))
+        ids["open311_client"] = db.session.scalar(select(Open311Client.id).where(Open311Client.name == DEMO_CLIENT_NAME))
+        ids["api_token"] = TokenService(db.session).create("admin", "matrix")[0].id
     yield app, clients, ids
     with app.app_context():
         db.engine.dispose()
@@ -166,6 +173,27 @@ ROUTES = [
     # The administration console: administrators only (sections for other roles say so themselves).
     ("admin.index", "GET", "/admin/", {"admin"}, {}, set()),
     ("admin.audit", "GET", "/admin/audit?actor=admin&since=2026-01-01", {"admin"}, {}, set()),
+    # Users, keys and status: refusals of the administrator's own forms answer 400 (their own account is the target).
+    ("admin.users", "GET", "/admin/users?q=tan&role=officer&unit=P-TAN-LAP&status=active", {"admin"}, {}, set()),
+    ("admin.users_new", "GET", "/admin/users/new", {"admin"}, {}, set()),
+    ("admin.users_new", "POST", "/admin/users/new", {"admin"}, {"data": {"username": ""}}, set()),
+    ("admin.users_detail", "GET", "/admin/users/{admin_user}", {"admin"}, {}, set()),
+    ("admin.users_edit", "POST", "/admin/users/{admin_user}/edit", {"admin"}, {"data": {"full_name": ""}}, set()),
+    ("admin.users_disable", "POST", "/admin/users/{admin_user}/disable", {"admin"}, {}, set()),
+    ("admin.users_enable", "POST", "/admin/users/{admin_user}/enable", {"admin"}, {}, set()),
+    ("admin.users_password", "POST", "/admin/users/{admin_user}/password", {"admin"}, {"data": {"password": "short"}},
+     set()),
+    ("admin.users_grant", "POST", "/admin/users/{admin_user}/roles", {"admin"}, {"data": {"role": ""}}, set()),
+    ("admin.users_revoke", "POST", "/admin/users/{admin_user}/roles/999999999/revoke", {"admin"}, {}, set()),
+    ("admin.keys", "GET", "/admin/keys", {"admin"}, {}, set()),
+    ("admin.keys_open311_create", "POST", "/admin/keys/open311", {"admin"}, {"data": {"name": ""}}, set()),
+    ("admin.keys_open311_revoke", "POST", "/admin/keys/open311/{open311_client}/revoke", {"admin"}, {}, set()),
+    ("admin.keys_token_create", "POST", "/admin/keys/tokens", {"admin"}, {"data": {"username": ""}}, set()),
+    ("admin.keys_token_revoke", "POST", "/admin/keys/tokens/{api_token}/revoke", {"admin"}, {}, set()),
+    ("admin.status", "GET", "/admin/status", {"admin"}, {}, set()),
+    # Everyone's own account page (a password change without the current password answers 400).
+    ("auth.profile", "GET", "/account/profile", SIGNED, {}, set()),
+    ("auth.profile", "POST", "/account/profile", SIGNED, {"data": {"current": ""}}, set()),
     # Last: these two change who is signed in.
     ("auth.login", "POST", "/login", EVERYONE, {"data": {"username": "cb.tanlap", "password": "demo1022"}}, set()),
     ("auth.logout", "POST", "/logout", EVERYONE, {}, set()),

@@ -11,10 +11,11 @@ from flask_login import current_user, login_user, logout_user
 from engine.i18n import text_of
 from webapp.extensions import db, limiter
 from webapp.i18n import translate
-from webapp.security import SignedInUser
+from webapp.runtime import runtime
+from webapp.security import SignedInUser, require
 from workflows.access import AccessService
 from workflows.accounts import AccountService
-from workflows.errors import SignInError
+from workflows.errors import IntakeError, SignInError
 
 bp = Blueprint("auth", __name__)
 
@@ -81,3 +82,27 @@ def language():
     response = redirect(_safe_next(request.form.get("next") or request.referrer and urlsplit(request.referrer).path))
     response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax")
     return response
+
+
+@bp.route("/account/profile", methods=["GET", "POST"])
+@require()
+def profile():
+    """Everyone's own page: change the password (the current one is asked) and the interface language."""
+    from workflows.admin.users import LANGUAGES
+
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        service = AccountService(db.session, runtime().clock)
+        try:
+            service.change_password(current_user.actor.user_id, request.form.get("current") or "",
+                                    request.form.get("new") or "", request.form.get("again") or "")
+        except IntakeError as exc:
+            errors = {name: translate(message) for name, message in exc.fields.items()}
+        except SignInError:
+            logout_user()
+            return redirect(url_for("auth.login"))
+        else:
+            flash(_("Your password is changed. Use the new one from now on."))
+            return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", errors=errors, languages=LANGUAGES,
+                           roles=sorted(current_user.actor.bindings)), (400 if errors else 200)

@@ -28,6 +28,7 @@ ACTION_LABELS: dict[str, Text] = {
     "user.reset_password": t("reset password"),
     "user.grant_role": t("grant role"),
     "user.revoke_role": t("revoke role"),
+    "user.change_own_password": t("change own password"),
     "open311_key.create": t("create Open311 key"),
     "open311_key.revoke": t("revoke Open311 key"),
     "api_token.create": t("create API token"),
