@@ -220,9 +220,10 @@ class CaseService:
                 "case_id": case.id, "case_code": case.code, "category": category.code,
                 "admin_unit": unit.code, "admin_unit_kind": unit.kind, "priority": priority,
                 "ioc_unit": self.ioc_unit,
-                # Defaults for the optional form fields the process reads (handle's outcome,
-                # triage's override_unit), so its conditions and decision tables always see a value.
-                "outcome": "resolved", "override_unit": "",
+                # Values for the form fields the process reads before anyone fills them in, so its conditions
+                # and decision tables always see one: triage's optional override_unit, and handle's outcome, which
+                # is required and has no default ("" is neither resolved nor returned: nothing slips through).
+                "outcome": "", "override_unit": "",
                 **start_data(request)[0],
             }, business_key=case.code)
             return case

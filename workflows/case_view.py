@@ -58,6 +58,8 @@ VALUE_LABELS = {
     # hotline_call's callback
     "yes": t("Yes"), "no": t("No"), "satisfied": t("Satisfied"), "not_resolved": t("Not resolved (reopen the case)"),
     "no_answer": t("No answer / did not say"),
+    # the unit head's review of a result
+    "approve": t("Approve: record and publish the result"), "refuse": t("Refuse: back to the officer with my note"),
 }
 LEADER_REASONS = {"high_priority": t("high priority"), "escalation_1": t("overdue"),
                   "escalation_2": t("overdue, moved to the level above")}
@@ -536,6 +538,15 @@ class CaseViewService:
         elif kind == "callback":
             label = t("The citizen was called back: %(answer)s",
                       answer=VALUE_LABELS.get(str(d.get("answer")), str(d.get("answer"))))
+            if d.get("note"):
+                facts.append((t("Note"), str(d["note"])))
+        elif kind == "review_requested":
+            label = t("Result sent to the unit head for review")
+            facts.append((t("Result"), str(d.get("resolution", ""))))
+            facts.append((t("Deadline"), self._when(d.get("due_at"))))
+        elif kind in ("review_approved", "review_refused"):
+            label = t("The unit head approved the result") if kind == "review_approved" else t(
+                "The unit head refused the result: back to the officer")
             if d.get("note"):
                 facts.append((t("Note"), str(d["note"])))
         elif kind == "merged":

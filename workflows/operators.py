@@ -344,8 +344,41 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         _event(ctx, case, "callback", False, reached=str(reached) == "yes", answer=answer, note=text)
         return {"answer": answer}
 
+    @registry.register("request_review", Param("resolution"), Param("hours"),
+                       description="Gửi kết quả xử lý của cán bộ cho thủ trưởng đơn vị duyệt trước khi công khai "
+                                   "(ghi vào lịch sử, không công khai): trả về due_at, thời hạn duyệt.")
+    def request_review(ctx: OperatorContext, resolution: Any, hours: Any) -> dict[str, Any]:
+        case = _case(ctx)
+        text = str(resolution or "").strip()
+        if not text:
+            raise OperatorError(t("the resolution is empty; the handling form must require it"))
+        due = deadline(ctx, hours)["due_at"]
+        _event(ctx, case, "review_requested", False, resolution=text[:10_000], due_at=due)
+        return {"due_at": due}
+
+    @registry.register("record_review", Param("decision"), Param("note", required=False),
+                       description="Ghi nhận ý kiến của thủ trưởng về kết quả xử lý (approve: duyệt, refuse: không "
+                                   "duyệt, kèm nhận xét) vào lịch sử, không công khai.")
+    def record_review(ctx: OperatorContext, decision: Any, note: Any = "") -> dict[str, Any]:
+        case = _case(ctx)
+        decision = str(decision)
+        if decision not in REVIEW_DECISIONS:
+            raise OperatorError(t("the review decision must be one of %(choices)s, got %(decision)s",
+                                  choices=", ".join(REVIEW_DECISIONS), decision=repr(decision)))
+        text = str(note or "").strip()[:2000]
+        if decision == "refuse" and not text:
+            raise OperatorError(t("a refused result needs the head's note; the review form must require it"))
+        # Who decided: the review task's completer (the officer's task page names them beside the note).
+        ctx.session.add(CaseEvent(case_id=case.id, at=ctx.now, kind=REVIEW_DECISIONS[decision],
+                                  actor=getattr(ctx, "actor", None), public=False, detail={"note": text}))
+        case.updated_at = ctx.now
+        return {"decision": decision}
+
     return registry
 
 
 # What the citizen said when the operator called back (the callback task's choices in hotline_call).
 CALLBACK_ANSWERS = ("satisfied", "not_resolved", "no_answer")
+
+# The unit head's decisions on an officer's result (the review task's choices in field_report and hotline_call).
+REVIEW_DECISIONS = {"approve": "review_approved", "refuse": "review_refused"}  # decision → history event

@@ -64,6 +64,7 @@ class Story:
     a negative day counts back from the end, in hours).
 
     Actions: report; triage (priority or None); resolve ((actor, resolution text, with an "after" photo));
+    review ((unit head, "approve" or "refuse", note): a high-priority result waits for it);
     rate ((satisfied, comment), with the reporter's private key); callback ((operator, answer, note)).
     """
 
@@ -131,9 +132,14 @@ STORIES = [
     Story("pollution", "P-TAN-AN", "Khói đốt rác thải nhựa gây ô nhiễm khu dân cư",
           "Chiều tối nào cơ sở thu mua phế liệu trên đường Nguyễn Văn Cừ cũng đốt rác nhựa, khói đen và mùi khét "
           "bay vào nhà dân.", 12.7058, 108.0556, ("Bùi Quốc Khánh (demo)", "0900 000 107"),
+          # High priority: the department's head reviews the result before it is published; refuses it once.
           ((10, 18, "report", None), (11, 8, "triage", "high"),
+           (11, 14, "resolve", ("cb.snnmt", "Đã nhắc nhở cơ sở không đốt rác nhựa.", False)),
+           (11, 15, "review", ("tp.snnmt", "refuse", "Chưa đủ: cần kiểm tra tại chỗ, lập biên bản và nêu hình thức "
+                                                     "xử lý đối với cơ sở.")),
            (11, 16, "resolve", ("cb.snnmt", "Đoàn kiểm tra của Sở Nông nghiệp và Môi trường đã lập biên bản, yêu cầu "
                                 "cơ sở chấm dứt việc đốt rác nhựa và chuyển hồ sơ để xử phạt.", True)),
+           (11, 17, "review", ("tp.snnmt", "approve", "")),
            (12, 9, "rate", (True, "Từ hôm qua không còn khói nữa, cảm ơn."))), photo=False),
     Story("water_drainage", "X-KRONG-PAC", "Mương thoát nước bị bồi lấp ở thôn 3",
           "Mương dọc đường liên xã bị đất cát bồi lấp, mưa xuống là nước tràn qua mặt đường vào vườn cà phê.",
@@ -169,6 +175,7 @@ STORIES = [
           ((17, 7, "report", None),
            (17, 10, "resolve", ("cb.buonmathuot", "Đội cây xanh đã cưa, dọn thân cây đổ và thông đường lúc 9 giờ 30; "
                                 "cắt tỉa các cây còn lại trên đoạn đường.", True)),
+           (17, 11, "review", ("tp.buonmathuot", "approve", "")),
            (17, 14, "callback", ("dtv2", "satisfied", "Người dân cảm ơn, đường đã thông."))),
           answers={"fallen": True}, photo=False, hotline=True, priority="high"),
 ]
@@ -253,7 +260,14 @@ def _stories(services: Services, sweep: Callable[[], Any], clock: FrozenClock, s
             if photo:
                 services.cases.add_attachment(codes[index], "sau-xu-ly.jpg", "image/jpeg",
                                               demo_photo(index, after=True), uploaded_by=actor, stage="resolution")
-            services.cases.complete_task(_open_task(services, codes[index]).id, {"resolution": text}, actor=actor)
+            task = _open_task(services, codes[index])
+            # The officer's handling task asks whether it is resolved or returned; the escalated ones only resolve.
+            outcome = {"outcome": "resolved"} if task.element_id == "handle" else {}
+            services.cases.complete_task(task.id, {**outcome, "resolution": text}, actor=actor)
+        elif action == "review":  # the unit head's review of a high-priority result
+            actor, decision, note = arg
+            services.cases.complete_task(_open_task(services, codes[index]).id,
+                                         {"review_decision": decision, "review_note": note}, actor=actor)
         elif action == "rate":
             satisfied, comment = arg
             rating.rate(codes[index], satisfied, comment, key=keys[index] or "")

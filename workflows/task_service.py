@@ -33,6 +33,7 @@ from workflows.models import (
     User,
     UserRole,
 )
+from workflows.review import ReviewContext, review_context
 
 TABS = ("mine", "unit", "overdue", "due_soon", "done")
 SORTS = ("due", "newest", "priority")
@@ -165,6 +166,7 @@ class TaskDetail:
     can_reassign: bool
     colleagues: list[tuple[str, str]] = field(default_factory=list)  # (username, full name) who may take it
     unit_name: str = ""  # the candidate unit's name
+    review: ReviewContext | None = None  # the head's review: the result under review, or the refused results' notes
 
 
 class TaskService:
@@ -214,7 +216,8 @@ class TaskService:
                           can_complete=is_open and (row.mine or row.claimable),
                           can_reassign=can_reassign, colleagues=colleagues,
                           unit_name=self.session.scalar(select(AdminUnit.name).where(
-                              AdminUnit.code == row.candidate_unit)) or row.candidate_unit or "")
+                              AdminUnit.code == row.candidate_unit)) or row.candidate_unit or "",
+                          review=review_context(self.session, row.case_code, task.form or {}) if is_open else None)
 
     def case_tasks(self, case_code: str) -> list[HumanTask]:
         """Every task of a case, newest first (the case page shows them)."""

@@ -57,7 +57,7 @@ LANES = [
     ("lane_officer", "Cán bộ xử lý", 250),
     ("lane_unit_head", "Thủ trưởng đơn vị", 300),
 ]
-POOL_W = 3320 - POOL_X
+POOL_W = 3770 - POOL_X
 LANE_Y = {}
 _y = POOL_Y
 for _lid, _name, _h in LANES:
@@ -98,7 +98,11 @@ Y_HEAD1 = 930       # unit-head lane, first escalation row
 Y_HEAD2 = 1070      # unit-head lane, second escalation row
 X_ACCEPT = 520      # column of the triage gateway; its "accept" flow goes down it
 X_ASSIGN_MERGE = 590
-X_OUTCOME_OUT = 1720  # column of the path from `handle_outcome` up to the resolution merge
+X_REVIEW_OUT = 1990  # column of the path from `review_gateway` (no review) up to the review merge
+X_REVIEWED = 2440     # column of the review's outcome and of the review merge above it
+X_REFUSED = 2500      # column of the path a refused result takes back up to `handle`
+Y_REFUSED = 620       # row of that path (top of the officer lane, above its shapes)
+X_RESOLVED = 2780     # column of the resolution merge (where handle, handle_l1 and handle_l2 meet)
 
 
 # --------------------------------------------------------------------------- model
@@ -112,12 +116,20 @@ RESOLUTION_FIELDS = {
     "field.resolution_note": field("textarea", "Ghi chú nội bộ", "Internal note"),
 }
 # The officer (only at the first level) may also return a case that is not the unit's to the IOC.
-# `outcome` is optional: left out it keeps the start data's "resolved" (reset after each return).
+# `outcome` is required and has no default: the officer chooses each time (the start data holds "", and every
+# way back to `handle` resets it to ""), and `handle_outcome` takes no flow for any other value (an incident).
 HANDLE_FIELDS = {
-    "field.outcome": field("choice:resolved,returned", "Kết quả", "Outcome"),
+    "field.outcome": field("choice!:resolved,returned", "Kết quả (đã xử lý hay trả lại)", "Outcome (resolved or returned)"),
     "field.resolution": field("textarea!", "Kết quả xử lý / lý do trả lại", "Resolution / reason for returning"),
     "field.resolution_note": RESOLUTION_FIELDS["field.resolution_note"],
 }
+# The unit head's review of the officer's result before it is published (publication_review.dmn decides when).
+REVIEW_FIELDS = {
+    "field.review_decision": field("choice!:approve,refuse", "Ý kiến của thủ trưởng", "The head's decision"),
+    "field.review_note": field("textarea!(review_decision=refuse)", "Nhận xét cho cán bộ (bắt buộc khi không duyệt)",
+                               "Note to the officer (required when refusing)"),
+}
+
 CATEGORIES = ("urban_infrastructure,traffic,street_lighting,water_drainage,trees_parks,sanitation,"
               "pollution,urban_order,public_security,health,education,tourism,public_services,other")
 
@@ -193,12 +205,11 @@ def handling_nodes(dx: int = 0, dy: int = 0) -> None:
         "dueAt": 'assignment["due_at"]',
         **HANDLE_FIELDS,
     })
-    node("handle_outcome", "exclusiveGateway", "Trả lại?", "lane_officer", 1630 + dx, Y_OFF + dy,
-         default="flow_outcome_resolved")
+    node("handle_outcome", "exclusiveGateway", "Trả lại?", "lane_officer", 1630 + dx, Y_OFF + dy)
     # The case goes back to the IOC's triage; the loop's choices are reset so that the next round starts
-    # afresh: an officer who leaves `outcome` out resolves, a triage without a unit routes by the table.
+    # afresh: the officer chooses the outcome again, a triage without a unit routes by the table.
     service("return_task", "Trả lại IOC", "lane_system", 1630 + dx, Y_TOP + dy, "return_case",
-            {"reason": "resolution"}, result="return_info", postscript='outcome = "resolved"\noverride_unit = ""')
+            {"reason": "resolution"}, result="return_info", postscript='outcome = ""\noverride_unit = ""')
     node("overdue_timer", "boundaryEvent", "Quá hạn", "lane_officer", 1455 + dx, Y_OFF + 40 + dy,
          attached="handle", cancel=True, timer='assignment["due_at"]', label="left")
     node("remind_timer", "boundaryEvent", "Nhắc hạn", "lane_officer", 1505 + dx, Y_OFF + 40 + dy,
@@ -229,13 +240,42 @@ def handling_nodes(dx: int = 0, dy: int = 0) -> None:
         **RESOLUTION_FIELDS,
     })
 
+    # The officer's result, before it is recorded and published: reviewed by the unit's head when
+    # publication_review.dmn says so (by category, unit and priority). A refused result goes back to `handle`
+    # with the head's note; the escalated tasks' results (the head's own, or the level above's) are not reviewed.
+    node("review_rule", "businessRuleTask", "Xác định cần duyệt", "lane_officer", 1790 + dx, Y_OFF + dy,
+         decision="publication_review")
+    node("review_gateway", "exclusiveGateway", "Cần duyệt?", "lane_officer", X_REVIEW_OUT + dx, Y_OFF + dy,
+         default="flow_review_not_needed", label="above")
+    # The head's note is optional when approving: set here, so record_review always reads one.
+    service("request_review_task", "Gửi thủ trưởng duyệt", "lane_officer", 2140 + dx, Y_OFF + dy, "request_review",
+            {"resolution": "resolution", "hours": "review_hours"}, result="review_request",
+            postscript='review_note = ""')
+    node("review", "userTask", "Duyệt kết quả xử lý", "lane_unit_head", 2140 + dx, Y_HEAD1 + dy, props={
+        "candidateUnit": 'assignment["unit"]',
+        "dueAt": 'review_request["due_at"]',
+        **REVIEW_FIELDS,
+    }, instructions="Đọc kết quả xử lý và ảnh sau khi xử lý của cán bộ (bên dưới). Duyệt thì kết quả được ghi nhận và "
+                    "công khai; không duyệt thì phản ánh trở lại cán bộ xử lý cùng nhận xét của bạn. — Read the "
+                    "officer's result and after photos (below). Approve to record and publish it; refuse to send it "
+                    "back to the officer with your note.")
+    # The choices are reset for the next round (the gateway reads the recorded decision): the officer chooses the
+    # outcome again, the head decides again.
+    service("record_review_task", "Ghi nhận ý kiến duyệt", "lane_unit_head", 2290 + dx, Y_HEAD1 + dy, "record_review",
+            {"decision": "review_decision", "note": "review_note"}, result="review_result",
+            postscript='outcome = ""\nreview_decision = ""')
+    node("review_outcome", "exclusiveGateway", "Duyệt?", "lane_unit_head", X_REVIEWED + dx, Y_HEAD1 + dy)
+    node("review_merge", "exclusiveGateway", None, "lane_system", X_REVIEWED + dx, Y_HANDLE_OUT + dy)
+
 
 handling_nodes()
 
 # System lane: resolution, publication, feedback
-node("resolved_merge", "exclusiveGateway", None, "lane_system", 2330, Y_MAIN)
-service("record_resolution_task", "Ghi nhận kết quả", "lane_system", 2460, Y_MAIN, "record_resolution",
+node("resolved_merge", "exclusiveGateway", None, "lane_system", X_RESOLVED, Y_MAIN)
+service("record_resolution_task", "Ghi nhận kết quả", "lane_system", X_RESOLVED + 130, Y_MAIN, "record_resolution",
         {"resolution": "resolution"})
+# The publication and feedback block stands right of the review (REVIEW_SHIFT px further than before it).
+REVIEW_SHIFT = 450
 
 
 def feedback_nodes(reopen_comment: str = 'feedback.get("comment", "")', dx: int = 0, dy: int = 0) -> None:
@@ -252,8 +292,9 @@ def feedback_nodes(reopen_comment: str = 'feedback.get("comment", "")', dx: int 
     service("close_satisfied", "Đóng phản ánh", "lane_system", 3110 + dx, Y_MAIN + dy, "close",
             {"reason": q("satisfied")})
     node("end_closed", "endEvent", "Đã đóng", "lane_system", 3240 + dx, Y_MAIN + dy)
+    # A reopened case comes back to `handle`, where the officer chooses the outcome again.
     service("reopen_task", "Mở lại phản ánh", "lane_system", 2960 + dx, Y_TOP + dy, "reopen",
-            {"comment": reopen_comment})
+            {"comment": reopen_comment}, postscript='outcome = ""')
     node("feedback_timeout", "intermediateCatchEvent", "Hết thời gian phản hồi", "lane_system", 2840 + dx,
          Y_LOW + dy, timer='publication["feedback_until"]')
     service("close_silence", "Đóng (không phản hồi)", "lane_system", 2960 + dx, Y_LOW + dy, "close",
@@ -261,7 +302,7 @@ def feedback_nodes(reopen_comment: str = 'feedback.get("comment", "")', dx: int 
     node("end_closed_silence", "endEvent", "Đã đóng", "lane_system", 3090 + dx, Y_LOW + dy)
 
 
-feedback_nodes()
+feedback_nodes(dx=REVIEW_SHIFT)
 
 
 def box(nid):
@@ -323,9 +364,9 @@ flow("flow_merge_handle", "priority_merge", "handle", [B("priority_merge"), (135
 def handling_flows(return_flow: Callable[[], None], dx: int = 0, dy: int = 0) -> None:
     """The flows of handling_nodes (and on to `resolved_merge`); `return_flow()` draws where a returned case goes."""
     straight("flow_handle_outcome", "handle", "handle_outcome")
-    flow("flow_outcome_resolved", "handle_outcome", "resolved_merge",
-         [R("handle_outcome"), (X_OUTCOME_OUT + dx, Y_OFF + dy), (X_OUTCOME_OUT + dx, Y_HANDLE_OUT + dy),
-          (2330 + dx, Y_HANDLE_OUT + dy), T("resolved_merge")], name="Đã xử lý", label_at=(1662 + dx, Y_OFF - 18 + dy))
+    straight("flow_outcome_resolved", "handle_outcome", "review_rule", name="Đã xử lý", cond='outcome == "resolved"',
+             label_at=(1662 + dx, Y_OFF - 18 + dy))
+    review_flows(dx, dy)
     flow("flow_outcome_returned", "handle_outcome", "return_task", [T("handle_outcome"), B("return_task")],
          name="Trả lại", cond='outcome == "returned"', label_at=(1638 + dx, 540 + dy))
     return_flow()
@@ -340,7 +381,30 @@ def handling_flows(return_flow: Callable[[], None], dx: int = 0, dy: int = 0) ->
          [B("overdue_l1_timer"), (1875 + dx, Y_HEAD2 + dy), L("escalate_2")])
     straight("flow_escalate_2_notify", "escalate_2", "notify_escalation_2")
     straight("flow_notify_2_handle_l2", "notify_escalation_2", "handle_l2")
-    flow("flow_handle_l2_resolved", "handle_l2", "resolved_merge", [T("handle_l2"), B("resolved_merge")])
+    flow("flow_handle_l2_resolved", "handle_l2", "resolved_merge",
+         [R("handle_l2"), (X_RESOLVED + dx, Y_HEAD2 + dy), B("resolved_merge")])
+
+
+def review_flows(dx: int = 0, dy: int = 0) -> None:
+    """The flows of the review (handling_nodes): needed or not, approved on to `resolved_merge`, refused back to
+    `handle` along the top of the officer lane."""
+    straight("flow_review_rule_gateway", "review_rule", "review_gateway")
+    flow("flow_review_not_needed", "review_gateway", "review_merge",
+         [T("review_gateway"), (X_REVIEW_OUT + dx, Y_HANDLE_OUT + dy), L("review_merge")],
+         name="Không cần duyệt", label_at=(X_REVIEW_OUT + 8 + dx, Y_HANDLE_OUT + 6 + dy))
+    straight("flow_review_needed", "review_gateway", "request_review_task", name="Cần duyệt", cond="review is True",
+             label_at=(X_REVIEW_OUT + 30 + dx, Y_OFF + 4 + dy))
+    flow("flow_request_review", "request_review_task", "review", [B("request_review_task"), T("review")])
+    straight("flow_review_record", "review", "record_review_task")
+    straight("flow_record_review_outcome", "record_review_task", "review_outcome")
+    flow("flow_review_approved", "review_outcome", "review_merge", [T("review_outcome"), B("review_merge")],
+         name="Duyệt", cond='review_result["decision"] == "approve"', label_at=(X_REVIEWED + 8 + dx, 860 + dy))
+    flow("flow_review_refused", "review_outcome", "handle",
+         [R("review_outcome"), (X_REFUSED + dx, Y_HEAD1 + dy), (X_REFUSED + dx, Y_REFUSED + dy),
+          (1480 + dx, Y_REFUSED + dy), T("handle")],
+         name="Không duyệt", cond='review_result["decision"] == "refuse"', label_at=(X_REFUSED + 8 + dx, 880 + dy))
+    flow("flow_review_merge_resolved", "review_merge", "resolved_merge",
+         [R("review_merge"), (X_RESOLVED + dx, Y_HANDLE_OUT + dy), T("resolved_merge")])
 
 
 def _return_to_triage() -> None:
@@ -372,10 +436,10 @@ def feedback_flows(reopen_loop: Callable[[], None], dx: int = 0, dy: int = 0) ->
 
 def _reopen_to_assignment() -> None:
     flow("flow_reopen_loop", "reopen_task", "assign_merge",
-         [T("reopen_task"), (2960, Y_LOOP), (X_ASSIGN_MERGE, Y_LOOP), T("assign_merge")])
+         [T("reopen_task"), (2960 + REVIEW_SHIFT, Y_LOOP), (X_ASSIGN_MERGE, Y_LOOP), T("assign_merge")])
 
 
-feedback_flows(_reopen_to_assignment)
+feedback_flows(_reopen_to_assignment, dx=REVIEW_SHIFT)
 
 # --------------------------------------------------------------------------- layout checks
 
@@ -718,6 +782,27 @@ def sla_dmn():
     )
 
 
+def publication_review_dmn():
+    """Whether the unit head reviews the officer's result before it is published, and the review's deadline."""
+    rules = [
+        ("Ưu tiên cao: thủ trưởng đơn vị duyệt kết quả trước khi công khai, trong 8 giờ làm việc",
+         ["-", "-", '"high"'], ["True", "8"]),
+        ("Các trường hợp khác: công khai ngay, không cần duyệt (thêm dòng phía trên để bật duyệt cho một lĩnh "
+         "vực và đơn vị, ví dụ \"traffic\" và \"P-BUON-MA-THUOT\")", ["-", "-", "-"], ["False", "8"]),
+    ]
+    return build_dmn(
+        "publication_review", "Duyệt kết quả trước khi công khai",
+        [("input_category", "Lĩnh vực", "category"), ("input_unit", "Đơn vị xử lý", 'assignment["unit"]'),
+         ("input_priority", "Mức độ ưu tiên", "priority")],
+        [("output_review", "Thủ trưởng duyệt trước khi công khai", "review", "boolean"),
+         ("output_review_hours", "Thời hạn duyệt (giờ làm việc)", "review_hours", "number")],
+        rules,
+        "Kết quả xử lý của cán bộ có cần thủ trưởng đơn vị duyệt trước khi công khai không, theo lĩnh vực, đơn vị "
+        "xử lý và mức độ ưu tiên; và thời hạn duyệt. Các ô là biểu thức Python; quy tắc đầu tiên khớp được dùng, "
+        "nên dòng cho một lĩnh vực và đơn vị cụ thể đứng trước và dòng cuối cùng bắt mọi trường hợp.",
+    )
+
+
 def write(tree, name):
     path = OUT_DIR / name
     tree.write(str(path), xml_declaration=True, encoding="UTF-8", pretty_print=True)
@@ -730,3 +815,4 @@ if __name__ == "__main__":
     write(build_bpmn(), "field_report.bpmn")
     write(routing_dmn(), "field_report_routing.dmn")
     write(sla_dmn(), "field_report_sla.dmn")
+    write(publication_review_dmn(), "field_report_review.dmn")

@@ -37,7 +37,7 @@ fr.start_drawing([
     ("lane_system", "Hệ thống", 380),
     ("lane_officer", "Cán bộ xử lý", 250),
     ("lane_unit_head", "Thủ trưởng đơn vị", 300),
-], pool_right=3500)
+], pool_right=3500 + fr.REVIEW_SHIFT)
 
 # Row centre lines: the lanes are those of field_report, the operator lane 40 px taller, so every row
 # below it is field_report's + 40 (the shared blocks are drawn with dy=40).
@@ -50,6 +50,7 @@ Y_LOW = fr.Y_LOW + DY
 Y_OFF = fr.Y_OFF + DY
 X_KIND = 300        # column of the call-kind gateway; its "report" flow goes down it
 X_MERGE = 390       # column of the loop merge and the assignment merge
+SHIFT = fr.REVIEW_SHIFT  # everything after the resolution merge stands right of the review (as in field_report)
 
 CALLBACK_FIELDS = {
     "field.reached": field("choice!:yes,no", "Đã liên lạc được với người dân?", "Reached the citizen?"),
@@ -72,35 +73,37 @@ node("end_answered", "endEvent", "Đã trả lời", "lane_operator", 590, Y_OP)
 # A unit returned the case (not its own): the operator names the unit that should handle it.
 node("reroute", "userTask", "Chuyển đơn vị xử lý khác", "lane_operator", 1250, Y_OP, props={
     "candidateUnit": "ioc_unit", **REROUTE_FIELDS})
-node("callback", "userTask", "Gọi lại cho người dân", "lane_operator", 2410, Y_OP, props={
+node("callback", "userTask", "Gọi lại cho người dân", "lane_operator", 2410 + SHIFT, Y_OP, props={
     "candidateUnit": "ioc_unit",
     "dueAt": 'callback_deadline["due_at"]',
     **CALLBACK_FIELDS,
 }, instructions="Gọi số điện thoại của người phản ánh (trên trang phản ánh), đọc kết quả xử lý và ghi ý kiến của họ; "
                 "\"chưa được xử lý\" mở lại phản ánh. — Call the reporter (number on the case page), read them the "
                 "resolution and record their answer; \"not resolved\" reopens the case.")
-service("record_callback_task", "Ghi nhận kết quả gọi lại", "lane_operator", 2540, Y_OP, "record_callback",
+service("record_callback_task", "Ghi nhận kết quả gọi lại", "lane_operator", 2540 + SHIFT, Y_OP, "record_callback",
         {"reached": "reached", "answer": "callback_answer", "note": "callback_note"})
-node("callback_gateway", "exclusiveGateway", "Đã xử lý xong?", "lane_operator", 2660, Y_OP,
+node("callback_gateway", "exclusiveGateway", "Đã xử lý xong?", "lane_operator", 2660 + SHIFT, Y_OP,
      default="flow_callback_done", label="above")
 
 # System lane: assignment (field_report's, 200 px left, 40 px down), after a return or a reopening too
 node("loop_merge", "exclusiveGateway", None, "lane_system", X_MERGE, Y_TOP)
 fr.assignment_nodes(dx=-200, dy=DY, high_row=Y_LOW)  # the high-priority alert below the main row
 
-# Officer and unit-head lanes: handling, reminder, escalations, return: field_report's, 200 px left, 40 px down.
+# Officer and unit-head lanes: handling, reminder, escalations, return, the head's review: field_report's, 200 px
+# left, 40 px down.
 fr.handling_nodes(dx=-200, dy=DY)
 
 # System lane: resolution, callback deadline, publication, feedback
-node("resolved_merge", "exclusiveGateway", None, "lane_system", 2130, Y_MAIN)
+node("resolved_merge", "exclusiveGateway", None, "lane_system", fr.X_RESOLVED - 200, Y_MAIN)
 # The callback's optional note is reset each round, so that record_callback and reopen always read one.
-service("record_resolution_task", "Ghi nhận kết quả", "lane_system", 2260, Y_MAIN, "record_resolution",
+service("record_resolution_task", "Ghi nhận kết quả", "lane_system", 2260 + SHIFT, Y_MAIN, "record_resolution",
         {"resolution": "resolution"}, postscript='callback_note = ""')
-service("callback_deadline_task", "Thời hạn gọi lại", "lane_system", 2410, Y_MAIN, "deadline",
+service("callback_deadline_task", "Thời hạn gọi lại", "lane_system", 2410 + SHIFT, Y_MAIN, "deadline",
         {"hours": CALLBACK_HOURS}, result="callback_deadline")
 # Publication and the feedback window: field_report's, 150 px right, 40 px down. The case is reopened from the
 # callback ("not resolved") or from the citizen's web answer: the comment is the one of whichever said so.
-fr.feedback_nodes('callback_note if callback_answer == "not_resolved" else feedback.get("comment", "")', dx=150, dy=DY)
+fr.feedback_nodes('callback_note if callback_answer == "not_resolved" else feedback.get("comment", "")',
+                  dx=150 + SHIFT, dy=DY)
 
 # ----------------------------------------------------------------------------- flows
 straight("flow_start_kind", "start", "kind_gateway")
@@ -136,18 +139,19 @@ flow("flow_deadline_callback", "callback_deadline_task", "callback", [T("callbac
 straight("flow_callback_record", "callback", "record_callback_task")
 straight("flow_record_callback_gateway", "record_callback_task", "callback_gateway")
 flow("flow_callback_done", "callback_gateway", "publish_task",
-     [B("callback_gateway"), (2660, Y_MAIN), L("publish_task")], name="Đã xử lý", label_at=(2668, 300))
+     [B("callback_gateway"), (2660 + SHIFT, Y_MAIN), L("publish_task")], name="Đã xử lý",
+     label_at=(2668 + SHIFT, 300))
 flow("flow_callback_not_resolved", "callback_gateway", "reopen_task",
-     [R("callback_gateway"), (3110, Y_OP), T("reopen_task")],
-     name="Chưa xử lý được", cond='callback_answer == "not_resolved"', label_at=(2700, Y_OP - 22))
+     [R("callback_gateway"), (3110 + SHIFT, Y_OP), T("reopen_task")],
+     name="Chưa xử lý được", cond='callback_answer == "not_resolved"', label_at=(2700 + SHIFT, Y_OP - 22))
 
 
 def _reopen_to_routing() -> None:
     flow("flow_reopen_loop", "reopen_task", "loop_merge",
-         [L("reopen_task"), (3030, Y_TOP), (3030, Y_LOOP), (X_MERGE, Y_LOOP), T("loop_merge")])
+         [L("reopen_task"), (3030 + SHIFT, Y_TOP), (3030 + SHIFT, Y_LOOP), (X_MERGE, Y_LOOP), T("loop_merge")])
 
 
-fr.feedback_flows(_reopen_to_routing, dx=150, dy=DY)
+fr.feedback_flows(_reopen_to_routing, dx=150 + SHIFT, dy=DY)
 
 if __name__ == "__main__":
     problems = fr.check_layout()

@@ -45,7 +45,7 @@ KEY_PREFIX = "crash-"
 HOURS_PER_LOOP = 12
 PLACES = [("traffic", "P-BUON-MA-THUOT"), ("public_security", "P-TUY-HOA"), ("health", "X-HOA-PHU"),
           ("street_lighting", "P-TAN-LAP"), ("sanitation", "P-EA-KAO"), ("water_drainage", "X-EA-DRONG")]
-HANDLING = ("handle", "handle_l1", "handle_l2")
+HANDLING = ("handle", "handle_l1", "handle_l2", "review")
 
 
 def step(kind: str, detail: object = "") -> None:
@@ -114,6 +114,10 @@ class Worker:
             if done >= 3 or self.rng.random() > 0.2:
                 continue
             data = {"resolution": f"Đã xử lý ({element}).", "resolution_note": "khởi động lại"}
+            if element == "handle":
+                data["outcome"] = "resolved"
+            elif element == "review":  # a high-priority result goes to the unit head first
+                data = {"review_decision": "approve"}
             self._in_session(lambda svc, t=task_id, d=data: svc.cases.complete_task(t, d, actor="cb.buonmathuot"))
             step("handle", f"{task_id} {element}")
             done += 1

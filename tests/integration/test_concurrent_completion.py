@@ -59,7 +59,7 @@ def _race(session_factory, clock, task_id: str) -> dict[str, BaseException | Non
             with session_factory() as session:
                 svc = make_services(session, clock)
                 barrier.wait(timeout=30)
-                svc.cases.complete_task(task_id, {"resolution": f"Đã vá ổ gà (tổ {i})."}, actor=actor)
+                svc.cases.complete_task(task_id, {"outcome": "resolved", "resolution": f"Đã vá ổ gà (tổ {i})."}, actor=actor)
         except Exception as exc:  # noqa: BLE001 - the test classifies every outcome
             result = exc
         with lock:
@@ -143,7 +143,7 @@ def test_a_writer_holding_a_stale_instance_gets_a_conflict_and_writes_nothing(se
         assert row.next_timer_at is not None
         stale_session.commit()  # keeps the loaded row (expire_on_commit=False) and frees SQLite's write lock
 
-        services.cases.complete_task(task_id, {"resolution": "Đã vá ổ gà."}, actor="user0")
+        services.cases.complete_task(task_id, {"outcome": "resolved", "resolution": "Đã vá ổ gà."}, actor="user0")
         session.rollback()
         clock.advance(hours=61)  # the stale state's reminder timer is due now: the stale step has work to do
 

@@ -60,6 +60,16 @@ def test_the_stories_end_where_their_steps_lead(demo):
     assert state["Cây đổ chắn ngang đường Lê Thánh Tông"] == ("published", 0, 0)                # hotline, called back
     assert sum(status == "published" for status, *_ in state.values()) == 4
     assert sum(status == "closed" for status, *_ in state.values()) == 7
+    # High priority: the head refused the first result, approved the second, before it was published.
+    with app.app_context():
+        smoke = by_title(db.session)["Khói đốt rác thải nhựa gây ô nhiễm khu dân cư"]
+        reviews = [e.kind for e in events_of(db.session, smoke) if e.kind.startswith("review_")]
+    assert state[smoke.title] == ("closed", 0, 0)
+    assert reviews == ["review_requested", "review_refused", "review_requested", "review_approved"]
+
+
+def events_of(session, case):
+    return session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))
 
 
 def test_the_history_lands_before_now_and_leaves_no_timer_behind(demo):

@@ -95,7 +95,8 @@ def test_new_version_for_new_files_and_running_instances_keep_theirs(services, s
 
 def test_definitions_are_immutable_rows_with_their_sources(services, session):
     row = services.definitions.latest("field_report")
-    assert set(row.files) == {"field_report.bpmn", "field_report_routing.dmn", "field_report_sla.dmn"}
+    assert set(row.files) == {"field_report.bpmn", "field_report_routing.dmn", "field_report_sla.dmn",
+                              "field_report_review.dmn"}
     assert len(row.sha256) == 64
 
 

@@ -153,9 +153,12 @@ def test_high_priority_notifies_leaders_at_once(services, session):
     assert {m.payload["to"] for m in emails} >= {"ld.tuyhoa@demo.ioc-daklak.vn"}
 
 
-def _resolve(services, session, case, element="handle", text="Đã vá ổ gà. Liên hệ 0912345678 (Nguyễn Văn An)."):
+def _resolve(services, session, case, element="handle", text="Đã vá ổ gà. Liên hệ 0912345678 (Nguyễn Văn An).",
+             actor="cb.buonmathuot"):
+    """Complete the handling task with a resolution (the officer's `handle` chooses the outcome too)."""
     task = only_task(session, case, element)
-    services.cases.complete_task(task.id, {"resolution": text}, actor="cb.buonmathuot")
+    outcome = {"outcome": "resolved"} if element == "handle" else {}  # the escalated tasks resolve, nothing else
+    services.cases.complete_task(task.id, {**outcome, "resolution": text}, actor=actor)
 
 
 def test_publication_reopen_by_message_and_close_by_silence(services, session, session_factory, clock):
@@ -321,8 +324,8 @@ def test_the_officer_returns_a_case_that_is_not_the_units_and_triage_reroutes_it
     session.refresh(case)
     assert case.responsible_unit.code == "P-TAN-LAP" and case.status == "in_progress"
 
-    # That officer resolves without choosing an outcome: resolved, not returned again.
-    services.cases.complete_task(handle.id, {"resolution": "Đã sửa đèn."}, actor="cb.tanlap")
+    # That officer chooses the outcome again (the return reset it): resolved, not returned again.
+    services.cases.complete_task(handle.id, {"outcome": "resolved", "resolution": "Đã sửa đèn."}, actor="cb.tanlap")
     session.refresh(case)
     assert case.status == "published" and open_tasks(session, case) == {}
 
@@ -358,3 +361,130 @@ def test_triage_naming_a_unit_that_does_not_exist_is_an_incident_at_assign(servi
     assert incident.element_id == "assign_task"
     session.refresh(case)
     assert case.responsible_unit_id is None and case.status == "received"
+
+
+# ------------------------------------------------------------------ the outcome, and the head's review
+def test_an_empty_outcome_is_refused_and_the_task_stays_open(services, session):
+    from engine.errors import FormError
+
+    case = intake(services)
+    triage(services, session, case)
+    handle = only_task(session, case, "handle")
+    assert next(f for f in handle.form["fields"] if f["name"] == "outcome")["required"] is True
+    for data in ({"resolution": "Đã vá ổ gà."}, {"outcome": "", "resolution": "Đã vá ổ gà."}):
+        with pytest.raises(FormError) as err:
+            services.cases.complete_task(handle.id, data, actor="cb.buonmathuot")
+        assert err.value.fields == {"outcome": "required"}
+        session.rollback()
+    session.expire_all()
+    assert only_task(session, case, "handle").state == "open"
+    assert session.get(Case, case.id).status == "in_progress"
+    # Nothing in the process stands in for the officer's choice: the start data holds no outcome.
+    assert services.instances.view(case.process_instance_id).data["outcome"] == ""
+
+
+def _review(services, session, case, decision, note="", actor="tp.buonmathuot"):
+    task = only_task(session, case, "review")
+    services.cases.complete_task(task.id, {"review_decision": decision, "review_note": note}, actor=actor)
+
+
+def _events(session, case, *kinds):
+    return session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind.in_(kinds))
+                           .order_by(CaseEvent.id)).all()
+
+
+def test_a_high_priority_result_is_reviewed_refused_back_to_the_officer_then_approved_and_published(
+        services, session, clock):
+    from engine.errors import FormError
+    from workflows.access import AccessService
+    from workflows.review import review_context
+
+    case = intake(services)
+    triage(services, session, case, priority="high")
+    _resolve(services, session, case, text="Đã đặt biển cảnh báo.")
+    review = only_task(session, case, "review")
+    assert (review.title, review.candidate_role, review.candidate_unit) == (
+        "Duyệt kết quả xử lý", "unit_head", "P-BUON-MA-THUOT")
+    assert review.due_at is not None and review.due_at > clock.now()
+    # Nothing is recorded or published before the head says so.
+    session.refresh(case)
+    assert (case.status, case.resolution) == ("in_progress", None) and session.get(Publication, case.id) is None
+    # The head has it in their task list like any other task, and was told of it.
+    head = AccessService(session).actor(session.scalar(select(User.id).where(User.username == "tp.buonmathuot")))
+    assert review.id in [row.task_id for row in services.tasks.page(head, "unit").rows]
+    assert "tp.buonmathuot" in notified(session, case, "task_created")
+    shown = review_context(session, case.code, review.form)
+    assert shown.resolution == "Đã đặt biển cảnh báo." and shown.refusals == []
+
+    # Refusing needs a note.
+    with pytest.raises(FormError) as err:
+        _review(services, session, case, "refuse")
+    assert set(err.value.fields) == {"review_note"}
+    session.rollback()
+    assert only_task(session, case, "review").state == "open"
+
+    _review(services, session, case, "refuse", note="Chưa vá, mới đặt biển. Cần vá trong hôm nay.")
+    handle = only_task(session, case, "handle")
+    assert (handle.candidate_role, handle.candidate_unit) == ("officer", "P-BUON-MA-THUOT")
+    assert "cb.buonmathuot" in notified(session, case, "task_created")
+    (refused,) = _events(session, case, "review_refused")
+    assert refused.public is False and refused.detail["note"] == "Chưa vá, mới đặt biển. Cần vá trong hôm nay."
+    notes = review_context(session, case.code, handle.form).refusals
+    assert [n.note for n in notes] == ["Chưa vá, mới đặt biển. Cần vá trong hôm nay."]
+    session.refresh(case)
+    assert case.status == "in_progress" and session.get(Publication, case.id) is None
+    # The officer chooses the outcome again: the refusal left none behind.
+    assert services.instances.view(case.process_instance_id).data["outcome"] == ""
+
+    _resolve(services, session, case, text="Đã vá ổ gà bằng bê tông nhựa.")
+    _review(services, session, case, "approve")
+    session.refresh(case)
+    assert (case.status, case.resolution) == ("published", "Đã vá ổ gà bằng bê tông nhựa.")
+    assert session.get(Publication, case.id).resolution == "Đã vá ổ gà bằng bê tông nhựa."
+    assert [e.kind for e in _events(session, case, "review_requested", "review_refused", "review_approved")] == [
+        "review_requested", "review_refused", "review_requested", "review_approved"]
+    assert not any(e.public for e in _events(session, case, "review_requested", "review_refused", "review_approved"))
+
+
+def test_a_normal_priority_result_is_published_without_review(services, session):
+    case = intake(services)
+    triage(services, session, case, priority="normal")
+    _resolve(services, session, case)
+    session.refresh(case)
+    assert case.status == "published"
+    reviews = session.scalars(select(HumanTask).where(HumanTask.business_key == case.code,
+                                                      HumanTask.element_id == "review")).all()
+    assert reviews == [] and _events(session, case, "review_requested") == []
+
+
+def with_review_row(category: str, unit: str) -> str:
+    """field_report_review.dmn with a first row turning review on for one category and unit."""
+    import re
+
+    text = (BPMN_DIR / "field_report_review.dmn").read_text(encoding="utf-8")
+    first = re.search(r'<rule id="publication_review_rule_1">.*?</rule>', text, re.S).group(0)
+    cells = iter([f'"{category}"', f'"{unit}"', "-"])
+    row = re.sub(r"(<inputEntry [^>]*>\s*<text>)[^<]*(</text>)", lambda m: m.group(1) + next(cells) + m.group(2),
+                 first.replace("publication_review_rule_1", "publication_review_rule_0"))
+    return text.replace(first, row + "\n    " + first)
+
+
+def test_a_table_row_turns_review_on_for_one_category_and_unit(services, session):
+    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(BPMN_DIR.glob("field_report*"))}
+    files["field_report_review.dmn"] = with_review_row("traffic", "P-BUON-MA-THUOT")
+    services.definitions.deploy(files, deployed_by="designer")
+    session.commit()
+    reviewed, other_unit, other_category = (
+        intake(services), intake(services, unit="P-TAN-LAP"), intake(services, category="sanitation"))
+    for case in (reviewed, other_unit, other_category):
+        triage(services, session, case, priority="normal")
+        task = only_task(session, case, "handle")
+        services.cases.complete_task(task.id, {"outcome": "resolved", "resolution": "Đã xử lý."},
+                                     actor="cb.tanlap" if case is other_unit else "cb.buonmathuot")
+    assert only_task(session, reviewed, "review").candidate_unit == "P-BUON-MA-THUOT"
+    _review(services, session, reviewed, "approve")  # approving needs no note
+    session.refresh(reviewed)
+    assert reviewed.status == "published"
+    for case in (other_unit, other_category):
+        session.refresh(case)
+        assert case.status == "published" and open_tasks(session, case) == {}

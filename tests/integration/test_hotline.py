@@ -22,7 +22,7 @@ from workflows.hotline_service import Call, HotlineService, make_title
 from workflows.models import Case, CaseEvent, CaseRating, Publication, Reporter, User
 from workflows.runtime import make_sweep
 
-HOTLINE_FILES = ("hotline_call.bpmn", "field_report_routing.dmn", "field_report_sla.dmn")
+HOTLINE_FILES = ("hotline_call.bpmn", "field_report_routing.dmn", "field_report_sla.dmn", "field_report_review.dmn")
 
 
 def deploy_hotline(definitions) -> None:
@@ -188,8 +188,9 @@ def test_a_call_to_resolution_callback_publication_reopening_and_close(hotline, 
     # No triage: the operator classified the call; the ward handles its roads (field_report_routing.dmn).
     handle = only_task(session, case, "handle")
     assert (handle.candidate_role, handle.candidate_unit) == ("officer", "P-BUON-MA-THUOT")
-    assert handle.due_at == clock.now() + timedelta(hours=72)  # field_report_sla.dmn, normal priority
-    services.cases.complete_task(handle.id, {"resolution": "Đã vá ổ gà, trả lại mặt đường."}, actor="cb.buonmathuot")
+    assert handle.due_at == working(clock.now(), 72)  # field_report_sla.dmn, normal priority: working hours
+    services.cases.complete_task(handle.id, {"outcome": "resolved",
+                                             "resolution": "Đã vá ổ gà, trả lại mặt đường."}, actor="cb.buonmathuot")
 
     callback = only_task(session, case, "callback")
     assert (callback.candidate_role, callback.candidate_unit) == ("operator", "IOC-DLK")
@@ -209,7 +210,8 @@ def test_a_call_to_resolution_callback_publication_reopening_and_close(hotline, 
     rating = session.scalar(select(CaseRating).where(CaseRating.case_id == case.id))
     assert (rating.satisfied, rating.source, rating.unit_id) == (False, "hotline", case.responsible_unit_id)
 
-    services.cases.complete_task(handle.id, {"resolution": "Đã vá cả hai bên đường."}, actor="cb.buonmathuot")
+    services.cases.complete_task(handle.id, {"outcome": "resolved",
+                                             "resolution": "Đã vá cả hai bên đường."}, actor="cb.buonmathuot")
     callback = only_task(session, case, "callback")
     services.cases.complete_task(callback.id, {"reached": "yes", "callback_answer": "satisfied"}, actor="dtv2")
     session.expire_all()
@@ -226,7 +228,8 @@ def test_a_call_to_resolution_callback_publication_reopening_and_close(hotline, 
     assert (case.status, case.reopen_count) == ("in_progress", 2)
     assert session.get(Publication, case.id).withdrawn_at is not None
 
-    services.cases.complete_task(handle.id, {"resolution": "Đã thảm lại đoạn đường."}, actor="cb.buonmathuot")
+    services.cases.complete_task(handle.id, {"outcome": "resolved",
+                                             "resolution": "Đã thảm lại đoạn đường."}, actor="cb.buonmathuot")
     callback = only_task(session, case, "callback")
     services.cases.complete_task(callback.id, {"reached": "no", "callback_answer": "no_answer"}, actor="dtv1")
     services.cases.citizen_feedback(case.code, satisfied=True)
@@ -246,7 +249,7 @@ def test_silence_after_publication_closes_and_an_overdue_callback_shows(hotline,
                                                                answers={})).case
     handle = only_task(session, case, "handle")
     assert handle.candidate_unit == "SYT"  # health → the department of health
-    services.cases.complete_task(handle.id, {"resolution": "Đã kiểm tra cơ sở."}, actor="cb.syt")
+    services.cases.complete_task(handle.id, {"outcome": "resolved", "resolution": "Đã kiểm tra cơ sở."}, actor="cb.syt")
     callback = only_task(session, case, "callback")
     services.cases.complete_task(callback.id, {"reached": "yes", "callback_answer": "satisfied"}, actor="dtv1")
     clock.advance(days=7, seconds=1)
@@ -274,7 +277,7 @@ def test_callback_form_refuses_a_missing_answer(hotline, services, session):
 
     case = hotline.take_call(actor_of(session, "dtv1"), a_call()).case
     handle = only_task(session, case, "handle")
-    services.cases.complete_task(handle.id, {"resolution": "Xong"}, actor="cb.buonmathuot")
+    services.cases.complete_task(handle.id, {"outcome": "resolved", "resolution": "Xong"}, actor="cb.buonmathuot")
     callback = only_task(session, case, "callback")
     with pytest.raises(FormError) as err:
         services.cases.complete_task(callback.id, {"reached": "yes"}, actor="dtv1")
@@ -394,7 +397,7 @@ def test_callback_task_renders_in_the_operators_task_list(app, clock):
     with app.app_context():
         services = app.extensions["ioc"].services(db.session)
         task = db.session.scalar(select(HumanTask).where(HumanTask.business_key == code, HumanTask.state == "open"))
-        services.cases.complete_task(task.id, {"resolution": "Đã vá"}, actor="cb.buonmathuot")
+        services.cases.complete_task(task.id, {"outcome": "resolved", "resolution": "Đã vá"}, actor="cb.buonmathuot")
         callback = db.session.scalar(select(HumanTask).where(HumanTask.business_key == code,
                                                              HumanTask.state == "open"))
         callback_id = callback.id
@@ -492,3 +495,31 @@ def test_twenty_reopenings_on_the_phone_run_then_the_next_goes_to_people(hotline
     assert any(f"reopened {MAX_REOPENS} times" in m for m in view.incidents), view.incidents
     session.refresh(case)
     assert case.reopen_count == MAX_REOPENS
+
+
+def test_a_high_priority_call_is_reviewed_by_the_head_before_the_callback(hotline, services, session):
+    from workflows.review import review_context
+
+    case = hotline.take_call(actor_of(session, "dtv1"), a_call(priority="high")).case
+    handle = only_task(session, case, "handle")
+    services.cases.complete_task(handle.id, {"outcome": "resolved", "resolution": "Đã rào chắn ổ gà."},
+                                 actor="cb.buonmathuot")
+    review = only_task(session, case, "review")
+    assert (review.candidate_role, review.candidate_unit) == ("unit_head", "P-BUON-MA-THUOT") and review.due_at
+    services.cases.complete_task(review.id, {"review_decision": "refuse", "review_note": "Rào chắn chưa đủ, phải vá."},
+                                 actor="tp.buonmathuot")
+    handle = only_task(session, case, "handle")
+    assert [n.note for n in review_context(session, case.code, handle.form).refusals] == ["Rào chắn chưa đủ, phải vá."]
+    services.cases.complete_task(handle.id, {"outcome": "resolved", "resolution": "Đã vá ổ gà."}, actor="cb.buonmathuot")
+    review = only_task(session, case, "review")
+    services.cases.complete_task(review.id, {"review_decision": "approve"}, actor="tp.buonmathuot")
+    only_task(session, case, "callback")  # then, as for any call, the citizen is called back before publication
+    session.refresh(case)
+    assert (case.status, case.resolution) == ("resolved", "Đã vá ổ gà.")
+
+
+def test_a_normal_call_goes_to_the_callback_without_review(hotline, services, session):
+    case = hotline.take_call(actor_of(session, "dtv1"), a_call()).case
+    handle = only_task(session, case, "handle")
+    services.cases.complete_task(handle.id, {"outcome": "resolved", "resolution": "Đã vá."}, actor="cb.buonmathuot")
+    only_task(session, case, "callback")

@@ -476,7 +476,7 @@ def test_a_request_followed_to_publication_reopening_and_closing(world):
 
     # The ward resolves it; the resolution is published with personal data removed: closed, with notes.
     clock.advance(hours=5)
-    _complete(app, code, {"resolution": "Đã thay 3 bóng đèn. Đã báo chị Trần Thị Hoa qua 0987654321."},
+    _complete(app, code, {"outcome": "resolved", "resolution": "Đã thay 3 bóng đèn. Đã báo chị Trần Thị Hoa qua 0987654321."},
               "cb.buonmathuot")
     published = status()
     assert published["status"] == "closed"
@@ -497,7 +497,7 @@ def test_a_request_followed_to_publication_reopening_and_closing(world):
     assert code in open_ids
 
     # Resolved again, and this time the citizen is satisfied: closed for good.
-    _complete(app, code, {"resolution": "Đã thay toàn bộ dây dẫn."}, "cb.buonmathuot")
+    _complete(app, code, {"outcome": "resolved", "resolution": "Đã thay toàn bộ dây dẫn."}, "cb.buonmathuot")
     with app.app_context():
         app.extensions["ioc"].services(db.session).cases.citizen_feedback(code, True)
     final = status()
@@ -523,7 +523,7 @@ def test_photos_sent_as_media_are_published_with_the_resolution(world):
     code = _json(posted)[0]["service_request_id"]
     assert _json(client.get(f"{BASE}/requests/{code}.json"))[0]["media_url"] is None  # not published yet
     _complete(app, code, {"decision": "accept"}, "dtv1")
-    _complete(app, code, {"resolution": "Đã dựng lại cột đèn."}, "cb.buonmathuot")
+    _complete(app, code, {"outcome": "resolved", "resolution": "Đã dựng lại cột đèn."}, "cb.buonmathuot")
     media_url = _json(client.get(f"{BASE}/requests/{code}.json"))[0]["media_url"]
     assert media_url and media_url.startswith("http://localhost/")
     assert _xml(client.get(f"{BASE}/requests/{code}.xml"))[0].find("media_url").text == media_url

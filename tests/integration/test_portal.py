@@ -406,7 +406,7 @@ def test_followers_get_an_email_at_each_public_step_without_their_key_and_can_st
     assert assigned["link"] == f"/track/{code}" and "key" not in assigned["body"]
     assert updates[0].dedupe_key.startswith("follow:")
 
-    complete(app, code, {"resolution": "Đã thay ba bóng đèn."}, "cb.buonmathuot")
+    complete(app, code, {"outcome": "resolved", "resolution": "Đã thay ba bóng đèn."}, "cb.buonmathuot")
     kinds = [m.payload["body"] for m in emails(app, "hoa@example.vn")[2:]]
     assert len(kinds) == 1 and "công khai" in kinds[0]  # resolved and published: one email
 
@@ -527,7 +527,8 @@ def test_a_report_followed_to_publication_rating_and_reopening(app, clock):
 
     complete(app, code, {"decision": "accept"}, "dtv1", clock)
     assert "đang xử lý" in client.get(link).get_data(as_text=True)
-    complete(app, code, {"resolution": "Đã thay ba bóng đèn, gọi 0987 654 321 nếu còn hỏng."}, "cb.buonmathuot", clock)
+    complete(app, code, {"outcome": "resolved",
+                         "resolution": "Đã thay ba bóng đèn, gọi 0987 654 321 nếu còn hỏng."}, "cb.buonmathuot", clock)
     published = client.get(link).get_data(as_text=True)
     assert "đã công khai kết quả" in published and "Đã thay ba bóng đèn" in published
     assert "0987 654 321" not in published  # the published resolution is redacted
@@ -562,7 +563,7 @@ def test_a_report_followed_to_publication_rating_and_reopening(app, clock):
     # Handled again, published again, and this time the citizen is satisfied: closed.
     if open_task(app, code).title and "Phân loại" in open_task(app, code).title:
         complete(app, code, {"decision": "accept"}, "dtv1", clock)
-    complete(app, code, {"resolution": "Đã thay nốt bóng còn lại."}, "cb.buonmathuot", clock)
+    complete(app, code, {"outcome": "resolved", "resolution": "Đã thay nốt bóng còn lại."}, "cb.buonmathuot", clock)
     again = client.get(link).get_data(as_text=True)
     assert "Đã thay nốt bóng còn lại" in again
     clock.advance(hours=1)
