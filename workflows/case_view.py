@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -553,6 +553,12 @@ class CaseViewService:
             label = t("Merged into %(code)s (a duplicate)", code=d.get("into", "—"))
         elif kind == "merged_from":
             label = t("Duplicate %(code)s merged into this case", code=d.get("from", "—"))
+        elif kind == "unit_succeeded":  # workflows/admin/units.py: the unit ended and its open work moved on
+            names = {"old": d.get("from_name") or d.get("from") or "—", "new": d.get("to_name") or d.get("to") or "—",
+                     "day": _day(d.get("on"))}
+            label = (t("%(old)s merged into %(new)s from %(day)s: the case moves with it", **names)
+                     if d.get("change") == "merge" else
+                     t("%(old)s dissolved from %(day)s: the case goes to %(new)s", **names))
         else:
             label = t("Event: %(kind)s", kind=kind)
             if d.get("unit"):
@@ -737,3 +743,11 @@ def _attachment_info(row: Attachment) -> AttachmentInfo:
     return AttachmentInfo(id=row.id, filename=row.filename, content_type=row.content_type, size=row.size,
                           media=kind, public=row.public, uploaded_by=row.uploaded_by, created_at=row.created_at,
                           stage=row.stage or "report", has_thumbnail=row.thumb_sha256 is not None)
+
+
+def _day(iso: Any) -> str:
+    """A day stored as ISO text (2026-07-01), as people here write it (01/07/2026)."""
+    try:
+        return date.fromisoformat(str(iso)).strftime("%d/%m/%Y")
+    except ValueError:
+        return str(iso or "—")

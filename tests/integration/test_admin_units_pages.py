@@ -53,6 +53,8 @@ def test_a_merger_from_the_page_moves_the_open_task_to_the_successor(app):
     # The successor's officer has it in the unit's list; the merged ward's officer, moved there, too.
     for username in ("cb.tanlap", "cb.tanan"):
         assert code in client_of(app, username).get("/tasks/?tab=unit").get_data(as_text=True)
+    history = client_of(app, "cb.tanlap").get(f"/cases/{code}").get_data(as_text=True)
+    assert "Phường Tân An sáp nhập vào Phường Tân Lập từ ngày 05/01/2026" in history
     page = admin.get("/admin/units").get_data(as_text=True)
     assert 'data-unit="P-TAN-AN"' in page and "đã kết thúc" in page
     assert '<option value="P-TAN-AN"' not in page  # no longer offered
