@@ -255,3 +255,44 @@ def test_a_cancelled_instance_fires_no_timer_and_takes_no_task(services, session
         services.cases.complete_task(handle.id, {"outcome": "resolved", "resolution": "x"}, actor="cb.buonmathuot")
     with pytest.raises(ConflictError, match="cancelled"):
         services.instances.cancel(row.id, "again")
+
+
+# ------------------------------------------------------------------ the outcome and the review, through the pages
+def test_through_the_pages_an_empty_outcome_is_refused_and_a_refused_result_shows_the_heads_note(db_url, clock):
+    from tests.workspace import client_of, csrf_of, make_workspace_app, new_case, open_task
+    from webapp.extensions import db
+
+    app = make_workspace_app(db_url, clock)
+    try:
+        code = new_case(app, category="traffic", title="Ổ gà giữa ngã tư", priority="high")
+        handle = open_task(app, code)
+        officer = client_of(app, "cb.buonmathuot")
+        token = csrf_of(officer.get(f"/tasks/{handle.id}").get_data(as_text=True))
+        empty = officer.post(f"/tasks/{handle.id}/complete", data={"csrf_token": token, "resolution": "Đã vá tạm."})
+        assert empty.status_code == 422 and "bắt buộc" in empty.get_data(as_text=True)
+        assert open_task(app, code).id == handle.id  # still open, nothing done
+        done = officer.post(f"/tasks/{handle.id}/complete",
+                            data={"csrf_token": token, "outcome": "resolved", "resolution": "Đã vá tạm."})
+        assert done.status_code == 303
+
+        review = open_task(app, code)
+        assert review.element_id == "review"
+        head = client_of(app, "tp.buonmathuot")
+        page = head.get(f"/tasks/{review.id}").get_data(as_text=True)
+        assert "Đã vá tạm." in page and 'name="review_decision"' in page
+        token = csrf_of(page)
+        bare = head.post(f"/tasks/{review.id}/complete", data={"csrf_token": token, "review_decision": "refuse"})
+        assert bare.status_code == 422 and open_task(app, code).id == review.id
+        assert head.post(f"/tasks/{review.id}/complete", data={
+            "csrf_token": token, "review_decision": "refuse", "review_note": "Phải vá hẳn, không vá tạm."}
+        ).status_code == 303
+
+        again = open_task(app, code)
+        assert again.element_id == "handle"
+        assert "Phải vá hẳn, không vá tạm." in officer.get(f"/tasks/{again.id}").get_data(as_text=True)
+        # In the officials' history, not on the public page.
+        assert "Phải vá hẳn" in head.get(f"/cases/{code}").get_data(as_text=True)
+        assert "Phải vá hẳn" not in app.test_client().get(f"/resolutions/{code}").get_data(as_text=True)
+    finally:
+        with app.app_context():
+            db.engine.dispose()
