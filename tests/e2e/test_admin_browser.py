@@ -5,6 +5,7 @@ The server, browser and screenshot fixtures are in conftest.py.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -59,4 +60,83 @@ def test_the_admin_merges_two_wards_from_today_and_the_open_tasks_follow(server,
     admin.goto(server + "/admin/audit?action=unit.merge")
     assert "P-TUY-HOA" in admin.locator("main").inner_text()
     for page in (successor, merged, admin):
+        page.context.close()
+
+
+def _cases(page, server) -> dict[str, str]:
+    """Case code → place, for every case on the case list the page's user sees."""
+    page.goto(server + "/cases/")
+    rows = page.locator("main table tbody tr")
+    return {rows.nth(i).locator("td").nth(0).inner_text().strip(): rows.nth(i).locator("td").nth(3).inner_text().strip()
+            for i in range(rows.count())}
+
+
+def test_an_admin_creates_a_ward_officer_who_changes_the_password_and_sees_only_the_ward(server, browser, shots):
+    admin = signed_in(browser, server, "admin")
+    admin.goto(server + "/admin/users/new")
+    admin.fill("#f-username", "cb.tanlap2")
+    admin.fill("#f-full_name", "Y Moan Niê")
+    admin.fill("#f-email", "cb.tanlap2@daklak.gov.vn")
+    admin.select_option("#f-role", "officer")
+    admin.fill("input.unit-filter[data-filter-for='f-unit']", "tan lap")  # type-ahead over the unit tree
+    assert admin.locator("#f-unit").input_value() == "P-TAN-LAP"
+    admin.screenshot(path=str(shots / "admin-user-new.png"), full_page=True)
+    admin.click("#user-new button[type=submit]")
+    admin.wait_for_selector("#secret-once")
+    password = admin.locator("#secret-once").inner_text().strip()
+    assert len(password) >= 10
+    admin.screenshot(path=str(shots / "admin-user.png"), full_page=True)
+    assert "Cán bộ xử lý" in admin.locator("#user-roles").inner_text()
+    admin.goto(server + "/admin/users?unit=P-TAN-LAP")
+    assert admin.locator('tr[data-username="cb.tanlap2"]').count() == 1
+    admin.screenshot(path=str(shots / "admin-users.png"), full_page=True)
+
+    # The new officer signs in with the password handed over, and changes it on the profile page.
+    officer = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN").new_page()
+    officer.goto(server + "/login")
+    officer.fill("#username", "cb.tanlap2")
+    officer.fill("#password", password)
+    officer.click("form button[type=submit]")
+    officer.wait_for_url(re.compile(r".*/tasks/.*"))
+    officer.click("#profile-link")
+    officer.fill("#current", "not my password")
+    officer.fill("#new", "Tan-Lap-moi-2026")
+    officer.fill("#again", "Tan-Lap-moi-2026")
+    officer.click("#profile-password button[type=submit]")
+    officer.wait_for_selector(".field.has-error")  # the current password is checked; nothing changed
+    officer.fill("#current", password)
+    officer.fill("#new", "Tan-Lap-moi-2026")
+    officer.fill("#again", "Tan-Lap-moi-2026")
+    officer.click("#profile-password button[type=submit]")
+    officer.wait_for_selector(".flash")
+    assert "Đã đổi mật khẩu" in officer.locator(".flash").inner_text()
+    officer.screenshot(path=str(shots / "profile.png"), full_page=True)
+    officer.click("header form[action$='/logout'] button")
+    officer.fill("#username", "cb.tanlap2")
+    officer.fill("#password", "Tan-Lap-moi-2026")
+    officer.click("form button[type=submit]")
+    officer.wait_for_url(re.compile(r".*/tasks/.*"))
+
+    # They see the ward's work and nothing else: the same cases as the ward's other officer, all in the ward.
+    peer = signed_in(browser, server, "cb.tanlap")
+    theirs, peers = _cases(officer, server), _cases(peer, server)
+    assert theirs and theirs == peers
+    assert set(theirs.values()) <= {"Phường Tân Lập"}
+    officer.goto(server + "/tasks/?tab=unit")
+    places = officer.locator("#task-list tbody tr td:nth-child(4)").all_inner_texts()
+    assert set(places) <= {"Phường Tân Lập"}
+    everyone = _cases(admin, server)
+    elsewhere = next(code for code, place in everyone.items() if place != "Phường Tân Lập")
+    assert officer.goto(f"{server}/cases/{elsewhere}").status in (403, 404)
+
+    # Every step is in the audit log.
+    admin.goto(server + "/admin/audit?target=cb.tanlap2")
+    log = admin.locator("main").inner_text()
+    assert "Tạo người dùng" in log and "Tự đổi mật khẩu" in log
+    admin.screenshot(path=str(shots / "admin-audit.png"), full_page=True)
+    for section in ("status", "keys"):
+        admin.goto(f"{server}/admin/{section}")
+        assert admin.locator(".admin-nav a.active").count() == 1
+        admin.screenshot(path=str(shots / f"admin-{section}.png"), full_page=True)
+    for page in (admin, officer, peer):
         page.context.close()

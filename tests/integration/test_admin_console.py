@@ -368,7 +368,7 @@ def test_the_system_status_is_for_administrators(lite):
 def test_everyone_changes_their_own_password_with_the_current_one_and_their_language(lite):
     citizen = client_of(lite, "dan.tranthimai")
     page = citizen.get("/account/profile")
-    assert page.status_code == 200
+    assert page.status_code == 200 and "Người dân · Phường Buôn Ma Thuột" in page.get_data(as_text=True)  # roles by name
     wrong = _post(citizen, "/account/profile", {"current": "not-it", "new": "mat-khau-moi-1", "again": "mat-khau-moi-1"})
     assert wrong.status_code == 400 and _errors(wrong)
     differ = _post(citizen, "/account/profile", {"current": "demo1022", "new": "mat-khau-moi-1", "again": "khac-1234567"})

@@ -15,6 +15,7 @@ from webapp.runtime import runtime
 from webapp.security import SignedInUser, require
 from workflows.access import AccessService
 from workflows.accounts import AccountService
+from workflows.admin.users import LANGUAGES, UserAdmin
 from workflows.errors import IntakeError, SignInError
 
 bp = Blueprint("auth", __name__)
@@ -88,8 +89,6 @@ def language():
 @require()
 def profile():
     """Everyone's own page: change the password (the current one is asked) and the interface language."""
-    from workflows.admin.users import LANGUAGES
-
     errors: dict[str, str] = {}
     if request.method == "POST":
         service = AccountService(db.session, runtime().clock)
@@ -104,5 +103,6 @@ def profile():
         else:
             flash(_("Your password is changed. Use the new one from now on."))
             return redirect(url_for("auth.profile"))
+    account = UserAdmin(db.session).user(current_user.actor.user_id)
     return render_template("auth/profile.html", errors=errors, languages=LANGUAGES,
-                           roles=sorted(current_user.actor.bindings)), (400 if errors else 200)
+                           roles=sorted(account.roles, key=lambda r: (r.role, r.unit.name))), (400 if errors else 200)
