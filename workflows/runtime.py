@@ -60,7 +60,9 @@ class CaseSweep(TimerSweep):
         fired = super().run_once()
         try:
             with self.session_factory() as session:
-                UnitAdmin(session, self.clock, self.timezone).apply_due()
+                applied = UnitAdmin(session, self.clock, self.timezone).apply_due()
+            if applied and self.after_fired is not None:
+                self.after_fired()  # the moved tasks' pushes
         except Exception:  # noqa: BLE001 - a failed change is tried again on the next run; timers go on
             log.exception("applying due unit changes failed; trying again on the next sweep")
         return fired

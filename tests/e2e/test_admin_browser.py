@@ -51,8 +51,10 @@ def test_the_admin_merges_two_wards_from_today_and_the_open_tasks_follow(server,
     admin.set_viewport_size({"width": 1280, "height": 1500})
     admin.screenshot(path=str(shots / "admin-units.png"), full_page=False)
 
-    # The successor's officer now has the task in the unit's list; so has the merged ward's officer,
-    # whose role moved with the ward.
+    # The successor's officer, whose list was open all along, sees the task arrive without a reload;
+    # the merged ward's officer, whose role moved with the ward, has it too.
+    successor.wait_for_function(
+        "title => document.querySelector('#task-list').innerText.includes(title)", arg=MOVED_TASK, timeout=5000)
     successor.goto(server + "/tasks/?tab=unit")
     assert MOVED_TASK in successor.locator("#task-list").inner_text()
     merged.goto(server + "/tasks/?tab=unit")

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from engine.models import HumanTask
+from engine.models import HumanTask, OutboxMessage
 from tests.integration.test_field_report import intake, only_task
 from workflows.access import AccessService
 from workflows.admin.models import AdminAuditEntry
@@ -32,6 +32,7 @@ def admin(services, session, clock):
 
 @pytest.fixture
 def actor(session, reference_data):
+    """The demo's administrator, as the access rules see them."""
     user = session.scalar(select(User).where(User.username == "admin"))
     return AccessService(session).actor(user.id)
 
@@ -77,6 +78,9 @@ def test_a_merger_dated_today_moves_open_cases_tasks_and_people_at_once(services
     assert (case.responsible_unit_id, case.admin_unit_id) == (tan_lap.id, tan_lap.id)
     task = session.get(HumanTask, handle.id)
     assert (task.candidate_unit, task.case_place_id) == ("P-TAN-LAP", tan_lap.id)
+    pushes = session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "task.assigned",
+                                                          OutboxMessage.dedupe_key.like(f"unit-change:{change.id}:%")))
+    assert sorted(m.payload["unit"] for m in pushes) == ["P-TAN-AN", "P-TAN-LAP"]  # both lists change live
     # History: the closed case keeps the old ward; the open one says where it went and why.
     old = session.get(Case, closed.id)
     assert (old.responsible_unit_id, old.admin_unit_id) == (tan_an.id, tan_an.id)

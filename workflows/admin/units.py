@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from engine.clock import SYSTEM_CLOCK, Clock
 from engine.i18n import Text, t
-from engine.models import HumanTask
+from engine.models import HumanTask, OutboxMessage
 from workflows.admin.audit import Target, record, register_actions
 from workflows.admin.unit_models import AdminUnitChange, AdminUnitPeriod
 from workflows.errors import IntakeError
@@ -350,9 +350,17 @@ class UnitAdmin:
                                        public=False, detail={"from": unit.code, "from_name": unit.name,
                                                              "to": successor.code, "to_name": successor.name,
                                                              "change": change.kind, "on": day.isoformat(), **moved}))
-        tasks = self.session.execute(update(HumanTask).where(HumanTask.state == "open",
-                                                             HumanTask.candidate_unit == unit.code)
-                                     .values(candidate_unit=successor.code)).rowcount
+        tasks = list(self.session.scalars(select(HumanTask).where(HumanTask.state == "open",
+                                                                  HumanTask.candidate_unit == unit.code)))
+        for task in tasks:
+            task.candidate_unit = successor.code
+            # The open task lists of both units change live (delivered after the commit, once each).
+            for side, code in (("from", unit.code), ("to", successor.code)):
+                self.session.add(OutboxMessage(
+                    topic="task.assigned", created_at=now, dedupe_key=f"unit-change:{change.id}:{task.id}:{side}",
+                    payload={"task_id": task.id, "business_key": task.business_key, "element_id": task.element_id,
+                             "title": task.title, "role": task.candidate_role, "unit": code,
+                             "assignee": task.assignee, "state": task.state}))
         self.session.execute(update(HumanTask).where(HumanTask.state == "open", HumanTask.case_place_id == unit.id)
                              .values(case_place_id=successor.id))
         self.session.execute(update(Category).where(Category.department_id == unit.id)
@@ -377,7 +385,7 @@ class UnitAdmin:
                                  .values(unit_id=successor.id))
         else:
             flagged = len(bindings)
-        return {"cases": len(cases), "tasks": tasks, "roles_moved": moved_roles, "roles_flagged": flagged}
+        return {"cases": len(cases), "tasks": len(tasks), "roles_moved": moved_roles, "roles_flagged": flagged}
 
     def _live(self, code: str, name: str, errors: dict[str, Text]) -> AdminUnit | None:
         unit = self.session.scalar(select(AdminUnit).where(AdminUnit.code == str(code or "").strip().upper()))

@@ -64,6 +64,7 @@ def units_change(form: str):
     except UnitChangeError as exc:
         db.session.rollback()
         return _page(admin, form, values, {k: translate(v) for k, v in exc.fields.items()}, 400)
+    runtime().enqueue_outbox()  # the moved tasks' live updates
     flash(str(_DONE[form]))
     return redirect(url_for("admin.units"), 303)
 
