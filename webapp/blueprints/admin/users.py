@@ -19,6 +19,8 @@ from workflows.errors import CaseNotFoundError, IntakeError
 from workflows.models import User
 from workflows.roles import ROLES
 
+LIST_LIMIT = 200  # accounts on one page; a narrower search finds the rest
+
 section("admin.users", _l("Users"), order=10,
         description=_l("Accounts, their roles in units, passwords; disable who has left."))
 
@@ -49,8 +51,9 @@ def users():
     args = request.args
     query = {"q": (args.get("q") or "").strip()[:100], "role": args.get("role") or "", "unit": args.get("unit") or "",
              "status": args.get("status") or ""}
-    found = _admin().search(query["q"], query["role"], query["unit"], query["status"])
-    return render_template("admin/users.html", found=found, query=query, **_choices())
+    found = _admin().search(query["q"], query["role"], query["unit"], query["status"], limit=LIST_LIMIT + 1)
+    return render_template("admin/users.html", found=found[:LIST_LIMIT], more=len(found) > LIST_LIMIT,
+                           limit=LIST_LIMIT, query=query, **_choices())
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
