@@ -196,6 +196,14 @@ def test_a_unit_added_ahead_is_offered_only_from_its_day(session, admin, actor, 
     admin.apply_due()
     assert "P-EA-TAM" in {c.code for c in places(session)}
     assert unit(session, "P-EA-TAM").lat == 12.66
+    # One withdrawn before its day never comes to be.
+    admin.add(actor, NewUnit(code="P-EA-TAM-2", name="Phường Ea Tam 2", kind="ward", parent="DLK",
+                             effective_on="2026-03-01"))
+    admin.cancel(actor, admin.pending_changes()[0].id)
+    clock.set(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
+    admin.apply_due()
+    assert not unit(session, "P-EA-TAM-2").active
+    assert next(n for n in admin.tree() if n.unit.code == "P-EA-TAM-2").ended
 
 
 def test_wrong_changes_say_what_to_fix_and_change_nothing(session, admin, actor, reference_data):

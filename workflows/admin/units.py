@@ -239,6 +239,8 @@ class UnitAdmin:
         change.cancelled_at = self.clock.now()
         if change.kind in ("merge", "dissolve"):
             unit.valid_to, unit.successor = None, None
+        elif change.kind == "add":  # a unit that never came to be: ended on the day it was to begin
+            unit.valid_to = unit.valid_from
         record(self.session, actor, "unit.cancel_change", Target("unit", unit.code, unit.name), before,
                {**_state(unit), "cancelled": change.kind, "effective_on": change.effective_on}, clock=self.clock)
         self.session.commit()
