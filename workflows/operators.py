@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from engine.errors import OperatorError
 from engine.i18n import Named, Text, t
 from engine.registry import OperatorContext, OperatorRegistry, Param
+from workflows.calendar.store import working_calendar
 from workflows.citizen_mail import case_with_followers, email_followers
 from workflows.models import PRIORITY_RANK, AdminUnit, Case, CaseEvent, Publication, User
 from workflows.notification_service import notification_for
@@ -173,12 +174,13 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         target = _unit(ctx, unit)
         sla = _hours(sla_hours, "sla_hours")
         remind_before = min(_hours(reminder_hours, "reminder_hours"), sla / 2)
-        due = ctx.now + timedelta(hours=sla)
+        calendar = working_calendar(ctx.session)  # SLA hours are working hours: nights, weekends, Tết skipped
+        due = calendar.add_working_hours(ctx.now, sla)
         case.responsible_unit_id, case.due_at = target.id, due
         case.status, case.escalation_level = "in_progress", 0
         _event(ctx, case, "assigned", True, unit=target.code, unit_name=target.name, due_at=_iso(due))
         return {"unit": target.code, "unit_name": target.name, "due_at": _iso(due),
-                "remind_at": _iso(due - timedelta(hours=remind_before))}
+                "remind_at": _iso(calendar.add_working_hours(ctx.now, sla - remind_before))}
 
     @registry.register("notify", Param("role"), Param("unit"), Param("kind"),
                        description="Gửi thông báo (nhắc việc…) cho những người giữ một vai trò trong một đơn vị.")
@@ -227,7 +229,7 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
             target = directory.upper_unit(current, case.category)
         else:
             raise OperatorError(t("level must be 1 or 2, got %(level)s", level=level))
-        due = ctx.now + timedelta(hours=_hours(hours, "hours"))
+        due = working_calendar(ctx.session).add_working_hours(ctx.now, _hours(hours, "hours"))
         case.escalation_level, case.status, case.due_at = level, "escalated", due
         _event(ctx, case, "escalated", True, level=level, unit=target.code, unit_name=target.name,
                due_at=_iso(due))
@@ -321,7 +323,7 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
     @registry.register("deadline", Param("hours"),
                        description="Đặt thời hạn cho bước tiếp theo (ví dụ gọi lại cho người dân): trả về due_at.")
     def deadline(ctx: OperatorContext, hours: Any) -> dict[str, Any]:
-        return {"due_at": _iso(ctx.now + timedelta(hours=_hours(hours, "hours")))}
+        return {"due_at": _iso(working_calendar(ctx.session).add_working_hours(ctx.now, _hours(hours, "hours")))}
 
     @registry.register("record_callback", Param("reached"), Param("answer"), Param("note", required=False),
                        description="Ghi nhận kết quả gọi lại cho người dân (hotline_call); ý kiến hài lòng hay "

@@ -10,6 +10,7 @@ after it and the running server's sweep takes over from there.
 
 from __future__ import annotations
 
+import heapq
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from engine.clock import FrozenClock
 from engine.models import HumanTask, ProcessInstance
 from workflows.access import AccessService
+from workflows.calendar.store import working_calendar
 from workflows.case_service import IntakeRequest, key_digest
 from workflows.hotline_service import Call, HotlineService
 from workflows.media import Upload
@@ -60,8 +62,11 @@ LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 
 @dataclass(frozen=True)
 class Story:
-    """An earlier demo case: what was reported, and its steps (day from the start, local hour, action, argument;
-    a negative day counts back from the end, in hours).
+    """An earlier demo case: what was reported, and its steps (day from the start, local hour, action, argument).
+
+    Deadlines count working hours (workflows/calendar), so a step that must fall after a deadline or before
+    the end says so in working hours, whatever the weekday the demo starts on: day "due" is that many working
+    hours after the deadline its triage set; day "end", that many working hours before the end.
 
     Actions: report; triage (priority or None); resolve ((actor, resolution text, with an "after" photo));
     review ((unit head, "approve" or "refuse", note): a high-priority result waits for it);
@@ -75,7 +80,7 @@ class Story:
     lat: float
     lon: float
     reporter: tuple[str, str]
-    steps: tuple[tuple[int, float, str, Any], ...]
+    steps: tuple[tuple[int | str, float, str, Any], ...]
     answers: dict[str, Any] = field(default_factory=dict)
     photo: bool = True  # the citizen's "before" photo
     hotline: bool = False  # taken on the 1022 console (HotlineService) instead of reported on the portal
@@ -102,10 +107,10 @@ STORIES = [
     Story("water_drainage", "P-BUON-MA-THUOT", "Nắp hố ga bị vỡ trên đường Phan Bội Châu",
           "Nắp hố ga trước số 86 Phan Bội Châu bị vỡ một nửa, miệng hố hở sát lề đường, ban đêm rất dễ sụp chân.",
           12.6655, 108.0362, ("Lê Thị Mai (demo)", "0900 000 103"),
-          ((4, 16, "report", None), (4, 16.5, "triage", None),  # not handled in 72 h: escalated to the head
-           (8, 10, "resolve", ("tp.buonmathuot", "Đã thay nắp hố ga bằng nắp gang chịu lực mới và gia cố miệng hố. "
-                               "Xin lỗi người dân vì xử lý chậm so với thời hạn.", True)),
-           (9, 8, "rate", (True, "Nắp mới chắc chắn, nhưng phải chờ gần 4 ngày."))),
+          ((0, 16, "report", None), (0, 16.5, "triage", None),  # not handled in 72 h: escalated to the head
+           ("due", 4, "resolve", ("tp.buonmathuot", "Đã thay nắp hố ga bằng nắp gang chịu lực mới và gia cố miệng "
+                                  "hố. Xin lỗi người dân vì xử lý chậm so với thời hạn.", True)),
+           ("due", 12, "rate", (True, "Nắp mới chắc chắn, nhưng phải chờ quá thời hạn mới được thay."))),
           answers={"flooding": False}),
     Story("trees_parks", "P-EA-KAO", "Cây xà cừ nghiêng ra lòng đường Y Moan",
           "Cây xà cừ lớn trước chợ Ea Kao nghiêng hẳn ra đường sau trận gió tối qua, rễ bị bật một phần.",
@@ -125,9 +130,10 @@ STORIES = [
     Story("street_lighting", "X-HOA-PHU", "Đường liên thôn ở xã Hòa Phú mất đèn",
           "Dãy đèn trên tuyến đường từ UBND xã đến thôn 7 không sáng gần một tuần, đoạn dài khoảng 500 m.",
           12.6072, 107.9891, ("Phạm Thị Hồng (demo)", "0900 000 106"),
-          ((8, 9, "report", None), (8, 10, "triage", None),  # a rural commune: Sở Xây dựng, late, escalated
-           (12, 9, "resolve", ("tp.sxd", "Sở Xây dựng đã thay đoạn cáp ngầm bị đứt và 8 bộ đèn; tuyến đường đã "
-                               "sáng lại.", True))),
+          # A rural commune: Sở Xây dựng; high priority (24 working hours), late, escalated.
+          ((1, 9, "report", None), (1, 10, "triage", "high"),
+           ("due", 3, "resolve", ("tp.sxd", "Sở Xây dựng đã thay đoạn cáp ngầm bị đứt và 8 bộ đèn; tuyến đường đã "
+                                  "sáng lại.", True))),
           answers={"lights_out": 8, "extent": "street"}),
     Story("pollution", "P-TAN-AN", "Khói đốt rác thải nhựa gây ô nhiễm khu dân cư",
           "Chiều tối nào cơ sở thu mua phế liệu trên đường Nguyễn Văn Cừ cũng đốt rác nhựa, khói đen và mùi khét "
@@ -166,9 +172,9 @@ STORIES = [
     Story("urban_order", "P-TAN-LAP", "Quán nhậu lấn chiếm lòng đường Y Wang",
           "Tối nào quán cũng kê bàn ghế tràn xuống lòng đường, xe cộ phải đi vòng, ồn ào đến khuya.",
           12.6752, 108.0651, ("Đặng Thị Yến (demo)", "0900 000 111"),
-          # Counted back from the end (negative days): past its deadline, escalated to the head, whose own
-          # deadline is still ahead, whatever the hour of the set-up.
-          ((-4, 0, "report", None), (-4, 4, "triage", None))),
+          # Counted back from the end in working hours: past its deadline (72), escalated to the head, whose
+          # own deadline (24 more) is still ahead, whatever the day and hour of the set-up.
+          (("end", 85, "report", None), ("end", 84, "triage", None))),
     Story("trees_parks", "P-BUON-MA-THUOT", "Cây đổ chắn ngang đường Lê Thánh Tông",
           "Sau cơn mưa lớn đêm qua một cây sao đổ chắn ngang đường Lê Thánh Tông, xe không qua được.",
           12.6688, 108.0421, ("Phan Văn Tâm (demo)", "0900 000 112"),
@@ -228,14 +234,23 @@ def rating_link_code(session: Session) -> str | None:
 
 def _stories(services: Services, sweep: Callable[[], Any], clock: FrozenClock, start: datetime, end: datetime) -> int:
     """Play every story's steps in the order of time (the clock only moves forward)."""
-    steps = sorted(((start if day >= 0 else end) + timedelta(days=day, hours=hour), index, n, action, arg)
-                   for index, story in enumerate(STORIES) for n, (day, hour, action, arg) in enumerate(story.steps))
+    calendar = working_calendar(services.session)
+
+    def moment_of(day: int | str, hour: float) -> datetime:
+        if day == "end":
+            return calendar.subtract_working_hours(end, hour)
+        return start + timedelta(days=day, hours=hour)
+
+    steps = [(moment_of(day, hour), index, n, action, arg) for index, story in enumerate(STORIES)
+             for n, (day, hour, action, arg) in enumerate(story.steps) if day != "due"]
+    heapq.heapify(steps)
     codes: dict[int, str] = {}
     keys: dict[int, str | None] = {}
     operator = AccessService(services.session).actor(
         services.session.scalar(select(User.id).where(User.username == "dtv1")))
     rating = PublicationService(services.session, clock, cases=services.cases)
-    for moment, index, _n, action, arg in steps:
+    while steps:
+        moment, index, _n, action, arg = heapq.heappop(steps)
         _move(services, sweep, clock, moment)
         story = STORIES[index]
         if action == "report":
@@ -255,6 +270,10 @@ def _stories(services: Services, sweep: Callable[[], Any], clock: FrozenClock, s
         elif action == "triage":
             data = {"decision": "accept", **({"priority": arg} if arg else {})}
             services.cases.complete_task(_open_task(services, codes[index]).id, data, actor="dtv1")
+            due = services.session.scalar(select(Case.due_at).where(Case.code == codes[index]))
+            for n, (day, hour, later, later_arg) in enumerate(story.steps):
+                if day == "due":  # after the deadline the triage set, in working hours
+                    heapq.heappush(steps, (calendar.add_working_hours(due, hour), index, n, later, later_arg))
         elif action == "resolve":
             actor, text, photo = arg
             if photo:

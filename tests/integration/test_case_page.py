@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from werkzeug.test import EnvironBuilder
 
 from tests.media_samples import SVG, jpeg_with_gps, png
+from tests.working_time import advance_working
 from tests.workspace import client_of, csrf_of, make_workspace_app, new_case, open_task
 from webapp.extensions import db
 from workflows.models import Attachment, CaseComment, CaseEvent
@@ -106,7 +107,7 @@ def test_the_diagram_marks_handle_active_triage_done_and_its_timers_waiting(app,
 def test_after_the_deadline_the_escalation_shows_on_the_diagram_history_and_chain(app, code, clock):
     with app.app_context():
         sweep = app.extensions["ioc"].sweep()
-    clock.advance(days=4)  # past the 72 h deadline of a normal report
+    advance_working(clock, 72, seconds=1)  # past the 72 working hours of a normal report
     sweep.run_once()
     officer = client_of(app, "tp.buonmathuot")
     data = officer.get(f"/cases/{code}/diagram.json").get_json()

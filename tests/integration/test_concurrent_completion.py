@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from engine.errors import ConflictError, TaskNotReadyError
 from engine.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance
+from tests.working_time import advance_working
 from workflows.case_service import IntakeRequest
 from workflows.models import Case, CaseEvent, Notification, Publication
 from workflows.runtime import make_services
@@ -145,7 +146,7 @@ def test_a_writer_holding_a_stale_instance_gets_a_conflict_and_writes_nothing(se
 
         services.cases.complete_task(task_id, {"outcome": "resolved", "resolution": "Đã vá ổ gà."}, actor="user0")
         session.rollback()
-        clock.advance(hours=61)  # the stale state's reminder timer is due now: the stale step has work to do
+        advance_working(clock, 61)  # the stale state's reminder timer is due now: the stale step has work to do
 
         with pytest.raises(ConflictError) as err:
             stale.instances.fire_due_timers(row)

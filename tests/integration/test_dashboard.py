@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select, update
 
 from engine.models import HumanTask
+from tests.working_time import advance_working
 from tests.workspace import client_of, make_workspace_app, new_case
 from webapp.extensions import db
 from workflows.case_service import IntakeRequest
@@ -85,10 +86,11 @@ def test_each_official_sees_the_figures_of_their_view(app, clock, cases):
     assert [u["code"] for u in department["by_unit"]] == ["SXD"]
     assert [c["code"] for c in department["latest"]] == [cases["department"]]
 
-    # 50 hours on (another day), both handling deadlines (72 h) are within a day; past 72 h they are overdue.
-    clock.advance(hours=50)
+    # 66 working hours on (another day), both handling deadlines (72 working hours) are within a day;
+    # past them they are overdue.
+    advance_working(clock, 66)
     assert figures(client_of(app, "dtv1"))["totals"] == {"open": 4, "overdue": 0, "due_soon": 2, "new_today": 0}
-    clock.advance(hours=24)
+    advance_working(clock, 24)
     ioc = figures(client_of(app, "dtv1"))
     assert ioc["totals"]["overdue"] == 2 and ioc["totals"]["new_today"] == 0
     assert {u["code"]: u["overdue"] for u in ioc["by_unit"]} == {None: 0, "P-BUON-MA-THUOT": 1, "SXD": 1}

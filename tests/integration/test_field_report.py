@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from engine.models import AuditEvent, HumanTask, OutboxMessage
 from tests.conftest import BPMN_DIR
+from tests.working_time import advance_working, local
 from workflows.case_service import IntakeRequest
 from workflows.errors import IntakeError
 from workflows.models import Case, CaseEvent, Notification, Publication, User
@@ -104,23 +105,26 @@ def test_routing_by_the_decision_table(services, session, category, unit, expect
 
 
 def test_reminder_then_two_escalations_by_timer(services, session, session_factory, clock):
+    # The clock starts on Monday 5 January 2026 at 08:00 in Vietnam; deadlines count working hours
+    # (07:00–11:30, 13:30–17:00, Monday to Friday: workflows/calendar).
     case = intake(services)
     triage(services, session, case, priority="normal")  # normal: 72 h, reminder 12 h before, 24 h per level
     handle = only_task(session, case, "handle")
-    start = clock.now()
-    assert handle.due_at == start + timedelta(hours=72)
+    assert clock.now() == local(2026, 1, 5, 8)
+    # 72 working hours: 7 on Monday, then eight more working days (two weekends skipped), 1 on Friday the 16th
+    assert handle.due_at == local(2026, 1, 16, 8)
 
-    clock.advance(hours=59)
+    clock.set(local(2026, 1, 14, 14) - timedelta(seconds=1))  # 60 working hours: 12 before the deadline
     assert sweep(session_factory, clock, session) == 0  # nothing due yet
     assert notified(session, case, "reminder") == []
 
-    clock.advance(hours=1, seconds=1)
+    clock.advance(seconds=2)
     assert sweep(session_factory, clock, session) == 1
     session.expire_all()
     assert notified(session, case, "reminder") == ["cb.buonmathuot"]
     assert set(open_tasks(session, case)) == {"handle"}  # the reminder does not take the task away
 
-    clock.advance(hours=12)
+    clock.set(local(2026, 1, 16, 8, 0, 1))
     sweep(session_factory, clock, session)
     session.expire_all()
     l1 = only_task(session, case, "handle_l1")
@@ -129,8 +133,10 @@ def test_reminder_then_two_escalations_by_timer(services, session, session_facto
     assert notified(session, case, "leader_alert") == ["ld.buonmathuot"]
     session.refresh(case)
     assert (case.status, case.escalation_level) == ("escalated", 1)
+    # 24 working hours from Friday 08:00: 7 on Friday, 8 on Monday, 8 on Tuesday, 1 on Wednesday
+    assert l1.due_at == case.due_at == local(2026, 1, 21, 8, 0, 1)
 
-    clock.advance(hours=24, seconds=1)
+    clock.set(local(2026, 1, 21, 8, 0, 2))
     sweep(session_factory, clock, session)
     session.expire_all()
     l2 = only_task(session, case, "handle_l2")
@@ -180,7 +186,8 @@ def test_publication_reopen_by_message_and_close_by_silence(services, session, s
     assert case.status == "in_progress" and case.reopen_count == 1
     assert session.get(Publication, case.id).withdrawn_at is not None
     handle = only_task(session, case, "handle")
-    assert handle.due_at == clock.now() + timedelta(hours=72)
+    assert clock.now() == local(2026, 1, 6, 8)
+    assert handle.due_at == local(2026, 1, 19, 8)  # 72 working hours from Tuesday 08:00, two weekends skipped
     events = session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case.id)
                              .order_by(CaseEvent.id)).all()
     assert "reopened" in events
@@ -283,9 +290,9 @@ def test_older_data_with_districts_escalates_to_the_district(services, session, 
     case = intake(services, category="traffic", unit="X-QUANG-PHU-OLD")
     triage(services, session, case)
     assert only_task(session, case, "handle").candidate_unit == "X-QUANG-PHU-OLD"
-    clock.advance(hours=72, seconds=1)
+    advance_working(clock, 72, seconds=1)
     sweep(session_factory, clock, session)
-    clock.advance(hours=24, seconds=1)
+    advance_working(clock, 24, seconds=1)
     sweep(session_factory, clock, session)
     session.expire_all()
     l2 = only_task(session, case, "handle_l2")

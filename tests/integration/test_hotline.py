@@ -6,13 +6,13 @@ Time is a FrozenClock the test moves; the real timer sweep fires the timers.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from engine.models import HumanTask
 from tests.conftest import BPMN_DIR
+from tests.working_time import advance_working, working
 from tests.workspace import client_of, csrf_of, make_workspace_app
 from webapp.extensions import db
 from workflows.access import AccessService
@@ -123,7 +123,7 @@ def test_information_request_is_closed_answered_with_no_task(hotline, session):
 def test_an_urgent_call_gets_the_short_deadline_and_alerts_the_leaders(hotline, session, clock):
     case = hotline.take_call(actor_of(session, "dtv1"), a_call(priority="high")).case
     handle = only_task(session, case, "handle")
-    assert case.priority == "high" and handle.due_at == clock.now() + timedelta(hours=24)
+    assert case.priority == "high" and handle.due_at == working(clock.now(), 24)
     alerted = session.scalar(select(func.count()).select_from(CaseEvent).where(
         CaseEvent.case_id == case.id, CaseEvent.kind == "leaders_notified"))
     assert alerted == 1
@@ -194,7 +194,7 @@ def test_a_call_to_resolution_callback_publication_reopening_and_close(hotline, 
 
     callback = only_task(session, case, "callback")
     assert (callback.candidate_role, callback.candidate_unit) == ("operator", "IOC-DLK")
-    assert callback.due_at == clock.now() + timedelta(hours=24)
+    assert callback.due_at == working(clock.now(), 24)  # the callback's 24 working hours
     assert {f["name"] for f in callback.form["fields"]} == {"reached", "callback_answer", "callback_note"}
     session.refresh(case)
     assert case.status == "resolved"
@@ -464,13 +464,13 @@ def test_a_call_through_the_web_to_publication_rating_reopening_and_close(app):
 def test_reminder_and_escalation_as_for_field_reports(hotline, services, session, session_factory, clock):
     case = hotline.take_call(actor_of(session, "dtv1"), a_call()).case
     only_task(session, case, "handle")
-    clock.advance(hours=60, seconds=1)  # normal priority: 72 h, reminded 12 h before
+    advance_working(clock, 60, seconds=1)  # normal priority: 72 working hours, reminded 12 before
     session.rollback()
     make_sweep(session_factory, clock).run_once()
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(CaseEvent).where(
         CaseEvent.case_id == case.id, CaseEvent.kind == "reminder")) == 1
-    clock.advance(hours=12)
+    advance_working(clock, 12)
     session.rollback()
     make_sweep(session_factory, clock).run_once()
     l1 = only_task(session, case, "handle_l1")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from sqlalchemy import select
 
 from engine.errors import ConflictError, FormError, NotFoundError, TaskNotReadyError
 from engine.models import HumanTask, ProcessInstance
 from tests.integration.test_field_report import intake, only_task, triage
+from tests.working_time import working
 
 
 def test_claim_is_exclusive_until_the_task_is_done(services, session):
@@ -66,6 +65,6 @@ def test_view_shows_tasks_timers_and_messages(services, session, clock):
     view = services.instances.view(case.process_instance_id)
     assert (view.process_key, view.version, view.business_key, view.status) == ("field_report", 1, case.code, "running")
     assert [t.element_id for t in view.open_tasks] == ["handle"]
-    # The earliest timer is the reminder, 12 hours before the 72-hour deadline.
-    assert view.next_timer_at == clock.now() + timedelta(hours=60)
+    # The earliest timer is the reminder, 12 working hours before the deadline of 72 working hours.
+    assert view.next_timer_at == working(clock.now(), 60)
     assert view.waiting_messages == [] and view.incidents == []

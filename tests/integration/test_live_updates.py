@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from engine.models import HumanTask
 from tests.integration.celery_process import REDIS_TEST_URL, flush_redis, read_log, start_worker, stop_worker, worker_env
+from tests.working_time import advance_working
 from tests.workspace import csrf_of, demo_hash, make_workspace_app, new_case, open_task, sign_in
 from webapp.extensions import db, socketio
 from webapp.realtime import rooms_of
@@ -208,7 +209,7 @@ def test_reminders_and_escalations_reach_the_people_concerned_with_their_unread_
     def sweep() -> None:
         assert runtime.sweep().run_once() == 1  # and hands the outbox to delivery at once
 
-    clock.advance(hours=60, seconds=1)
+    advance_working(clock, 60, seconds=1)  # working hours (workflows/calendar)
     sweep()
     reminders = officer.events("notification")
     assert [(e["kind"], e["case_code"]) for e in reminders] == [("reminder", code)]
@@ -217,7 +218,7 @@ def test_reminders_and_escalations_reach_the_people_concerned_with_their_unread_
     assert re.search(r'id="unread-count">2<', officer.http.get("/notifications/").get_data(as_text=True))
     assert head.events("notification") == [] and leader.events("notification") == []
 
-    clock.advance(hours=12)
+    advance_working(clock, 12)
     sweep()
     l1 = open_task(app, code)
     assert (l1.element_id, l1.candidate_role, l1.candidate_unit) == ("handle_l1", "unit_head", WARD)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from engine.models import HumanTask, OutboxMessage, ProcessInstance
 from tests.media_samples import ELF, WINDOWS_EXE, jpeg_with_gps, png
+from tests.working_time import advance_working
 from tests.workspace import client_of, csrf_of, make_workspace_app, new_case, open_task
 from webapp.extensions import db
 from workflows.access import AccessService
@@ -423,7 +424,7 @@ def test_an_overdue_case_tells_its_followers_it_moved_up_and_the_timeline_shows_
     page = submit(client, clock).get_data(as_text=True)
     code = code_of(page)
     complete(app, code, {"decision": "accept"}, "dtv1")
-    clock.advance(hours=72, seconds=1)  # past the normal deadline: the reminder, then level 1
+    advance_working(clock, 72, seconds=1)  # past the normal deadline: the reminder, then level 1
     for _ in range(3):
         app.extensions["ioc"].sweep().run_once()
     bodies = [m.payload["body"] for m in emails(app, "hoa@example.vn")]

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from engine.errors import ConflictError, TaskNotReadyError
 from engine.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance
 from tests.integration.test_field_report import _resolve, only_task, open_tasks, sweep, triage
+from tests.working_time import advance_working, working
 from workflows.access import AccessService
 from workflows.case_service import IntakeRequest
 from workflows.dashboard import DashboardService
@@ -60,7 +61,7 @@ def test_the_public_list_and_page_carry_no_personal_data_and_say_how_long_it_too
     assert item.unit == "Phường Buôn Ma Thuột" and item.status == "published"
     assert (item.lat, item.lon) == (12.6801, 108.041)  # rounded: a map mark, not a doorstep
     assert item.timing.on_time is True and item.timing.taken == timedelta(0) and item.timing.late_by is None
-    assert item.timing.deadline == case.created_at + timedelta(hours=72)
+    assert item.timing.deadline == working(case.created_at, 72)
     assert [c.code for c in page.units] == ["P-BUON-MA-THUOT"] and [c.code for c in page.categories] == ["traffic"]
     assert service.page(PublicFilter(category="other")).items == []
     assert [p["code"] for p in service.points()] == [case.code]
@@ -74,7 +75,7 @@ def test_the_public_list_and_page_carry_no_personal_data_and_say_how_long_it_too
 def test_a_late_resolution_says_by_how_much(services, session, clock, session_factory):
     case, _ = reported(services)
     triage(services, session, case)
-    clock.advance(hours=80)  # past the 72 h deadline; the escalation timer would fire if swept
+    clock.set(working(clock.now(), 72) + timedelta(hours=8))  # 8 h past the deadline; the escalation timer would fire if swept
     _resolve(services, session, case)
     item = publication(services, session).page().items[0]
     assert item.timing.on_time is False and item.timing.late_by == timedelta(hours=8)
@@ -205,7 +206,7 @@ def test_performance_counts_open_overdue_cases_as_not_on_time(services, session,
     triage(services, session, slow)
     waiting, _ = reported(services)
     triage(services, session, waiting)
-    clock.advance(hours=73)                                          # `waiting` is now open and overdue
+    advance_working(clock, 73)                                       # `waiting` is now open and overdue
     fresh, _ = reported(services)
     triage(services, session, fresh)                                 # open, not yet due: not judged
     _resolve(services, session, slow)                                # late by an hour
@@ -213,7 +214,8 @@ def test_performance_counts_open_overdue_cases_as_not_on_time(services, session,
     ward = rows["P-BUON-MA-THUOT"]
     assert (ward.cases, ward.resolved, ward.resolved_on_time, ward.open_overdue, ward.open_not_due) == (4, 2, 1, 1, 1)
     assert ward.on_time_share == pytest.approx(1 / 3)
-    assert ward.median_hours == pytest.approx(36.5)                  # 0 h and 73 h
+    # 0 h and 265 h: 73 working hours from Monday 08:00 end on Friday 09:00 of the next week
+    assert ward.median_hours == pytest.approx(132.5)
     assert (ward.ratings, ward.satisfied, ward.satisfaction) == (1, 1, 1.0)
     clock.advance(days=40)
     assert "P-BUON-MA-THUOT" not in {r.code for r in PerformanceService(session, clock).units(30)}
@@ -224,7 +226,7 @@ def test_performance_counts_open_overdue_cases_as_not_on_time(services, session,
 def test_performance_counts_an_open_escalated_case_as_late(services, session, session_factory, clock):
     case, _ = reported(services)
     triage(services, session, case)
-    clock.advance(hours=72, seconds=1)
+    advance_working(clock, 72, seconds=1)
     sweep(session_factory, clock, session)                           # escalated: the head has a new deadline
     session.expire_all()
     escalated = session.get(Case, case.id)

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from engine.models import Incident, ProcessInstance
 from tests.bpmn_factory import process, service, timer
 from tests.integration.test_field_report import intake, notified, sweep, triage
+from tests.working_time import advance_working
 
 
 def test_a_failing_operator_in_a_batch_is_that_instance_s_incident_only(services, session, session_factory, clock):
@@ -20,7 +21,7 @@ def test_a_failing_operator_in_a_batch_is_that_instance_s_incident_only(services
     good = intake(services, unit="P-TAN-LAP")
     triage(services, session, good)
 
-    clock.advance(hours=61)  # the broken timer and the good case's reminder are both due
+    advance_working(clock, 61)  # the broken timer and the good case's reminder are both due
     sweep(session_factory, clock, session)
     session.expire_all()
 

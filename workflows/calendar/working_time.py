@@ -164,6 +164,27 @@ class WorkingCalendar:
                 raise CalendarError("no working day in a whole year: check the calendar's days off")
             day += timedelta(days=1)
 
+    def subtract_working_hours(self, end: datetime, hours: float) -> datetime:
+        """The moment `hours` working hours before `end` (aware), in UTC: add_working_hours walked backwards."""
+        if hours < 0:
+            raise CalendarError("working hours to subtract must not be negative")
+        left = timedelta(hours=hours)
+        moment = _local(end)
+        day, idle = moment.date(), 0
+        while True:
+            periods = self.periods_on(day)
+            for open_at, close_at in reversed(periods):
+                if open_at >= moment:
+                    continue
+                finish = min(close_at, moment)
+                if finish - left >= open_at:
+                    return (finish - left).astimezone(UTC)
+                left -= finish - open_at
+            idle = 0 if periods else idle + 1
+            if idle > _MAX_IDLE_DAYS:
+                raise CalendarError("no working day in a whole year: check the calendar's days off")
+            day -= timedelta(days=1)
+
     def add_working_days(self, start: datetime, days: float) -> datetime:
         """The moment `days` working days after `start`: that many times a working day's hours."""
         return self.add_working_hours(start, days * self.hours.hours_per_day)

@@ -110,6 +110,13 @@ def test_configured_hours_are_used():
     assert cal.add_working_hours(at(2026, 12, 4, 16), 2) == at(2026, 12, 5, 8, 30)  # Saturday works here
 
 
+def test_subtracting_walks_back_over_lunch_weekends_and_tet():
+    assert CAL.subtract_working_hours(at(2026, 12, 2, 14, 30), 2) == at(2026, 12, 2, 10, 30)
+    assert CAL.subtract_working_hours(at(2026, 12, 7, 9), 3) == at(2026, 12, 4, 16)
+    assert CAL.subtract_working_hours(at(2026, 12, 6, 12), 1) == at(2026, 12, 4, 16)  # from a Sunday
+    assert CAL.subtract_working_hours(at(2027, 2, 12, 16, 30), 16) == at(2027, 2, 3, 16, 30)
+
+
 def test_working_hours_between():
     assert CAL.working_hours_between(at(2026, 12, 4, 16), at(2026, 12, 7, 9)) == 3
     assert CAL.working_hours_between(at(2026, 12, 7, 9), at(2026, 12, 4, 16)) == -3
