@@ -255,9 +255,9 @@ def handling_nodes(dx: int = 0, dy: int = 0) -> None:
         "candidateUnit": 'assignment["unit"]',
         "dueAt": 'review_request["due_at"]',
         **REVIEW_FIELDS,
-    }, instructions="Đọc kết quả xử lý và ảnh sau khi xử lý của cán bộ (bên dưới). Duyệt thì kết quả được ghi nhận và "
+    }, instructions="Đọc kết quả xử lý và ảnh sau khi xử lý của cán bộ (ở trên). Duyệt thì kết quả được ghi nhận và "
                     "công khai; không duyệt thì phản ánh trở lại cán bộ xử lý cùng nhận xét của bạn. — Read the "
-                    "officer's result and after photos (below). Approve to record and publish it; refuse to send it "
+                    "officer's result and after photos (above). Approve to record and publish it; refuse to send it "
                     "back to the officer with your note.")
     # The choices are reset for the next round (the gateway reads the recorded decision): the officer chooses the
     # outcome again, the head decides again.
