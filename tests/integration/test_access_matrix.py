@@ -79,6 +79,16 @@ def world(tmp_path_factory):
         ids["admin_user"] = db.session.scalar(select(User.id).where(User.username == "admin"))
         ids["open311_client"] = db.session.scalar(select(Open311Client.id).where(Open311Client.name == DEMO_CLIENT_NAME))
         ids["api_token"] = TokenService(db.session).create("admin", "matrix")[0].id
+        # A failed step for the incidents page: a script reading a variable the process never had.
+        from tests.bpmn_factory import process, script, user
+
+        services = app.extensions["ioc"].services(db.session)
+        services.definitions.deploy({"needs.bpmn": process("needs", [script(0, "y = missing + 1"), user(1)],
+                                                           {"officer": ["s1"]})})
+        stuck = services.instances.start("needs", {})
+        db.session.commit()
+        ids["incident"] = services.incidents.list("open").rows[0].id
+        assert stuck.status == "error"
     yield app, clients, ids
     with app.app_context():
         db.engine.dispose()
@@ -171,7 +181,7 @@ ROUTES = [
     ("portal.register", "POST", "/account/register", EVERYONE, {"data": {"username": ""}}, set()),
     ("portal.my_reports", "GET", "/my-reports", SIGNED, {}, set()),
     # The administration console: administrators only (sections for other roles say so themselves).
-    ("admin.index", "GET", "/admin/", {"admin"}, {}, set()),
+    ("admin.index", "GET", "/admin/", {"admin", "designer"}, {}, set()),  # designers: the incidents section
     ("admin.audit", "GET", "/admin/audit?actor=admin&since=2026-01-01", {"admin"}, {}, set()),
     # Users, keys and status: refusals of the administrator's own forms answer 400 (their own account is the target).
     ("admin.users", "GET", "/admin/users?q=tan&role=officer&unit=P-TAN-LAP&status=active", {"admin"}, {}, set()),
@@ -191,6 +201,10 @@ ROUTES = [
     ("admin.keys_token_create", "POST", "/admin/keys/tokens", {"admin"}, {"data": {"username": ""}}, set()),
     ("admin.keys_token_revoke", "POST", "/admin/keys/tokens/{api_token}/revoke", {"admin"}, {}, set()),
     ("admin.status", "GET", "/admin/status", {"admin"}, {}, set()),
+    # Incidents: administrators and process designers (a skip without its note answers 400).
+    ("admin.incidents", "GET", "/admin/incidents?state=all&page=99999999999999999999", {"admin", "designer"}, {}, set()),
+    ("admin.incident", "GET", "/admin/incidents/{incident}", {"admin", "designer"}, {}, set()),
+    ("admin.act", "POST", "/admin/incidents/{incident}/skip", {"admin", "designer"}, {"data": {"note": ""}}, set()),
     # Everyone's own account page (a password change without the current password answers 400).
     ("auth.profile", "GET", "/account/profile", SIGNED, {}, set()),
     ("auth.profile", "POST", "/account/profile", SIGNED, {"data": {"current": ""}}, set()),
