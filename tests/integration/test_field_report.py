@@ -318,7 +318,10 @@ def test_the_officer_returns_a_case_that_is_not_the_units_and_triage_reroutes_it
     assert (again.candidate_role, again.candidate_unit) == ("operator", "IOC-DLK")
     assert notified(session, case, "returned") == ["dtv1", "dtv2"]
     note = session.scalar(select(Notification).where(Notification.case_id == case.id, Notification.kind == "returned"))
-    assert note.title.startswith(f"Phản ánh {case.code} bị trả lại: ")
+    # Kept as its message, shown in each reader's language (the English text is the fallback column).
+    assert note.message["title"]["msgid"] == "Case %(code)s was returned: %(title)s"
+    assert note.title.startswith(f"Case {case.code} was returned: ")
+    assert "0912345678" not in note.body and "Nguyễn Văn An" not in note.body
     event = session.scalar(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind == "returned"))
     assert event.public is False and event.detail["unit"] == "P-BUON-MA-THUOT"
     assert event.detail["reason"].startswith("Không thuộc địa bàn phường.")
