@@ -27,8 +27,8 @@ class SignedInUser(UserMixin):
         self.via_token = via_token
 
     def get_id(self) -> str:
-        """The id Flask-Login keeps in the session."""
-        return str(self.actor.user_id)
+        """What Flask-Login keeps in the session and the remember-me cookie: the user id and the password's stamp."""
+        return f"{self.actor.user_id}.{self.actor.session_stamp}"
 
 
 def init_security(app: Flask) -> None:
@@ -55,11 +55,15 @@ def init_security(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> SignedInUser | None:
+        number, _, stamp = user_id.partition(".")
         try:
-            actor = AccessService(db.session).actor(int(user_id))
+            actor = AccessService(db.session).actor(int(number))
         except ValueError:
             return None
-        return SignedInUser(actor) if actor is not None else None
+        # A session made before the password changed (reset by an administrator, or by the user elsewhere) ends.
+        if actor is None or stamp != actor.session_stamp:
+            return None
+        return SignedInUser(actor)
 
     @app.before_request
     def load_from_token() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -29,6 +30,8 @@ class Actor:
     scope_ids: frozenset[int] = field(default_factory=frozenset)  # units whose cases and tasks are in view
     scope_codes: frozenset[str] = field(default_factory=frozenset)
     own_unit_ids: frozenset[int] = field(default_factory=frozenset)  # ids of own_unit_codes
+    # Changes with the password: a session or remember-me cookie made before a new password stops working.
+    session_stamp: str = ""
 
     @property
     def roles(self) -> frozenset[str]:
@@ -71,6 +74,11 @@ class Actor:
         return self.sees_unit(case.responsible_unit_id) or self.sees_unit(case.admin_unit_id)
 
 
+def session_stamp(password_hash: str | None) -> str:
+    """A short digest of the password hash (argon2 salts it, so every new password changes it)."""
+    return hashlib.sha256((password_hash or "").encode("utf-8")).hexdigest()[:16]
+
+
 class AccessService:
     """Builds actors from the database (the unit tree is read once per call)."""
 
@@ -107,7 +115,8 @@ class AccessService:
         return Actor(user_id=user.id, username=user.username, full_name=user.full_name, unit_id=user.unit_id,
                      language=user.language, bindings=bindings, scope_ids=frozenset(scope),
                      scope_codes=frozenset(codes[i] for i in scope if i in codes),
-                     own_unit_ids=frozenset(r.unit.id for r in user.roles if r.role in OFFICIAL_ROLES))
+                     own_unit_ids=frozenset(r.unit.id for r in user.roles if r.role in OFFICIAL_ROLES),
+                     session_stamp=session_stamp(user.password_hash))
 
     def _tree(self) -> tuple[dict[int, list[int]], dict[int, str]]:
         """Children of every unit, and every unit's code, in one query."""

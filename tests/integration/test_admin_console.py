@@ -386,3 +386,29 @@ def test_everyone_changes_their_own_password_with_the_current_one_and_their_lang
     assert _user(lite, "dan.tranthimai").language == "en"
     assert "Change my password" in citizen.get("/account/profile").get_data(as_text=True)
     assert lite.test_client().get("/account/profile").status_code == 302  # visitors sign in first
+
+
+def test_a_new_password_ends_the_other_sessions_of_the_account(lite):
+    """After a reset by an administrator (a password thought stolen) nobody stays signed in with the old one;
+    after the user's own change, their other sessions end and the one they changed it in goes on."""
+    stolen = client_of(lite, "cb.tanlap")
+    remembered = lite.test_client()
+    token = csrf_of(remembered.get("/login").get_data(as_text=True))
+    remembered.post("/login", data={"username": "cb.tanlap", "password": "demo1022", "remember": "1",
+                                    "csrf_token": token})
+    remembered.delete_cookie("session")  # only the remember-me cookie is left
+    assert stolen.get("/tasks/").status_code == 200 and remembered.get("/tasks/").status_code == 200
+    admin = client_of(lite, "admin")
+    password = _secret(_post(admin, f"/admin/users/{_user_id(lite, 'cb.tanlap')}/password"))
+    assert stolen.get("/tasks/").status_code == 302
+    remembered.delete_cookie("session")
+    assert remembered.get("/tasks/").status_code == 302
+
+    mine, other = lite.test_client(), lite.test_client()
+    for client in (mine, other):
+        assert sign_in(client, "cb.tanlap", password).status_code == 302
+    assert other.get("/tasks/").status_code == 200
+    changed = _post(mine, "/account/profile", {"current": password, "new": "mat-khau-moi-2", "again": "mat-khau-moi-2"})
+    assert changed.status_code == 302
+    assert mine.get("/tasks/").status_code == 200  # still signed in where the password was changed
+    assert other.get("/tasks/").status_code == 302

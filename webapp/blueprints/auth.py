@@ -101,6 +101,10 @@ def profile():
             logout_user()
             return redirect(url_for("auth.login"))
         else:
+            # The new password ends every session made with the old one; this one goes on.
+            login_user(SignedInUser(AccessService(db.session).actor(current_user.actor.user_id)),
+                       remember=bool(request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME",
+                                                                                "remember_token"))))
             flash(_("Your password is changed. Use the new one from now on."))
             return redirect(url_for("auth.profile"))
     account = UserAdmin(db.session).user(current_user.actor.user_id)
