@@ -130,8 +130,11 @@ def endpoint(method: str, route: str, *, official: bool = True, public: bool = F
         statuses.add(401)
     if official:
         statuses.add(403)
-    if method.upper() not in SAFE_METHODS:
-        statuses.add(400)  # the CSRF header of browser sessions, a body that is not JSON
+    # Every route checks its parameters first (_check_parameters: a NUL in one is a 400), and a POST's CSRF
+    # header of browser sessions or a body that is not JSON is a 400 too.
+    statuses.add(400)
+    if "{" in route:
+        statuses.add(404)  # a path naming nothing in the caller's view (or an id past the database's integers)
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
