@@ -36,7 +36,7 @@ from engine.errors import (
 )
 from engine.expressions import RestrictedEnvironment, RestrictedEvaluator
 from engine.forms import clean_form_data
-from engine.i18n import Text, t
+from engine.i18n import Named, Text, t
 from engine.models import AuditEvent, HumanTask, Incident, OutboxMessage, ProcessDefinition, ProcessInstance
 from engine.registry import OperatorContext, OperatorRegistry
 
@@ -61,7 +61,7 @@ class IncidentView:
 
     id: int
     element_id: str | None
-    element_name: str
+    element_name: Named | str  # Named: the drawn name with its English form (translate when shown)
     reason: Text | str  # the project's own reason (translatable) or the account as recorded
     created_at: datetime
 
@@ -316,8 +316,8 @@ class InstanceService:
         runner = self._load_runner(row, _StepLog())
         return [FailedStep(f.id, f.element_id, f.element_name, f.data) for f in runner.failed_tasks()]
 
-    def element_names(self, definition: ProcessDefinition) -> dict[str, str]:
-        """{element id: name} of a deployed definition (from its cached spec)."""
+    def element_names(self, definition: ProcessDefinition) -> dict[str, Named]:
+        """{element id: name, in Vietnamese and English} of a deployed definition (from its cached spec)."""
         return spiff.element_names(self.definitions.compiled(definition))
 
     def _resolve_incidents(self, row: ProcessInstance, resolution: str, actor: str | None, note: str | None) -> None:

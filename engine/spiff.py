@@ -45,7 +45,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine import clock
 from engine.errors import EngineError, ExpressionError, Problem
 from engine.expressions import RestrictedEnvironment, RestrictedEvaluator
-from engine.i18n import Text, t, text_of
+from engine.i18n import Named, Text, t, text_of
 
 clock.install()
 
@@ -422,10 +422,14 @@ class FailedTask:
     data: dict[str, Any]
 
 
-def element_names(compiled: CompiledDefinition) -> dict[str, str]:
-    """{element id: name as drawn} of a definition's elements (named ones only)."""
-    return {ts.bpmn_id: ts.bpmn_name for ts in iter_task_specs(compiled.spec, compiled.subprocess_specs)
-            if getattr(ts, "bpmn_name", None)}
+def element_names(compiled: CompiledDefinition) -> dict[str, Named]:
+    """{element id: its name as drawn, with the English one a `name_en` property gives} (named elements only)."""
+    names = {}
+    for ts in iter_task_specs(compiled.spec, compiled.subprocess_specs):
+        if getattr(ts, "bpmn_name", None):
+            props = (getattr(ts, "extensions", None) or {}).get("properties", {})
+            names[ts.bpmn_id] = Named(ts.bpmn_name, props.get("name_en") or None)
+    return names
 
 
 class Runner:

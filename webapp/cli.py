@@ -182,9 +182,9 @@ def _print_instance(instance_id: int) -> None:
             click.echo(f"    ! #{step.id} {_element(step.element_id, step.element_name)}: {translate(step.reason)}")
 
 
-def _element(element_id: str | None, name: str) -> str:
-    """`element_id «name»` (the id alone when the element has no name)."""
-    return f"{element_id or '—'} «{name}»" if name else (element_id or "—")
+def _element(element_id: str | None, name: Any) -> str:
+    """`element_id «name»`, the name in the CLI's language (the id alone when the element has no name)."""
+    return f"{element_id or '—'} «{translate(name)}»" if name else (element_id or "—")
 
 
 def _local(moment) -> str:

@@ -23,7 +23,10 @@ from workflows.admin.models import AdminAuditEntry
 from workflows.models import AdminUnit, Case, Notification, User, UserRole
 
 FRAGILE = process("fragile", [service(0, "assign", {"unit": "target_unit", "sla_hours": "8", "reminder_hours": "2"}),
-                              user(1, "Xử lý")], {"officer": ["s1"]})
+                              user(1, "Xử lý")], {"officer": ["s1"]}).replace(
+    'name="Service 0"><bpmn:extensionElements>',  # the step's name as drawn, and its English form
+    'name="Giao đơn vị"><bpmn:extensionElements><spiffworkflow:properties>'
+    '<spiffworkflow:property name="name_en" value="Assign the unit"/></spiffworkflow:properties>')
 
 
 @pytest.fixture
@@ -92,9 +95,10 @@ def test_an_incident_is_listed_its_admin_told_and_retried_from_the_page_after_th
     # -- the page lists it: case (link), step id and name, the reason in the reader's language, time, state
     html = client.get("/admin/incidents?lang=vi").get_data(as_text=True)  # the language the inbox check left
     row = re.search(rf'<tr id="incident-{incident_id}".*?</tr>', html, re.S).group(0)
-    assert f'href="/cases/{code}"' in row and "<code>s0</code>" in row and "Service 0" in row
+    assert f'href="/cases/{code}"' in row and "<code>s0</code>" in row and "Giao đơn vị" in row
     assert "P-GONE" in row and "không có đơn vị" in row, row
-    assert "does not exist" in client.get("/admin/incidents?lang=en").get_data(as_text=True)
+    english = client.get("/admin/incidents?lang=en").get_data(as_text=True)
+    assert "does not exist" in english and "Assign the unit" in english and "Giao đơn vị" not in english
 
     # -- a wrong correction is refused with what to fix, and what was typed stays in the form
     page = f"/admin/incidents/{incident_id}"

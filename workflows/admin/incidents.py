@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from engine.clock import SYSTEM_CLOCK, Clock
 from engine.errors import ConflictError
-from engine.i18n import Text, t
+from engine.i18n import Named, Text, t
 from engine.instances import RESOLUTIONS, FailedStep, InstanceService, incident_reason
 from engine.models import Incident, ProcessDefinition, ProcessInstance
 from workflows.access import Actor
@@ -75,7 +75,7 @@ class IncidentRow:
     case_code: str | None
     case_title: str | None
     element_id: str | None
-    element_name: str
+    element_name: Named | str  # translate when shown (the drawn name, or its English form)
     reason: Text | str  # translate when shown (a Text), or the account as recorded
     message: str  # the whole account, in English
     created_at: datetime
