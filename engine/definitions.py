@@ -148,6 +148,12 @@ class DefinitionService:
                 return [t("lane %(lane)s names no known role (known roles: %(known)s); name the lane after one of them",
                            lane=repr(item.value), known=known)]
             return []
+        if item.kind == "list":
+            if item.value not in self.registry.lists:
+                return [t("field %(field)s takes its choices from list %(list)s, which does not exist (known lists:"
+                          " %(known)s); name one of them", field=repr(item.extra), list=repr(item.value),
+                          known=", ".join(sorted(self.registry.lists)) or t("none"))]
+            return []
         if item.kind == "timer":
             message = spiff.check_timer(item.value, item.extra, self.evaluator)
             return [message] if message else []

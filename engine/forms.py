@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -13,11 +15,43 @@ _TRUE = {"true", "1", "on", "yes", "có"}
 _FALSE = {"false", "0", "off", "no", "không", ""}
 
 
-def clean_form_data(form: list[dict[str, Any]], data: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ChoiceSource:
+    """A live list a `choice@NAME` field offers (units, categories…), registered by the application.
+
+    The engine knows no units nor categories: `options(session, language)` gives the list as
+    (value, label) pairs in the reader's language, and `check(session, value)` says whether a value
+    is in it now (a completion is checked again on the server, whatever the page offered).
+    """
+
+    options: Callable[[Any, str], list[tuple[str, str]]]
+    check: Callable[[Any, str], bool]
+    description: str = ""
+
+
+class BoundSources:
+    """The registered lists with the session to read them from (what a completion checks against)."""
+
+    def __init__(self, sources: Mapping[str, ChoiceSource], session: Any):
+        self.sources, self.session = sources, session
+
+    def check(self, name: str, value: str) -> bool:
+        """Is `value` in list `name` now? (An unknown list holds nothing.)"""
+        source = self.sources.get(name)
+        return source is not None and source.check(self.session, value)
+
+    def options(self, name: str, language: str) -> list[tuple[str, str]]:
+        """The (value, label) pairs of list `name` in `language`."""
+        source = self.sources.get(name)
+        return source.options(self.session, language) if source is not None else []
+
+
+def clean_form_data(form: list[dict[str, Any]], data: dict[str, Any],
+                    lists: BoundSources | None = None) -> dict[str, Any]:
     """Typed values for the declared fields, or FormError saying what to fix in each.
 
     Only declared fields are taken, so a completion can never overwrite process
-    variables the form does not offer.
+    variables the form does not offer. A `choice@list` field is checked against `lists`.
     """
     declared = {f["name"]: f for f in form}
     errors: dict[str, str] = {}
@@ -34,7 +68,7 @@ def clean_form_data(form: list[dict[str, Any]], data: dict[str, Any]) -> dict[st
                 errors[name] = t("required with the choice made above")
             continue
         try:
-            clean[name] = _coerce(field, raw)
+            clean[name] = _coerce(field, raw, lists)
         except ValueError as exc:
             errors[name] = text_of(exc)
     if errors:
@@ -42,8 +76,13 @@ def clean_form_data(form: list[dict[str, Any]], data: dict[str, Any]) -> dict[st
     return clean
 
 
-def _coerce(field: dict[str, Any], raw: Any) -> Any:
+def _coerce(field: dict[str, Any], raw: Any, lists: BoundSources | None = None) -> Any:
     kind = field["type"]
+    if kind == "choice" and field.get("source"):
+        value = raw.strip() if isinstance(raw, str) else raw
+        if not isinstance(value, str) or lists is None or not lists.check(field["source"], value):
+            raise ValueError(t("%(value)s is not in the list; choose one of the list", value=repr(str(raw)[:80])))
+        return value
     if kind in ("text", "textarea"):
         if not isinstance(raw, str):
             raise ValueError(t("must be text"))

@@ -35,7 +35,7 @@ from engine.errors import (
     TaskNotReadyError,
 )
 from engine.expressions import RestrictedEnvironment, RestrictedEvaluator
-from engine.forms import clean_form_data
+from engine.forms import BoundSources, clean_form_data
 from engine.i18n import Named, Text, t
 from engine.models import AuditEvent, HumanTask, Incident, OutboxMessage, ProcessDefinition, ProcessInstance
 from engine.registry import OperatorContext, OperatorRegistry
@@ -220,7 +220,7 @@ class InstanceService:
                 raise NotFoundError(t("no task %(task)s; check the task id", task=task_id))
             raise TaskNotReadyError(t("task %(task)s is already %(state)s; reload the task list",
                                       task=task_id, state=TASK_STATES.get(existing.state, existing.state)))
-        clean = clean_form_data(task_row.form.get("fields", []), data)
+        clean = clean_form_data(task_row.form.get("fields", []), data, BoundSources(self.registry.lists, self.session))
         row = task_row.instance
         if row.status == "completed":
             raise ConflictError(t("instance %(instance)s has completed", instance=row.id))

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import OperatorError
+from engine.forms import ChoiceSource
 from engine.i18n import t
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ class OperatorContext:
     now: datetime
     emit: Callable[..., None]
     audit: Callable[..., None]
+    # Who completed the human task whose step this is (None for timers, messages, intake).
+    actor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,14 @@ class OperatorRegistry:
     """Name → operator; the engine looks operators up here when a service task runs."""
 
     operators: dict[str, Operator] = field(default_factory=dict)
+    # The live lists `choice@NAME` form fields offer (units, categories…): the application's, like operators.
+    lists: dict[str, ChoiceSource] = field(default_factory=dict)
+
+    def register_list(self, name: str, source: ChoiceSource) -> None:
+        """Offer `source` to forms as `choice@name`."""
+        if name in self.lists:
+            raise ValueError(f"list {name!r} is registered twice")
+        self.lists[name] = source
 
     def register(self, name: str, *params: Param, description: str = "") -> Callable:
         """Decorator: register `func(ctx, **params)` as operator `name`."""

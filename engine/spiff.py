@@ -66,6 +66,8 @@ class FormField:
     label_en: str = ""
     # Required only when another field of the form has one of these values: (field, values).
     required_when: tuple[str, tuple[str, ...]] | None = None
+    # `choice@units`: the choices are a live list the application registers (engine.forms.ChoiceSource).
+    source: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain-data form, as stored in the task index."""
@@ -79,18 +81,23 @@ class FormField:
         }
         if self.required_when:
             form["required_when"] = {"field": self.required_when[0], "values": list(self.required_when[1])}
+        if self.source:
+            form["source"] = self.source
         return form
 
 
 FIELD_TYPES = {"text", "textarea", "choice", "bool", "int", "number", "date"}
 _FIELD_RE = re.compile(
-    r"^\s*(?P<type>[a-z]+)(?P<req>!?)(?:\((?P<when>[^)=]*)=(?P<when_values>[^)]*)\))?\s*(?::(?P<choices>[^|]*))?"
+    r"^\s*(?P<type>[a-z]+)(?:@(?P<source>[a-z_][a-z0-9_]*))?(?P<req>!?)(?:\((?P<when>[^)=]*)=(?P<when_values>[^)]*)\))?\s*(?::(?P<choices>[^|]*))?"
     r"(?:\|(?P<label>[^|]*))?(?:\|(?P<label_en>.*))?$"
 )
 
 
 def parse_field(name: str, spec: str) -> FormField:
-    """Read `type[!][:a,b] | nhãn | label` (the `!` marks a required field).
+    """Read `type[@list][!][:a,b] | nhãn | label` (the `!` marks a required field).
+
+    `choice@units` takes its choices from the live list the application registered as `units`
+    (the engine knows no units: see engine.forms.ChoiceSource); it is checked again on completion.
 
     `!(other=a,b)` marks a field required only when the field `other` of the same form is `a` or `b`
     (a refusal's reason, a rejection's note).
@@ -107,7 +114,10 @@ def parse_field(name: str, spec: str) -> FormField:
                            " with a type among %(types)s", name=repr(name), spec=repr(spec),
                            types=", ".join(sorted(FIELD_TYPES))))
     choices = tuple(c.strip() for c in (m["choices"] or "").split(",") if c.strip())
-    if m["type"] == "choice" and not choices:
+    if m["source"] and (m["type"] != "choice" or choices):
+        raise ValueError(t("field %(name)s: only a choice field takes a list, and then no choices after ':'"
+                           " (write choice@%(source)s)", name=repr(name), source=m["source"]))
+    if m["type"] == "choice" and not choices and not m["source"]:
         raise ValueError(t("field %(name)s: a choice field needs its choices after ':'", name=repr(name)))
     if m["type"] != "choice" and choices:
         raise ValueError(t("field %(name)s: only a choice field takes choices (write choice:%(choices)s)",
@@ -121,6 +131,7 @@ def parse_field(name: str, spec: str) -> FormField:
         choices=choices,
         label=(m["label"] or "").strip(),
         label_en=(m["label_en"] or "").strip(),
+        source=m["source"] or "",
     )
 
 
@@ -253,7 +264,7 @@ class ElementCheck:
     """A fact about one element that the deployment check looks at."""
 
     element_id: str
-    kind: str  # service, lane, timer, condition, script
+    kind: str  # service, lane, list, timer, condition, script
     value: Any
     extra: Any = None
 
@@ -265,6 +276,10 @@ def element_checks(compiled: CompiledDefinition) -> Iterable[ElementCheck]:
             yield ElementCheck(ts.bpmn_id, "service", ts.operation_name, set(ts.operation_params))
         if getattr(ts, "manual", False):
             yield ElementCheck(ts.bpmn_id, "lane", ts.lane)
+            info = compiled.user_tasks.get(ts.bpmn_id)
+            for form_field in info.form if info else []:
+                if form_field.source:
+                    yield ElementCheck(ts.bpmn_id, "list", form_field.source, form_field.name)
         for event in _event_definitions(getattr(ts, "event_definition", None)):
             if isinstance(event, TimerEventDefinition):
                 yield ElementCheck(ts.bpmn_id, "timer", event.expression, type(event).__name__)

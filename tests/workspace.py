@@ -77,7 +77,8 @@ def new_case(app, unit: str = "P-BUON-MA-THUOT", category: str = "street_lightin
         code = case.code
         if triage:
             task = db.session.scalar(select(HumanTask).where(HumanTask.business_key == code, HumanTask.state == "open"))
-            services.cases.complete_task(task.id, {"decision": triage}, actor="dtv1")
+            reason = {"reject_reason": "Không thuộc phạm vi tiếp nhận."} if triage == "reject" else {}
+            services.cases.complete_task(task.id, {"decision": triage, **reason}, actor="dtv1")
         return code
 
 

@@ -61,6 +61,8 @@ VALUE_LABELS = {
     # the unit head's review of a result
     "approve": t("Approve: record and publish the result"), "refuse": t("Refuse: back to the officer with my note"),
 }
+# The case fields triage may change (the "reclassified" history line).
+RECLASSIFIED_FIELDS = {"priority": t("Priority"), "category": t("Category")}
 LEADER_REASONS = {"high_priority": t("high priority"), "escalation_1": t("overdue"),
                   "escalation_2": t("overdue, moved to the level above")}
 # The English names of workflows.roles.ROLES, as msgids the catalog translates.
@@ -475,7 +477,7 @@ class CaseViewService:
         entries: list[tuple[tuple, TimelineEntry]] = []
         step_times = sorted({audit.at for audit in audits})
         for event in events:
-            entry = self._case_entry(event, people, units)
+            entry = self._case_entry(event, people, units, categories)
             # Within one step: the completion first, then what the operators did, then the new tasks.
             entries.append(((_step_of(event, step_times), 1, event.id), entry))
         for audit in audits:
@@ -493,7 +495,8 @@ class CaseViewService:
         entries.sort(key=lambda pair: pair[0], reverse=True)
         return [entry for _key, entry in entries]
 
-    def _case_entry(self, event: CaseEvent, people: dict[str, str], units: dict[str, str]) -> TimelineEntry:
+    def _case_entry(self, event: CaseEvent, people: dict[str, str], units: dict[str, str],
+                    categories: dict[str, str] | None = None) -> TimelineEntry:
         d = event.detail or {}
         unit = units.get(str(d.get("unit")), d.get("unit_name") or d.get("unit") or "—")
         facts: list[tuple[Text | str, Text | str]] = []
@@ -524,6 +527,16 @@ class CaseViewService:
                 facts.append((t("Citizen's comment"), str(d["comment"])))
         elif kind == "closed":
             label = t("Closed (%(reason)s)", reason=CLOSE_REASONS.get(str(d.get("reason")), str(d.get("reason"))))
+            if d.get("note"):
+                facts.append((t("Reason given to the citizen"), str(d["note"])))
+        elif kind == "reclassified":
+            label = t("Classification changed at triage")
+            names = {"priority": PRIORITY_LABELS, "category": categories or {}}
+            for name, (before, after) in sorted(d.items()):
+                named = names.get(name, {})
+                facts.append((RECLASSIFIED_FIELDS.get(name, name), t("%(before)s → %(after)s",
+                                                                     before=named.get(before, before),
+                                                                     after=named.get(after, after))))
         elif kind == "feedback":
             label = t("The citizen answered: satisfied") if d.get("satisfied") else t(
                 "The citizen answered: not resolved")

@@ -488,6 +488,8 @@ class Open311Service:
         if case.merged_into_id is not None and case.merged_into is not None:
             return t("merged into %(code)s, which goes on", code=case.merged_into.code)
         if case.status == "rejected":
+            if case.close_note:  # the IOC's reason, redacted when it was written
+                return t("not accepted for handling: %(reason)s", reason=case.close_note)
             return t("not accepted for handling")
         if case.status == "reopened":
             return t("reopened: the citizen said it was not resolved")

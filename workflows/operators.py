@@ -41,10 +41,13 @@ def _case(ctx: OperatorContext) -> Case:
     return case
 
 
-def _unit(ctx: OperatorContext, code: Any) -> AdminUnit:
+def _unit(ctx: OperatorContext, code: Any, chosen: bool = False) -> AdminUnit:
     directory = UnitDirectory(ctx.session)
     unit = directory.by_code(str(code)) if code else None
     if unit is None:
+        if chosen:  # named by a person in a form (triage's unit), not by the routing table
+            raise OperatorError(t("unit %(unit)s, chosen in the form, does not exist any more; retry with a unit"
+                                  " of the list as override_unit", unit=repr(code)))
         raise OperatorError(t("unit %(unit)s does not exist; check the routing table (field_report_routing.dmn)",
                               unit=repr(code)))
     return directory.current(unit)  # a merged unit's work goes to its successor
@@ -101,7 +104,8 @@ def task_created(session, task, emit: Callable[..., None]) -> None:
 
 
 def copy_case_fields(task, case: Case) -> None:
-    """Copy onto a task the case fields its list filters and sorts on (set at intake, never changed)."""
+    """Copy onto a task the case fields its list filters and sorts on (set at intake; triage may change
+    the category and priority, and then copies them again onto the case's open tasks)."""
     task.case_channel, task.case_category, task.case_title_lower = case.channel, case.category_code, case.title.lower()
     task.case_priority_rank = PRIORITY_RANK.get(case.priority, len(PRIORITY_RANK))
     task.case_place_id, task.case_received_at = case.admin_unit_id, case.created_at
@@ -171,7 +175,7 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
                        description="Giao phản ánh cho đơn vị xử lý, đặt thời hạn và thời điểm nhắc việc.")
     def assign(ctx: OperatorContext, unit: Any, sla_hours: Any, reminder_hours: Any) -> dict[str, Any]:
         case = _case(ctx)
-        target = _unit(ctx, unit)
+        target = _unit(ctx, unit, chosen=bool(unit) and str(unit) == str(ctx.data.get("override_unit") or ""))
         sla = _hours(sla_hours, "sla_hours")
         remind_before = min(_hours(reminder_hours, "reminder_hours"), sla / 2)
         calendar = working_calendar(ctx.session)  # SLA hours are working hours: nights, weekends, Tết skipped
@@ -189,7 +193,8 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         target = _unit(ctx, unit)
         users = UnitDirectory(ctx.session).holders(str(role), [target])
         due = _local(case.due_at)
-        title = t("Reminder: case %(code)s is due soon (%(due)s)", code=case.code, due=due)
+        title = (t("Overdue: case %(code)s is not handled yet, deadline %(due)s", code=case.code, due=due)
+                 if str(kind) == "overdue" else t("Reminder: case %(code)s is due soon (%(due)s)", code=case.code, due=due))
         sent = _notify_users(ctx, case, users, str(kind), title, case.title)
         _event(ctx, case, str(kind), False, unit=target.code, notified=sent)
         return {"notified": sent}
@@ -312,12 +317,18 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         _event(ctx, case, "reopened", True, comment=redact(str(comment or ""), names)[:2000])
         return {"reopen_count": case.reopen_count}
 
-    @registry.register("close", Param("reason"), description="Đóng phản ánh.")
-    def close(ctx: OperatorContext, reason: Any) -> dict[str, Any]:
+    @registry.register("close", Param("reason"), Param("note", required=False),
+                       description="Đóng phản ánh; `note`: lời giải thích cho người dân (ví dụ lý do từ chối), "
+                                   "đã ẩn thông tin cá nhân.")
+    def close(ctx: OperatorContext, reason: Any, note: Any = "") -> dict[str, Any]:
         case = _case(ctx)
         case.status = "rejected" if reason == "rejected" else "closed"
         case.closed_at, case.close_reason = ctx.now, str(reason)[:40]
-        _event(ctx, case, "closed", True, reason=str(reason))
+        names = [case.reporter.name] if case.reporter else []
+        # The citizen reads it (tracking page, Open311 status_notes): no personal data in it.
+        case.close_note = redact(str(note or "").strip(), names)[:2000]
+        detail = {"reason": str(reason), **({"note": case.close_note} if case.close_note else {})}
+        _event(ctx, case, "closed", True, **detail)
         return {"closed_at": _iso(ctx.now)}
 
     @registry.register("deadline", Param("hours"),
@@ -345,6 +356,50 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
                                        created_at=ctx.now))
         _event(ctx, case, "callback", False, reached=str(reached) == "yes", answer=answer, note=text)
         return {"answer": answer}
+
+    @registry.register("case_deadline", Param("hours"), Param("reminder_hours"),
+                       description="Đặt thời hạn cho bước đang chờ của phản ánh (ví dụ chờ phân loại), tính theo giờ "
+                                   "làm việc như thao tác deadline, và ghi vào hồ sơ: trả về due_at và remind_at.")
+    def case_deadline(ctx: OperatorContext, hours: Any, reminder_hours: Any) -> dict[str, Any]:
+        case = _case(ctx)
+        total = _hours(hours, "hours")
+        before = min(_hours(reminder_hours, "reminder_hours"), total / 2)
+        # The same working-time count as every other deadline: the `deadline` operator's.
+        due = deadline(ctx, total)["due_at"]
+        case.due_at = datetime.fromisoformat(due)
+        return {"due_at": due, "remind_at": deadline(ctx, total - before)["due_at"]}
+
+    @registry.register("classify", Param("priority"), Param("category"),
+                       description="Ghi mức độ ưu tiên và lĩnh vực đã chọn khi phân loại vào hồ sơ phản ánh "
+                                   "(danh sách, bảng điều hành, số liệu công khai dùng giá trị này).")
+    def classify(ctx: OperatorContext, priority: Any, category: Any) -> dict[str, Any]:
+        case = _case(ctx)
+        wanted = {"priority": str(priority or case.priority), "category": str(category or case.category_code)}
+        if wanted["priority"] not in PRIORITY_RANK:
+            raise OperatorError(t("priority must be one of %(choices)s, got %(value)s",
+                                  choices=", ".join(PRIORITY_RANK), value=repr(priority)))
+        from engine.models import HumanTask  # here, so this hunk leaves the shared import lines alone
+        from workflows.form_lists import is_category
+
+        if not is_category(ctx.session, wanted["category"]):
+            raise OperatorError(t("category %(value)s does not exist or is retired; choose one of the list",
+                                  value=repr(category)))
+        before = {"priority": case.priority, "category": case.category_code}
+        changes = {name: [before[name], value] for name, value in wanted.items() if before[name] != value}
+        if changes:
+            case.priority, case.category_code = wanted["priority"], wanted["category"]
+            ctx.session.add(CaseEvent(case_id=case.id, at=ctx.now, kind="reclassified", actor=ctx.actor,
+                                      public=False, detail=changes))
+            case.updated_at = ctx.now
+            # The open tasks' list filters and sorts read copies of these fields.
+            for task in ctx.session.scalars(select(HumanTask).where(HumanTask.business_key == case.code,
+                                                                    HumanTask.state == "open")):
+                copy_case_fields(task, case)
+        return {"changed": sorted(changes)}
+
+    from workflows.form_lists import register_lists  # the live lists of choice@units / choice@categories fields
+
+    register_lists(registry)
 
     @registry.register("request_review", Param("resolution"), Param("hours"),
                        description="Gửi kết quả xử lý của cán bộ cho thủ trưởng đơn vị duyệt trước khi công khai "

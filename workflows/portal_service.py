@@ -344,6 +344,9 @@ class PortalService:
             label = t("Resolution published on the citizens' portal")
         elif kind == "reopened":
             label = t("Reopened: the citizen says it is not resolved")
+        elif kind == "closed" and d.get("reason") == "rejected" and d.get("note"):
+            # The reason the IOC gave (redacted when it was written), not a bare "rejected".
+            label = t("Not accepted for handling: %(reason)s", reason=str(d["note"]))
         elif kind == "closed":
             label = t("Closed (%(reason)s)", reason=CLOSE_REASONS.get(str(d.get("reason")), t("closed")))
         elif kind == "feedback":

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Bundle, Session, aliased, joinedload
 
 from engine.clock import SYSTEM_CLOCK, Clock
+from engine.forms import BoundSources
 from engine.i18n import t
 from engine.models import HumanTask
 from workflows.access import Actor
@@ -44,6 +45,8 @@ DONE_WINDOW = timedelta(days=30)
 PAGE_SIZE = 50
 # Counting a tab stops here: an exact "18,236" costs a scan of the queue and helps nobody.
 COUNT_CAP = 1000
+# A form field named after one of these starts with the case's current value (triage's priority and category).
+_CASE_VALUES = {"priority": Case.priority, "category": Case.category_code}
 
 
 # What a list row reads of a task: plain columns, not the mapped object with its form JSON.
@@ -167,6 +170,10 @@ class TaskDetail:
     colleagues: list[tuple[str, str]] = field(default_factory=list)  # (username, full name) who may take it
     unit_name: str = ""  # the candidate unit's name
     review: ReviewContext | None = None  # the head's review: the result under review, or the refused results' notes
+    # The options of each choice@list field (value, label), from the live list in the reader's language.
+    options: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # What the form starts with: the case's current values of the fields named after them (priority, category).
+    initial: dict[str, str] = field(default_factory=dict)
 
 
 class TaskService:
@@ -199,8 +206,8 @@ class TaskService:
         rows = [self._row(actor, r) for r in self.session.execute(query)]
         return TaskPage(tab, sort, flt, rows, counts, page, pages, now)
 
-    def detail(self, actor: Actor, task_id: str) -> TaskDetail:
-        """A task the actor may see, with its form and the actions open to them."""
+    def detail(self, actor: Actor, task_id: str, language: str = "vi") -> TaskDetail:
+        """A task the actor may see, with its form (its lists in `language`) and the actions open to them."""
         result = self.session.execute(self._select_rows().where(HumanTask.id == task_id)).first()
         if result is None:
             raise CaseNotFoundError(t("no task %(task)s; check the task id", task=task_id))
@@ -211,13 +218,28 @@ class TaskService:
         is_open = row.state == "open"
         can_reassign = is_open and self._heads(actor, row.candidate_unit)
         colleagues = self._colleagues(row.candidate_role, row.candidate_unit) if can_reassign else []
-        return TaskDetail(row=row, form=task.form or {}, can_claim=row.claimable,
+        form = task.form or {}
+        return TaskDetail(row=row, form=form, can_claim=row.claimable,
                           can_release=is_open and row.assignee is not None and (row.mine or can_reassign),
                           can_complete=is_open and (row.mine or row.claimable),
                           can_reassign=can_reassign, colleagues=colleagues,
                           unit_name=self.session.scalar(select(AdminUnit.name).where(
                               AdminUnit.code == row.candidate_unit)) or row.candidate_unit or "",
-                          review=review_context(self.session, row.case_code, task.form or {}) if is_open else None)
+                          review=review_context(self.session, row.case_code, form) if is_open else None,
+                          **(self._form_start(form, row, language) if row.state == "open" else {}))
+
+    def _form_start(self, form: dict[str, Any], row: TaskRow, language: str) -> dict[str, Any]:
+        """The options of the form's list fields and the case values it starts with."""
+        fields = form.get("fields", [])
+        lists = BoundSources(self.instances.registry.lists, self.session) if self.instances is not None else None
+        options = {f["name"]: lists.options(f["source"], language) for f in fields if f.get("source") and lists}
+        names = {f["name"] for f in fields} & set(_CASE_VALUES)
+        initial: dict[str, str] = {}
+        if names:
+            values = self.session.execute(select(*(_CASE_VALUES[n] for n in sorted(names)))
+                                          .where(Case.id == row.case_id)).first()
+            initial = {n: v for n, v in zip(sorted(names), values or (), strict=False) if v}
+        return {"options": options, "initial": initial}
 
     def case_tasks(self, case_code: str) -> list[HumanTask]:
         """Every task of a case, newest first (the case page shows them)."""

@@ -130,8 +130,10 @@ REVIEW_FIELDS = {
                                "Note to the officer (required when refusing)"),
 }
 
-CATEGORIES = ("urban_infrastructure,traffic,street_lighting,water_drainage,trees_parks,sanitation,"
-              "pollution,urban_order,public_security,health,education,tourism,public_services,other")
+# The triage deadline in working hours by the citizen's priority (a designer changes it in the "Thời hạn phân
+# loại" service task), and the reminder to the IOC's operators this many working hours before it.
+TRIAGE_HOURS = '{"high": 2, "normal": 4, "low": 8}.get(priority, 4)'
+TRIAGE_REMINDER_HOURS = "1"
 
 # id: (type, name, lane, cx, cy, extra)
 NODES: dict[str, dict] = {}
@@ -161,17 +163,41 @@ def q(text: str) -> str:
 node("start", "startEvent", "Tiếp nhận phản ánh", "lane_operator", 210, Y_OP)
 # Triage again after a unit returns the case (return_task).
 node("triage_merge", "exclusiveGateway", None, "lane_operator", 290, Y_OP)
+# The deadline of the triage (working hours, shorter for high priority), on the case until routing sets the
+# unit's; computed again for each round, after a return too.
+service("triage_deadline_task", "Thời hạn phân loại", "lane_system", 290, Y_TOP, "case_deadline",
+        {"hours": TRIAGE_HOURS, "reminder_hours": TRIAGE_REMINDER_HOURS}, result="triage_deadline")
+# Category and unit are chosen from the live lists (choice@categories, choice@units), checked again on completion.
 node("triage", "userTask", "Phân loại phản ánh", "lane_operator", 400, Y_OP, props={
     "candidateUnit": "ioc_unit",
+    "dueAt": 'triage_deadline["due_at"]',
     "field.decision": field("choice!:accept,reject", "Quyết định", "Decision"),
     "field.priority": field("choice:low,normal,high", "Mức độ ưu tiên", "Priority"),
-    "field.category": field(f"choice:{CATEGORIES}", "Lĩnh vực", "Category"),
-    "field.override_unit": field("text", "Đơn vị xử lý (mã, khi chỉ định)", "Responsible unit code (overrides the table)"),
-    "field.note": field("textarea", "Ghi chú", "Note"),
+    "field.category": field("choice@categories", "Lĩnh vực", "Category"),
+    "field.override_unit": field("choice@units", "Đơn vị xử lý (khi chỉ định, thay bảng định tuyến)",
+                                 "Responsible unit (when named, instead of the routing table)"),
+    "field.reject_reason": field("textarea!(decision=reject)", "Lý do từ chối (người dân sẽ đọc)",
+                                 "Reason for rejecting (the citizen reads it)"),
+    "field.note": field("textarea", "Ghi chú nội bộ", "Internal note"),
 })
+# Before the triage deadline its operators are reminded; after it the IOC's head is told (the task stays open).
+node("triage_overdue_timer", "boundaryEvent", "Quá hạn phân loại", "lane_operator", 405, Y_OP + 40,
+     attached="triage", cancel=False, timer='triage_deadline["due_at"]', label="left")
+node("triage_remind_timer", "boundaryEvent", "Nhắc phân loại", "lane_operator", 445, Y_OP + 40,
+     attached="triage", cancel=False, timer='triage_deadline["remind_at"]', label="right")
+service("triage_escalate", "Báo thủ trưởng IOC (quá hạn)", "lane_system", 290, Y_MAIN, "notify",
+        {"role": q("unit_head"), "unit": "ioc_unit", "kind": q("overdue")})
+node("end_triage_escalated", "endEvent", "Đã báo", "lane_system", 200, Y_MAIN)
+service("triage_remind", "Nhắc phân loại", "lane_system", 290, Y_LOW, "notify",
+        {"role": q("operator"), "unit": "ioc_unit", "kind": q("reminder")})
+node("end_triage_reminded", "endEvent", "Đã nhắc", "lane_system", 200, Y_LOW)
 node("triage_decision", "exclusiveGateway", "Hợp lệ?", "lane_operator", X_ACCEPT, Y_OP,
      default="flow_triage_accept", label="above")
-service("close_rejected", "Đóng (không hợp lệ)", "lane_operator", 700, Y_OP, "close", {"reason": q("rejected")})
+service("close_rejected", "Đóng (không hợp lệ)", "lane_operator", 700, Y_OP, "close",
+        {"reason": q("rejected"), "note": "reject_reason"})
+# An accepted case takes the category and priority triage chose (lists, dashboard, figures read the case).
+service("classify_task", "Ghi phân loại", "lane_system", X_ACCEPT, Y_TOP, "classify",
+        {"priority": "priority", "category": "category"})
 node("end_rejected", "endEvent", "Đã từ chối", "lane_operator", 830, Y_OP)
 
 # System lane: assignment
@@ -343,12 +369,23 @@ def straight(id_, src, tgt, **kw):
 
 
 straight("flow_start_triage_merge", "start", "triage_merge")
-straight("flow_merge_triage", "triage_merge", "triage")
+flow("flow_merge_deadline", "triage_merge", "triage_deadline_task", [B("triage_merge"), T("triage_deadline_task")])
+flow("flow_deadline_triage", "triage_deadline_task", "triage",
+     [R("triage_deadline_task"), (370, Y_TOP), (370, B("triage")[1])])
+flow("flow_triage_overdue", "triage_overdue_timer", "triage_escalate",
+     [B("triage_overdue_timer"), (405, Y_MAIN), R("triage_escalate")])
+flow("flow_triage_escalated_end", "triage_escalate", "end_triage_escalated",
+     [L("triage_escalate"), R("end_triage_escalated")])
+flow("flow_triage_remind", "triage_remind_timer", "triage_remind",
+     [B("triage_remind_timer"), (445, Y_LOW), R("triage_remind")])
+flow("flow_triage_reminded_end", "triage_remind", "end_triage_reminded", [L("triage_remind"), R("end_triage_reminded")])
 straight("flow_triage_decision", "triage", "triage_decision")
 flow("flow_triage_reject", "triage_decision", "close_rejected", [R("triage_decision"), L("close_rejected")],
      name="Không hợp lệ", cond='decision == "reject"', label_at=(X_ACCEPT + 33, Y_OP - 22))
-flow("flow_triage_accept", "triage_decision", "assign_merge",
-     [B("triage_decision"), (X_ACCEPT, Y_MAIN), L("assign_merge")], name="Hợp lệ", label_at=(X_ACCEPT + 8, 300))
+flow("flow_triage_accept", "triage_decision", "classify_task", [B("triage_decision"), T("classify_task")],
+     name="Hợp lệ", label_at=(X_ACCEPT + 8, 232))
+flow("flow_classify_assign", "classify_task", "assign_merge",
+     [B("classify_task"), (X_ACCEPT, Y_MAIN), L("assign_merge")])
 straight("flow_rejected_end", "close_rejected", "end_rejected")
 straight("flow_merge_route", "assign_merge", "route")
 straight("flow_route_sla", "route", "sla")

@@ -59,7 +59,8 @@ CALLBACK_FIELDS = {
     "field.callback_note": field("textarea", "Ghi chú cuộc gọi lại", "Note on the callback"),
 }
 REROUTE_FIELDS = {
-    "field.override_unit": field("text!", "Đơn vị xử lý (mã)", "Responsible unit code"),
+    # Chosen from the live list of units that handle cases, checked again on completion.
+    "field.override_unit": field("choice@units!", "Đơn vị xử lý", "Responsible unit"),
     "field.note": field("textarea", "Ghi chú", "Note"),
 }
 

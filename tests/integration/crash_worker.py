@@ -100,7 +100,7 @@ class Worker:
             if self.rng.random() < 0.3:
                 continue
             if self.rng.random() < 0.1:
-                data = {"decision": "reject", "note": "Trùng lặp"}
+                data = {"decision": "reject", "reject_reason": "Trùng lặp"}
             else:
                 data = {"decision": "accept", "priority": self.rng.choice(("low", "normal", "normal", "high"))}
             self._in_session(lambda svc, t=task_id, d=data: svc.cases.complete_task(t, d, actor="dtv1"))

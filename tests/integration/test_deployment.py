@@ -9,6 +9,7 @@ from engine.errors import DeploymentError
 from engine.models import ProcessDefinition, ProcessInstance
 from tests.bpmn_factory import call, process, rule, script, service, timer, user
 from tests.conftest import BPMN_DIR
+from tests.integration.test_field_report import intake
 from workflows.runtime import make_services
 
 OFFICER = {"officer": ["start", "s0", "s1", "end"]}
@@ -76,8 +77,8 @@ def test_new_version_for_new_files_and_running_instances_keep_theirs(services, s
     same = services.definitions.deploy(case_files)
     assert not same.created and same.definition.id == v1.id  # same files: no new version
 
-    running = services.instances.start("field_report", {"case_id": 0, "ioc_unit": "IOC-DLK"})
-    session.commit()
+    # Through intake: the process's first step writes the triage deadline to its case.
+    running = intake(services).process_instance
     changed = dict(case_files)
     changed["field_report.bpmn"] = changed["field_report.bpmn"].replace("Phân loại phản ánh", "Phân loại và xác minh")
     v2 = services.definitions.deploy(changed, deployed_by="designer").definition
@@ -87,7 +88,7 @@ def test_new_version_for_new_files_and_running_instances_keep_theirs(services, s
     old_task = services.instances.view(running.id).open_tasks[0]
     assert old_task.title == "Phân loại phản ánh"  # the running instance keeps version 1
 
-    new = services.instances.start("field_report", {"case_id": 0, "ioc_unit": "IOC-DLK"})
+    new = intake(services, title="Ổ gà khác").process_instance
     session.commit()
     assert new.definition_id == v2.id
     assert services.instances.view(new.id).open_tasks[0].title == "Phân loại và xác minh"

@@ -215,9 +215,9 @@ def test_satisfied_citizen_closes_the_case(services, session):
 def test_rejected_at_triage(services, session):
     case = intake(services)
     task = only_task(session, case, "triage")
-    services.cases.complete_task(task.id, {"decision": "reject", "note": "Trùng lặp"}, actor="dtv1")
+    services.cases.complete_task(task.id, {"decision": "reject", "reject_reason": "Trùng lặp"}, actor="dtv1")
     session.refresh(case)
-    assert case.status == "rejected"
+    assert (case.status, case.close_note) == ("rejected", "Trùng lặp")
     assert open_tasks(session, case) == {}
 
 
@@ -313,8 +313,8 @@ def test_the_officer_returns_a_case_that_is_not_the_units_and_triage_reroutes_it
 
     session.expire_all()
     case = session.get(Case, case.id)
-    assert (case.status, case.responsible_unit_id, case.due_at) == ("returned", None, None)
-    again = only_task(session, case, "triage")  # back to the IOC's operators
+    again = only_task(session, case, "triage")  # back to the IOC's operators, with a new triage deadline
+    assert (case.status, case.responsible_unit_id, case.due_at) == ("returned", None, again.due_at)
     assert (again.candidate_role, again.candidate_unit) == ("operator", "IOC-DLK")
     assert notified(session, case, "returned") == ["dtv1", "dtv2"]
     note = session.scalar(select(Notification).where(Notification.case_id == case.id, Notification.kind == "returned"))
@@ -358,17 +358,15 @@ def test_triage_naming_a_unit_routes_to_it_on_the_first_pass(services, session):
     assert case.responsible_unit.code == "P-TAN-LAP"
 
 
-def test_triage_naming_a_unit_that_does_not_exist_is_an_incident_at_assign(services, session):
-    from engine.models import Incident
+def test_triage_naming_a_unit_that_does_not_exist_is_refused_on_the_form(services, session):
+    from engine.errors import FormError
 
     case = intake(services)
-    triage(services, session, case, override_unit="KHONG-CO")
-    session.expire_all()
-    view = services.instances.view(case.process_instance_id)
-    assert view.status == "error" and view.open_tasks == []
-    assert any("unit 'KHONG-CO' does not exist" in m for m in view.incidents), view.incidents
-    incident = session.scalar(select(Incident).where(Incident.instance_id == case.process_instance_id))
-    assert incident.element_id == "assign_task"
+    with pytest.raises(FormError) as refused:  # units are chosen from the live list (tests/integration/test_triage.py)
+        triage(services, session, case, override_unit="KHONG-CO")
+    assert set(refused.value.fields) == {"override_unit"}
+    session.rollback()
+    assert only_task(session, case, "triage").state == "open"
     session.refresh(case)
     assert case.responsible_unit_id is None and case.status == "received"
 

@@ -435,7 +435,10 @@ def test_request_by_id_and_unknown_ids_and_tokens(world):
     request = body[0]
     assert (request["service_request_id"], request["status"], request["service_code"]) == (code, "open", "street_lighting")
     assert request["service_name"] == "Điện chiếu sáng" and isinstance(request["lat"], float)
-    assert request["requested_datetime"].endswith("+07:00") and request["expected_datetime"] is None
+    assert request["requested_datetime"].endswith("+07:00")
+    with _app.app_context():  # until routing, the triage deadline
+        due = db.session.scalar(select(Case.due_at).where(Case.code == code))
+    assert request["expected_datetime"] == due.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).isoformat(timespec="seconds")
     root = _xml(client.get(f"{BASE}/requests/{code}.xml"))
     assert root.tag == "service_requests" and _tags(root) == ["request"] and _tags(root[0]) == REQUEST_ORDER
     for fmt in ("json", "xml"):

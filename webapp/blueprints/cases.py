@@ -60,12 +60,17 @@ def _page(code: str, status: int = 200, **form_state: Any):
         abort(404)
     except AccessDeniedError:
         abort(403)
+    return render_template("cases/page.html", case=detail, now=runtime().clock.now(), **map_context(detail),
+                           max_mb=current_app.config["MAX_ATTACHMENT_MB"], form_state=form_state), status
+
+
+def map_context(detail) -> dict[str, Any]:
+    """What the case map (cases/_macros.html `location_map`, js/case.js) needs: base map and the open cases nearby."""
     config = current_app.config
     related = [{"code": r.code, "title": r.title, "lat": r.lat, "lon": r.lon, "metres": r.metres,
                 "url": url_for("cases.case", code=r.code)} for r in detail.related]
-    return render_template("cases/page.html", case=detail, now=runtime().clock.now(), related_json=related,
-                           map_tiles=config.get("MAP_TILES_URL") or "", map_attribution=config.get("MAP_ATTRIBUTION") or "",
-                           max_mb=config["MAX_ATTACHMENT_MB"], form_state=form_state), status
+    return {"related_json": related, "map_tiles": config.get("MAP_TILES_URL") or "",
+            "map_attribution": config.get("MAP_ATTRIBUTION") or ""}
 
 
 @bp.get("/cases/")

@@ -12,7 +12,7 @@ from engine.errors import ConflictError, FormError, NotFoundError
 from engine.i18n import text_of
 from engine.instances import TASK_STATES
 from webapp.extensions import db
-from webapp.i18n import translate
+from webapp.i18n import reader_language, translate
 from webapp.params import page_number as page_arg
 from webapp.runtime import runtime
 from webapp.security import actor, require
@@ -135,21 +135,28 @@ def fragment():
 def task(task_id: str):
     """A task: its case in brief, its form, and claim / release / reassign."""
     try:
-        detail = _services().tasks.detail(actor(), task_id)
+        detail = _services().tasks.detail(actor(), task_id, reader_language())
     except CaseNotFoundError:
         abort(404)
     except AccessDeniedError:
         abort(403)
-    return render_template("tasklist/task.html", detail=detail, values={}, field_errors={}, **_form_lists())
+    # The form starts with the case's current values (triage: its priority and category).
+    return render_template("tasklist/task.html", detail=detail, values=detail.initial, field_errors={},
+                           **_case_context(detail))
 
 
-def _form_lists() -> dict[str, Any]:
-    from flask_babel import get_locale
+def _case_context(detail) -> dict[str, Any]:
+    """The case beside its task: description, photos and map (the case page's pieces)."""
+    from webapp.blueprints.cases import map_context
+    from workflows.case_view import CaseViewService
 
-    from workflows.reference import categories
-
-    lang = str(get_locale())
-    return {"category_names": {c.code: c.label(lang) for c in categories(db.session)}}
+    rt = runtime()
+    try:
+        case = CaseViewService(db.session, rt.clock, timezone=rt.timezone).get(actor(), detail.row.case_code,
+                                                                                reader_language())
+    except (CaseNotFoundError, AccessDeniedError):  # a task one sees without its case: the form alone
+        return {"case": None}
+    return {"case": case, **map_context(case)}
 
 
 def _back(task_id: str):
@@ -211,7 +218,7 @@ def complete(task_id: str):
     """Complete a task with the form its BPMN user task declares; errors come back on the form."""
     services = _services()
     try:
-        detail = services.tasks.detail(actor(), task_id)
+        detail = services.tasks.detail(actor(), task_id, reader_language())
     except CaseNotFoundError:
         abort(404)
     except AccessDeniedError:
@@ -228,7 +235,7 @@ def complete(task_id: str):
         services.tasks.complete(actor(), task_id, data)
     except FormError as exc:
         return render_template("tasklist/task.html", detail=detail, values=request.form,
-                               field_errors=_field_errors(exc), **_form_lists()), 422
+                               field_errors=_field_errors(exc), **_case_context(detail)), 422
     except AccessDeniedError as exc:
         return _refused(exc)
     except (ConflictError, NotFoundError) as exc:

@@ -22,7 +22,7 @@ def graph():
     return parse_graph(bpmn_file_of(files, "field_report"), "field_report")
 
 
-ACCEPTED = {"triage": at(1), "assign_task": at(1)}
+ACCEPTED = {"triage_deadline_task": T0, "triage": at(1), "classify_task": at(1), "assign_task": at(1)}
 
 
 def state(graph, done, active=None, opened=None, running=True, failed=()):
@@ -31,9 +31,9 @@ def state(graph, done, active=None, opened=None, running=True, failed=()):
 
 
 def test_a_new_case_waits_at_triage(graph):
-    s = state(graph, {}, active={"triage": T0}, opened={"triage": T0})
-    assert s.active == ["triage"] and s.waiting == []
-    assert "start" in s.done and "triage" not in s.done
+    s = state(graph, {"triage_deadline_task": T0}, active={"triage": T0}, opened={"triage": T0})
+    assert s.active == ["triage"] and set(s.waiting) == {"triage_remind_timer", "triage_overdue_timer"}
+    assert {"start", "triage_deadline_task"} <= set(s.done) and "triage" not in s.done
 
 
 def test_after_triage_handle_is_active_and_its_timers_wait(graph):

@@ -4,7 +4,7 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-03 16:55:00
 
-Reserved for issue 9's work on this subject: a no-op until its schema lands.
+A case keeps what the citizen reads about its close (a rejection's reason, personal data removed).
 """
 from alembic import op  # noqa: F401
 import sqlalchemy as sa  # noqa: F401
@@ -19,8 +19,10 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table('case_record', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('close_note', sa.Text(), server_default='', nullable=False))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('case_record', schema=None) as batch_op:
+        batch_op.drop_column('close_note')
