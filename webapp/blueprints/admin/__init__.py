@@ -84,6 +84,7 @@ section("admin.audit", _l("Audit log"), order=900,
 
 # Sections: one import per submodule (each adds its routes to `bp` and its entry to the navigation).
 import webapp.blueprints.admin.audit  # noqa: E402,F401
+import webapp.blueprints.admin.calendar  # noqa: E402,F401
 import webapp.blueprints.admin.incidents  # noqa: E402,F401
 import webapp.blueprints.admin.keys  # noqa: E402,F401
 import webapp.blueprints.admin.status  # noqa: E402,F401
