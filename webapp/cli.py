@@ -23,7 +23,7 @@ from workflows.admin.incidents import ShellActor
 from workflows.errors import CaseError, IntakeError
 
 # Instance statuses as the report shows them (the stored values are English keys).
-STATUS = {"running": t("running"), "completed": t("completed"), "error": t("error")}
+STATUS = {"running": t("running"), "completed": t("completed"), "error": t("error"), "cancelled": t("cancelled")}
 
 
 def _create_app():

@@ -8,8 +8,10 @@ import re
 import pytest
 from click.testing import CliRunner
 
+from engine.database import make_engine, make_session_factory
 from tests.bpmn_factory import process, script, user
 from webapp.cli import main
+from workflows.runtime import make_services
 
 
 def ioc(url, *args):
@@ -46,3 +48,12 @@ def test_incidents_are_listed_shown_with_their_step_and_retried_from_the_shell(d
     again = ioc(db_url, "incidents", "retry", incident_id)
     assert again.exit_code == 1 and "already resolved" in again.output
     assert ioc(db_url, "incidents", "retry", "999").exit_code == 1
+
+    # An instance cancelled from the incidents page reads as cancelled.
+    other = re.search(r"instance (\d+): needs v1", ioc(db_url, "start", "needs").output).group(1)
+    engine = make_engine(db_url)
+    with make_session_factory(engine)() as session:
+        make_services(session).instances.cancel(int(other), "duplicate", actor="admin")
+        session.commit()
+    engine.dispose()
+    assert "status=cancelled" in ioc(db_url, "instance", other).output
