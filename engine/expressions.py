@@ -19,15 +19,20 @@ Layers of defence, from cheapest to most expensive:
 * run time guards: attribute access refuses private names and ``str.format``;
   dangerous builtins (``open``, ``type``, ``globals``...) are stubs that refuse;
   padding/replace/join-style methods refuse results over `MAX_SEQUENCE_LEN`;
+* one C call never outlasts the checks (section "structures"): operands of
+  comparisons, hashed keys and sorted lists are measured first (nodes counted at
+  each shared reference, nesting depth), and whatever consumes an iterable in C
+  (list(), set(), sorted(), star unpacking…) takes it item by item under the budget
+  unless it is a small container;
 * the budget (`_Budget`): a per-call deadline, plus a cap on how much the
   process's resident memory may grow during the call (Linux /proc only);
 * after the run: nothing callable leaks into task data, and the data must stay
   serialisable in bounded size (no cycles, no exploding shared references).
 
-What it cannot bound: CPU spent inside one comparison or hash of a deliberately
-built, deeply shared structure (``a == b`` walks every shared reference), and
-memory is only capped approximately (process-wide, sampled every 5 ms). Hard
-isolation needs a subprocess with rlimits.
+What remains approximate: memory is capped process-wide, sampled every 5 ms of run
+time, and a single C call may still take up to about the work the script already did
+under the deadline (e.g. one probe of a table built with colliding hashes). Hard
+isolation would need a subprocess with rlimits.
 """
 
 from __future__ import annotations
@@ -65,7 +70,7 @@ __all__ = ["RestrictedEnvironment", "RestrictedEvaluator"]
 # Size limits. They are generous for case data and tiny next to what a single C call
 # could otherwise allocate (``"a" * 10**10`` is 10 GB before any deadline check runs).
 MAX_SEQUENCE_LEN = 1_000_000  # items/characters one repeat/pad/join/replace may produce
-MAX_CONCAT_LEN = 10_000_000  # items/characters of a concatenation (it at most doubles)
+MAX_CONCAT_LEN = 2_000_000  # items/characters of a concatenation (it at most doubles)
 MAX_INT_BITS = 100_000  # ~30 000 decimal digits; 2**10, 10**100 are fine
 MAX_RANGE_LEN = 100_000
 MAX_FORMAT_WIDTH = 10_000  # widths/precisions in f-string specs and "%" formats
@@ -82,6 +87,7 @@ _NoneType = type(None)
 _PLAIN = frozenset({str, int, float, bool, _NoneType, complex})
 _SEQUENCES = (str, bytes, list, tuple)
 _CONTAINERS = (list, tuple, dict, set, frozenset)
+_MISSING = object()
 
 
 def _refuse(message: str) -> UnsafeExpressionError:
@@ -140,6 +146,466 @@ def _check_repeat(length: int, times: Any) -> None:
     if isinstance(times, int) and length * times > MAX_SEQUENCE_LEN:
         raise _refuse(f"repeating a sequence of {length:,} items {times:,} times would exceed "
                       f"{MAX_SEQUENCE_LEN:,} items")
+
+
+# --------------------------------------------------------------------------- structures
+# A C call holds the GIL until it returns, so one comparison, hash, sort or set build of a
+# hostile structure would stall every thread of the server. Shared references make a
+# structure that takes a few bytes of memory and a few loop iterations to build, but
+# 2**30 nodes to walk: ``a = [a, a]`` thirty times, then ``a == b`` or ``hash(t)``. And
+# consuming an iterator inside one C call (``list(zip(s, s))``, ``[*s, *s]``, ``set(...)``)
+# allocates and hashes without any deadline or memory check. So:
+#
+# * every operand of a comparison, every key hashed, and every list sorted is measured
+#   first (`_walk_cost`: its nodes counted once per occurrence, as the C code would visit
+#   them, with each distinct container walked once) and refused past `MAX_WALK` units or
+#   `MAX_NESTING` levels; a set or dict counts its size times its content, because a
+#   comparison probes one table once per item of the other (and crafted hash collisions
+#   make each probe walk the table);
+# * every C call that consumes an iterable (list(), tuple(), set(), dict(), sorted(),
+#   min(), max(), sum(), any(), all(), str.join, list.extend, set and dict updates, star
+#   unpacking) takes a small built-in container as it is and anything else item by item
+#   through the call's budget, so the deadline and the memory bound are checked as it goes.
+
+MAX_DIRECT = 100_000  # items a C call may take from a sized container in one go
+MAX_HASHED_DIRECT = 1_000  # items a C call may hash into one table in one go (collisions: quadratic)
+MAX_WALK = 1_000_000  # nodes one comparison, hash or sort may visit (about 50 ms of C here)
+MAX_SORT = 100_000  # items of one sort
+
+_DICT_VIEWS = (type({}.keys()), type({}.values()), type({}.items()))
+_SCALARS = frozenset({int, float, bool, complex, _NoneType})
+_FLAT = _SCALARS | {str, bytes}
+_TEXTS = (str, bytes)
+_WALKED = frozenset({list, tuple, dict, set, frozenset, *_DICT_VIEWS})
+_HASHED = frozenset({dict, set, frozenset, _DICT_VIEWS[0], _DICT_VIEWS[2]})
+_SHORT = frozenset({list, tuple, set, frozenset})
+_SIZED = frozenset({list, tuple, str, bytes, dict, set, frozenset, range, *_DICT_VIEWS})
+_BUDGET = threading.local()  # the running call's _Budget, for the guards that consume iterables
+
+
+def _flat_cost(items: Any) -> int | None:
+    """Cost of a container whose items are all numbers and texts (one C pass), else None."""
+    kinds = set(map(type, items))
+    if kinds <= _SCALARS:
+        return len(items)
+    if kinds <= _FLAT:
+        text = items if kinds <= {str} or kinds <= {bytes} else [i for i in items if type(i) in (str, bytes)]
+        return len(items) + sum(map(len, text)) // 100
+    return None
+
+
+def _walk_cost(obj: Any, limit: int = MAX_WALK, what: str = "this value", *, lookup: bool = False) -> int:
+    """Units one C comparison or hash of `obj` may visit; refused past `limit` or `MAX_NESTING`.
+
+    A shared reference counts at each occurrence (as C walks it), yet each distinct
+    container is walked once here (memo by id), so ``a = [a, a]`` thirty times is
+    refused after about thirty steps. Texts count one unit per 100 characters. With
+    `lookup` (the right side of ``in``), a top-level set or dict is probed once, not
+    compared item by item, so its size does not multiply its content.
+    """
+    memo: dict[int, tuple[Any, int]] = {}  # id -> (object kept alive, cost)
+
+    def walk(o: Any, depth: int) -> int:
+        kind = type(o)
+        if kind not in _WALKED:
+            return 1 + len(o) // 100 if kind is str or kind is bytes else 1
+        seen = memo.get(id(o))
+        if seen is not None:
+            return seen[1]
+        if depth >= MAX_NESTING:
+            raise _refuse(f"{what} is nested more than {MAX_NESTING} levels deep")
+        memo[id(o)] = (o, 1)  # a cycle counts once: comparing one stops at Python's recursion limit
+        parts = (o.keys(), o.values()) if kind is dict else (o,)
+        total = 1
+        for part in parts:
+            flat = _flat_cost(part)
+            if flat is not None:
+                total += flat
+            else:
+                for item in part:
+                    total += walk(item, depth + 1)
+                    if total > limit:
+                        break
+            if total > limit:
+                break
+        if kind in _HASHED and not (lookup and depth == 0):
+            total += total * (len(o) // 8)
+        if total > limit:
+            raise _refuse(f"{what} is too large to compare, hash or sort in one step "
+                          f"(more than {limit:,} items, counting shared references each time)")
+        memo[id(o)] = (o, total)
+        return total
+
+    return walk(obj, 0)
+
+
+def _small_and_flat(value: Any) -> bool:
+    """A short list, tuple or set of numbers and short texts: cheap to compare or hash (the usual case)."""
+    if type(value) not in _SHORT or len(value) > 64:
+        return False
+    kinds = set(map(type, value))
+    return kinds <= _SCALARS or (kinds <= _FLAT and sum(len(v) for v in value if type(v) in _TEXTS) < 100_000)
+
+
+def _cmp(value: Any) -> Any:
+    """An operand of ==, <, in…: measured unless it is a number, a text or small and flat."""
+    if type(value) not in _FLAT and not _small_and_flat(value):
+        _walk_cost(value, what="a compared value")
+    return value
+
+
+def _cmp_in(value: Any) -> Any:
+    """The container on the right of `in`: probed once, so a big set or dict is fine."""
+    if type(value) not in _FLAT and not _small_and_flat(value):
+        _walk_cost(value, what="the container searched by 'in'", lookup=True)
+    return value
+
+
+def _key(value: Any) -> Any:
+    """A value about to be hashed (dict key, set item, hash())."""
+    if type(value) not in _FLAT and not _small_and_flat(value):
+        _walk_cost(value, what="a key")
+    return value
+
+
+def _guarded_getitem(obj: Any, key: Any) -> Any:
+    if type(key) not in _FLAT and type(key) is not slice and not _small_and_flat(key):
+        _walk_cost(key, what="a key")
+    return obj[key]
+
+
+def _guarded_hash(value: Any) -> int:
+    return hash(_key(value))
+
+
+def _ticking(iterable: Any) -> Any:
+    """`iterable` item by item, checking the running call's deadline and memory bound."""
+    budget = getattr(_BUDGET, "current", None)
+    return iter(iterable) if budget is None else budget.timed_iter(iterable)
+
+
+def _feed(iterable: Any) -> Any:
+    """What a C call may consume: a small built-in container as is, anything else item by item."""
+    if type(iterable) in _SIZED and len(iterable) <= MAX_DIRECT:
+        return iterable
+    return _ticking(iterable)
+
+
+def _keyed(iterable: Any) -> Any:
+    for item in _ticking(iterable):
+        yield _key(item)
+
+
+def _feed_keys(iterable: Any) -> Any:
+    """Items to hash into a table: in one go only a few numbers and texts, else one by one, measured."""
+    kind = type(iterable)
+    if kind is set or kind is frozenset or (
+            kind in _SIZED and len(iterable) <= MAX_HASHED_DIRECT and set(map(type, iterable)) <= _FLAT):
+        return iterable  # a set's items go into an empty table without any comparison
+    return _keyed(iterable)
+
+
+def _pairs(iterable: Any) -> Any:
+    for pair in _ticking(iterable):
+        if type(pair) in (tuple, list) and len(pair) == 2:
+            _key(pair[0])
+        yield pair
+
+
+def _copy_dict(source: dict) -> dict:
+    if len(source) <= MAX_HASHED_DIRECT:
+        return dict(source)
+    copy: dict = {}
+    for key in _ticking(source):
+        copy[key] = source[key]
+    return copy
+
+
+def _make_list(iterable: Any = ()) -> list:
+    return list(_feed(iterable))
+
+
+def _make_tuple(iterable: Any = ()) -> tuple:
+    return tuple(_feed(iterable))
+
+
+def _make_set(iterable: Any = ()) -> set:
+    return set(_feed_keys(iterable))
+
+
+def _make_frozenset(iterable: Any = ()) -> frozenset:
+    return frozenset(_feed_keys(iterable))
+
+
+def _make_dict(*args: Any, **kwargs: Any) -> dict:
+    if len(args) > 1:
+        raise TypeError(f"dict expected at most 1 argument, got {len(args)}")
+    if not args:
+        return dict(**kwargs)
+    source = args[0]
+    result = _copy_dict(source) if isinstance(source, dict) else dict(_pairs(source))
+    if kwargs:
+        result.update(kwargs)
+    return result
+
+
+def _sort_in_place(items: list, key: Any = None, reverse: bool = False) -> None:
+    count = len(items)
+    if count > MAX_SORT:
+        raise _refuse(f"sorting {count:,} items is not allowed (at most {MAX_SORT:,})")
+    limit = MAX_WALK * 8 // max(count.bit_length(), 1)
+    if key is None:
+        _walk_cost(items, limit, "the list to sort")
+        items.sort(reverse=reverse)
+        return
+    # The keys are compared in C: compute and measure them first, then sort positions by them.
+    keys = [key(item) for item in _ticking(items)]
+    _walk_cost(keys, limit, "the sort keys")
+    order = sorted(range(count), key=keys.__getitem__, reverse=reverse)
+    items[:] = [items[i] for i in order]
+
+
+def _guarded_sorted(iterable: Any, /, *, key: Any = None, reverse: bool = False) -> list:
+    items = _make_list(iterable)
+    _sort_in_place(items, key, reverse)
+    return items
+
+
+def _checked_sort(self: list, *, key: Any = None, reverse: bool = False) -> None:
+    if type(self) is not list:
+        raise TypeError(f"sort() needs a list, not {type(self).__name__}")
+    _sort_in_place(self, key, reverse)
+
+
+def _extreme(builtin: Callable[..., Any]) -> Callable[..., Any]:
+    name = builtin.__name__
+
+    def pick(*args: Any, key: Any = None, default: Any = _MISSING) -> Any:
+        if not args:
+            raise TypeError(f"{name} expected at least 1 argument, got 0")
+        items = _make_list(args[0]) if len(args) == 1 else list(args)
+        if not items:
+            if default is _MISSING:
+                raise ValueError(f"{name}() arg is an empty sequence")
+            return default
+        if key is None:
+            _walk_cost(items, what=f"the values given to {name}()")
+            return builtin(items)
+        keys = [key(item) for item in _ticking(items)]
+        _walk_cost(keys, what=f"the keys of {name}()")
+        return items[builtin(range(len(items)), key=keys.__getitem__)]
+
+    pick.__name__ = name
+    return pick
+
+
+def _guarded_sum(iterable: Any, /, start: Any = 0) -> Any:
+    # sum(list_of_lists, []) concatenates quadratically inside one C call.
+    if not isinstance(start, (int, float, complex)):
+        raise _refuse("sum() only adds numbers; use a comprehension to join lists or strings")
+    return sum(_feed(iterable), start)
+
+
+def _guarded_any(iterable: Any, /) -> bool:
+    return any(_feed(iterable))
+
+
+def _guarded_all(iterable: Any, /) -> bool:
+    return all(_feed(iterable))
+
+
+def _guarded_fsum(iterable: Any, /) -> float:
+    return math.fsum(_feed(iterable))
+
+
+def _guarded_getiter(obj: Any) -> Any:
+    # for loops, comprehensions and unpacking (``a, *b = zip(s, s)`` builds a list in C).
+    return iter(_feed(obj))
+
+
+def _star(iterable: Any) -> Any:
+    """``*x`` in a list, tuple or call: taken in one go only from a small container."""
+    return _feed(iterable)
+
+
+def _set_star(iterable: Any) -> Any:
+    """``*x`` in a set display: its items are hashed."""
+    return _feed_keys(iterable)
+
+
+class _TickingMapping(collections.abc.Mapping):
+    """A big mapping handed to ``**`` (dict display or call): read key by key under the budget."""
+
+    __slots__ = ("_source",)
+
+    def __init__(self, source: Mapping[Any, Any]):
+        self._source = source
+
+    def keys(self) -> Any:  # noqa: D102 - what dict.update and ** read
+        return _keyed(self._source)
+
+    def __iter__(self) -> Any:
+        return _keyed(self._source)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._source[key]
+
+    def __len__(self) -> int:
+        return len(self._source)
+
+
+def _dict_star(mapping: Any) -> Any:
+    """``**d`` in a dict display or call: in one go only a small dict."""
+    if type(mapping) is dict and len(mapping) <= MAX_HASHED_DIRECT:
+        return mapping
+    if isinstance(mapping, Mapping):
+        return _TickingMapping(mapping)
+    return mapping  # not a mapping: Python's own TypeError
+
+
+def _cheap_table(value: Any) -> bool:
+    """True unless `value` is a set, dict or view too big (or too deep) to combine in one C call."""
+    kind = type(value)
+    if kind not in _HASHED and kind is not _DICT_VIEWS[1]:
+        return True
+    if len(value) > MAX_HASHED_DIRECT:
+        return False
+    try:
+        _walk_cost(value, what="a set")
+    except UnsafeExpressionError:
+        return False
+    return True
+
+
+def _as_set(value: Any) -> set | frozenset:
+    return value if type(value) in (set, frozenset) else set(_keyed(value))
+
+
+def _combine(symbol: str, a: Any, b: Any, target: set | None = None) -> Any:
+    """``a | b``, ``a & b``, ``a - b``, ``a ^ b`` of sets, dicts and views, item by item under the budget."""
+    if symbol == "|" and isinstance(a, dict) and isinstance(b, dict):
+        merged = a if target is not None else _copy_dict(a)
+        for key in _ticking(b):
+            merged[key] = b[key]
+        return merged
+    left, right = _as_set(a), _as_set(b)
+    if symbol == "|":
+        result = set(left)
+        result.update(_ticking(right))
+    elif symbol == "&":
+        small, big = (left, right) if len(left) <= len(right) else (right, left)
+        result = {item for item in _ticking(small) if item in big}
+    elif symbol == "-":
+        result = {item for item in _ticking(left) if item not in right}
+    else:
+        result = {item for item in _ticking(left) if item not in right}
+        result.update(item for item in _ticking(right) if item not in left)
+    if target is not None:
+        target.clear()
+        target.update(_ticking(result))
+        return target
+    return frozenset(result) if type(a) is frozenset else result
+
+
+def _table_operator(symbol: str, direct: Callable[[Any, Any], Any],
+                    in_place: bool = False) -> Callable[[Any, Any], Any]:
+    def apply(a: Any, b: Any) -> Any:
+        if type(a) in _SCALARS or (_cheap_table(a) and _cheap_table(b)):
+            return direct(a, b)
+        if isinstance(a, (set, frozenset, dict, *_DICT_VIEWS)) and isinstance(b, (set, frozenset, dict, *_DICT_VIEWS)):
+            if type(a) is dict and type(b) is not dict:
+                return direct(a, b)  # Python's TypeError
+            return _combine(symbol, a, b, a if in_place and type(a) in (set, dict) else None)
+        return direct(a, b)
+    return apply
+
+
+def _set_method(name: str) -> Callable[..., Any]:
+    """set/frozenset methods taking iterables, item by item when anything is big."""
+    method = getattr(set, name)
+    symbol = {"union": "|", "update": "|", "intersection": "&", "intersection_update": "&",
+              "difference": "-", "difference_update": "-", "symmetric_difference": "^",
+              "symmetric_difference_update": "^"}.get(name)
+    in_place = name.endswith("update")
+
+    def call(self: Any, *others: Any) -> Any:
+        if all(type(o) in (set, frozenset) and _cheap_table(o) for o in (self, *others)):
+            return getattr(type(self), name)(self, *others)
+        if symbol is None:  # issubset, issuperset, isdisjoint
+            other = _as_set(others[0]) if others else set()
+            if name == "issubset":
+                return len(self) <= len(other) and all(item in other for item in _ticking(self))
+            if name == "issuperset":
+                return all(item in self for item in _ticking(other))
+            return not any(item in other for item in _ticking(self))
+        if in_place and type(self) is not set:
+            return method(self, *others)  # frozenset: Python's AttributeError/TypeError
+        result = self if in_place else (set(self) if type(self) is set else frozenset(self))
+        for other in others:
+            result = _combine(symbol, result, _as_set(other), result if in_place else None)
+        return None if in_place else result
+
+    return call
+
+
+def _checked_dict_update(self: dict, *args: Any, **kwargs: Any) -> None:
+    if len(args) > 1:
+        raise TypeError(f"update expected at most 1 argument, got {len(args)}")
+    if args:
+        source = args[0]
+        if isinstance(source, Mapping):
+            _combine("|", self, dict(_dict_star(source)) if not isinstance(source, dict) else source, self)
+        else:
+            dict.update(self, _pairs(source))
+    if kwargs:
+        dict.update(self, kwargs)
+
+
+def _guarded_fromkeys(iterable: Any, value: Any = None) -> dict:
+    return dict.fromkeys(_feed_keys(iterable), value)
+
+
+def _keyed_method(owner: type, name: str) -> Callable[..., Any]:
+    """dict.get/pop/setdefault, set.add/discard/remove: the key is measured before it is hashed."""
+    method = getattr(owner, name)
+
+    def call(self: Any, key: Any, *args: Any) -> Any:
+        return method(self, _key(key), *args)
+
+    return call
+
+
+def _searching_method(owner: type, name: str) -> Callable[..., Any]:
+    """list/tuple index/count/remove compare the value with every item: both are measured."""
+    method = getattr(owner, name)
+
+    def call(self: Any, value: Any, *args: Any) -> Any:
+        _cmp(value)
+        _walk_cost(self, what=f"the {owner.__name__} searched by {name}()")
+        return method(self, value, *args)
+
+    return call
+
+
+class _GuardedType(type):
+    """Metaclass of the sandbox's list, dict, str…: isinstance() works as with the real type,
+    calling the type runs a guarded constructor."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        return cls._make(*args, **kwargs)
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, cls.__bases__[0])
+
+    def __subclasscheck__(cls, sub: type) -> bool:
+        return issubclass(sub, cls.__bases__[0])
+
+    def __repr__(cls) -> str:
+        return f"<class '{cls.__bases__[0].__name__}'>"
+
+
+def _sandbox_type(base: type, make: Callable[..., Any]) -> type:
+    return _GuardedType(base.__name__, (base,), {"__slots__": (), "_make": staticmethod(make)})
 
 
 # --------------------------------------------------------------------------- operators
@@ -244,6 +710,10 @@ _BINOP_GUARDS: dict[type[ast.operator], str] = {
     ast.LShift: "_lshift_",
     ast.Add: "_add_",
     ast.Mod: "_mod_",
+    ast.BitOr: "_or_",
+    ast.BitAnd: "_and_",
+    ast.Sub: "_sub_",
+    ast.BitXor: "_xor_",
 }
 
 
@@ -262,13 +732,13 @@ _INPLACE_OPS: dict[str, Callable[[Any, Any], Any]] = {
     "**=": _guarded_pow,
     "<<=": _guarded_lshift,
     "%=": _guarded_mod,
-    "-=": operator.isub,
+    "-=": _table_operator("-", operator.isub, in_place=True),
     "/=": operator.itruediv,
     "//=": operator.ifloordiv,
     ">>=": operator.irshift,
-    "|=": operator.ior,
-    "^=": operator.ixor,
-    "&=": operator.iand,
+    "|=": _table_operator("|", operator.ior, in_place=True),
+    "^=": _table_operator("^", operator.ixor, in_place=True),
+    "&=": _table_operator("&", operator.iand, in_place=True),
     "@=": operator.imatmul,
 }
 
@@ -317,7 +787,7 @@ def _checked_replace(self: Any, old: Any, new: Any, count: int = -1) -> Any:
 
 def _checked_join(self: Any, iterable: Any) -> Any:
     kind = _text_type(self)
-    items = list(iterable)
+    items = _make_list(iterable)
     total = len(self) * max(len(items) - 1, 0)
     total += sum(len(item) for item in items if isinstance(item, (str, bytes)))
     if total > MAX_SEQUENCE_LEN:
@@ -349,19 +819,31 @@ def _checked_to_bytes(self: int, length: int = 1, *args: Any, **kwargs: Any) -> 
 def _checked_extend(self: list, iterable: Any) -> None:
     if isinstance(iterable, collections.abc.Sized) and len(self) + len(iterable) > MAX_CONCAT_LEN:
         raise _refuse(f"extend() would grow the list past {MAX_CONCAT_LEN:,} items")
-    list.extend(self, iterable)
+    list.extend(self, _feed(iterable))
 
 
-# name -> (types the check applies to, replacement taking self first)
-_CHECKED_METHODS: dict[str, tuple[tuple[type, ...], Callable[..., Any]]] = {
-    **{n: ((str, bytes), _width_checked(n)) for n in ("ljust", "rjust", "center", "zfill")},
-    "expandtabs": ((str, bytes), _checked_expandtabs),
-    "replace": ((str, bytes), _checked_replace),
-    "join": ((str, bytes), _checked_join),
-    "translate": ((str, bytes), _checked_translate),
-    "to_bytes": ((int,), _checked_to_bytes),
-    "extend": ((list,), _checked_extend),
-}
+# name -> [(types the check applies to, replacement taking self first)…], first match wins
+_CHECKED_METHODS: dict[str, list[tuple[tuple[type, ...], Callable[..., Any]]]] = {}
+for _name, _owners, _replacement in [
+    *((n, (str, bytes), _width_checked(n)) for n in ("ljust", "rjust", "center", "zfill")),
+    ("expandtabs", (str, bytes), _checked_expandtabs),
+    ("replace", (str, bytes), _checked_replace),
+    ("join", (str, bytes), _checked_join),
+    ("translate", (str, bytes), _checked_translate),
+    ("to_bytes", (int,), _checked_to_bytes),
+    ("extend", (list,), _checked_extend),
+    ("sort", (list,), _checked_sort),
+    *((n, (list,), _searching_method(list, n)) for n in ("index", "count", "remove")),
+    *((n, (tuple,), _searching_method(tuple, n)) for n in ("index", "count")),
+    *((n, (dict,), _keyed_method(dict, n)) for n in ("get", "pop", "setdefault")),
+    *((n, (set,), _keyed_method(set, n)) for n in ("add", "discard", "remove")),
+    *((n, (set, frozenset), _set_method(n)) for n in (
+        "union", "intersection", "difference", "symmetric_difference", "issubset", "issuperset", "isdisjoint")),
+    *((n, (set,), _set_method(n)) for n in (
+        "update", "intersection_update", "difference_update", "symmetric_difference_update")),
+    ("update", (dict,), _checked_dict_update),
+]:
+    _CHECKED_METHODS.setdefault(_name, []).append((_owners, _replacement))
 _FORBIDDEN_ATTRIBUTES = frozenset(INSPECT_ATTRIBUTES) | {"mro"}
 
 
@@ -376,9 +858,9 @@ def _guarded_getattr(obj: Any, name: str, *default: Any) -> Any:
     if name in ("format", "format_map") and (
             isinstance(obj, str) or (isinstance(obj, type) and issubclass(obj, str))):
         raise _refuse(f"str.{name}() is not allowed (it can reach private attributes); use an f-string")
-    checked = _CHECKED_METHODS.get(name)
-    if checked is not None:
-        owners, replacement = checked
+    if name == "fromkeys" and (isinstance(obj, dict) or (isinstance(obj, type) and issubclass(obj, dict))):
+        return _guarded_fromkeys
+    for owners, replacement in _CHECKED_METHODS.get(name, ()):
         if isinstance(obj, owners):
             return functools.partial(replacement, obj)
         if isinstance(obj, type) and issubclass(obj, owners):
@@ -429,13 +911,6 @@ def _guarded_round(number: Any, ndigits: Any = None) -> Any:
     return round(number) if ndigits is None else round(number, ndigits)
 
 
-def _guarded_sum(iterable: Any, /, start: Any = 0) -> Any:
-    # sum(list_of_lists, []) concatenates quadratically inside one C call.
-    if not isinstance(start, (int, float, complex)):
-        raise _refuse("sum() only adds numbers; use a comprehension to join lists or strings")
-    return sum(iterable, start)
-
-
 def _guarded_iter(obj: Any, *sentinel: Any) -> Any:
     if sentinel:
         # iter(int, 1) would make list()/sum() loop forever inside one C call.
@@ -463,26 +938,7 @@ def _guarded_str(*args: Any, **kwargs: Any) -> str:
     return str(*args, **kwargs)
 
 
-class _StrType(type):
-    """Metaclass that makes the sandbox's `str` behave like `str` while size-checking str(x)."""
-
-    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        return _guarded_str(*args, **kwargs)
-
-    def __instancecheck__(cls, obj: Any) -> bool:
-        return isinstance(obj, str)
-
-    def __subclasscheck__(cls, sub: type) -> bool:
-        return issubclass(sub, str)
-
-    def __repr__(cls) -> str:
-        return "<class 'str'>"
-
-
-class _SandboxStr(str, metaclass=_StrType):
-    """`str` as seen by sandboxed code: isinstance() and str.upper work, str(huge) is refused."""
-
-    __slots__ = ()
+_SandboxStr = _sandbox_type(str, _guarded_str)  # isinstance() and str.upper work, str(huge) is refused
 
 
 class _DiscardPrinter:
@@ -499,11 +955,11 @@ _PRINTER = _DiscardPrinter()
 
 _MATH = types.SimpleNamespace(**{
     name: getattr(math, name) for name in (
-        "ceil", "floor", "trunc", "sqrt", "isqrt", "fabs", "fsum", "fmod", "modf", "copysign",
+        "ceil", "floor", "trunc", "sqrt", "isqrt", "fabs", "fmod", "modf", "copysign",
         "exp", "log", "log2", "log10", "pow", "hypot", "gcd", "isclose", "isfinite", "isinf",
         "isnan", "radians", "degrees", "sin", "cos", "tan", "asin", "acos", "atan", "atan2",
         "pi", "e", "tau", "inf", "nan")
-})
+}, fsum=_guarded_fsum)
 
 _FORBIDDEN_BUILTINS = (
     "open", "eval", "exec", "compile", "globals", "locals", "vars", "type", "dir", "input",
@@ -518,11 +974,13 @@ _DROPPED = {"__build_class__", "_getattr_", "setattr", "delattr", "BaseException
 _BASE_BUILTINS: dict[str, Any] = {k: v for k, v in safe_builtins.items() if k not in _DROPPED}
 _BASE_BUILTINS.update({name: _forbidden(name) for name in _FORBIDDEN_BUILTINS})
 _BASE_BUILTINS.update({
-    # C-level iteration (sorted, list, map...) is safe here: every Python-level
-    # function body, loop and comprehension checks the deadline, and the data
-    # they walk is size-capped.
-    "min": min, "max": max, "sorted": sorted, "reversed": reversed, "any": any, "all": all,
-    "list": list, "dict": dict, "set": set, "frozenset": frozenset, "tuple": tuple,
+    # Lazy iterators (map, zip…) are fine; whatever consumes one in C, or compares,
+    # hashes or sorts, goes through the guards of the structures section.
+    "min": _extreme(min), "max": _extreme(max), "sorted": _guarded_sorted, "reversed": reversed,
+    "any": _guarded_any, "all": _guarded_all, "hash": _guarded_hash,
+    "list": _sandbox_type(list, _make_list), "dict": _sandbox_type(dict, _make_dict),
+    "set": _sandbox_type(set, _make_set), "frozenset": _sandbox_type(frozenset, _make_frozenset),
+    "tuple": _sandbox_type(tuple, _make_tuple),
     "enumerate": enumerate, "zip": zip, "map": map, "filter": filter, "next": next,
     "sum": _guarded_sum, "range": _guarded_range, "pow": _guarded_pow, "round": _guarded_round,
     "iter": _guarded_iter, "str": _SandboxStr, "repr": _guarded_repr, "ascii": _guarded_ascii,
@@ -534,8 +992,8 @@ _BASE_BUILTINS.update({
 # code can neither read nor assign, so they cannot be replaced from inside.
 _STATIC_GUARDS: dict[str, Any] = {
     "_getattr_": _guarded_getattr,
-    "_getitem_": operator.getitem,
-    "_getiter_": iter,
+    "_getitem_": _guarded_getitem,
+    "_getiter_": _guarded_getiter,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
     "_unpack_sequence_": guarded_unpack_sequence,
     "_write_": _guarded_write,
@@ -548,6 +1006,16 @@ _STATIC_GUARDS: dict[str, Any] = {
     "_lshift_": _guarded_lshift,
     "_add_": _guarded_add,
     "_mod_": _guarded_mod,
+    "_or_": _table_operator("|", operator.or_),
+    "_and_": _table_operator("&", operator.and_),
+    "_sub_": _table_operator("-", operator.sub),
+    "_xor_": _table_operator("^", operator.xor),
+    "_cmp_": _cmp,
+    "_cmp_in_": _cmp_in,
+    "_key_": _key,
+    "_star_": _star,
+    "_set_star_": _set_star,
+    "_dict_star_": _dict_star,
     "_format_": _guarded_format,
 }
 
@@ -616,6 +1084,77 @@ class _SandboxPolicy(RestrictingNodeTransformer):
         node.iter = _located(_call("_timed_iter_", node.iter), node.iter)
         return node
 
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        """Measure each operand before C compares it (``a == b`` of shared structures walks them all)."""
+        node = super().visit_Compare(node)
+        if all(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops):
+            return node
+        last = len(node.ops) - 1
+
+        def measured(expr: ast.expr, guard: str) -> ast.expr:
+            return expr if isinstance(expr, ast.Constant) else _located(_call(guard, expr), expr)
+
+        node.left = measured(node.left, "_cmp_")
+        node.comparators = [
+            measured(c, "_cmp_in_" if i == last and isinstance(op, (ast.In, ast.NotIn)) else "_cmp_")
+            for i, (op, c) in enumerate(zip(node.ops, node.comparators, strict=True))]
+        return node
+
+    def _keyed(self, expr: ast.expr) -> ast.expr:
+        if isinstance(expr, (ast.Constant, ast.Starred)):
+            return expr
+        return _located(_call("_key_", expr), expr)
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        """`d[k] = v` and `del d[k]` measure k before it is hashed (loads go through _getitem_)."""
+        node = super().visit_Subscript(node)
+        if isinstance(node, ast.Subscript) and not isinstance(node.slice, ast.Slice):
+            node.slice = self._keyed(node.slice)
+        return node
+
+    def visit_Dict(self, node: ast.Dict) -> ast.AST:
+        """Keys are measured; `**d` is read item by item when d is big."""
+        node = super().visit_Dict(node)
+        node.keys = [k if k is None else self._keyed(k) for k in node.keys]
+        node.values = [_located(_call("_dict_star_", v), v) if k is None else v
+                       for k, v in zip(node.keys, node.values, strict=True)]
+        return node
+
+    def visit_Set(self, node: ast.Set) -> ast.AST:
+        """Items are measured before they are hashed; `*x` is hashed item by item when x is big."""
+        node = super().visit_Set(node)
+        for elt in node.elts:
+            if isinstance(elt, ast.Starred) and isinstance(elt.value, ast.Call):
+                elt.value.func.id = "_set_star_"
+        node.elts = [self._keyed(e) for e in node.elts]
+        return node
+
+    def visit_DictComp(self, node: ast.DictComp) -> ast.AST:
+        """Keys are measured before they are hashed."""
+        node = super().visit_DictComp(node)
+        node.key = self._keyed(node.key)
+        return node
+
+    def visit_SetComp(self, node: ast.SetComp) -> ast.AST:
+        """Items are measured before they are hashed."""
+        node = super().visit_SetComp(node)
+        node.elt = self._keyed(node.elt)
+        return node
+
+    def visit_Starred(self, node: ast.Starred) -> ast.AST:
+        """`*x` in a list, tuple or call: consumed in one go only from a small container."""
+        node = super().visit_Starred(node)
+        if isinstance(node.ctx, ast.Load):
+            node.value = _located(_call("_star_", node.value), node.value)
+        return node
+
+    def visit_keyword(self, node: ast.keyword) -> ast.AST:
+        """`f(**d)`: d is read item by item when it is big."""
+        node = super().visit_keyword(node)
+        if node.arg is None:
+            node.value = _located(_call("_dict_star_", node.value), node.value)
+        return node
+
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
         """Route the operators that can allocate huge results through size checks."""
         node = self.node_contents_visit(node)
@@ -639,7 +1178,7 @@ class _SandboxPolicy(RestrictingNodeTransformer):
         op = ast.Constant(_INPLACE_NAMES[type(node.op)])
         statements = [
             ast.Assign(targets=[ast.Name(obj_name, ast.Store())], value=container),
-            ast.Assign(targets=[ast.Name(key_name, ast.Store())], value=key),
+            ast.Assign(targets=[ast.Name(key_name, ast.Store())], value=self._keyed(key)),
             # _write_(obj)[key] = _inplacevar_(op, _getitem_(obj, key), value)
             ast.Assign(
                 targets=[ast.Subscript(value=_call("_write_", load(obj_name)), slice=load(key_name),
@@ -807,7 +1346,6 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-_MISSING = object()
 
 
 def _is_transient(value: Any) -> bool:
@@ -893,6 +1431,7 @@ class RestrictedEvaluator:
         budget = _Budget(self.time_limit, self.memory_limit)
         scope["_tick_"] = budget.tick
         scope["_timed_iter_"] = budget.timed_iter
+        outer, _BUDGET.current = getattr(_BUDGET, "current", None), budget
         try:
             if mode == "eval":
                 result = eval(code, scope)
@@ -908,6 +1447,8 @@ class RestrictedEvaluator:
             # The original traceback reaches into "<string>" frames, which is how
             # SpiffWorkflow finds the failing script line.
             raise ExpressionError(_describe(exc)).with_traceback(exc.__traceback__) from exc
+        finally:
+            _BUDGET.current = outer
         budget.raise_failure()  # the script caught our stop and carried on
         return result
 

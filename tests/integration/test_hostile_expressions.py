@@ -47,8 +47,10 @@ def test_a_hostile_script_becomes_an_incident(services, session, code, reason):
     assert session.scalar(select(HumanTask).where(HumanTask.instance_id == row.id)) is None
     kinds = session.scalars(select(AuditEvent.kind).where(AuditEvent.instance_id == row.id)).all()
     assert "incident" in kinds
-    # The server goes on: a normal case still runs through the real process.
-    other = services.instances.start("field_report", {"case_id": 0, "ioc_unit": "IOC-DLK"})
+    # The server goes on: an ordinary process still runs.
+    services.definitions.deploy({"benign.bpmn": process("benign", [script(0, "y = x + 1"), user(1)],
+                                                        {"officer": ["s1"]})})
+    other = services.instances.start("benign", {"x": 1})
     session.commit()
     assert other.status == "running"
 

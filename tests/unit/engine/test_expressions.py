@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -388,6 +393,182 @@ def test_deadline_is_per_call_across_threads() -> None:
     assert sum(isinstance(r, ExpressionTimeoutError) for r in results) == 1
     expected = sorted(i * 2 for i in range(200) for _ in range(4))
     assert sorted(r for r in results if isinstance(r, int)) == expected
+
+
+# --------------------------------------------------------------------------- one C call
+
+
+@contextmanager
+def longest_stall() -> Iterator[list[float]]:
+    """The longest time another thread waited for the GIL while the block ran (a liveness probe)."""
+    longest = [0.0]
+    stop = threading.Event()
+
+    def watch() -> None:
+        last = time.perf_counter()
+        while not stop.wait(0.005):
+            now = time.perf_counter()
+            longest[0] = max(longest[0], now - last)
+            last = now
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield longest
+    finally:
+        stop.set()
+        watcher.join()
+
+
+# A structure built by sharing: a few bytes and 30 loop steps, 2**30 nodes for C to walk.
+SHARED_LISTS = "a = []\nb = []\nfor i in range(30):\n    a = [a, a]\n    b = [b, b]\n"
+SHARED_TUPLES = "a = ()\nfor i in range(30):\n    a = (a, a)\n"
+TWO_MILLION = "s = 'ệ' * 1_000_000\ns = s + s\n"
+COLLIDING = "m = 2**61 - 1\nl = [k * m for k in range(30_000)]\n"  # equal hashes: each insert probes them all
+
+ONE_C_CALL = [
+    # comparisons walk both operands
+    (SHARED_LISTS + "x = a == b", "compare"),
+    (SHARED_LISTS + "x = a < b", "compare"),
+    (SHARED_LISTS + "x = b in [a]", "compare"),
+    (SHARED_LISTS + "x = [a].index(b)", "compare"),
+    (SHARED_LISTS + "x = [a, a].count(b)", "compare"),
+    (SHARED_LISTS + "l = [a]\nl.remove(b)", "compare"),
+    (SHARED_LISTS + "x = sorted([a, b])", "compare"),
+    (SHARED_LISTS + "x = max([a, b])", "compare"),
+    (SHARED_LISTS + "x = min([1, 2], key=lambda i: a if i == 1 else b)", "compare"),
+    (SHARED_LISTS + "x = sorted([1, 2], key=lambda i: a if i == 1 else b)", "compare"),
+    (SHARED_LISTS + "l = [a, b]\nl.sort()", "compare"),
+    # hashing walks a tuple
+    (SHARED_TUPLES + "x = hash(a)", "hash"),
+    (SHARED_TUPLES + "x = {a}", "hash"),
+    (SHARED_TUPLES + "x = {a: 1}", "hash"),
+    (SHARED_TUPLES + "d = {}\nd[a] = 1", "hash"),
+    (SHARED_TUPLES + "d = {}\nx = d.get(a)", "hash"),
+    (SHARED_TUPLES + "x = a in {}", "hash"),
+    (SHARED_TUPLES + "x = set([a])", "hash"),
+    (SHARED_TUPLES + "x = frozenset([a])", "hash"),
+    (SHARED_TUPLES + "x = dict([(a, 1)])", "hash"),
+    (SHARED_TUPLES + "x = dict.fromkeys([a])", "hash"),
+    (SHARED_TUPLES + "x = {t for t in [a]}", "hash"),
+    (SHARED_TUPLES + "x = {t: 1 for t in [a]}", "hash"),
+    (SHARED_TUPLES + "s = set()\ns.add(a)", "hash"),
+    # crafted hash collisions make one set or dict build quadratic
+    (COLLIDING + "x = set(l)", "collisions"),
+    (COLLIDING + "x = dict.fromkeys(l)", "collisions"),
+    (COLLIDING + "x = set()\nx.update(l)", "collisions"),
+    (COLLIDING + "x = {*l}", "collisions"),
+    (COLLIDING + "x = set(l[:15000]) | set(l[15000:])", "collisions"),
+    (COLLIDING + "x = set(l[:15000]) == set(l[:15000])", "collisions"),
+    # consuming a lazy iterator in C: no deadline check and gigabytes of tuples
+    (TWO_MILLION + "x = list(zip(s, s, s, s, s, s, s, s))", "iterator"),
+    (TWO_MILLION + "x = all(zip(*[s] * 1000))", "iterator"),
+    (TWO_MILLION + "a, *b = zip(s, s, s, s, s, s, s, s)", "iterator"),
+    (TWO_MILLION + "x = ''.join(map(''.join, zip(*[s] * 50)))", "iterator"),
+    # long equal texts: every comparison reads them to the end
+    (TWO_MILLION + "t = s[:-1] + 'ệ'\nx = sorted([s, t] * 500_000)", "sort"),
+    (TWO_MILLION + "t = s[:-1] + 'ệ'\nx = [s, t] * 500_000 == [t, s] * 500_000", "compare"),
+]
+
+
+@pytest.mark.parametrize(("script", "kind"), ONE_C_CALL, ids=[f"{k}-{i}" for i, (_, k) in enumerate(ONE_C_CALL)])
+def test_no_single_c_call_holds_the_server(script: str, kind: str) -> None:
+    """Whatever a script builds, no single comparison, hash, sort or iteration in C outlasts
+    the deadline checks: another thread keeps running and the script ends in an error."""
+    quick = RestrictedEvaluator(time_limit=0.3)
+    with longest_stall() as stall, pytest.raises(ExpressionError):
+        quick.execute(script, {})
+    assert stall[0] < 1.5, f"another thread waited {stall[0]:.1f}s for one C call ({kind})"
+
+
+def test_ordinary_comparisons_and_keys_still_work(evaluator: RestrictedEvaluator) -> None:
+    """The guards change no answer: containers compare, hash, sort and combine as in Python."""
+    names: dict[str, Any] = {}
+    evaluator.execute(
+        "pairs = {(1, 'a'): 1, (2, 'b'): 2}\n"
+        "x = [sorted([[2, 'b'], [1, 'a']]), max([(1, 2), (1, 3)]), min('bca'), (1, 'a') in pairs,\n"
+        "     pairs.get((2, 'b')), {1, 2} | {3}, {1, 2} & {2}, {1, 2} - {1}, {1} ^ {2}, 7 - 2, 6 | 1,\n"
+        "     sorted(['b', 'A', 'c'], key=str.lower, reverse=True), list(dict.fromkeys('abca')),\n"
+        "     isinstance([], list), isinstance((), (list, tuple)), [*range(3), *'ab'], dict(a=1, **{'b': 2}),\n"
+        "     [1, 2, 3].index(2), set('aab') == {'a', 'b'}, frozenset([1]) < frozenset([1, 2])]\n"
+        "s = {1}\ns |= {2}\ns.update([3], (4,))\nd = {'a': 1}\nd.update({'b': 2}, c=3)\nd |= {'e': 5}\n"
+        "big = set(range(5000))\nbig -= set(range(10, 5000))\nn = len(set(range(5000)) | set(range(2500, 7500)))\n"
+        "u = set(range(3000)).union(range(2000, 4000))\nw = dict(zip(range(2000), range(2000)))\n"
+        "z = sorted(set(range(3000)).symmetric_difference(range(1, 3001)))",
+        names)
+    assert names["x"] == [[[1, "a"], [2, "b"]], (1, 3), "a", True, 2, {1, 2, 3}, {2}, {2}, {1, 2}, 5, 7,
+                          ["c", "b", "A"], ["a", "b", "c"], True, True, [0, 1, 2, "a", "b"], {"a": 1, "b": 2},
+                          1, True, True]
+    assert (names["s"], names["d"]) == ({1, 2, 3, 4}, {"a": 1, "b": 2, "c": 3, "e": 5})
+    assert (names["big"], names["n"], len(names["u"]), len(names["w"]), names["z"]) == (
+        set(range(10)), 7500, 4000, 2000, [0, 3000])
+
+
+_DEEP_CHILD = """
+from engine.errors import ExpressionError
+from engine.expressions import RestrictedEvaluator
+
+sandbox = RestrictedEvaluator(time_limit=60)
+try:  # built by the script itself
+    sandbox.execute("a = ()\\nfor i in range(1000):\\n    for j in range(1000):\\n        a = (a,)\\nx = hash(a)", {})
+except ExpressionError as exc:
+    print(exc)
+deep = ()
+for _ in range(1_000_000):
+    deep = (deep,)
+for expression in ("{a: 1}", "a in {()}", "[a] == [a[0]]"):
+    try:
+        sandbox.evaluate(expression, {"a": deep})
+    except ExpressionError as exc:
+        print(exc)
+"""
+
+
+def test_deep_nesting_is_refused_not_a_crash() -> None:
+    """Hashing a million-deep tuple recursed in C past the stack: the whole process died (SIGSEGV)."""
+    result = subprocess.run([sys.executable, "-c", _DEEP_CHILD], capture_output=True, text=True,
+                            timeout=300, cwd=Path(__file__).resolve().parents[3])
+    assert result.returncode == 0, f"the process died ({result.returncode}): {result.stderr[-1000:]}"
+    lines = result.stdout.splitlines()
+    assert len(lines) == 4 and all("nested more than 100 levels deep" in line for line in lines), lines
+
+
+STAR_BOMBS = [  # each item a new 80-byte text: 1.7 GB in one C call before
+    "s = 'ệ' * 1_000_000\nx = [" + ", ".join(["*s"] * 20) + "]",
+    "s = 'ệ' * 1_000_000\nx = (" + ", ".join(["*s"] * 20) + ",)",
+    "s = 'ệ' * 1_000_000\nx = max(" + ", ".join(["*s"] * 20) + ")",
+    "s = 'ệ' * 1_000_000\nx = list(zip(" + ", ".join(["s"] * 20) + "))",
+]
+
+_CHILD = """
+import json, resource, sys
+from engine.errors import ExpressionError
+from engine.expressions import RestrictedEvaluator
+
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+try:
+    RestrictedEvaluator(time_limit=10, memory_limit=128 * 2**20).execute(sys.argv[1], {})
+    outcome = "finished"
+except ExpressionError as exc:
+    outcome = type(exc).__name__
+except MemoryError:
+    outcome = "MemoryError"
+grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+print(json.dumps({"outcome": outcome, "grown": grown}))
+"""
+
+
+@pytest.mark.parametrize("script", STAR_BOMBS, ids=["list", "tuple", "call", "zip"])
+def test_star_unpacking_stays_within_the_memory_bound(script: str) -> None:
+    """Unpacking huge iterables in one display or call is stopped at the memory bound (128 MiB
+    here, 512 MiB by default), in a child process whose peak resident memory is measured; it
+    grew by gigabytes in one C call before any check ran."""
+    result = subprocess.run([sys.executable, "-c", _CHILD, script], capture_output=True, text=True,
+                            timeout=120, cwd=Path(__file__).resolve().parents[3])
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["outcome"] in ("UnsafeExpressionError", "ExpressionTimeoutError"), report
+    assert report["grown"] < 192 * 2**20, f"the process grew by {report['grown'] // 2**20} MiB"
 
 
 # --------------------------------------------------------------------------- SpiffWorkflow
