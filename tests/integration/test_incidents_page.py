@@ -149,6 +149,9 @@ def test_skip_and_cancel_from_the_page_need_a_note_and_are_audited(app):
     skipped_code, skipped_id = stuck_case(app, "Ổ gà trên đường")
     cancelled_code, cancelled_id = stuck_case(app, "Rác thải ven sông")
     client = client_of(app, "thietke")  # a process designer may handle incidents too
+    listed = client.get("/admin/incidents").get_data(as_text=True)
+    # ... and sees the case's code, not a link to the officials' case page they may not open.
+    assert f"<strong>{skipped_code}</strong>" in listed and f'href="/cases/{skipped_code}"' not in listed
 
     page = f"/admin/incidents/{skipped_id}"
     refused = post(client, f"{page}/skip", page, note="  ")
