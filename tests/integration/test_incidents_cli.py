@@ -48,6 +48,7 @@ def test_incidents_are_listed_shown_with_their_step_and_retried_from_the_shell(d
     again = ioc(db_url, "incidents", "retry", incident_id)
     assert again.exit_code == 1 and "already resolved" in again.output
     assert ioc(db_url, "incidents", "retry", "999").exit_code == 1
+    assert ioc(db_url, "incidents", "retry", "99999999999999999999").exit_code == 1  # past the integers: none
 
     # An instance cancelled from the incidents page reads as cancelled.
     other = re.search(r"instance (\d+): needs v1", ioc(db_url, "start", "needs").output).group(1)

@@ -37,6 +37,7 @@ INCIDENT_ROLES = ("admin", "designer")
 PAGE_SIZE = 50
 STATES = ("open", "resolved", "all")
 MAX_NOTE = 2000
+MAX_ID = 2**63 - 1
 MAX_VALUE = 2000
 # How a corrected value is read from the form.
 VALUE_KINDS = ("text", "number", "boolean", "json")
@@ -275,7 +276,8 @@ class IncidentService:
 
     # ------------------------------------------------------------------ internals
     def _incident(self, incident_id: int) -> Incident:
-        incident = self.session.get(Incident, incident_id)
+        # An id past the database's integers is no incident (PostgreSQL would refuse to bind it).
+        incident = self.session.get(Incident, incident_id) if 0 < incident_id <= MAX_ID else None
         if incident is None:
             raise IncidentNotFoundError(t("no incident %(id)s; reload the incidents page", id=incident_id))
         return incident

@@ -25,8 +25,6 @@ from workflows.errors import IntakeError
 section("admin.incidents", _l("Incidents"), roles=INCIDENT_ROLES, order=50,
         description=_l("Failed steps of processes: retry after a fix, skip with a note, or cancel the instance."))
 
-_MAX_ID = 2**63 - 1
-
 
 def _service() -> IncidentService:
     return runtime().services(db.session).incidents
@@ -54,8 +52,6 @@ def incident(incident_id: int):
 
 
 def _detail(incident_id: int, errors: dict | None = None, form: dict | None = None, action: str = "", status: int = 200):
-    if incident_id > _MAX_ID:
-        abort(404)
     try:
         detail = _service().detail(incident_id)
     except IncidentNotFoundError:
@@ -68,8 +64,6 @@ def _detail(incident_id: int, errors: dict | None = None, form: dict | None = No
 @admin_required(*INCIDENT_ROLES)
 def act(incident_id: int, action: str):
     """Retry (with an optional corrected variable), skip with a note, or cancel with a reason."""
-    if incident_id > _MAX_ID:
-        abort(404)
     form = {k: (request.form.get(k) or "") for k in ("variable", "value", "kind", "note")}
     service = _service()
     try:
