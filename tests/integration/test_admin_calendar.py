@@ -71,6 +71,8 @@ def test_a_day_off_added_on_the_page_moves_deadlines_is_audited_and_can_be_remov
     [line] = _audit(app, "calendar.exception_add")
     assert (line.actor_username, line.target_id, line.before) == ("admin", "2026-12-03", None)
     assert line.after == {"day": "2026-12-03", "working": False, "note": "Quyết định 12/QĐ-UBND: nghỉ bù"}
+    log = html.unescape(admin.get("/admin/audit").get_data(as_text=True))
+    assert "thêm ngày nghỉ / ngày làm bù" in log and "03/12/2026" in log
 
     with app.app_context():
         exception_id = db.session.scalar(select(CalendarException.id))
