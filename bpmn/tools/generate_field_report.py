@@ -165,7 +165,7 @@ node("start", "startEvent", "Tiếp nhận phản ánh", "lane_operator", 210, Y
 node("triage_merge", "exclusiveGateway", None, "lane_operator", 290, Y_OP)
 # The deadline of the triage (working hours, shorter for high priority), on the case until routing sets the
 # unit's; computed again for each round, after a return too.
-service("triage_deadline_task", "Thời hạn phân loại", "lane_system", 290, Y_TOP, "case_deadline",
+service("triage_deadline_task", "Thời hạn phân loại", "lane_system", 250, Y_TOP, "case_deadline",
         {"hours": TRIAGE_HOURS, "reminder_hours": TRIAGE_REMINDER_HOURS}, result="triage_deadline")
 # Category and unit are chosen from the live lists (choice@categories, choice@units), checked again on completion.
 node("triage", "userTask", "Phân loại phản ánh", "lane_operator", 400, Y_OP, props={
@@ -181,9 +181,9 @@ node("triage", "userTask", "Phân loại phản ánh", "lane_operator", 400, Y_O
     "field.note": field("textarea", "Ghi chú nội bộ", "Internal note"),
 })
 # Before the triage deadline its operators are reminded; after it the IOC's head is told (the task stays open).
-node("triage_overdue_timer", "boundaryEvent", "Quá hạn phân loại", "lane_operator", 405, Y_OP + 40,
+node("triage_overdue_timer", "boundaryEvent", "Quá hạn", "lane_operator", 405, Y_OP + 40,
      attached="triage", cancel=False, timer='triage_deadline["due_at"]', label="left")
-node("triage_remind_timer", "boundaryEvent", "Nhắc phân loại", "lane_operator", 445, Y_OP + 40,
+node("triage_remind_timer", "boundaryEvent", "Nhắc hạn", "lane_operator", 445, Y_OP + 40,
      attached="triage", cancel=False, timer='triage_deadline["remind_at"]', label="right")
 service("triage_escalate", "Báo thủ trưởng IOC (quá hạn)", "lane_system", 290, Y_MAIN, "notify",
         {"role": q("unit_head"), "unit": "ioc_unit", "kind": q("overdue")})
@@ -369,9 +369,11 @@ def straight(id_, src, tgt, **kw):
 
 
 straight("flow_start_triage_merge", "start", "triage_merge")
-flow("flow_merge_deadline", "triage_merge", "triage_deadline_task", [B("triage_merge"), T("triage_deadline_task")])
+# Down from the merge into the deadline, and up again into the triage's left side (clear of its timers' labels).
+flow("flow_merge_deadline", "triage_merge", "triage_deadline_task",
+     [B("triage_merge"), (290, 230), (250, 230), T("triage_deadline_task")])
 flow("flow_deadline_triage", "triage_deadline_task", "triage",
-     [R("triage_deadline_task"), (370, Y_TOP), (370, B("triage")[1])])
+     [R("triage_deadline_task"), (325, Y_TOP), (325, Y_OP), L("triage")])
 flow("flow_triage_overdue", "triage_overdue_timer", "triage_escalate",
      [B("triage_overdue_timer"), (405, Y_MAIN), R("triage_escalate")])
 flow("flow_triage_escalated_end", "triage_escalate", "end_triage_escalated",
