@@ -120,6 +120,18 @@ def test_performance_page_states_the_formula_and_lists_units(app):
     assert client.get("/resolutions/performance?days=7").status_code == 200  # an unknown period: 90 days
 
 
+def test_one_rating_is_counted_in_the_singular_in_english(app):
+    code, key = published_case(app)
+    client = app.test_client()
+    token = csrf_of(client.get(f"/resolutions/{code}?key={key}").get_data(as_text=True))
+    client.post(f"/resolutions/{code}/rate", data={"csrf_token": token, "key": key, "satisfied": "1"})
+    client.post("/language", data={"lang": "en", "next": "/", "csrf_token": token})
+    assert "(1 rating)" in client.get("/resolutions/performance").get_data(as_text=True)
+    assert "of 1 rating says satisfied" in client.get("/").get_data(as_text=True)
+    client.post("/language", data={"lang": "vi", "next": "/", "csrf_token": token})
+    assert "(1 đánh giá)" in client.get("/resolutions/performance").get_data(as_text=True)
+
+
 def test_an_operator_merges_a_duplicate_from_the_case_page(app):
     main = new_case(app, title="Đèn hỏng")
     duplicate = new_case(app, title="Đèn hỏng (báo lại)", triage=None)
