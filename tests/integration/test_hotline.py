@@ -426,14 +426,14 @@ def test_a_call_through_the_web_to_publication_rating_reopening_and_close(app):
                                                        description="Ổ gà trước nhà bà Bình, 0912 345 678"),
                          follow_redirects=True).get_data(as_text=True)
     code = re.search(r"HL-\d{4}-\d{6}", text).group(0)
-    complete(officer, open_task_id(code), resolution="Đã vá ổ gà.")
+    complete(officer, open_task_id(code), outcome="resolved", resolution="Đã vá ổ gà.")
     # The citizen says on the phone it is not fixed: back to the ward.
     complete(operator, open_task_id(code), reached="yes", callback_answer="not_resolved",
              callback_note="Mới vá một nửa")
     with app.app_context():
         case = db.session.scalar(select(Case).where(Case.code == code))
         assert (case.status, case.reopen_count) == ("in_progress", 1)
-    complete(officer, open_task_id(code), resolution="Đã vá hết ổ gà.")
+    complete(officer, open_task_id(code), outcome="resolved", resolution="Đã vá hết ổ gà.")
     complete(operator, open_task_id(code), reached="yes", callback_answer="satisfied")
 
     public = app.test_client().get(f"/resolutions/{code}")
@@ -450,7 +450,7 @@ def test_a_call_through_the_web_to_publication_rating_reopening_and_close(app):
         ratings = db.session.scalars(select(CaseRating.satisfied).where(CaseRating.case_id == case.id)).all()
         assert sorted(ratings) == [False, True]  # the two answers on the phone
     assert app.test_client().get(f"/resolutions/{code}").status_code == 404  # withdrawn while reopened
-    complete(officer, open_task_id(code), resolution="Đã thảm lại mặt đường.")
+    complete(officer, open_task_id(code), outcome="resolved", resolution="Đã thảm lại mặt đường.")
     complete(operator, open_task_id(code), reached="yes", callback_answer="satisfied")
     with app.app_context():
         services = app.extensions["ioc"].services(db.session)
@@ -486,8 +486,8 @@ def test_twenty_reopenings_on_the_phone_run_then_the_next_goes_to_people(hotline
 
     case = hotline.take_call(actor_of(session, "dtv1"), a_call()).case
     for round_ in range(MAX_REOPENS + 1):
-        services.cases.complete_task(only_task(session, case, "handle").id, {"resolution": f"Lần {round_ + 1}"},
-                                     actor="cb.buonmathuot")
+        services.cases.complete_task(only_task(session, case, "handle").id,
+                                     {"outcome": "resolved", "resolution": f"Lần {round_ + 1}"}, actor="cb.buonmathuot")
         services.cases.complete_task(only_task(session, case, "callback").id,
                                      {"reached": "yes", "callback_answer": "not_resolved"}, actor="dtv1")
     view = services.instances.view(case.process_instance_id)
