@@ -25,7 +25,7 @@ from webapp.extensions import db
 from workflows.tokens import TokenService
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-EXAMPLES = 12
+EXAMPLES = 8
 
 
 @pytest.fixture
