@@ -18,7 +18,7 @@ from tests.bpmn_factory import process, service, user
 from tests.integration.test_celery_worker import Inbox, free_port, start_smtp
 from tests.workspace import client_of, csrf_of, make_workspace_app, new_case
 from webapp.extensions import db
-from workflows.admin.incidents import incident_admins
+from workflows.admin.incidents import ShellActor, incident_admins
 from workflows.admin.models import AdminAuditEntry
 from workflows.models import AdminUnit, Case, Notification, User, UserRole
 
@@ -57,7 +57,10 @@ def stuck_case(app, title: str = "Cây đổ chắn đường") -> tuple[str, in
     with app.app_context():
         services = app.extensions["ioc"].services(db.session)
         case = db.session.scalar(select(Case).where(Case.code == code))
+        # The case runs on `fragile` instead of the process its intake started.
+        services.instances.cancel(case.process_instance_id, "the test runs the case on fragile", actor="test")
         row = services.instances.start("fragile", {"case_id": case.id, "target_unit": "P-GONE"}, business_key=code)
+        case.process_instance_id = row.id
         db.session.commit()
         app.extensions["ioc"].enqueue_outbox()  # as the case actions do after their commit
         assert row.status == "error"
@@ -207,3 +210,19 @@ def test_the_admins_of_the_unit_or_above_are_told_before_the_province(app):
         assert told == ["qt.bmt"]  # the ward's administrator, not the province's
         case = db.session.scalar(select(Case).where(Case.code == code))
         assert [u.username for u in incident_admins(db.session, case)] == ["qt.bmt"]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_cancelling_a_side_process_of_a_case_leaves_the_case_open(app):
+    code = new_case(app, title="Đèn đường hỏng", triage=None)
+    with app.app_context():
+        services = app.extensions["ioc"].services(db.session)
+        case = db.session.scalar(select(Case).where(Case.code == code))
+        side = services.instances.start("fragile", {"case_id": case.id, "target_unit": "P-GONE"}, business_key=code)
+        db.session.commit()
+        incident = db.session.scalar(select(Incident).where(Incident.instance_id == side.id))
+        services.incidents.cancel(incident.id, ShellActor("admin"), "not needed")
+        db.session.expire_all()
+        case = db.session.scalar(select(Case).where(Case.code == code))
+        assert db.session.get(ProcessInstance, side.id).status == "cancelled"
+        assert case.status == "received" and case.close_reason is None  # its own process goes on

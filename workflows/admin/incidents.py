@@ -238,7 +238,8 @@ class IncidentService:
         def work(incident: Incident) -> None:
             self.instances.cancel(incident.instance_id, reason.strip(), actor=actor.username)
             case = self._case(incident.instance)
-            if case is not None:
+            # Only the case's own process closes it: a side process of the case stops alone.
+            if case is not None and case.process_instance_id == incident.instance_id:
                 now = self.clock.now()
                 case.status, case.closed_at, case.close_reason, case.updated_at = "closed", now, "cancelled", now
                 self.session.add(CaseEvent(case_id=case.id, at=now, kind="closed", actor=actor.username, public=True,
