@@ -496,3 +496,17 @@ def test_a_table_row_turns_review_on_for_one_category_and_unit(services, session
     for case in (other_unit, other_category):
         session.refresh(case)
         assert case.status == "published" and open_tasks(session, case) == {}
+
+
+def test_an_escalated_result_is_published_without_the_heads_review(services, session, session_factory, clock):
+    """The head's own result (handle_l1) is not sent back to the head: a high-priority case escalated past the
+    officer's deadline is published when the head resolves it."""
+    case = intake(services)
+    triage(services, session, case, priority="high")
+    advance_working(clock, 24, seconds=1)  # past the high-priority deadline: the head's task
+    sweep(session_factory, clock, session)
+    session.expire_all()
+    _resolve(services, session, case, element="handle_l1", text="Đã chỉ đạo vá xong.", actor="tp.buonmathuot")
+    session.refresh(case)
+    assert case.status == "published" and open_tasks(session, case) == {}
+    assert _events(session, case, "review_requested") == []
