@@ -64,8 +64,9 @@ from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment
 
 from engine.errors import EngineError, ExpressionError, ExpressionTimeoutError, UnsafeExpressionError
+from engine.i18n import t
 
-__all__ = ["RestrictedEnvironment", "RestrictedEvaluator"]
+__all__ = ["RestrictedEnvironment", "RestrictedEvaluator", "check_storable"]
 
 # Size limits. They are generous for case data and tiny next to what a single C call
 # could otherwise allocate (``"a" * 10**10`` is 10 GB before any deadline check runs).
@@ -135,6 +136,62 @@ def _rendered_size(obj: Any, limit: int, what: str, *, allow_cycles: bool = True
         return total
 
     return walk(obj, 0)
+
+
+_JSON_SCALARS = frozenset({str, int, bool, _NoneType})
+_JSON_KEYS = frozenset({str, int, float, bool, _NoneType})  # json.dumps writes them as texts
+
+
+def _unstorable_part(value: Any) -> tuple[str, str] | None:
+    """What in `value` JSON cannot hold, as ("type" | "key" | "number", its type or value), or None.
+
+    Task data is saved as JSON: one set, complex number, bytes, NaN or tuple-keyed dict
+    made every later save of the instance raise. Call after `_rendered_size` (depth and
+    cycles are bounded then); shared containers are looked at once.
+    """
+    seen: set[int] = set()
+    pending = [value]
+    while pending:
+        part = pending.pop()
+        kind = type(part)
+        if kind in _JSON_SCALARS:
+            continue
+        if kind is float:
+            if math.isfinite(part):
+                continue
+            return "number", repr(part)
+        if kind is not list and kind is not tuple and kind is not dict:
+            return "type", kind.__name__
+        if id(part) in seen:
+            continue
+        seen.add(id(part))
+        if kind is dict:
+            for key in part:
+                if type(key) not in _JSON_KEYS:
+                    return "key", type(key).__name__
+            pending.extend(part.values())
+        else:
+            pending.extend(part)
+    return None
+
+
+def check_storable(name: str, value: Any) -> None:
+    """Refuse a variable that task data could not save (its name and what is wrong, translatable)."""
+    _rendered_size(value, MAX_DATA_SIZE, f"variable {name!r}", allow_cycles=False)
+    found = _unstorable_part(value)
+    if found is None:
+        return
+    kind, what = found
+    if kind == "key":
+        message = t("variable %(name)s holds a dict with a key of type %(what)s, which task data cannot store "
+                    "(it is saved as JSON); use texts as keys", name=name, what=what)
+    elif kind == "number":
+        message = t("variable %(name)s holds the number %(what)s, which task data cannot store (JSON has no NaN "
+                    "or infinity); store a finite number or nothing", name=name, what=what)
+    else:
+        message = t("variable %(name)s holds a value of type %(what)s, which task data cannot store (it is saved "
+                    "as JSON); store texts, numbers, true/false, lists or dicts with text keys", name=name, what=what)
+    raise UnsafeExpressionError(message)
 
 
 def _check_renderable(obj: Any) -> None:
@@ -1392,7 +1449,18 @@ class RestrictedEvaluator:
         script changed in place before failing.
         """
         code = self._code(script, "exec")
-        scope = self._run(code, names, extra_names, "exec")
+        try:
+            scope = self._run(code, names, extra_names, "exec")
+        except ExpressionError:
+            # Lists and dicts of the data the script changed in place before failing stay
+            # as they are: the failed task must remain storable, so drop what is not.
+            for key, value in list(names.items()):
+                if isinstance(value, _CONTAINERS):
+                    try:
+                        check_storable(key, value)
+                    except UnsafeExpressionError:
+                        del names[key]
+            raise
         changed: dict[str, Any] = {}
         for key, value in scope.items():
             if key.startswith("_") or (extra_names and key in extra_names and key not in names):
@@ -1403,7 +1471,7 @@ class RestrictedEvaluator:
                 continue
             if isinstance(value, _CONTAINERS) or names.get(key, _MISSING) is not value:
                 # New or possibly changed in place: it must stay storable as JSON.
-                _rendered_size(value, MAX_DATA_SIZE, f"variable {key!r}", allow_cycles=False)
+                check_storable(key, value)
             changed[key] = value
         for key in [k for k in names if k not in scope]:
             del names[key]  # `del x` in the script

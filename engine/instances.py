@@ -499,11 +499,11 @@ class InstanceService:
         self.stats.spiff_seconds += log.spiff_seconds
 
     def _record_incident(self, row: ProcessInstance, runner: spiff.Runner, log: _StepLog,
-                         exc: BaseException) -> None:
+                         exc: BaseException, element_id: str | None = None) -> None:
         message = spiff.describe_failure(exc)
         reason = _translatable_reason(exc)
         failed = runner.error_tasks()
-        task_id, element_id = failed[0] if failed else (None, None)
+        task_id, element_id = failed[0] if failed else (None, element_id)
         incident = Incident(instance=row, task_id=task_id, element_id=element_id, message=message,
                             reason={"msgid": reason.msgid, "params": _jsonable(reason.params)} if reason else None,
                             created_at=self.clock.now())
@@ -519,7 +519,18 @@ class InstanceService:
     def _save(self, row: ProcessInstance, runner: spiff.Runner, log: _StepLog) -> None:
         now = self.clock.now()
         started = time.perf_counter()
-        row.state = runner.dump()
+        try:
+            row.state = runner.dump()
+        except (TypeError, ValueError):
+            # A value JSON cannot hold reached task data (the sandbox refuses them in scripts and
+            # decisions; a caller's start data may still bring one): every later save would raise.
+            # Take it out, keep the instance saveable and say where it was, as an incident.
+            dropped = runner.drop_unstorable()
+            if not dropped:
+                raise
+            element_id, reason = dropped[0]
+            self._record_incident(row, runner, log, ExpressionError(reason), element_id or None)
+            row.state = runner.dump()
         log.spiff_seconds += time.perf_counter() - started
         row.state_format = spiff.STATE_FORMAT
         row.updated_at = now

@@ -43,8 +43,8 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from engine import clock
-from engine.errors import EngineError, ExpressionError, Problem
-from engine.expressions import RestrictedEnvironment, RestrictedEvaluator
+from engine.errors import EngineError, ExpressionError, Problem, UnsafeExpressionError
+from engine.expressions import RestrictedEnvironment, RestrictedEvaluator, check_storable
 from engine.i18n import Named, Text, t, text_of
 
 clock.install()
@@ -212,6 +212,8 @@ def compile_process(parser: SpiffBpmnParser, process_id: str,
     messages: set[str] = set()
     problems: list[Problem] = []
     for task_spec in iter_task_specs(spec, subprocess_specs):
+        if getattr(task_spec, "dmnEngine", None) is not None:
+            _check_decision_results(task_spec.dmnEngine)
         if getattr(task_spec, "manual", False):
             props = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
             form = []
@@ -249,6 +251,22 @@ def compile_process(parser: SpiffBpmnParser, process_id: str,
         messages=messages,
     )
     return compiled, problems
+
+
+def _check_decision_results(dmn_engine: Any) -> None:
+    """A decision's outputs go into task data: one JSON cannot hold fails the business rule task there."""
+    result = dmn_engine.result
+    if getattr(result, "checks_storable", False):
+        return
+
+    def checked(task: Any) -> dict[str, Any]:
+        outputs = result(task)
+        for name, value in outputs.items():
+            check_storable(name, value)
+        return outputs
+
+    checked.checks_storable = True  # type: ignore[attr-defined]
+    dmn_engine.result = checked
 
 
 def iter_task_specs(spec: Any, subprocess_specs: dict[str, Any]) -> Iterable[Any]:
@@ -477,6 +495,25 @@ class Runner:
     def dump(self) -> str:
         """The workflow's state as JSON text, without the spec."""
         return json.dumps(_SERIALIZER.to_dict(self.workflow), separators=(",", ":"))
+
+    def drop_unstorable(self) -> list[tuple[str, Text]]:
+        """Take out of every task's data the variables JSON cannot hold: (element id, why) of the first
+        task holding each, in the order the tasks ran. The sandbox refuses them in scripts and decisions;
+        this keeps an instance saveable whatever else put one there."""
+        dropped: list[tuple[str, Text]] = []
+        named: set[str] = set()
+        for task in [None, *self.workflow.get_tasks()]:
+            data = self.workflow.data if task is None else task.data
+            for name, value in list(data.items()):
+                try:
+                    check_storable(name, value)
+                except UnsafeExpressionError as exc:
+                    del data[name]
+                    if name not in named:
+                        named.add(name)
+                        element = "" if task is None else task.task_spec.bpmn_id or task.task_spec.name
+                        dropped.append((element, text_of(exc)))
+        return dropped
 
     # -- stepping
     def run_engine(self) -> None:

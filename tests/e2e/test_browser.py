@@ -71,4 +71,10 @@ def test_the_task_list_works_on_a_phone(server, browser, shots):
     # No sideways scrolling of the whole page on a phone.
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     page.screenshot(path=str(shots / "tasklist-phone.png"), full_page=True)
+    # Nor of a task page, whose form offers units with long names (the province's centre, departments).
+    page.click("#task-list tbody tr a[href^='/tasks/']")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("form select").count()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    page.screenshot(path=str(shots / "task-phone.png"), full_page=True)
     page.context.close()

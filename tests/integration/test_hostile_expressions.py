@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.models import AuditEvent, HumanTask, Incident
-from tests.bpmn_factory import process, script, service, user
+from tests.bpmn_factory import process, rule, script, service, user
 
 TARGET = Path("/tmp/ioc-hostile-test-file")
 
@@ -79,3 +79,73 @@ def test_a_failed_step_can_be_retried_after_its_cause_is_fixed(services, session
     assert (view.status, view.incidents) == ("running", [])
     assert [t.element_id for t in view.open_tasks] == ["s1"]
     assert view.data["y"] == 42
+
+
+UNSAVEABLE = [
+    pytest.param("x = {1, 2}", "x", "set", id="set"),
+    pytest.param("z = 1j", "z", "complex", id="complex"),
+    pytest.param("b = 'á'.encode()", "b", "bytes", id="bytes"),
+    pytest.param("n = float('nan')", "n", "nan", id="nan"),
+    pytest.param("d = {(1, 2): 'pair'}", "d", "tuple", id="tuple key"),
+    pytest.param("lst = [1]\nlst.append({'k': {2}})", "lst", "set", id="nested set"),
+]
+
+
+@pytest.mark.parametrize(("code", "variable", "kind"), UNSAVEABLE)
+def test_a_value_json_cannot_hold_fails_its_own_task(services, session, code, variable, kind):
+    """The script's task becomes an incident naming the variable and its type (translatable); the
+    instance stays saveable: before, every later save of the instance raised and nothing said why."""
+    row, _ = _deploy_and_start(services, session, [script(0, code), user(1)], {"officer": ["s1"]})
+    assert row.status == "error"
+    incident = session.scalar(select(Incident).where(Incident.instance_id == row.id))
+    assert incident.element_id == "s0"
+    assert incident.reason["msgid"].startswith("variable %(name)s holds"), incident.reason
+    assert incident.reason["params"]["name"] == variable and kind in incident.reason["params"]["what"]
+    # Still saveable: it can be cancelled (a save) and read back.
+    services.instances.cancel(row.id, "test", actor="admin")
+    session.commit()
+    assert services.instances.view(row.id).status == "cancelled"
+
+
+def test_unsaveable_start_data_becomes_an_incident_not_a_failed_save(services, session):
+    """Whatever brings a value JSON cannot hold (here a caller's start data), the step saves
+    without it and an incident names it, where the save itself used to raise."""
+    services.definitions.deploy({"plain.bpmn": process("plain", [user(0)], {"officer": ["s0"]})})
+    session.commit()
+    row = services.instances.start("plain", {"ok": 1, "tags": {"a", "b"}})
+    session.commit()
+    incident = session.scalar(select(Incident).where(Incident.instance_id == row.id))
+    assert incident is not None and incident.reason["params"]["name"] == "tags"
+    assert incident.element_id
+    view = services.instances.view(row.id)
+    assert view.data.get("ok") == 1 and "tags" not in view.data
+    assert [t.element_id for t in view.open_tasks] == ["s0"]
+
+
+DECISION = """<?xml version='1.0' encoding='UTF-8'?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="bad_defs" name="Bad" namespace="http://ioc.test">
+  <decision id="bad_decision" name="Bad">
+    <decisionTable id="bad_table" hitPolicy="UNIQUE">
+      <input id="in_x" label="x"><inputExpression id="in_x_e" typeRef="number"><text>x</text></inputExpression></input>
+      <output id="out_tags" label="tags" name="tags" typeRef="string"/>
+      <rule id="r1">
+        <inputEntry id="r1_in"><text>-</text></inputEntry>
+        <outputEntry id="r1_out"><text>{"a", "b"}</text></outputEntry>
+      </rule>
+    </decisionTable>
+  </decision>
+</definitions>
+"""
+
+
+def test_a_decision_output_json_cannot_hold_fails_its_task(services, session):
+    """A decision table's output goes into task data too: a set fails the business rule task there."""
+    services.definitions.deploy({"decides.bpmn": process("decides", [rule(0, "bad_decision"), user(1)],
+                                                         {"officer": ["s1"]}),
+                                 "bad.dmn": DECISION})
+    session.commit()
+    row = services.instances.start("decides", {"x": 1})
+    session.commit()
+    incident = session.scalar(select(Incident).where(Incident.instance_id == row.id))
+    assert row.status == "error" and incident.element_id == "s0"
+    assert incident.reason["params"] == {"name": "tags", "what": "set"}

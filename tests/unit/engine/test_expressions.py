@@ -487,21 +487,23 @@ def test_ordinary_comparisons_and_keys_still_work(evaluator: RestrictedEvaluator
     evaluator.execute(
         "pairs = {(1, 'a'): 1, (2, 'b'): 2}\n"
         "x = [sorted([[2, 'b'], [1, 'a']]), max([(1, 2), (1, 3)]), min('bca'), (1, 'a') in pairs,\n"
-        "     pairs.get((2, 'b')), {1, 2} | {3}, {1, 2} & {2}, {1, 2} - {1}, {1} ^ {2}, 7 - 2, 6 | 1,\n"
+        "     pairs.get((2, 'b')), sorted({1, 2} | {3}), sorted({1, 2} & {2}), sorted({1, 2} - {1}), sorted({1} ^ {2}),\n"
+        "     7 - 2, 6 | 1,\n"
         "     sorted(['b', 'A', 'c'], key=str.lower, reverse=True), list(dict.fromkeys('abca')),\n"
         "     isinstance([], list), isinstance((), (list, tuple)), [*range(3), *'ab'], dict(a=1, **{'b': 2}),\n"
         "     [1, 2, 3].index(2), set('aab') == {'a', 'b'}, frozenset([1]) < frozenset([1, 2])]\n"
-        "s = {1}\ns |= {2}\ns.update([3], (4,))\nd = {'a': 1}\nd.update({'b': 2}, c=3)\nd |= {'e': 5}\n"
-        "big = set(range(5000))\nbig -= set(range(10, 5000))\nn = len(set(range(5000)) | set(range(2500, 7500)))\n"
-        "u = set(range(3000)).union(range(2000, 4000))\nw = dict(zip(range(2000), range(2000)))\n"
+        "s = {1}\ns |= {2}\ns.update([3], (4,))\ns = sorted(s)\nd = {'a': 1}\nd.update({'b': 2}, c=3)\nd |= {'e': 5}\n"
+        "big = set(range(5000))\nbig -= set(range(10, 5000))\nbig = sorted(big)\n"
+        "n = len(set(range(5000)) | set(range(2500, 7500)))\n"
+        "u = len(set(range(3000)).union(range(2000, 4000)))\npairs = len(pairs)\nw = dict(zip(range(2000), range(2000)))\n"
         "z = sorted(set(range(3000)).symmetric_difference(range(1, 3001)))",
         names)
-    assert names["x"] == [[[1, "a"], [2, "b"]], (1, 3), "a", True, 2, {1, 2, 3}, {2}, {2}, {1, 2}, 5, 7,
+    assert names["x"] == [[[1, "a"], [2, "b"]], (1, 3), "a", True, 2, [1, 2, 3], [2], [2], [1, 2], 5, 7,
                           ["c", "b", "A"], ["a", "b", "c"], True, True, [0, 1, 2, "a", "b"], {"a": 1, "b": 2},
                           1, True, True]
-    assert (names["s"], names["d"]) == ({1, 2, 3, 4}, {"a": 1, "b": 2, "c": 3, "e": 5})
-    assert (names["big"], names["n"], len(names["u"]), len(names["w"]), names["z"]) == (
-        set(range(10)), 7500, 4000, 2000, [0, 3000])
+    assert (names["s"], names["d"]) == ([1, 2, 3, 4], {"a": 1, "b": 2, "c": 3, "e": 5})
+    assert (names["big"], names["n"], names["u"], len(names["w"]), names["z"]) == (
+        list(range(10)), 7500, 4000, 2000, [0, 3000])
 
 
 _DEEP_CHILD = """
@@ -681,3 +683,26 @@ def test_spiffworkflow_reports_the_failing_script_line() -> None:
     assert raised.value.error_type == "ExpressionError"
     assert "ZeroDivisionError" in str(raised.value)
     assert raised.value.line_number == 2
+
+
+@pytest.mark.parametrize(("script", "what"), [
+    ("x = {1, 2}", "set"), ("x = frozenset()", "frozenset"), ("x = 1j", "complex"), ("x = 'a'.encode()", "bytes"),
+    ("x = float('inf')", "inf"), ("x = [float('nan')]", "nan"), ("x = {(1, 2): 3}", "tuple"),
+    ("x = {'a': {}.keys()}", "dict_keys"),
+])
+def test_values_json_cannot_hold_are_refused_by_name(evaluator: RestrictedEvaluator, script: str, what: str) -> None:
+    """A script cannot leave in task data what its JSON cannot hold; the message names the variable
+    and the type, as a translatable text."""
+    with pytest.raises(UnsafeExpressionError) as raised:
+        evaluator.execute(script, {})
+    reason = raised.value.args[0]
+    assert reason.msgid.startswith("variable %(name)s holds") and reason.params["name"] == "x"
+    assert what in reason.params["what"]
+
+
+def test_a_failed_script_leaves_storable_data(evaluator: RestrictedEvaluator) -> None:
+    """A list of the data changed in place before the script failed is dropped if it cannot be stored."""
+    data: dict[str, Any] = {"items": [1], "kept": [2]}
+    with pytest.raises(ExpressionError):
+        evaluator.execute("items.append({3})\nkept.append(4)\nmissing + 1", data)
+    assert data == {"kept": [2, 4]}
