@@ -27,7 +27,8 @@ Layers of defence, from cheapest to most expensive:
 * the budget (`_Budget`): a per-call deadline, plus a cap on how much the
   process's resident memory may grow during the call (Linux /proc only);
 * after the run: nothing callable leaks into task data, and the data must stay
-  serialisable in bounded size (no cycles, no exploding shared references).
+  storable as JSON in bounded size (no sets, bytes, complex numbers, NaN or
+  infinity, non-text keys, cycles or exploding shared references).
 
 What remains approximate: memory is capped process-wide, sampled every 5 ms of run
 time, and a single C call may still take up to about the work the script already did
