@@ -162,6 +162,7 @@ def test_a_point_on_the_map_names_its_ward_when_none_is_chosen(app, clock):
     ({"admin_unit": ""}, "admin_unit-error", "chọn xã/phường nơi xảy ra"),
     ({"reporter_email": "hoa@"}, "reporter_email-error", "ten@example.vn"),
     ({"reporter_phone": "call me"}, "reporter_phone-error", "0912 345 678"),
+    ({"reporter_name": "Trần Thị Hoa " * 20}, "reporter_name-error", "tối đa 255 ký tự"),
     ({"q_street_lighting__lights_out": "many"}, None, "nhập một con số"),
     ({"consent": None}, "consent-error", "Đánh dấu ô này"),
     ({"lat": "12.67", "lon": "east"}, "location-error", "chọn lại vị trí trên bản đồ"),

@@ -138,3 +138,20 @@ def test_the_policy_lets_in_the_base_map_tiles_and_nothing_else_from_outside():
         "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
     assert "img-src 'self' data: blob: https://*.tile.example.vn:8443;" in content_security_policy(
         "https://{s}.tile.example.vn:8443/{z}/{x}/{y}.png")
+
+
+def test_the_1022_console_refuses_a_name_or_address_longer_than_its_column(app):
+    """Intake checks the reporter's and the place's text against the columns: a message, the form kept, nothing stored."""
+    client = client_of(app, "dtv1")
+    page = client.get("/hotline/").get_data(as_text=True)
+    with app.app_context():
+        before = db.session.scalar(select(func.count()).select_from(Case))
+    form = {"csrf_token": csrf_of(page), "phone": "0912 345 678", "caller_name": "Bình " * 60,
+            "place": "P-BUON-MA-THUOT", "address": "Số 12 Lê Duẩn " * 40, "category": "traffic", "kind": "report",
+            "description": "Ổ gà lớn trước số 12 Lê Duẩn", "q_hazard": "pothole"}
+    response = client.post("/hotline/calls", data=form)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert body.count("tối đa") >= 2 and "Số 12 Lê Duẩn Số 12" in body  # both fields named, the text kept
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Case)) == before

@@ -158,8 +158,9 @@ def report():
     request_ = IntakeRequest(
         channel="field_report", source="portal", category=values["category"], title=values["title"],
         description=values["description"], admin_unit=admin_unit, lat=lat, lon=lon, address=values["address"],
-        reporter_name=values["reporter_name"][:255], reporter_phone=values["reporter_phone"][:32],
-        reporter_email=values["reporter_email"][:255], answers=_answers_of(values), files=files,
+        # Not cut to the columns: intake says which is too long, and the form keeps what was typed.
+        reporter_name=values["reporter_name"], reporter_phone=values["reporter_phone"],
+        reporter_email=values["reporter_email"], answers=_answers_of(values), files=files,
         reporter_user_id=_citizen_id(), idempotency_key=f"portal:{token['n']}",
         follow_key=_follow_key(token["n"]))
     if errors:
