@@ -427,7 +427,7 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
             raise OperatorError(t("a refused result needs the head's note; the review form must require it"))
         # Who decided: the review task's completer (the officer's task page names them beside the note).
         ctx.session.add(CaseEvent(case_id=case.id, at=ctx.now, kind=REVIEW_DECISIONS[decision],
-                                  actor=getattr(ctx, "actor", None), public=False, detail={"note": text}))
+                                  actor=ctx.actor, public=False, detail={"note": text}))
         case.updated_at = ctx.now
         return {"decision": decision}
 
