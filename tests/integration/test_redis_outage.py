@@ -29,6 +29,7 @@ from engine.clock import SYSTEM_CLOCK
 from engine.models import OutboxMessage
 from tests.integration.celery_process import read_log, start_worker, stop_worker, worker_env
 from tests.integration.test_celery_worker import Inbox, free_port, start_smtp
+from tests.integration.test_live_updates import wait_for
 from tests.workspace import make_workspace_app
 from webapp.extensions import db
 from workflows.models import Case
@@ -129,18 +130,6 @@ def submit_batch(base: str, start: int, count: int) -> list[tuple[str, int, str 
         futures = [(kind, pool.submit(portal_report if kind == "portal" else open311_report, base, n))
                    for kind, n in jobs]
         return [(kind, *future.result()) for kind, future in futures]
-
-
-def wait_for(what: str, check, timeout: float, worker=None):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if worker is not None:
-            assert worker.poll() is None, f"the worker exited while waiting for {what}"
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
-        time.sleep(0.2)
 
 
 @pytest.mark.timeout(180)
