@@ -193,6 +193,9 @@ def test_only_administrators_and_designers_open_the_incidents_page(app):
     assert client_of(app, "thietke").get("/admin/incidents").status_code == 200
     assert client_of(app, "dtv1").get("/admin/incidents").status_code == 403
     assert client_of(app, "admin").get("/admin/incidents/99999999999999999999").status_code == 404
+    # The system status's count of incidents leads to them.
+    status = client_of(app, "admin").get("/admin/status").get_data(as_text=True)
+    assert '<div class="l"><a href="/admin/incidents">' in status
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
