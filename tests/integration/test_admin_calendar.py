@@ -84,6 +84,9 @@ def test_a_day_off_added_on_the_page_moves_deadlines_is_audited_and_can_be_remov
         assert db.session.scalar(select(CalendarException)) is None
     assert admin.post(f"/admin/calendar/exceptions/{exception_id}/delete",
                       data={"csrf_token": token}).status_code == 404
+    assert admin.post("/admin/calendar/exceptions/99999999999999999999/delete",
+                      data={"csrf_token": token}).status_code == 404
+    assert admin.get("/admin/calendar?year=99999999999999999999").status_code == 404
 
 
 def test_a_make_up_saturday_without_a_reason_is_refused_keeping_what_was_typed(app):

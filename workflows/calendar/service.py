@@ -23,6 +23,7 @@ from workflows.calendar.working_time import CalendarError, Holiday, WorkingHours
 from workflows.errors import CaseNotFoundError, IntakeError
 
 NOTE_MAX = 255
+MAX_ID = 2**31 - 1  # calendar_exception.id is an INTEGER
 # The years the page offers and the holidays package is asked about (it computes any year; bounds keep input sane).
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
@@ -101,7 +102,8 @@ class CalendarService:
 
     def remove_exception(self, actor: audit.Acting, exception_id: int) -> date:
         """Remove an exception: the date follows the public calendar again (returns the date)."""
-        row = self.session.get(CalendarException, exception_id)
+        # An id past the column's integers is none of ours (PostgreSQL would refuse the query itself).
+        row = self.session.get(CalendarException, exception_id) if 0 < exception_id <= MAX_ID else None
         if row is None:
             raise CaseNotFoundError(exception_id)
         audit.record(self.session, actor, "calendar.exception_remove", _target(row), _state(row), None,
