@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from engine.models import AuditEvent, HumanTask, Incident
+from engine.models import AuditEvent, HumanTask, Incident, ProcessInstance
 from tests.bpmn_factory import process, rule, script, service, user
 
 TARGET = Path("/tmp/ioc-hostile-test-file")
@@ -149,3 +151,110 @@ def test_a_decision_output_json_cannot_hold_fails_its_task(services, session):
     incident = session.scalar(select(Incident).where(Incident.instance_id == row.id))
     assert row.status == "error" and incident.element_id == "s0"
     assert incident.reason["params"] == {"name": "tags", "what": "set"}
+
+
+# --------------------------------------------------------------------------- side by side
+
+SIDE_BY_SIDE_HOSTILE = [
+    "while True:\n    pass",
+    "a = []\nb = []\nfor i in range(27):\n    a = [a, a]\n    b = [b, b]\nx = a == b",
+    "a = ()\nfor i in range(27):\n    a = (a, a)\nx = hash(a)",
+    "s = 'ệ' * 1_000_000\nx = [" + ", ".join(["*s"] * 20) + "]",
+    "m = 2**61 - 1\nx = len(set([k * m for k in range(30_000)]))",
+    "x = {1, 2}",
+]
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_hostile_steps_run_beside_healthz_a_completion_and_the_sweep(db_url, clock):
+    """A real server (werkzeug in a thread) with the sweep thread running: while one thread completes
+    tasks whose scripts are hostile, another gets /healthz, completes an ordinary task and runs a sweep,
+    each within 2 s; every hostile step ends as an incident on its own instance. Before, one comparison
+    of a shared structure held the GIL (and so every thread, the sweep included) for as long as it ran.
+
+    PostgreSQL only: SQLite takes its one write lock for every transaction (BEGIN IMMEDIATE), so there
+    any step's transaction makes /healthz wait for it, hostile or not."""
+    from werkzeug.serving import make_server
+
+    from engine.sweep import SweepThread
+    from tests.workspace import make_workspace_app
+    from webapp.extensions import db
+
+    app = make_workspace_app(db_url, clock)
+    ioc = app.extensions["ioc"]
+    with app.app_context():
+        services = ioc.services(db.session)
+        services.definitions.deploy({"benign.bpmn": process("benign", [user(0), script(1, "y = x + 1"), user(2)],
+                                                            {"officer": ["s0", "s2"]})})
+        db.session.commit()
+        hostile = []
+        for code in SIDE_BY_SIDE_HOSTILE * 2:  # one definition version per hostile script
+            services.definitions.deploy({"hostile.bpmn": process("hostile", [user(0), script(1, code), user(2)],
+                                                                 {"officer": ["s0", "s2"]})})
+            db.session.commit()
+            hostile.append(services.instances.start("hostile", {"x": 1}).id)
+        benign = [services.instances.start("benign", {"x": i}).id for i in range(40)]
+        db.session.commit()
+        first_task = {row.instance_id: row.id for row in db.session.scalars(select(HumanTask))}
+        db.session.remove()
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sweeper = SweepThread(ioc.sweep(), interval=0.2)
+    sweeper.start()
+    failures: list[BaseException] = []
+
+    def complete_hostile() -> None:
+        try:
+            with app.app_context():
+                for instance_id in hostile:
+                    ioc.services(db.session).instances.complete_task(first_task[instance_id], {}, actor="designer")
+                    db.session.commit()
+                db.session.remove()
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            failures.append(exc)
+
+    def probe(instance_id: int, slowest: dict[str, float]) -> None:
+        started = time.monotonic()
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}/healthz", timeout=60) as answer:
+            assert answer.status == 200
+        slowest["healthz"] = max(slowest.get("healthz", 0.0), time.monotonic() - started)
+        with app.app_context():
+            started = time.monotonic()
+            ioc.services(db.session).instances.complete_task(first_task[instance_id], {}, actor="officer")
+            db.session.commit()
+            slowest["completion"] = max(slowest.get("completion", 0.0), time.monotonic() - started)
+            db.session.remove()
+        started = time.monotonic()
+        ioc.sweep().run_once()
+        slowest["sweep"] = max(slowest.get("sweep", 0.0), time.monotonic() - started)
+
+    slowest = {"healthz": 0.0, "completion": 0.0, "sweep": 0.0}
+    probes = 0
+    worker = threading.Thread(target=complete_hostile)
+    try:
+        for _ in range(2):  # the first of each kind warms up (templates, compiled expressions, pools)
+            probe(benign[probes], {})
+            probes += 1
+        worker.start()
+        while worker.is_alive() and probes < len(benign):
+            probe(benign[probes], slowest)
+            probes += 1
+        worker.join(timeout=120)
+    finally:
+        sweeper.stop()
+        server.shutdown()
+    assert all(seconds < 2 for seconds in slowest.values()), slowest
+    assert not failures, failures
+    assert not worker.is_alive()
+    assert probes >= 4, f"the probes did not run beside the hostile steps ({probes}, {slowest})"
+    with app.app_context():
+        incidents = {i.instance_id: i.element_id for i in db.session.scalars(select(Incident))}
+        assert {i: incidents.get(i) for i in hostile} == {i: "s1" for i in hostile}
+        states = {r.id: r.status for r in db.session.scalars(select(ProcessInstance))}
+        assert all(states[i] == "error" for i in hostile)
+        assert all(states[i] == "running" for i in benign)
+        db.session.remove()
+        db.engine.dispose()
