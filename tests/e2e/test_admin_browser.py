@@ -142,3 +142,14 @@ def test_an_admin_creates_a_ward_officer_who_changes_the_password_and_sees_only_
         admin.screenshot(path=str(shots / f"admin-{section}.png"), full_page=True)
     for page in (admin, officer, peer):
         page.context.close()
+
+
+def test_the_console_s_pages_fit_a_phone(server, browser, shots):
+    """Wide tables scroll inside the page and long unit names shrink to the screen: no page scrolls sideways."""
+    admin = signed_in(browser, server, "admin", width=390)
+    for path in ("/admin/users", "/admin/users/1", "/admin/users/new", "/admin/units", "/admin/categories/new",
+                 "/admin/status"):
+        admin.goto(server + path)
+        assert admin.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), path
+    admin.screenshot(path=str(shots / "admin-status-phone.png"), full_page=True)
+    admin.context.close()
