@@ -99,3 +99,11 @@ def test_a_category_is_created_edited_and_disabled_from_the_pages(app):
         assert not category.active and category.questions[0]["choices"][1]["label_en"] == "Parking"
     assert "sidewalk" not in client_of(app, "dtv1").get("/hotline/").get_data(as_text=True)
     assert admin.get("/admin/categories/nothing").status_code == 404
+
+
+def test_the_category_form_names_the_answering_bodies_in_the_reader_s_language(app):
+    admin = client_of(app, "admin")
+    assert ">Công an tỉnh Đắk Lắk</option>" in admin.get("/admin/categories/new").get_data(as_text=True)
+    post(admin, "/language", {"lang": "en", "next": "/admin/categories/new"}, "/admin/categories/new")
+    english = admin.get("/admin/categories/public_security").get_data(as_text=True)
+    assert ">Đắk Lắk Provincial Police</option>" in english and "Công an tỉnh Đắk Lắk</option>" not in english
