@@ -180,6 +180,8 @@ def test_skip_and_cancel_from_the_page_need_a_note_and_are_audited(app):
         actions = db.session.scalars(select(AdminAuditEntry.action).where(AdminAuditEntry.actor_username == "thietke")
                                      .order_by(AdminAuditEntry.id)).all()
         assert actions == ["incident.skip", "incident.cancel"]
+    history = client_of(app, "admin").get(f"/cases/{cancelled_code}?lang=vi").get_data(as_text=True)
+    assert "trùng với phản ánh khác" in history and "quản trị viên đã huỷ" in history
     # Acting twice on a resolved incident changes nothing and says so.
     again = post(client, f"{page}/cancel", page, note="lần nữa")
     assert again.status_code == 303
