@@ -598,11 +598,12 @@ class InstanceService:
             due = self._evaluate_property(info.due_at, ready_task.data)
             task_row = HumanTask(
                 id=task_id, instance=row, business_key=row.business_key,
-                element_id=info.element_id, title=info.title[:255],
+                element_id=info.element_id, title=info.title[:255], title_en=info.title_en[:255] or None,
                 candidate_role=self.definitions.roles.get(info.lane, info.lane) if info.lane else None,
                 candidate_unit=str(unit) if unit is not None else None,
                 due_at=_parse_moment(due), state="open", created_at=now,
-                form={"fields": [f.as_dict() for f in info.form], "instructions": info.instructions},
+                form={"fields": [f.as_dict() for f in info.form], "instructions": info.instructions,
+                      "instructions_en": info.instructions_en},
             )
             self.session.add(task_row)
             if log.open_rows is not None:

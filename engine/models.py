@@ -84,6 +84,7 @@ class HumanTask(Base):
     business_key: Mapped[str | None] = mapped_column(String(64))
     element_id: Mapped[str] = mapped_column(String(120))
     title: Mapped[str] = mapped_column(String(255))
+    title_en: Mapped[str | None] = mapped_column(String(255))  # the element's English name, when the BPMN gives one
     candidate_role: Mapped[str | None] = mapped_column(String(40))
     candidate_unit: Mapped[str | None] = mapped_column(String(64))
     assignee: Mapped[str | None] = mapped_column(String(120))

@@ -146,6 +146,9 @@ class UserTaskInfo:
     due_at: str | None  # an expression over task data giving an ISO moment
     form: list[FormField] = field(default_factory=list)
     instructions: str = ""
+    # English forms a designer gives as properties `name_en` and `instructions_en` (the BPMN name is Vietnamese).
+    title_en: str = ""
+    instructions_en: str = ""
 
 
 @dataclass
@@ -237,6 +240,8 @@ def compile_process(parser: SpiffBpmnParser, process_id: str,
                 due_at=props.get("dueAt"),
                 form=form,
                 instructions=(task_spec.extensions or {}).get("instructionsForEndUser") or "",
+                title_en=props.get("name_en") or "",
+                instructions_en=props.get("instructions_en") or "",
             )
         if isinstance(task_spec, CatchingEvent):
             for event in _event_definitions(getattr(task_spec, "event_definition", None)):

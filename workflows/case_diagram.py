@@ -13,6 +13,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from lxml import etree
+
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 # Elements the audit records when they run.
 WORK = {"userTask", "serviceTask", "sendTask", "manualTask"}
@@ -197,3 +199,22 @@ def diagram_state(graph: ProcessGraph, evidence: Evidence) -> DiagramState:
     done = (walk.done & set(graph.kinds)) - active - waiting - failed
     return DiagramState(done=sorted(done), active=sorted(active), waiting=sorted(waiting), failed=sorted(failed),
                         flows=sorted(walk.flows))
+
+
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+
+
+def names_in(xml: str, lang: str) -> str:
+    """The BPMN with its elements named in `lang`: in English, each element that has a `name_en` property shows it
+    (the BPMN's own names are Vietnamese); anything else is returned as it is."""
+    if lang != "en" or "name_en" not in xml:
+        return xml
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    root = etree.fromstring(xml.encode("utf-8"), parser)
+    for prop in root.iter(f"{{{SPIFF_NS}}}property"):
+        if prop.get("name") != "name_en" or not prop.get("value"):
+            continue
+        owner = prop.getparent().getparent().getparent()  # property < properties < extensionElements < element
+        if owner is not None and owner.get("name") is not None:
+            owner.set("name", prop.get("value"))
+    return etree.tostring(root, encoding="unicode")

@@ -21,10 +21,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from engine.clock import SYSTEM_CLOCK, Clock
-from engine.i18n import Text, t
+from engine.i18n import Named, Text, t
 from engine.models import AuditEvent, HumanTask, Incident, OutboxMessage, ProcessDefinition, ProcessInstance
 from workflows.access import Actor
-from workflows.case_diagram import DiagramState, Evidence, bpmn_file_of, diagram_state, parse_graph
+from workflows.case_diagram import DiagramState, Evidence, bpmn_file_of, diagram_state, names_in, parse_graph
 from workflows.case_service import IOC_UNIT_CODE, MERGE_ROLES, MERGEABLE_STATUSES
 from workflows.errors import AccessDeniedError, CaseNotFoundError, IntakeError
 from workflows.models import AdminUnit, Attachment, Case, CaseComment, CaseEvent, Category, User
@@ -139,7 +139,7 @@ class TaskLine:
     """An open task of the case."""
 
     id: str
-    title: str
+    title: Named | str  # shown with |tr
     element_id: str
     role: Text | None
     unit: str | None  # the unit's name
@@ -283,7 +283,7 @@ class CaseViewService:
         tasks = self._tasks(case)
         units = self._units({task.candidate_unit for task in tasks if task.state == "open"}, lang)
         holders = self._names({task.assignee for task in tasks if task.state == "open"})
-        open_tasks = [TaskLine(id=task.id, title=task.title, element_id=task.element_id,
+        open_tasks = [TaskLine(id=task.id, title=Named(task.title, task.title_en), element_id=task.element_id,
                                role=_role(task.candidate_role),
                                unit=units.get(task.candidate_unit or "", task.candidate_unit),
                                assignee=holders.get(task.assignee or "", task.assignee),
@@ -404,8 +404,9 @@ class CaseViewService:
         return CasePage(rows=lines, filter=flt, page=page, has_next=len(rows) > PAGE_SIZE)
 
     # ------------------------------------------------------------------ diagram
-    def diagram(self, actor: Actor, code: str) -> DiagramView:
-        """The BPMN of the case's process with its elements done, active (open tasks) and waiting."""
+    def diagram(self, actor: Actor, code: str, lang: str = "vi") -> DiagramView:
+        """The BPMN of the case's process with its elements done, active (open tasks) and waiting; the elements
+        named in `lang` (English names where the BPMN gives them)."""
         case = self.case(actor, code)
         instance = self.session.get(ProcessInstance, case.process_instance_id) if case.process_instance_id else None
         if instance is None:
@@ -438,8 +439,8 @@ class CaseViewService:
             if e)
         evidence = Evidence(started_at=started_at, running=instance.status in ("running", "error"), done=done,
                             opened=opened, active=active, failed=failed)
-        return DiagramView(process_key=instance.process_key, version=definition.version, xml=xml,
-                           state=diagram_state(graph, evidence))
+        return DiagramView(process_key=instance.process_key, version=definition.version,
+                           xml=names_in(xml, lang), state=diagram_state(graph, evidence))
 
     # ------------------------------------------------------------------ internals
     def _tasks(self, case: Case) -> list[HumanTask]:
@@ -584,7 +585,7 @@ class CaseViewService:
                      by_task: dict[str, HumanTask], categories: dict[str, str], lang: str) -> TimelineEntry | None:
         d = audit.detail or {}
         task = by_task.get(str(d.get("task_id"))) if d.get("task_id") else None
-        title = task.title if task else (audit.element_id or "—")
+        title = Named(task.title, task.title_en) if task else (audit.element_id or "—")
         facts: list[tuple[Text | str, Text | str]] = []
         kind = audit.kind
         if kind == "started":

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from english_names import add_english
 from lxml import etree
 
 OUT_DIR = Path(__file__).resolve().parent.parent
@@ -843,6 +844,9 @@ def publication_review_dmn():
 
 
 def write(tree, name):
+    if name.endswith(".bpmn"):
+        missing = add_english(tree)
+        assert not missing, f"give these names an English form in bpmn/tools/english_names.py: {missing}"
     path = OUT_DIR / name
     tree.write(str(path), xml_declaration=True, encoding="UTF-8", pretty_print=True)
     print("wrote", path)

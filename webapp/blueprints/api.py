@@ -298,7 +298,7 @@ def me():
 def _task(row: TaskRow, now: datetime) -> dict[str, Any]:
     en = _lang() == "en"
     return {
-        "id": row.task_id, "title": row.title, "element_id": row.element_id,
+        "id": row.task_id, "title": translate(row.title), "element_id": row.element_id,
         "case": {"code": row.case_code, "title": row.case_title, "channel": row.channel,
                  "category_name": row.category_en if en and row.category_en else row.category,
                  "place": row.place, "priority": row.priority, "status": row.case_status},
@@ -476,7 +476,7 @@ def case(code: str):
         closed_at=_moment(d.closed_at),
         reporter={"name": reporter.name, "phone": reporter.phone, "email": reporter.email} if reporter else None,
         reporter_hidden=d.reporter_hidden, attachments=[_attachment(a, d.code) for a in d.attachments],
-        open_tasks=[{"id": k.id, "title": k.title, "element_id": k.element_id,
+        open_tasks=[{"id": k.id, "title": translate(k.title), "element_id": k.element_id,
                      "role": translate(k.role) if k.role is not None else None, "unit": k.unit,
                      "assignee": k.assignee, "due_at": _moment(k.due_at), "created_at": _moment(k.created_at),
                      "overdue": k.overdue} for k in d.open_tasks],

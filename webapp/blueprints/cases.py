@@ -212,7 +212,7 @@ def _stored(sha256: str) -> Path:
 def diagram(code: str):
     """The BPMN of the case's process and the element ids done, active, waiting and failed, for the viewer."""
     try:
-        view = _view().diagram(actor(), code)
+        view = _view().diagram(actor(), code, reader_language())
     except CaseNotFoundError as exc:
         return jsonify(error="not_found", message=translate(text_of(exc))), 404
     except AccessDeniedError:
