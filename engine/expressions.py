@@ -785,7 +785,7 @@ def _checked_inplace(check: Callable[[Any, Any], None],
 
 
 _INPLACE_OPS: dict[str, Callable[[Any, Any], Any]] = {
-    "+=": _checked_inplace(_check_add, operator.iadd),
+    "+=": _checked_inplace(_check_add, lambda a, b: operator.iadd(a, _feed(b) if type(a) is list else b)),
     "*=": _checked_inplace(_check_mul, operator.imul),
     "**=": _guarded_pow,
     "<<=": _guarded_lshift,
@@ -1197,6 +1197,14 @@ class _SandboxPolicy(RestrictingNodeTransformer):
         """Items are measured before they are hashed."""
         node = super().visit_SetComp(node)
         node.elt = self._keyed(node.elt)
+        return node
+
+    def visit_Assign(self, node: ast.Assign) -> ast.AST:
+        """`lst[a:b] = iterable` takes the iterable in one go only when it is a small container."""
+        node = super().visit_Assign(node)
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Subscript)
+                and isinstance(node.targets[0].slice, ast.Slice)):
+            node.value = _located(_call("_star_", node.value), node.value)
         return node
 
     def visit_Starred(self, node: ast.Starred) -> ast.AST:

@@ -465,6 +465,8 @@ ONE_C_CALL = [
     (TWO_MILLION + "x = all(zip(*[s] * 1000))", "iterator"),
     (TWO_MILLION + "a, *b = zip(s, s, s, s, s, s, s, s)", "iterator"),
     (TWO_MILLION + "x = ''.join(map(''.join, zip(*[s] * 50)))", "iterator"),
+    (TWO_MILLION + "x = []\nx += zip(s, s, s, s, s, s, s, s)", "iterator"),
+    (TWO_MILLION + "x = [0]\nx[:] = zip(s, s, s, s, s, s, s, s)", "iterator"),
     # long equal texts: every comparison reads them to the end
     (TWO_MILLION + "t = s[:-1] + 'ệ'\nx = sorted([s, t] * 500_000)", "sort"),
     (TWO_MILLION + "t = s[:-1] + 'ệ'\nx = [s, t] * 500_000 == [t, s] * 500_000", "compare"),
@@ -706,3 +708,40 @@ def test_a_failed_script_leaves_storable_data(evaluator: RestrictedEvaluator) ->
     with pytest.raises(ExpressionError):
         evaluator.execute("items.append({3})\nkept.append(4)\nmissing + 1", data)
     assert data == {"kept": [2, 4]}
+
+
+LONGEST_TEXT = "t = 'a' * 1_000_000\nt = t + t\n"  # the longest text a script can make (2,000,000)
+BOUNDED_C_CALLS = [
+    LONGEST_TEXT + "x = ('a' * 99 + 'b') in t",  # substring search: Python switches to two-way
+    LONGEST_TEXT + "x = t.count('a' * 60 + 'b') + t.find('a' * 150 + 'b') + t.rfind('ba')",
+    LONGEST_TEXT + "x = len(t.split('a'))",
+    LONGEST_TEXT + "x = len(t.replace('a', 'b').upper().encode())",
+    LONGEST_TEXT + "x = t.center(10**7)",
+    LONGEST_TEXT + "x = t.zfill(10**7)",
+    LONGEST_TEXT + "x = (t[:1000] + '\\t').expandtabs(10**6)",
+    LONGEST_TEXT + "x = f'{t:>{10**7}}'",
+    LONGEST_TEXT + "x = len(t + t)",
+    LONGEST_TEXT + "x = t * 2",
+    "x = int('9' * 100_000)",  # Python's own limit: 4,300 digits
+    "x = 7 ** 200_000",
+    "x = pow(3, 10**9, 2**5000 + 1)",
+    "x = (10**30_000) // 7 ** 10_000 % 10**8",
+    "x = sum(range(10**9))",
+    "x = max(range(10**9))",
+    "x = sorted(range(100_000, 0, -1))",
+    "x = repr([[[[0] * 100] * 100] * 100] * 100)",
+    "a = []\nfor i in range(30):\n    a = [a, a]\nx = str(a)",
+]
+
+
+@pytest.mark.parametrize("script", BOUNDED_C_CALLS)
+def test_text_and_number_operations_stay_within_one_short_c_call(script: str) -> None:
+    """Text searches, padding, big numbers, sums over ranges and renderings of nested data: each
+    single C call stays short (refused up front, capped, or linear in what the deadline saw)."""
+    quick = RestrictedEvaluator(time_limit=0.3)
+    with longest_stall() as stall:
+        try:
+            quick.execute(script, {})
+        except ExpressionError:
+            pass  # refused or stopped: either way, promptly
+    assert stall[0] < 1.5, f"another thread waited {stall[0]:.1f}s"
