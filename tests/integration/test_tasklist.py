@@ -269,3 +269,12 @@ def test_the_place_filter_offers_only_the_places_in_the_officials_view(app):
         assert {"P-TAN-LAP", "P-BUON-MA-THUOT", "X-HOA-PHU"} <= set(everywhere) and len(everywhere) > 10
         department = _place_options(client_of(app, "cb.sxd").get(path).get_data(as_text=True))
         assert set(department) == set(everywhere)
+
+
+def test_an_english_list_names_the_place_in_english(app):
+    code = new_case(app)  # in Phường Buôn Ma Thuột
+    officer = client_of(app, "cb.buonmathuot")
+    assert ">Phường Buôn Ma Thuột</td>" in officer.get("/tasks/?tab=unit").get_data(as_text=True)
+    post(officer, "/language", {"lang": "en", "next": "/tasks/"})
+    page = officer.get("/tasks/?tab=unit").get_data(as_text=True)
+    assert code in page and ">Buôn Ma Thuột Ward</td>" in page and ">Phường Buôn Ma Thuột</td>" not in page
