@@ -19,7 +19,7 @@ from sqlalchemy.orm import Bundle, Session, aliased, joinedload
 
 from engine.clock import SYSTEM_CLOCK, Clock
 from engine.forms import BoundSources
-from engine.i18n import t
+from engine.i18n import Named, t
 from engine.models import HumanTask
 from workflows.access import Actor
 from workflows.errors import AccessDeniedError, CaseNotFoundError, IntakeError
@@ -50,7 +50,7 @@ _CASE_VALUES = {"priority": Case.priority, "category": Case.category_code}
 
 
 # What a list row reads of a task: plain columns, not the mapped object with its form JSON.
-_ROW_COLUMNS = Bundle("task", HumanTask.id, HumanTask.title, HumanTask.element_id, HumanTask.candidate_role,
+_ROW_COLUMNS = Bundle("task", HumanTask.id, HumanTask.title, HumanTask.title_en, HumanTask.element_id, HumanTask.candidate_role,
                       HumanTask.candidate_unit, HumanTask.assignee, HumanTask.state, HumanTask.due_at,
                       HumanTask.created_at, HumanTask.completed_at)
 
@@ -121,7 +121,7 @@ class TaskRow:
     """One line of a task list."""
 
     task_id: str
-    title: str
+    title: Named | str  # shown with |tr: the element's name in the reader's language
     element_id: str
     case_id: int
     case_code: str
@@ -328,7 +328,8 @@ class TaskService:
         task = r[0]
         claimable = (task.state == "open" and task.assignee is None
                      and actor.holds(task.candidate_role or "", task.candidate_unit))
-        return TaskRow(task_id=task.id, title=task.title, element_id=task.element_id, case_id=r[1], case_code=r[2],
+        return TaskRow(task_id=task.id, title=Named(task.title, task.title_en), element_id=task.element_id,
+                       case_id=r[1], case_code=r[2],
                        case_title=r[3], channel=r[4], category=r[5], category_en=r[6], place=r[7], priority=r[8],
                        case_status=r[9], candidate_role=task.candidate_role, candidate_unit=task.candidate_unit,
                        assignee=task.assignee, state=task.state, due_at=task.due_at, created_at=task.created_at,
