@@ -201,6 +201,12 @@ ROUTES = [
     ("admin.keys_token_create", "POST", "/admin/keys/tokens", {"admin"}, {"data": {"username": ""}}, set()),
     ("admin.keys_token_revoke", "POST", "/admin/keys/tokens/{api_token}/revoke", {"admin"}, {}, set()),
     ("admin.status", "GET", "/admin/status", {"admin"}, {}, set()),
+    # The working calendar: administrators only (refusals of its forms answer 400; removing an exception that
+    # does not exist answers the administrator 404, so their answer there is not checked but for a 5xx).
+    ("admin.calendar", "GET", "/admin/calendar?year=2027", {"admin"}, {}, set()),
+    ("admin.calendar_add", "POST", "/admin/calendar/exceptions", {"admin"}, {"data": {"day": ""}}, set()),
+    ("admin.calendar_remove", "POST", "/admin/calendar/exceptions/999999999/delete", {"admin"}, {}, {"admin"}),
+    ("admin.calendar_hours", "POST", "/admin/calendar/hours", {"admin"}, {"data": {"periods": ""}}, set()),
     # Incidents: administrators and process designers (a skip without its note answers 400).
     ("admin.incidents", "GET", "/admin/incidents?state=all&page=99999999999999999999", {"admin", "designer"}, {}, set()),
     ("admin.incident", "GET", "/admin/incidents/{incident}", {"admin", "designer"}, {}, set()),
