@@ -361,12 +361,14 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
                        description="Đặt thời hạn cho bước đang chờ của phản ánh (ví dụ chờ phân loại), tính theo giờ "
                                    "làm việc như thao tác deadline, và ghi vào hồ sơ: trả về due_at và remind_at.")
     def case_deadline(ctx: OperatorContext, hours: Any, reminder_hours: Any) -> dict[str, Any]:
-        case = _case(ctx)
+        # A process started by hand without a case (`ioc start`, case_id 0) gets its deadline all the same.
+        case = _case(ctx) if ctx.data.get("case_id") else None
         total = _hours(hours, "hours")
         before = min(_hours(reminder_hours, "reminder_hours"), total / 2)
         # The same working-time count as every other deadline: the `deadline` operator's.
         due = deadline(ctx, total)["due_at"]
-        case.due_at = datetime.fromisoformat(due)
+        if case is not None:
+            case.due_at = datetime.fromisoformat(due)
         return {"due_at": due, "remind_at": deadline(ctx, total - before)["due_at"]}
 
     @registry.register("classify", Param("priority"), Param("category"),

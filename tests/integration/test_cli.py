@@ -67,7 +67,8 @@ def test_deploy_start_instance_complete(fresh_url, tmp_path):
     again = ioc(fresh_url, "deploy", *FIELD_REPORT)
     assert "field_report v1 unchanged" in again.output
 
-    started = ioc(fresh_url, "start", "field_report", "--data", json.dumps({"case_id": 0, "ioc_unit": "IOC-DLK"}))
+    started = ioc(fresh_url, "start", "field_report", "--data", json.dumps({"case_id": 0, "ioc_unit": "IOC-DLK",
+                                                                            "priority": "normal"}))
     assert started.exit_code == 0, started.output
     instance_id = re.search(r"instance (\d+): field_report v1  status=running", started.output).group(1)
     assert "triage «Phân loại phản ánh»  role=operator unit=IOC-DLK" in started.output
@@ -117,8 +118,8 @@ def test_the_cli_speaks_vietnamese_unless_told_otherwise(fresh_url, tmp_path):
 
     deployed = ioc(fresh_url, "deploy", *FIELD_REPORT, lang=None)
     assert "field_report v1 đã triển khai" in deployed.output
-    started = ioc(fresh_url, "start", "field_report", "--data", json.dumps({"case_id": 0, "ioc_unit": "IOC-DLK"}),
-                  lang=None)
+    started = ioc(fresh_url, "start", "field_report", "--data", json.dumps({"case_id": 0, "ioc_unit": "IOC-DLK",
+                                                                            "priority": "normal"}), lang=None)
     assert re.search(r"hồ sơ quy trình \d+: field_report v1  trạng thái: đang chạy", started.output), started.output
     assert "nhiệm vụ đang mở:" in started.output
     missing = ioc(fresh_url, "instance", "999", lang=None)

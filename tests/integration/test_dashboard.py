@@ -68,7 +68,8 @@ def figures(client) -> dict:
 
 def test_each_official_sees_the_figures_of_their_view(app, clock, cases):
     ioc = figures(client_of(app, "dtv1"))  # the operations centre watches the whole province
-    assert ioc["totals"] == {"open": 4, "overdue": 0, "due_soon": 0, "new_today": 5}
+    # The two cases still waiting for triage are due within hours (the triage deadline).
+    assert ioc["totals"] == {"open": 4, "overdue": 0, "due_soon": 2, "new_today": 5}
     assert {r["key"]: r["count"] for r in ioc["by_channel"]} == {"field_report": 3, "hotline": 1}
     assert {r["key"]: r["count"] for r in ioc["by_status"]} == {"received": 2, "in_progress": 2}
     units = {u["code"]: (u["open"], u["overdue"]) for u in ioc["by_unit"]}
@@ -86,16 +87,16 @@ def test_each_official_sees_the_figures_of_their_view(app, clock, cases):
     assert [u["code"] for u in department["by_unit"]] == ["SXD"]
     assert [c["code"] for c in department["latest"]] == [cases["department"]]
 
-    # 66 working hours on (another day), both handling deadlines (72 working hours) are within a day;
-    # past them they are overdue.
+    # 66 working hours on (another day), both handling deadlines (72 working hours) are within a day, and the
+    # two cases still waiting for triage are past theirs (4 working hours); later the handling ones are too.
     advance_working(clock, 66)
-    assert figures(client_of(app, "dtv1"))["totals"] == {"open": 4, "overdue": 0, "due_soon": 2, "new_today": 0}
+    assert figures(client_of(app, "dtv1"))["totals"] == {"open": 4, "overdue": 2, "due_soon": 2, "new_today": 0}
     advance_working(clock, 24)
     ioc = figures(client_of(app, "dtv1"))
-    assert ioc["totals"]["overdue"] == 2 and ioc["totals"]["new_today"] == 0
-    assert {u["code"]: u["overdue"] for u in ioc["by_unit"]} == {None: 0, "P-BUON-MA-THUOT": 1, "SXD": 1}
+    assert ioc["totals"]["overdue"] == 4 and ioc["totals"]["new_today"] == 0
+    assert {u["code"]: u["overdue"] for u in ioc["by_unit"]} == {None: 2, "P-BUON-MA-THUOT": 1, "SXD": 1}
     assert figures(client_of(app, "cb.sxd"))["totals"]["overdue"] == 1
-    assert figures(client_of(app, "cb.tanlap"))["totals"] == {"open": 1, "overdue": 0, "due_soon": 0, "new_today": 0}
+    assert figures(client_of(app, "cb.tanlap"))["totals"] == {"open": 1, "overdue": 1, "due_soon": 0, "new_today": 0}
 
 
 def test_the_page_shows_the_figures_without_personal_data(app, cases):
