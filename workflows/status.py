@@ -51,21 +51,25 @@ class CaseLine:
     unit: str | None
     due_at: datetime | None
     overdue: bool
+    place_en: str = ""  # the English names, shown to English readers
+    unit_en: str | None = None
 
 
 def recent_cases(session: Session, clock: Clock, limit: int = 10) -> list[CaseLine]:
     """The newest cases with their status, responsible unit and deadline (one query)."""
     place, unit = aliased(AdminUnit), aliased(AdminUnit)
     rows = session.execute(
-        select(Case.code, Category.name, Category.name_en, place.name, Case.status, unit.name, Case.due_at)
+        select(Case.code, Category.name, Category.name_en, place.name, Case.status, unit.name, Case.due_at,
+               place.name_en, unit.name_en)
         .join(Category, Category.code == Case.category_code)
         .join(place, place.id == Case.admin_unit_id)
         .outerjoin(unit, unit.id == Case.responsible_unit_id)
         .order_by(Case.id.desc()).limit(limit)).all()
     now = clock.now()
     return [CaseLine(code, cat, cat_en, where, status, who, due,
-                     bool(due and due < now and status not in ("closed", "rejected", "published", "merged")))
-            for code, cat, cat_en, where, status, who, due in rows]
+                     bool(due and due < now and status not in ("closed", "rejected", "published", "merged")),
+                     where_en or "", who_en)
+            for code, cat, cat_en, where, status, who, due, where_en, who_en in rows]
 
 
 def system_overview(session: Session, clock: Clock) -> Overview:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.clock import FrozenClock
-from tests.workspace import client_of, csrf_of, make_workspace_app, sign_in
+from tests.workspace import client_of, csrf_of, make_workspace_app, new_case, sign_in
 from webapp.extensions import db
 from workflows.admin.audit import Target, record
 from workflows.admin.models import AdminAuditEntry
@@ -363,6 +363,14 @@ def test_the_system_status_is_for_administrators(lite):
         assert part in client_of(lite, "admin").get("/admin/status?lang=en").get_data(as_text=True), part
     assert "field_report" in page
     assert client_of(lite, "cb.tanlap").get("/admin/status").status_code == 403
+
+
+def test_the_status_page_names_places_and_units_in_the_reader_s_language(lite):
+    code = new_case(lite)  # in Phường Buôn Ma Thuột, accepted at triage: the ward handles it
+    admin = client_of(lite, "admin")
+    row = admin.get("/admin/status?lang=en").get_data(as_text=True).split(code, 1)[1].split("</tr>", 1)[0]
+    assert row.count("Buôn Ma Thuột Ward") == 2 and "Phường" not in row  # the place and the responsible unit
+    assert "Phường Buôn Ma Thuột" in admin.get("/admin/status?lang=vi").get_data(as_text=True)
 
 
 def test_everyone_changes_their_own_password_with_the_current_one_and_their_language(lite):
