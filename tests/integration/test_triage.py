@@ -16,6 +16,7 @@ from engine.models import HumanTask, Incident
 from engine.registry import OperatorContext
 from tests.conftest import BPMN_DIR
 from tests.integration.test_field_report import intake, notified, only_task, open_tasks, sweep
+from tests.media_samples import png
 from tests.workspace import client_of, csrf_of, make_workspace_app, new_case, open_task
 from webapp.extensions import db
 from workflows.models import AdminUnit, Case, CaseEvent, Category
@@ -175,6 +176,9 @@ def app(db_url, clock, tmp_path):
 def test_the_triage_page_offers_the_lists_starts_from_the_case_and_shows_it(app):
     code = new_case(app, category="sanitation", triage=None, priority="high",
                     description="Rác tồn đọng trước chợ, bốc mùi.")
+    with app.app_context():  # the citizen's photo
+        app.extensions["ioc"].services(db.session).cases.add_attachment(code, "rac.png", "image/png", png(),
+                                                                          uploaded_by="citizen")
     task = open_task(app, code)
     operator = client_of(app, "dtv1")
     page = operator.get(f"/tasks/{task.id}").get_data(as_text=True)
@@ -184,8 +188,9 @@ def test_the_triage_page_offers_the_lists_starts_from_the_case_and_shows_it(app)
     assert 'value="DLK"' not in units  # no officer there: nobody could take the case
     assert re.search(r'<option value="high" selected>', page)
     assert re.search(r'<option value="sanitation" selected>Vệ sinh môi trường</option>', page)
-    # Beside the form: the description and the map of the case.
+    # Beside the form: the description, the photos and the map of the case.
     assert "Rác tồn đọng trước chợ, bốc mùi." in page and 'id="case-map"' in page
+    assert re.search(rf'<a class="shot" href="/cases/{code}/attachments/\d+"', page) and 'alt="rac.png"' in page
     with app.app_context():
         name_en = db.session.scalar(select(AdminUnit.name_en).where(AdminUnit.code == "P-TAN-LAP"))
     operator.post("/language", data={"lang": "en", "csrf_token": csrf_of(page)})
