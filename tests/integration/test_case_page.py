@@ -73,7 +73,7 @@ def test_the_responsible_officer_sees_summary_history_tasks_and_reporter(app, co
     assert "Nguyễn Văn A" in page and "0912345678" in page
     # English on request.
     english = officer.get(f"/cases/{code}?lang=en").get_data(as_text=True)
-    assert "Assigned to" in english and "Task completed: Phân loại phản ánh" in english
+    assert "Assigned to" in english and "Task completed: Triage the report" in english
 
 
 def test_the_reporter_is_shown_to_the_responsible_unit_and_the_ioc_only(app):
