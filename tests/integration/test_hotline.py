@@ -339,6 +339,10 @@ def test_console_answers_an_information_request_on_the_phone(app):
         assert (case.status, case.close_reason) == ("closed", "answered")
         assert not db.session.scalar(select(func.count()).select_from(HumanTask)
                                      .where(HumanTask.business_key == code, HumanTask.state == "open"))
+    # Its page does not say a unit is still to come.
+    case_page = client.get(f"/cases/{code}").get_data(as_text=True)
+    assert "đã đóng mà không chuyển cho đơn vị nào" in case_page
+    assert "chưa giao" not in case_page.lower() and "IOC phân loại phản ánh trước" not in case_page
 
 
 def test_console_links_a_call_to_the_same_case(app):
