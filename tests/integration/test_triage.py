@@ -211,10 +211,14 @@ def test_the_triage_page_offers_the_lists_starts_from_the_case_and_shows_it(app)
     assert refused.status_code == 422 and "Trùng" in refused.get_data(as_text=True)
     assert open_task(app, code).state == "open"
     done = operator.post(f"/tasks/{task.id}/complete", data={
-        "csrf_token": token, "decision": "accept", "priority": "high", "category": "sanitation",
+        "csrf_token": token, "decision": "accept", "priority": "normal", "category": "sanitation",
         "override_unit": "P-TAN-LAP"})
     assert done.status_code == 303
     assert open_task(app, code).candidate_unit == "P-TAN-LAP"
+    # The case's history says who changed what.
+    history = operator.get(f"/cases/{code}").get_data(as_text=True)
+    line = history[history.index("Thay đổi lĩnh vực / mức độ ưu tiên khi phân loại"):][:600]
+    assert "Cao Thu Lan" in line and "cao → bình thường" in line
 
 
 def test_the_citizen_reads_the_reason_of_a_rejection_on_the_tracking_page(app):
