@@ -155,3 +155,31 @@ def test_the_1022_console_refuses_a_name_or_address_longer_than_its_column(app):
     assert body.count("tối đa") >= 2 and "Số 12 Lê Duẩn Số 12" in body  # both fields named, the text kept
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Case)) == before
+
+
+def test_the_api_refuses_over_long_writes_with_a_message(app):
+    """The API's writes check their lengths (comments, reassignment, task data, file names): 4xx, never a 500."""
+    import io
+
+    from tests.workspace import open_task
+    from workflows.tokens import TokenService
+
+    code = new_case(app, triage=None)
+    task = open_task(app, code)
+    with app.app_context():
+        _info, token = TokenService(db.session).create("dtv1", "lengths")
+    headers = {"Authorization": f"Bearer {token}"}
+    client = app.test_client()
+    long = "x" * 300
+    comment = client.post(f"/api/v1/cases/{code}/comments", headers=headers, json={"body": "y" * 100_000})
+    assert comment.status_code == 422 and "body" in comment.get_json()["fields"]
+    reassign = client.post(f"/api/v1/tasks/{task.id}/reassign", headers=headers, json={"username": long})
+    assert reassign.status_code == 422
+    assert client.post(f"/api/v1/tasks/{task.id}/claim", headers=headers).status_code == 200
+    complete = client.post(f"/api/v1/tasks/{task.id}/complete", headers=headers,
+                           json={"data": {"decision": "accept", "note": long * 100}})
+    assert complete.status_code == 422 and "note" in complete.get_json()["fields"]
+    upload = client.post(f"/api/v1/cases/{code}/attachments", headers=headers, content_type="multipart/form-data",
+                         data={"file": (io.BytesIO(b"%PDF-1.4 bien ban"), long + ".pdf", "application/" + long)})
+    assert upload.status_code == 201
+    assert len(upload.get_json()["filename"]) <= 255 and len(upload.get_json()["content_type"]) <= 120
