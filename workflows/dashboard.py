@@ -8,7 +8,7 @@ A case is open until its resolution is published (or it is closed or rejected).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, or_, select
@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session, aliased
 
 from engine.clock import SYSTEM_CLOCK, Clock
 from workflows.access import Actor
+from workflows.calendar.store import due_soon_until
 from workflows.models import AdminUnit, Case, Category
 from workflows.performance import past_deadline
 
 OPEN_STATUSES = ("received", "in_progress", "escalated", "returned", "resolved", "reopened")
-DUE_SOON = timedelta(hours=24)
 TOP_UNITS = 10
 LATEST = 15
 MAP_MARKERS = 2000
@@ -93,7 +93,7 @@ class DashboardService:
         now = self.clock.now()
         scope = self._scope(actor)
         overdue = past_deadline(now).label("overdue")  # as the performance page counts it
-        soon = (~past_deadline(now) & (Case.due_at >= now) & (Case.due_at < now + DUE_SOON)).label("soon")
+        soon = (~past_deadline(now) & (Case.due_at >= now) & (Case.due_at < due_soon_until(self.session, now))).label("soon")
         by_channel: dict[str, int] = {}
         by_status: dict[str, int] = {}
         by_unit: dict[int | None, list[int]] = {}

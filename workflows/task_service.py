@@ -22,6 +22,7 @@ from engine.forms import BoundSources
 from engine.i18n import Named, t
 from engine.models import HumanTask
 from workflows.access import Actor
+from workflows.calendar.store import due_soon_until
 from workflows.errors import AccessDeniedError, CaseNotFoundError, IntakeError
 from workflows.models import (
     CHANNEL_PREFIX,
@@ -40,7 +41,6 @@ TABS = ("mine", "unit", "overdue", "due_soon", "done")
 SORTS = ("due", "newest", "priority")
 CASE_STATUSES = ("received", "in_progress", "escalated", "returned", "resolved", "published", "reopened",
                  "closed", "rejected", "merged")
-DUE_SOON = timedelta(hours=24)
 DONE_WINDOW = timedelta(days=30)
 PAGE_SIZE = 50
 # Counting a tab stops here: an exact "18,236" costs a scan of the queue and helps nobody.
@@ -156,6 +156,7 @@ class TaskPage:
     page: int
     pages: int
     now: datetime
+    soon_until: datetime | None = None  # where "due soon" ends (workflows.calendar.store.due_soon_until)
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,7 @@ class TaskService:
         query = self._select_rows(_ROW_COLUMNS).where(*self._tab_conditions(actor, tab, now), *conditions)
         query = query.order_by(*self._order(tab, sort)).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
         rows = [self._row(actor, r) for r in self.session.execute(query)]
-        return TaskPage(tab, sort, flt, rows, counts, page, pages, now)
+        return TaskPage(tab, sort, flt, rows, counts, page, pages, now, due_soon_until(self.session, now))
 
     def detail(self, actor: Actor, task_id: str, language: str = "vi") -> TaskDetail:
         """A task the actor may see, with its form (its lists in `language`) and the actions open to them."""
@@ -346,7 +347,7 @@ class TaskService:
             return [open_, HumanTask.candidate_unit.in_(sorted(actor.scope_codes)), HumanTask.due_at < now]
         if tab == "due_soon":
             return [open_, HumanTask.candidate_unit.in_(sorted(actor.scope_codes)), HumanTask.due_at >= now,
-                    HumanTask.due_at < now + DUE_SOON]
+                    HumanTask.due_at < due_soon_until(self.session, now)]
         # Only a completion sets completed_by: no state test, so the count reads the index alone.
         return [HumanTask.completed_by == actor.username, HumanTask.completed_at >= now - DONE_WINDOW]
 

@@ -131,3 +131,18 @@ def test_a_day_off_the_administrator_adds_moves_the_next_deadline(centre):
     with app.app_context():
         # 1 h on Wednesday, Thursday off, 8 on Friday, 7 on Monday
         assert db.session.scalar(select(Case.due_at).where(Case.code == code)) == local(2026, 12, 7, 16)
+
+
+def test_on_friday_afternoon_a_task_due_on_monday_morning_is_due_soon(centre):
+    app, clock = centre
+    # Thursday 3 December 2026, 10:00 + 16 working hours: Monday 7 December, 10:00.
+    code = _receive_and_triage(app, clock, local(2026, 12, 3, 10))
+    assert _open_tasks(app, code)["handle"].due_at == local(2026, 12, 7, 10)
+    clock.set(local(2026, 12, 4, 15))  # Friday 15:00: 67 hours away, 5 working hours
+    officer = client_of(app, "cb.buonmathuot")
+    soon = html.unescape(officer.get("/tasks/?tab=due_soon").get_data(as_text=True))
+    assert code in soon and 'class="sla warn"' in soon
+    assert officer.get("/dashboard/data.json").get_json()["totals"]["due_soon"] == 1
+    clock.set(local(2026, 12, 3, 11))  # Thursday 11:00: 19 working hours away, not yet
+    assert code not in officer.get("/tasks/?tab=due_soon").get_data(as_text=True)
+    assert officer.get("/dashboard/data.json").get_json()["totals"]["due_soon"] == 0

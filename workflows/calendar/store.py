@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -9,6 +11,9 @@ from workflows.calendar.models import CalendarException, WorkingHoursSetting
 from workflows.calendar.working_time import DayException, WorkingCalendar, WorkingHours
 
 CACHE_KEY = "ioc_working_calendar"
+# "Due soon" (task list tab, dashboard): within the next working day, and at least the next 24 hours.
+DUE_SOON_WORKING_HOURS = 8
+DUE_SOON_AT_LEAST = timedelta(hours=24)
 
 
 def working_calendar(session: Session) -> WorkingCalendar:
@@ -20,6 +25,11 @@ def working_calendar(session: Session) -> WorkingCalendar:
         rows = session.execute(select(CalendarException.day, CalendarException.working, CalendarException.note))
         cached = session.info[CACHE_KEY] = WorkingCalendar(hours, [DayException(*row) for row in rows])
     return cached
+
+
+def due_soon_until(session: Session, now: datetime) -> datetime:
+    """Where "due soon" ends: a working day's hours from `now` (Friday afternoon reaches Monday), 24 h at least."""
+    return max(now + DUE_SOON_AT_LEAST, working_calendar(session).add_working_hours(now, DUE_SOON_WORKING_HOURS))
 
 
 def forget(session: Session) -> None:
