@@ -313,9 +313,13 @@ def _cmp(value: Any) -> Any:
 
 
 def _cmp_in(value: Any) -> Any:
-    """The container on the right of `in`: probed once, so a big set or dict is fine."""
-    if type(value) not in _FLAT and not _small_and_flat(value):
-        _walk_cost(value, what="the container searched by 'in'", lookup=True)
+    """The container on the right of `in`: probed once, so a big set or dict is fine; an iterator
+    (``x in zip(...)``) is searched item by item under the budget."""
+    if type(value) in _FLAT or _small_and_flat(value):
+        return value
+    if isinstance(value, collections.abc.Iterator):
+        return _ticking(value)
+    _walk_cost(value, what="the container searched by 'in'", lookup=True)
     return value
 
 
@@ -747,6 +751,12 @@ def _check_format_spec(spec: str) -> None:
             raise _refuse(f"format width {number} exceeds {MAX_FORMAT_WIDTH:,}")
 
 
+def _guarded_fjoin(*parts: str) -> str:
+    if len(parts) > 1 and sum(map(len, parts)) > MAX_CONCAT_LEN:
+        raise _refuse(f"the f-string would exceed {MAX_CONCAT_LEN:,} characters")
+    return "".join(parts)
+
+
 def _guarded_format(value: Any, conversion: int, spec: str) -> str:
     # f-string fields: {x!r:>{n}} -> _format_(x, ord("r"), f">{n}").
     if conversion == 115:
@@ -1075,6 +1085,7 @@ _STATIC_GUARDS: dict[str, Any] = {
     "_set_star_": _set_star,
     "_dict_star_": _dict_star,
     "_format_": _guarded_format,
+    "_fjoin_": _guarded_fjoin,
 }
 
 
@@ -1252,6 +1263,13 @@ class _SandboxPolicy(RestrictingNodeTransformer):
                 value=_call("_inplacevar_", op, _call("_getitem_", load(obj_name), load(key_name)), value)),
         ]
         return [_located(statement, node) for statement in statements]
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> ast.AST:
+        """`f"{a}{b}…"` becomes `_fjoin_(_format_(a…), _format_(b…), …)`: the joined length is checked
+        (each field is bounded, but a thousand fields of a long text joined in one C call are not)."""
+        node = self.node_contents_visit(node)
+        parts = [value.value if isinstance(value, ast.FormattedValue) else value for value in node.values]
+        return _located(_call("_fjoin_", *parts), node)
 
     def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
         """`{x!r:>{n}}` becomes `{_format_(x, ord('r'), f'>{n}')}` so widths and sizes are checked."""

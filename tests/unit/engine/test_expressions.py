@@ -466,6 +466,7 @@ ONE_C_CALL = [
     (TWO_MILLION + "a, *b = zip(s, s, s, s, s, s, s, s)", "iterator"),
     (TWO_MILLION + "x = ''.join(map(''.join, zip(*[s] * 50)))", "iterator"),
     (TWO_MILLION + "x = []\nx += zip(s, s, s, s, s, s, s, s)", "iterator"),
+    (TWO_MILLION + "x = () in zip(*[s] * 1000)", "iterator"),
     (TWO_MILLION + "x = [0]\nx[:] = zip(s, s, s, s, s, s, s, s)", "iterator"),
     # long equal texts: every comparison reads them to the end
     (TWO_MILLION + "t = s[:-1] + 'ệ'\nx = sorted([s, t] * 500_000)", "sort"),
@@ -542,6 +543,7 @@ STAR_BOMBS = [  # each item a new 80-byte text: 1.7 GB in one C call before
     "s = 'ệ' * 1_000_000\nx = (" + ", ".join(["*s"] * 20) + ",)",
     "s = 'ệ' * 1_000_000\nx = max(" + ", ".join(["*s"] * 20) + ")",
     "s = 'ệ' * 1_000_000\nx = list(zip(" + ", ".join(["s"] * 20) + "))",
+    "s = 'ệ' * 1_000_000\nx = f'" + "{s}" * 200 + "'",  # each field is bounded, the joined text was not
 ]
 
 _CHILD = """
@@ -562,7 +564,7 @@ print(json.dumps({"outcome": outcome, "grown": grown}))
 """
 
 
-@pytest.mark.parametrize("script", STAR_BOMBS, ids=["list", "tuple", "call", "zip"])
+@pytest.mark.parametrize("script", STAR_BOMBS, ids=["list", "tuple", "call", "zip", "f-string"])
 def test_star_unpacking_stays_within_the_memory_bound(script: str) -> None:
     """Unpacking huge iterables in one display or call is stopped at the memory bound (128 MiB
     here, 512 MiB by default), in a child process whose peak resident memory is measured; it
