@@ -166,7 +166,10 @@ def configure_blueprints(app: Flask) -> None:
     def server_error(_error):
         # A failed statement leaves PostgreSQL's transaction aborted: every later query of this request
         # (the menu's unread count, the signed-in user) would fail too, and the error page with them.
-        db.session.rollback()
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - a database that is gone: the page is still worth trying
+            app.logger.warning("rollback before the error page failed", exc_info=True)
         return _answer(500, _("Something went wrong"),
                        _("The error has been logged and nothing you sent was lost. "
                          "Try again in a moment; if it happens again, tell the IOC's administrator."))
