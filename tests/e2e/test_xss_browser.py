@@ -199,7 +199,7 @@ def test_hostile_text_from_every_channel_runs_on_no_page(server, browser, shots)
     for case in codes:
         task = _task_of(page, server, case)
         if task:
-            operator.visit(task, f"the task of {case}")
+            operator.visit(task, f"the task of {case}", popups=True)  # triage shows the case map too
         operator.visit(f"{server}/cases/{case}", f"the case page of {case}", popups=True)
         assert "XSS" in page.locator("body").inner_text()  # shown, as text
     page.goto(f"{server}/cases/{code}")
