@@ -178,3 +178,11 @@ def test_the_home_page_tells_citizens_how_to_report_and_shows_the_latest_resolut
     assert numbers[:3] == ["2", "1", "100%"]  # two sent to a unit, one resolved, on time
     english = app.test_client().get("/?lang=en").get_data(as_text=True)
     assert "How to report" in english and "Latest resolutions" in english
+
+
+def test_every_page_names_its_icon_so_browsers_do_not_ask_for_a_missing_favicon(app):
+    client = app.test_client()
+    page = client.get("/resolutions/").get_data(as_text=True)
+    href = page.split('<link rel="icon" href="', 1)[1].split('"', 1)[0]
+    with client.get(href) as icon:
+        assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and b"<svg" in icon.data
