@@ -176,3 +176,9 @@ def test_the_inbox_pages_newest_first(app, clock):
     html = leader.get("/notifications/?page=2").get_data(as_text=True)
     assert "Trang 2/2" in html
     assert "Nhắc việc" in html
+
+
+def test_a_citizen_s_empty_inbox_points_to_my_reports_not_to_officials_alerts(app):
+    page = client_of(app, "dan.tranthimai").get("/notifications/").get_data(as_text=True)
+    assert "theo dõi phản ánh của bạn tại mục Phản ánh của tôi" in page
+    assert "Nhắc việc, báo cáo lãnh đạo" not in page  # the officials' kinds of notification
