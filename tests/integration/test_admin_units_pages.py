@@ -107,3 +107,10 @@ def test_the_category_form_names_the_answering_bodies_in_the_reader_s_language(a
     post(admin, "/language", {"lang": "en", "next": "/admin/categories/new"}, "/admin/categories/new")
     english = admin.get("/admin/categories/public_security").get_data(as_text=True)
     assert ">Đắk Lắk Provincial Police</option>" in english and "Công an tỉnh Đắk Lắk</option>" not in english
+
+
+def test_an_english_reader_sees_each_unit_s_english_name_beside_its_official_one(app):
+    admin = client_of(app, "admin")
+    post(admin, "/language", {"lang": "en", "next": "/admin/units"}, "/admin/units")
+    row = admin.get("/admin/units").get_data(as_text=True).split('data-unit="P-TAN-AN"', 1)[1].split("</tr>", 1)[0]
+    assert "Phường Tân An" in row and "Tân An Ward" in row
