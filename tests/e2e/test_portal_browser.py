@@ -43,6 +43,8 @@ def test_the_form_shows_its_questions_names_the_ward_and_offers_the_open_case_ne
         page.click("#send-anyway")
     page.click("button.send")
     first = page.inner_text("#tracking-code")
+    # The code is on one line of the phone's screen, not broken at a hyphen.
+    assert page.evaluate("document.getElementById('tracking-code').getClientRects().length") == 1
 
     # …then a neighbour at the same place is offered to follow it.
     neighbour = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN").new_page()
