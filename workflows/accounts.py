@@ -53,7 +53,7 @@ class AccountService:
         user = self.session.scalar(select(User).where(User.username == (username or "").strip().lower()))
         # One answer, after one argon2 verification, for an unknown name, a disabled or locked account and a
         # wrong password: telling "locked" apart would show which usernames exist.
-        refused = SignInError(t("wrong username or password; after %(n)s failures in a row an account is locked "
+        refused = SignInError(t("Wrong username or password; after %(n)s failures in a row an account is locked "
                                 "for %(minutes)s minutes", n=MAX_FAILED_LOGINS, minutes=LOCK_MINUTES))
         if user is None or not user.active or not user.password_hash:
             _verify(_DUMMY_HASH, password or "")

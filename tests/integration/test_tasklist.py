@@ -202,7 +202,7 @@ def test_sign_in_locks_an_account_after_repeated_failures(app):
     client = app.test_client()
     for _ in range(5):
         response = sign_in(client, "cb.buonmathuot", "wrong")
-        assert response.status_code == 401 and "sai tên đăng nhập hoặc mật khẩu" in response.get_data(as_text=True)
+        assert response.status_code == 401 and "Sai tên đăng nhập hoặc mật khẩu" in response.get_data(as_text=True)
     locked = sign_in(client, "cb.buonmathuot")  # the right password, but locked now
     assert locked.status_code == 401 and "bị khóa" in locked.get_data(as_text=True)
     with app.app_context():
