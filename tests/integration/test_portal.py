@@ -373,6 +373,8 @@ def test_the_tracking_page_shows_the_public_timeline_and_nothing_personal(app, c
     client = app.test_client()
     page = submit(client, clock).get_data(as_text=True)
     code, link = code_of(page), private_link(page).replace("http://localhost", "")
+    waiting = client.get(f"/track/{code}").get_data(as_text=True)  # the triage deadline is the centre's, not a fix date
+    assert "Hạn phân loại, giao xử lý" in waiting and "Hạn xử lý" not in waiting
     complete(app, code, {"decision": "accept", "note": "Ghi chú nội bộ của IOC"}, "dtv1")
     with app.app_context():
         officer = AccessService(db.session).actor(db.session.scalar(select(User.id).where(
