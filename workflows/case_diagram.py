@@ -204,6 +204,21 @@ def diagram_state(graph: ProcessGraph, evidence: Evidence) -> DiagramState:
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 
 
+def process_name_en(files: dict[str, str], process_key: str) -> str | None:
+    """The English name (property name_en) a definition's BPMN gives its process `process_key`, if any."""
+    xml = bpmn_file_of(files, process_key)
+    if xml is None or "name_en" not in xml:
+        return None
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    root = etree.fromstring(xml.encode("utf-8"), parser)
+    for process in root.iter("{http://www.omg.org/spec/BPMN/20100524/MODEL}process"):
+        if process.get("id") == process_key:
+            values = process.xpath("./*[local-name()='extensionElements']/*[local-name()='properties']"
+                                   "/*[local-name()='property'][@name='name_en']/@value")
+            return values[0] if values else None
+    return None
+
+
 def names_in(xml: str, lang: str) -> str:
     """The BPMN with its elements named in `lang`: in English, each element that has a `name_en` property shows it
     (the BPMN's own names are Vietnamese); anything else is returned as it is."""

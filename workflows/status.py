@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from engine.clock import Clock
+from engine.i18n import Named
 from engine.models import HumanTask, Incident, ProcessDefinition, ProcessInstance, SweepHeartbeat
+from workflows.case_diagram import process_name_en
 from workflows.models import AdminUnit, Case, Category, User
 
 
@@ -18,7 +20,7 @@ class DefinitionLine:
     """One deployed process: its newest version and how many instances run on any version."""
 
     key: str
-    name: str
+    name: Named | str  # shown with |tr: the process's name in the reader's language
     version: int
     running: int
 
@@ -86,7 +88,8 @@ def system_overview(session: Session, clock: Clock) -> Overview:
                                    .group_by(ProcessInstance.process_key)).all())
     beat = session.get(SweepHeartbeat, "timers")
     return Overview(
-        definitions=[DefinitionLine(r.process_key, r.name, r.version, running.get(r.process_key, 0)) for r in rows],
+        definitions=[DefinitionLine(r.process_key, Named(r.name, process_name_en(r.files or {}, r.process_key)),
+                                    r.version, running.get(r.process_key, 0)) for r in rows],
         cases=session.scalar(select(func.count()).select_from(Case)) or 0,
         open_cases=session.scalar(select(func.count()).select_from(Case)
                                   .where(Case.status.notin_(("closed", "rejected", "merged")))) or 0,

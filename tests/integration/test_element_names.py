@@ -42,3 +42,10 @@ def test_task_titles_diagram_and_notifications_follow_the_readers_language(app):
     assert f"New task: Triage the report — {code}" in inbox
     inbox = operator.get("/notifications/?lang=vi").get_data(as_text=True)
     assert f"Việc mới: Phân loại phản ánh — {code}" in inbox
+
+
+def test_the_status_page_names_the_deployed_processes_in_the_readers_language(app):
+    admin = client_of(app, "admin")
+    english = admin.get("/admin/status?lang=en").get_data(as_text=True)
+    assert "Handle a field report" in english and "Xử lý phản ánh hiện trường" not in english
+    assert "Xử lý phản ánh hiện trường" in admin.get("/admin/status?lang=vi").get_data(as_text=True)
