@@ -446,8 +446,8 @@ class InstanceService:
 
     def _service_handler(self, row: ProcessInstance, log: _StepLog) -> Callable[..., Any]:
         def handle(task, operation_name: str, params: dict[str, Any]) -> Any:
-            if row.id is None:
-                self.session.flush()  # operators may refer to the instance by id
+            # A new instance is not flushed before its first operator: it is written once, with its state, when
+            # the step is saved (intake runs the triage deadline's operator). Until then ctx.instance_id is None.
             task_id, element_id = spiff.task_ids(task)
             ctx = OperatorContext(
                 session=self.session, instance_id=row.id, business_key=row.business_key,

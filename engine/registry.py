@@ -37,7 +37,7 @@ class OperatorContext:
     """
 
     session: Session
-    instance_id: int
+    instance_id: int | None  # None in the first step of a new instance (written when the step is saved)
     business_key: str | None
     element_id: str
     task_id: str

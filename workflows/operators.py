@@ -35,7 +35,10 @@ _LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 
 def _case(ctx: OperatorContext) -> Case:
     case_id = ctx.data.get("case_id")
-    case = case_with_followers(ctx.session, case_id) if case_id is not None else None
+    # A case opened in this very step (intake) is still pending: found without a query, it is inserted once.
+    case = next((c for c in ctx.session.new if isinstance(c, Case) and c.id == case_id), None) if case_id else None
+    if case is None and case_id is not None:
+        case = case_with_followers(ctx.session, case_id)
     if case is None:
         raise OperatorError(t("the process data names no existing case (case_id=%(case_id)s)", case_id=repr(case_id)))
     return case
