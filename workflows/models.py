@@ -128,8 +128,6 @@ class Case(Base):
     close_reason: Mapped[str | None] = mapped_column(String(40))
     # What the citizen reads about the close (a rejection's reason), personal data removed.
     close_note: Mapped[str] = mapped_column(Text, default="", server_default="")
-    # What the citizen reads about the close (a rejection's reason), personal data removed.
-    close_note: Mapped[str] = mapped_column(Text, default="", server_default="")
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     # Answers to the category's extra questions ({name: value}).
