@@ -170,7 +170,7 @@ class TaskDetail:
     can_complete: bool
     can_reassign: bool
     colleagues: list[tuple[str, str]] = field(default_factory=list)  # (username, full name) who may take it
-    unit_name: str = ""  # the candidate unit's name
+    unit_name: Named | str = ""  # the candidate unit's name (shown with |tr)
     review: ReviewContext | None = None  # the head's review: the result under review, or the refused results' notes
     # The options of each choice@list field (value, label), from the live list in the reader's language.
     options: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
@@ -225,10 +225,14 @@ class TaskService:
                           can_release=is_open and row.assignee is not None and (row.mine or can_reassign),
                           can_complete=is_open and (row.mine or row.claimable),
                           can_reassign=can_reassign, colleagues=colleagues,
-                          unit_name=self.session.scalar(select(AdminUnit.name).where(
-                              AdminUnit.code == row.candidate_unit)) or row.candidate_unit or "",
+                          unit_name=self._unit_name(row.candidate_unit),
                           review=review_context(self.session, row.case_code, form) if is_open else None,
                           **(self._form_start(form, row, language) if row.state == "open" else {}))
+
+    def _unit_name(self, code: str | None) -> Named | str:
+        """A unit's name in both languages (shown with |tr), or its code when it is not known."""
+        names = self.session.execute(select(AdminUnit.name, AdminUnit.name_en).where(AdminUnit.code == code)).first()
+        return Named(names[0], names[1]) if names else (code or "")
 
     def _form_start(self, form: dict[str, Any], row: TaskRow, language: str) -> dict[str, Any]:
         """The options of the form's list fields and the case values it starts with."""

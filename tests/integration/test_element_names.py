@@ -49,3 +49,13 @@ def test_the_status_page_names_the_deployed_processes_in_the_readers_language(ap
     english = admin.get("/admin/status?lang=en").get_data(as_text=True)
     assert "Handle a field report" in english and "Xử lý phản ánh hiện trường" not in english
     assert "Xử lý phản ánh hiện trường" in admin.get("/admin/status?lang=vi").get_data(as_text=True)
+
+
+def test_the_task_page_names_the_unit_and_place_in_the_readers_language(app):
+    code = new_case(app, triage=None)
+    task = open_task(app, code)
+    english = client_of(app, "dtv1").get(f"/tasks/{task.id}?lang=en").get_data(as_text=True)
+    assert "Unit: <strong>Đắk Lắk Intelligent Operations Centre</strong>" in english
+    assert "Trung tâm Giám sát" not in english.split("</header>", 1)[-1]  # the page's own header keeps the centre's name
+    summary = english.split("<h2>", 1)[1].split("</p>", 1)[0]
+    assert "Buôn Ma Thuột Ward" in summary and "Phường Buôn Ma Thuột" not in summary
