@@ -65,36 +65,6 @@ class UnitPerformance:
         return self.satisfied / self.ratings if self.ratings else None
 
 
-@dataclass(frozen=True)
-class ProvinceFigures:
-    """The province's figures over the period, for the citizens' home page: what came in and how it went."""
-
-    days: int
-    cases: int
-    resolved: int
-    resolved_on_time: int
-    open_overdue: int
-    median_hours: float | None
-    ratings: int
-    satisfied: int
-
-    @property
-    def on_time_share(self) -> float | None:
-        """Resolved on time over resolved plus open overdue, as per unit (None when nothing can be judged)."""
-        judged = self.resolved + self.open_overdue
-        return self.resolved_on_time / judged if judged else None
-
-    @property
-    def satisfaction(self) -> float | None:
-        """The share of "satisfied" among the ratings (None without ratings)."""
-        return self.satisfied / self.ratings if self.ratings else None
-
-    @property
-    def median(self) -> timedelta | None:
-        """The median time to resolve as a duration."""
-        return timedelta(hours=self.median_hours) if self.median_hours is not None else None
-
-
 class PerformanceService:
     """Figures per responsible unit in three grouped queries, whatever the number of units."""
 
@@ -146,7 +116,7 @@ class PerformanceService:
         out.sort(key=lambda u: (u.on_time_share is None, -(u.on_time_share or 0), -u.cases, u.name))
         return out
 
-    def province(self, days: int = 90) -> ProvinceFigures:
+    def province(self, days: int = 90) -> UnitPerformance:
         """The same figures for every case received in the last `days` days, whichever unit handled it."""
         if days not in PERIODS:
             days = 90
@@ -155,7 +125,10 @@ class PerformanceService:
         spans = [(done - created).total_seconds() / 3600 for created, done in self.session.execute(
             select(Case.created_at, Case.resolved_at).where(Case.responsible_unit_id.is_not(None), Case.created_at >= since,
                                                             Case.merged_into_id.is_(None), Case.resolved_at.is_not(None)))]
-        return ProvinceFigures(days, sum(u.cases for u in units), sum(u.resolved for u in units),
-                               sum(u.resolved_on_time for u in units), sum(u.open_overdue for u in units),
-                               round(median(spans), 1) if spans else None, sum(u.ratings for u in units),
-                               sum(u.satisfied for u in units))
+
+        def total(name: str) -> int:
+            return sum(getattr(u, name) for u in units)
+
+        return UnitPerformance("", "", total("cases"), total("resolved"), total("resolved_on_time"), total("open_overdue"),
+                               total("open_not_due"), round(median(spans), 1) if spans else None, total("ratings"),
+                               total("satisfied"))

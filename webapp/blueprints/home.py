@@ -26,7 +26,7 @@ def index():
     latest = PublicationService(db.session, clock).page(lang=reader_language()).items[:LATEST_RESOLUTIONS]
     figures = PerformanceService(db.session, clock).province(FIGURES_DAYS)
     demo = not current_app.config.get("PRODUCTION") and db.session.query(User.id).limit(1).scalar() is not None
-    return render_template("home.html", latest=latest, figures=figures, demo=demo)
+    return render_template("home.html", latest=latest, figures=figures, days=FIGURES_DAYS, demo=demo)
 
 
 @bp.get("/healthz")
