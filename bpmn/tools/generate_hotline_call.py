@@ -28,9 +28,9 @@ HOTLINE_CALL = {
                      "dân, rồi kết quả được công khai và người dân có thể đánh giá trên cổng thông tin.",
 }
 
-# The callback is due this many hours after the resolution is recorded (a designer changes it here
-# or in the modeler: the "hours" parameter of the "Thời hạn gọi lại" service task).
-CALLBACK_HOURS = "24"
+# The callback is due this many working hours after the resolution is recorded: within a working day (a designer
+# changes it here or in the modeler: the "hours" parameter of the "Thời hạn gọi lại" service task).
+CALLBACK_HOURS = "8"
 
 fr.start_drawing([
     ("lane_operator", "Tổng đài viên", 200),

@@ -194,7 +194,7 @@ def test_a_call_to_resolution_callback_publication_reopening_and_close(hotline, 
 
     callback = only_task(session, case, "callback")
     assert (callback.candidate_role, callback.candidate_unit) == ("operator", "IOC-DLK")
-    assert callback.due_at == working(clock.now(), 24)  # the callback's 24 working hours
+    assert callback.due_at == working(clock.now(), 8)  # the callback within a working day
     assert {f["name"] for f in callback.form["fields"]} == {"reached", "callback_answer", "callback_note"}
     session.refresh(case)
     assert case.status == "resolved"
