@@ -201,6 +201,18 @@ ROUTES = [
     ("admin.keys_token_create", "POST", "/admin/keys/tokens", {"admin"}, {"data": {"username": ""}}, set()),
     ("admin.keys_token_revoke", "POST", "/admin/keys/tokens/{api_token}/revoke", {"admin"}, {}, set()),
     ("admin.status", "GET", "/admin/status", {"admin"}, {}, set()),
+    # Units over time and categories: administrators only (an empty form answers 400; withdrawing a change that is
+    # not waiting flashes why; a category that does not exist answers the administrator 404, so unchecked).
+    ("admin.units", "GET", "/admin/units", {"admin"}, {}, set()),
+    ("admin.units_change", "POST", "/admin/units/merge", {"admin"}, {"data": {"unit": ""}}, set()),
+    ("admin.units_cancel", "POST", "/admin/units/changes/999999999/cancel", {"admin"}, {}, set()),
+    ("admin.categories", "GET", "/admin/categories", {"admin"}, {}, set()),
+    ("admin.categories_new", "GET", "/admin/categories/new", {"admin"}, {}, set()),
+    ("admin.categories_new", "POST", "/admin/categories/new", {"admin"}, {"data": {"code": ""}}, set()),
+    ("admin.categories_edit", "GET", "/admin/categories/traffic", {"admin"}, {}, set()),
+    ("admin.categories_edit", "POST", "/admin/categories/no-such-category", {"admin"}, {"data": {"name": ""}},
+     {"admin"}),
+    ("admin.categories_active", "POST", "/admin/categories/no-such-category/disable", {"admin"}, {}, {"admin"}),
     # The working calendar: administrators only (refusals of its forms answer 400; removing an exception that
     # does not exist answers the administrator 404, so their answer there is not checked but for a 5xx).
     ("admin.calendar", "GET", "/admin/calendar?year=2027", {"admin"}, {}, set()),
