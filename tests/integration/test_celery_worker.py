@@ -212,7 +212,11 @@ def test_a_real_worker_delivers_outbox_emails_over_smtp_once_and_after_an_outage
         by_id = {str(m["Message-ID"]): m for _, m in received}
         for row in emails:
             message = by_id[f"<outbox-{row.id}@ioc-case-flow>"]
-            assert message["To"] == row.payload["to"] and message["Subject"] == row.payload["subject"]
+            # The subject is rendered in the leader's language from the message kept in the payload (the
+            # payload's own subject is the English fallback).
+            wanted = "High-priority case: " if row.payload["lang"] == "en" else "Phản ánh ưu tiên cao: "
+            assert message["To"] == row.payload["to"] and message["Subject"].startswith(wanted)
+            assert row.payload["subject"].startswith("High-priority case: ")
             assert code in message["Subject"]
         for row in outbox_rows(app, "email"):
             assert row.delivered_at is not None and row.attempts == 1 and row.last_error is None, (
