@@ -21,8 +21,10 @@ class Text(str):
     def __new__(cls, msgid: str, params: dict[str, Any] | None = None) -> Text:
         """The English rendering of `msgid` with `params`."""
         params = dict(params or {})
-        # As Flask-Babel's gettext: a msgid is %-formatted only when it has parameters.
-        self = super().__new__(cls, msgid % params if params else msgid)
+        # As Flask-Babel's gettext: a msgid is %-formatted only when it has parameters. The str is English, so a
+        # Named parameter gives its English name (the Vietnamese one is shown when translated).
+        english = {k: v.en if isinstance(v, Named) else v for k, v in params.items()}
+        self = super().__new__(cls, msgid % english if params else msgid)
         self.msgid = msgid
         self.params = params
         return self

@@ -56,3 +56,12 @@ def test_a_text_survives_pickling_and_copying():
     for again in (pickle.loads(pickle.dumps(message)), copy.deepcopy(message)):
         assert again == message and again.msgid == message.msgid
         assert again.translate(fake_gettext) == message.translate(fake_gettext)
+
+
+def test_a_named_parameter_is_english_in_the_english_text_and_vietnamese_when_translated():
+    from engine.i18n import Named, from_json, to_json
+
+    message = t("New task: %(task)s", task=Named("Phân loại phản ánh", "Triage the report"))
+    assert str(message) == "New task: Triage the report"  # the fallback column and logs read English
+    assert message.translate(lambda msgid, **p: msgid % p, "vi") == "New task: Phân loại phản ánh"
+    assert str(from_json(to_json(message))) == str(message)
