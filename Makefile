@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint bench translations assets browser clean services
+.PHONY: demo test test-js install lint bench translations assets browser clean services
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -17,19 +17,31 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP) translations assets
 
-# Front-end libraries from the npm registry (bpmn-js, Leaflet, Socket.IO client), served from static/vendor.
+# Front-end: libraries from the npm registry (webapp/package.json, lock file committed) and the
+# build (esbuild) of webapp/frontend/pages/*.js into webapp/static/build; the plain viewers and
+# Leaflet are copied to webapp/static/vendor. No CDN, nothing fetched at run time.
 VENDOR := webapp/static/vendor
-ASSETS_STAMP := $(VENDOR)/.installed
+NODE_STAMP := webapp/node_modules/.installed
+ASSETS_STAMP := webapp/static/build/.built
+FRONTEND := $(shell find webapp/frontend -type f -not -path '*/test/*' 2>/dev/null)
 assets: $(ASSETS_STAMP)
-$(ASSETS_STAMP): webapp/package.json webapp/package-lock.json
+$(NODE_STAMP): webapp/package.json webapp/package-lock.json
 	cd webapp && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+$(ASSETS_STAMP): $(NODE_STAMP) $(FRONTEND)
 	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/bpmn-js $(VENDOR)/leaflet
 	cp webapp/node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js $(VENDOR)/bpmn-js/
 	cp -r webapp/node_modules/bpmn-js/dist/assets/. $(VENDOR)/bpmn-js/
 	cp -r webapp/node_modules/leaflet/dist/leaflet.js webapp/node_modules/leaflet/dist/leaflet.css \
 	      webapp/node_modules/leaflet/dist/images $(VENDOR)/leaflet/
 	cp webapp/node_modules/socket.io-client/dist/socket.io.min.js $(VENDOR)/
+	rm -rf webapp/static/build
+	cd webapp && npm run --silent build
 	touch $(ASSETS_STAMP)
+
+# The front end's own tests: Web Test Runner (mocha) in Debian's headless chromium.
+test-js: assets browser
+	cd webapp && npm test --silent
 
 # Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
 browser:
@@ -48,6 +60,7 @@ demo: install
 test: install browser
 	bash .ci/services
 	$(BIN)/ruff check .
+	cd webapp && npm test --silent
 	$(BIN)/python -m pytest -q
 
 lint: install
@@ -57,4 +70,4 @@ bench: install
 	$(BIN)/ioc bench
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache webapp/node_modules $(VENDOR)
+	rm -rf $(VENV) instance .pytest_cache webapp/node_modules $(VENDOR) webapp/static/build

@@ -90,6 +90,7 @@ def configure_blueprints(app: Flask) -> None:
         auth,
         cases,
         dashboard,
+        designer,
         home,
         hotline,
         notifications,
@@ -99,7 +100,7 @@ def configure_blueprints(app: Flask) -> None:
         tasklist,
     )
 
-    for module in (home, auth, tasklist, cases, notifications, dashboard, api, portal, public, hotline, open311, admin):
+    for module in (home, auth, tasklist, cases, notifications, dashboard, api, portal, public, hotline, open311, admin, designer):
         app.register_blueprint(module.bp)
     notifications.init_app(app)
 

@@ -223,6 +223,8 @@ ROUTES = [
     ("admin.incidents", "GET", "/admin/incidents?state=all&page=99999999999999999999", {"admin", "designer"}, {}, set()),
     ("admin.incident", "GET", "/admin/incidents/{incident}", {"admin", "designer"}, {}, set()),
     ("admin.act", "POST", "/admin/incidents/{incident}/skip", {"admin", "designer"}, {"data": {"note": ""}}, set()),
+    # The process designer's workspace: designers and administrators.
+    ("designer.index", "GET", "/designer/", {"admin", "designer"}, {}, set()),
     # Everyone's own account page (a password change without the current password answers 400).
     ("auth.profile", "GET", "/account/profile", SIGNED, {}, set()),
     ("auth.profile", "POST", "/account/profile", SIGNED, {"data": {"current": ""}}, set()),
