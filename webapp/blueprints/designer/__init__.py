@@ -87,6 +87,7 @@ from webapp.blueprints.designer import (  # noqa: E402,F401
     library,
     migrate,
     modeler,
+    registry,
     testrun,
 )
 
