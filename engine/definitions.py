@@ -13,6 +13,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from engine import spiff
+from engine.dmn_cells import check_files as check_dmn_cells
 from engine.errors import DeploymentError, ExpressionError, NotFoundError, OperatorError, Problem
 from engine.expressions import RestrictedEvaluator
 from engine.i18n import Text, t, text_of
@@ -129,6 +130,7 @@ class DefinitionService:
         for item in spiff.element_checks(compiled):
             for message in self._check_element(item):
                 problems.append(Problem(file_of(item.element_id), item.element_id, message))
+        problems.extend(check_dmn_cells(files, self.evaluator.compile_check))  # FEEL the engine misreads
         return compiled, problems
 
     def _check_element(self, item: spiff.ElementCheck) -> list[str]:
