@@ -2,4 +2,17 @@
 
 from __future__ import annotations
 
-from webapp.blueprints.designer import bp  # noqa: F401
+from flask import jsonify
+
+from webapp.blueprints.designer import bp, designer_required
+from webapp.extensions import db
+from webapp.i18n import reader_language
+from workflows.designer.registry import DesignerRegistry
+from workflows.runtime import REGISTRY
+
+
+@bp.get("/api/registry")
+@designer_required()
+def registry_api():
+    """The operators with their parameters, roles, choice lists, deployed processes and decisions, as JSON."""
+    return jsonify(DesignerRegistry(db.session, REGISTRY).describe(reader_language()))
