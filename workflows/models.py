@@ -353,3 +353,23 @@ class CaseComment(Base):
 from workflows.admin.models import AdminAuditEntry  # noqa: E402,F401 - the admin console's tables (create_all, Alembic)
 from workflows.admin.unit_models import AdminUnitChange, AdminUnitPeriod  # noqa: E402,F401 - units over time
 from workflows.calendar.models import CalendarException, WorkingHoursSetting  # noqa: E402,F401 - working-time calendar
+
+
+class DesignerTestCase(Base):
+    """A test run kept by a process designer: its start data, its steps and where it ended, re-run before each
+    deploy of its process (workflows/designer/testrun.py)."""
+
+    __tablename__ = "designer_test_case"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(120), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    start: Mapped[dict] = mapped_column(JSONType, default=dict)  # the sample or copied case data, with the moment
+    steps: Mapped[list] = mapped_column(JSONType, default=list)  # completions with their data, clock moves
+    expected: Mapped[dict] = mapped_column(JSONType, default=dict)  # reached elements, open tasks, statuses
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_passed: Mapped[bool | None] = mapped_column(Boolean)
+    last_message: Mapped[dict | None] = mapped_column(JSONType)  # why it failed, as engine.i18n.to_json keeps a message
