@@ -98,6 +98,7 @@ def world(tmp_path_factory):
 # Actions that change state come in an order where each admitted person meets the state they need.
 ROUTES = [
     ("home.index", "GET", "/", EVERYONE, {}, set()),
+    ("designer.compare", "GET", "/designer/compare?key=field_report&a=1&b=1", {"admin", "designer"}, {}, set()),
     ("home.healthz", "GET", "/healthz", EVERYONE, {}, set()),
     ("auth.login", "GET", "/login", EVERYONE, {}, set()),
     ("auth.language", "POST", "/language", EVERYONE, {"data": {"lang": "vi", "next": "/"}}, set()),

@@ -659,8 +659,15 @@ class CompareService:
                                 key=key, version=version))
         return Side(t("version %(version)s", version=version), dict(row.files or {}), key, version=version)
 
-    def versions(self, key: str, old: int, new: int) -> Comparison:
-        """Version `old` of `key` against version `new`."""
+    def versions(self, key: str, old: int | None = None, new: int | None = None) -> Comparison:
+        """Version `old` of `key` against version `new` (by default the newest against the one before it)."""
+        numbers = list(self.session.scalars(select(ProcessDefinition.version)
+                                            .where(ProcessDefinition.process_key == key)
+                                            .order_by(ProcessDefinition.version.desc())))
+        if not numbers:
+            raise CompareError(t("there is no deployed process %(key)s; choose one from the list", key=key))
+        new = new or numbers[0]
+        old = old or next((n for n in numbers if n < new), new)
         a, b = self._version(key, old), self._version(key, new)
         return Comparison(a, b, compare_files(a.files, b.files))
 
