@@ -1,10 +1,12 @@
 // The modeler's JavaScript tests: Web Test Runner in Debian's headless chromium (never a downloaded browser).
 import { chromeLauncher } from "@web/test-runner-chrome";
+import { commonjsPackages } from "./test/commonjs-plugin.mjs";
 
 export default {
   rootDir: ".",
   files: ["frontend/test/**/*.test.js"],
   nodeResolve: true,
+  plugins: [commonjsPackages(["bpmnlint"])],
   concurrency: 1,
   testFramework: { config: { timeout: 10000 } },
   browsers: [
