@@ -373,3 +373,25 @@ class DesignerTestCase(Base):
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_passed: Mapped[bool | None] = mapped_column(Boolean)
     last_message: Mapped[dict | None] = mapped_column(JSONType)  # why it failed, as engine.i18n.to_json keeps a message
+
+
+class DesignerDraft(Base):
+    """A bundle of BPMN and DMN files a process designer is editing, saved from the modeler (not deployed).
+
+    `version` guards against two tabs overwriting each other: a save names the version it started from and
+    is refused when the row has moved on since (workflows/designer/drafts.py).
+    """
+
+    __tablename__ = "designer_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    files: Mapped[dict] = mapped_column(JSONType, default=dict)  # {file name: XML text}
+    base_key: Mapped[str | None] = mapped_column(String(120))  # the deployed process it started from, if any
+    base_version: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(120))
+    updated_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
