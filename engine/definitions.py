@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
-from engine import spiff
+from engine import bundles, spiff
+from engine.bundles import BundlePlan, ConfirmationNeededError
 from engine.dmn_cells import check_files as check_dmn_cells
 from engine.errors import DeploymentError, ExpressionError, NotFoundError, OperatorError, Problem
 from engine.expressions import RestrictedEvaluator
@@ -170,12 +171,61 @@ class DefinitionService:
         return []
 
     # -- deploying
-    def deploy(self, files: Mapping[str, str], process_key: str | None = None,
-               deployed_by: str | None = None) -> Deployment:
+    def deploy(self, files: Mapping[str, str], process_key: str | None = None, deployed_by: str | None = None,
+               note: str | None = None, source: str | None = None, draft_id: int | None = None) -> Deployment:
         """Check and store `files` as the next version of their process (unchanged files: no new version)."""
         compiled, problems = self.check(files, process_key)
         if problems or compiled is None:
             raise DeploymentError(problems)
+        return self._store(compiled, files, deployed_by, note, source, draft_id)
+
+    def plan(self, files: Mapping[str, str], process_key: str | None = None) -> BundlePlan:
+        """The deployments a set of files makes (one per root process) and why a file is in none."""
+        return bundles.plan(files, process_key)
+
+    def takeovers(self, plan: BundlePlan) -> list[Text]:
+        """Warnings for roots whose process id was deployed, last time, from a file of another name."""
+        messages = []
+        for bundle in plan.bundles:
+            newest = self._newest(bundle.root) if bundle.root else None
+            new_file = plan.catalogue.file_of_process(bundle.root) if bundle.root else None
+            if newest is None or new_file is None:
+                continue
+            old_file = bundles.scan(newest.files).file_of_process(newest.process_key)
+            if old_file is not None and old_file != new_file:
+                messages.append(t("%(file)s declares process %(key)s, which was deployed from %(old)s (version"
+                                  " %(version)s); deploying it makes this file version %(next)s of %(key)s",
+                                  file=new_file, key=repr(newest.process_key), old=old_file,
+                                  version=newest.version, next=newest.version + 1))
+        return messages
+
+    def deploy_bundles(self, files: Mapping[str, str], process_key: str | None = None, *,
+                       deployed_by: str | None = None, note: str | None = None, source: str | None = None,
+                       draft_id: int | None = None, confirm: bool = False) -> list[Deployment]:
+        """Deploy each root process of `files` with the processes and decisions it uses, or nothing at all.
+
+        Every bundle is checked before anything is stored; a root taking over a process deployed from
+        another file raises `ConfirmationNeededError` unless `confirm`.
+        """
+        plan = self.plan(files, process_key)
+        problems = list(plan.problems)
+        checked = []
+        for bundle in plan.bundles:
+            compiled, found = self.check(bundle.files, bundle.root)
+            problems.extend(p for p in found if p not in problems)  # a shared file's problem once
+            if compiled is not None and not found:
+                checked.append((compiled, bundle.files))
+        if problems:
+            raise DeploymentError(problems)
+        warnings = self.takeovers(plan)
+        if warnings and not confirm:
+            raise ConfirmationNeededError(warnings)
+        return [self._store(compiled, bundle_files, deployed_by, note, source, draft_id)
+                for compiled, bundle_files in checked]
+
+    def _store(self, compiled: spiff.CompiledDefinition, files: Mapping[str, str], deployed_by: str | None,
+               note: str | None, source: str | None, draft_id: int | None) -> Deployment:
+        """Store checked files as the next version of their process, unless the newest holds the same files."""
         digest = bundle_sha256(files)
         latest = self._newest(compiled.process_id)  # never the session's remembered one: compare with the stored
         if latest is not None and latest.sha256 == digest:
@@ -184,7 +234,8 @@ class DefinitionService:
             select(func.max(ProcessDefinition.version)).where(ProcessDefinition.process_key == compiled.process_id)
         ) or 0) + 1
         row = ProcessDefinition(process_key=compiled.process_id, version=next_version, name=compiled.name,
-                                sha256=digest, files=dict(files), deployed_by=deployed_by)
+                                sha256=digest, files=dict(files), deployed_by=deployed_by,
+                                note=(note or "").strip() or None, source=source, draft_id=draft_id)
         self.session.add(row)
         self.session.flush()
         self.session.info.pop(_LATEST, None)

@@ -40,6 +40,10 @@ class ProcessDefinition(Base):
     files: Mapped[dict] = mapped_column(JSONType, deferred=True)
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deployed_by: Mapped[str | None] = mapped_column(String(120))
+    # Why, from where and from which draft a version was deployed (the library shows them).
+    note: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(16))  # cli, browser, setup, test...
+    draft_id: Mapped[int | None] = mapped_column(Integer)  # the designer's draft it came from (no key: drafts may go)
 
 
 class ProcessInstance(Base):

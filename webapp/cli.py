@@ -73,26 +73,29 @@ def _problem_line(problem: Problem) -> str:
     return f"{where}: {translate(problem.message)}"
 
 
-def deploy_files(paths: list[str], key: str | None = None, deployed_by: str = "cli") -> list[str]:
-    """Deploy each process found among `paths`; lines (translatable Text) saying what happened."""
+def deploy_files(paths: list[str], key: str | None = None, deployed_by: str = "cli", note: str | None = None,
+                 confirm: bool = False, source: str = "cli") -> list[str]:
+    """Deploy each root process found among `paths` with what it uses; lines (translatable Text) saying what happened.
+
+    Raises `ConfirmationNeededError` (nothing stored) when a file would take over a process deployed from
+    another file and `confirm` is false.
+    """
     from engine.definitions import read_files
 
     files = read_files(paths)
     services = _services()
-    bpmn = {n: text for n, text in files.items() if n.endswith(".bpmn")}
-    dmn = {n: text for n, text in files.items() if n.endswith(".dmn")}
-    others = sorted(set(files) - set(bpmn) - set(dmn))
+    others = sorted(n for n in files if not n.lower().endswith((".bpmn", ".dmn")))
     if others:
         raise DeploymentError([Problem(n, None, t("only .bpmn and .dmn files can be deployed")) for n in others])
     lines = []
-    # Each BPMN file is one deployment, together with every DMN file given (its decisions).
-    groups = [{name: text, **dmn} for name, text in sorted(bpmn.items())] or [dmn]
-    for group in groups:
-        result = services.definitions.deploy(group, process_key=key, deployed_by=deployed_by)
+    # One deployment per root process: its file, the files of the processes it calls, the DMN files it uses.
+    for result in services.definitions.deploy_bundles(files, key, deployed_by=deployed_by, note=note, source=source,
+                                                      confirm=confirm):
         d = result.definition
-        facts = {"key": d.process_key, "version": d.version, "name": d.name, "sha": d.sha256[:12]}
+        facts = {"key": d.process_key, "version": d.version, "name": d.name, "sha": d.sha256[:12],
+                 "files": ", ".join(sorted(d.files))}
         if result.created:
-            lines.append(t("%(key)s v%(version)s deployed (%(name)s; sha256 %(sha)s)", **facts))
+            lines.append(t("%(key)s v%(version)s deployed (%(name)s; sha256 %(sha)s; files: %(files)s)", **facts))
         else:
             lines.append(t("%(key)s v%(version)s unchanged (%(name)s; sha256 %(sha)s)", **facts))
     db.session.commit()
@@ -102,12 +105,33 @@ def deploy_files(paths: list[str], key: str | None = None, deployed_by: str = "c
 @main.command("deploy")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--key", help="Process id to deploy when the files hold several executable processes.")
+@click.option("--note", default=None, help="Why this version is deployed (kept with it, shown in the library).")
+@click.option("--yes", "assume_yes", is_flag=True,
+              help="Accept without asking when a file becomes the next version of a process deployed from another file.")
 @with_appcontext
 @in_cli_language
-def deploy_command(files: tuple[str, ...], key: str | None) -> None:
-    """Validate and deploy BPMN/DMN FILES as a new version (prints each problem when refused)."""
+def deploy_command(files: tuple[str, ...], key: str | None, note: str | None, assume_yes: bool) -> None:
+    """Validate and deploy BPMN/DMN FILES: one version per root process, with the processes it calls and
+    the decision tables it uses (prints each problem when refused)."""
+    from engine.bundles import ConfirmationNeededError
+
     try:
-        for line in deploy_files(list(files), key):
+        try:
+            lines = deploy_files(list(files), key, note=note, confirm=assume_yes)
+        except ConfirmationNeededError as asked:
+            db.session.rollback()
+            for message in asked.messages:
+                echo(t("Warning: %(message)s", message=message), err=True)
+            try:
+                accepted = click.confirm(translate(t("Deploy anyway?")), default=False, err=True)
+            except click.Abort:  # no answer (not run from a terminal)
+                accepted = False
+            if not accepted:
+                echo(t("Not deployed. Answer yes when asked, or run the command again with --yes to accept."),
+                     err=True)
+                sys.exit(1)
+            lines = deploy_files(list(files), key, note=note, confirm=True)
+        for line in lines:
             echo(line)
     except DeploymentError as exc:
         db.session.rollback()
