@@ -89,6 +89,10 @@ def world(tmp_path_factory):
         db.session.commit()
         ids["incident"] = services.incidents.list("open").rows[0].id
         assert stuck.status == "error"
+        from workflows.designer.drafts import DraftService  # a designer's draft for the modeler's routes
+
+        ids["draft"] = DraftService(db.session, FrozenClock()).save(title="t", files={"a.bpmn": "<x/>"}, actor="thietke").id
+        db.session.commit()
     yield app, clients, ids
     with app.app_context():
         db.engine.dispose()
@@ -231,6 +235,10 @@ ROUTES = [
     ("designer.library_download", "GET", "/designer/library/field_report/1/download", {"admin", "designer"}, {}, set()),
     ("designer.api_deploy", "POST", "/designer/api/deploy", {"admin", "designer"}, {}, set()),  # not JSON: 400
     ("designer.api_definition", "GET", "/designer/api/definitions/field_report/1", {"admin", "designer"}, {}, set()),
+    ("designer.modeler", "GET", "/designer/model?key=field_report&version=1", {"admin", "designer"}, {}, set()),
+    ("designer.modeler_drafts", "GET", "/designer/api/drafts", {"admin", "designer"}, {}, set()),
+    ("designer.modeler_draft", "GET", "/designer/api/drafts/{draft}", {"admin", "designer"}, {}, set()),
+    ("designer.modeler_save_draft", "POST", "/designer/api/drafts", {"admin", "designer"}, {}, set()),  # not JSON: 400
     # Everyone's own account page (a password change without the current password answers 400).
     ("auth.profile", "GET", "/account/profile", SIGNED, {}, set()),
     ("auth.profile", "POST", "/account/profile", SIGNED, {"data": {"current": ""}}, set()),
