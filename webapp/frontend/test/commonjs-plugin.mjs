@@ -12,7 +12,7 @@ export function commonjsPackages(packages, rootDir = process.cwd()) {
   const cache = new Map();
   return {
     name: "commonjs-packages",
-    async transform(context) {
+    async serve(context) {
       const path = context.path;
       if (!packages.some((name) => path.startsWith(`/node_modules/${name}/`)) || !path.endsWith(".js")) return undefined;
       const file = join(rootDir, path);
@@ -30,7 +30,7 @@ export function commonjsPackages(packages, rootDir = process.cwd()) {
         });
         cache.set(file, result.outputFiles[0].text);
       }
-      return { body: cache.get(file), transformCache: true };
+      return { body: cache.get(file), type: "js" };
     },
   };
 }
