@@ -316,6 +316,13 @@ class InstanceService:
         runner = self._load_runner(row, _StepLog())
         return [FailedStep(f.id, f.element_id, f.element_name, f.data) for f in runner.failed_tasks()]
 
+    def trace(self, instance_id: int) -> list[spiff.StepTrace]:
+        """Every task of an instance that ran, runs, waits, failed or was cancelled, with its data (read only)."""
+        row = self.session.get(ProcessInstance, instance_id)
+        if row is None:
+            raise NotFoundError(t("no process instance %(instance)s; check the instance id", instance=instance_id))
+        return self._load_runner(row, _StepLog()).trace()
+
     def element_names(self, definition: ProcessDefinition) -> dict[str, Named]:
         """{element id: name, in Vietnamese and English} of a deployed definition (from its cached spec)."""
         return spiff.element_names(self.definitions.compiled(definition))

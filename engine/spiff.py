@@ -642,6 +642,43 @@ class Runner:
         last = self.workflow.last_task
         return dict(last.data) if last is not None else {}
 
+    def trace(self) -> list[StepTrace]:
+        """Every task of the workflow (and of its subprocesses) that ran, runs, waits, failed or was cancelled
+        after it was reached, with its data, in the order they last changed (read only)."""
+        out = []
+        for workflow in [self.workflow, *self.workflow.subprocesses.values()]:
+            for task in workflow.get_tasks():
+                element = getattr(task.task_spec, "bpmn_id", None)
+                state = TaskState.get_name(task.state)
+                if not element or state not in _TRACED_STATES:
+                    continue
+                parent, before = task.parent, None
+                while parent is not None and before is None:
+                    before = getattr(parent.task_spec, "bpmn_id", None)
+                    parent = parent.parent
+                parent_state = TaskState.get_name(task.parent.state) if task.parent is not None else None
+                if state == "CANCELLED" and parent_state != "COMPLETED":
+                    continue  # only ever predicted: cancelled before anything reached it
+                out.append(StepTrace(str(task.id), element, state, bool(getattr(task.task_spec, "manual", False)),
+                                     dict(task.data), float(task.last_state_change), before))
+        return sorted(out, key=lambda step: step.changed_at)
+
+
+_TRACED_STATES = {"COMPLETED", "READY", "STARTED", "WAITING", "ERROR", "CANCELLED"}
+
+
+@dataclass(frozen=True)
+class StepTrace:
+    """One task of a workflow as plain values: its element, state and data, and the element it came from."""
+
+    task_id: str
+    element_id: str
+    state: str  # COMPLETED, READY, STARTED, WAITING, ERROR or CANCELLED
+    manual: bool
+    data: dict[str, Any]
+    changed_at: float  # when its state last changed (seconds since the epoch, the server's clock)
+    came_from: str | None  # the BPMN element before it in the task tree: the sequence flow it took
+
 
 def make_script_engine(environment: RestrictedEnvironment, service_handler: Callable[..., Any]) -> _ScriptEngine:
     """A script engine bound to one run's service handler."""

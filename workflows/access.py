@@ -12,6 +12,8 @@ from workflows.models import AdminUnit, Case, User, UserRole
 
 # Roles that work cases; citizens and designers see no case through the workspace.
 OFFICIAL_ROLES = frozenset({"operator", "officer", "unit_head", "leader", "admin"})
+# Who may open the designer's instance view of any case (read only).
+INSTANCE_INSPECTORS = frozenset({"designer", "admin"})
 # A role held in one of these bodies looks over the whole place the body serves:
 # the operations centre watches the province, a People's Committee its commune or province.
 PLACE_WIDE_KINDS = frozenset({"centre", "committee"})
@@ -51,6 +53,12 @@ class Actor:
     def is_admin(self) -> bool:
         """True for administrators."""
         return "admin" in self.roles
+
+    @property
+    def inspects_instances(self) -> bool:
+        """True for process designers and administrators: the designer's instance view shows them any instance's
+        diagram and step data, read only (designers see no case anywhere else)."""
+        return bool(self.roles & INSTANCE_INSPECTORS)
 
     def holds(self, role: str, unit_code: str | None) -> bool:
         """True if the user holds `role` in exactly the unit `unit_code`."""

@@ -103,6 +103,8 @@ def world(tmp_path_factory):
 ROUTES = [
     ("home.index", "GET", "/", EVERYONE, {}, set()),
     ("designer.compare", "GET", "/designer/compare?key=field_report&a=1&b=1", {"admin", "designer"}, {}, set()),
+    ("designer.instances", "GET", "/designer/instances", {"admin", "designer"}, {}, set()),
+    ("designer.instances_view", "GET", "/designer/instances/{code}", {"admin", "designer"}, {}, set()),
     ("home.healthz", "GET", "/healthz", EVERYONE, {}, set()),
     ("auth.login", "GET", "/login", EVERYONE, {}, set()),
     ("auth.language", "POST", "/language", EVERYONE, {"data": {"lang": "vi", "next": "/"}}, set()),
