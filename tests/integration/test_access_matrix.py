@@ -232,6 +232,7 @@ ROUTES = [
     ("admin.act", "POST", "/admin/incidents/{incident}/skip", {"admin", "designer"}, {"data": {"note": ""}}, set()),
     # The process designer's workspace: designers and administrators.
     ("designer.index", "GET", "/designer/", {"admin", "designer"}, {}, set()),
+    ("designer.registry_api", "GET", "/designer/api/registry", {"admin", "designer"}, {}, set()),
     ("designer.library", "GET", "/designer/library", {"admin", "designer"}, {}, set()),
     ("designer.library_deploy", "POST", "/designer/library/deploy", {"admin", "designer"}, {}, set()),  # no file: 422
     ("designer.library_download", "GET", "/designer/library/field_report/1/download", {"admin", "designer"}, {}, set()),

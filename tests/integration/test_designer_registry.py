@@ -70,3 +70,21 @@ def test_only_designers_and_administrators_read_the_registry(app):
     assert client_of(app, "admin").get("/designer/api/registry").status_code == 200
     assert client_of(app, "cb.buonmathuot").get("/designer/api/registry").status_code == 403
     assert app.test_client().get("/designer/api/registry").status_code in (302, 401)
+
+
+def test_the_panels_form_field_examples_read_as_the_engine_reads_them():
+    """frontend/test/fixtures/form-fields.json: what the panel writes for each field (its JS test checks the
+    other direction) is what engine/spiff.py's parse_field reads."""
+    import json
+    from pathlib import Path
+
+    from engine.spiff import parse_field
+
+    examples = json.loads((Path(__file__).parents[2] / "webapp/frontend/test/fixtures/form-fields.json").read_text())
+    assert len(examples) >= 7
+    for example in examples:
+        parsed, field = parse_field("f", example["spec"]), example["field"]
+        when = field["when"]
+        assert (parsed.type, parsed.source, parsed.required, list(parsed.choices), parsed.label, parsed.label_en) == (
+            field["type"], field["source"], field["required"], field["choices"], field["label"], field["labelEn"])
+        assert parsed.required_when == ((when["field"], tuple(when["values"])) if when else None)

@@ -1,0 +1,51 @@
+// Generic entries of the panel: a text, a text area, a select and a pair of move buttons, each given the
+// functions that read and write its value. Components are built with preact's `h` (no JSX in the build).
+import {
+  SelectEntry,
+  TextAreaEntry,
+  TextFieldEntry,
+  isSelectEntryEdited,
+  isTextAreaEntryEdited,
+  isTextFieldEntryEdited,
+} from "@bpmn-io/properties-panel";
+import { h } from "@bpmn-io/properties-panel/preact";
+import { useService } from "bpmn-js-properties-panel";
+
+function Text(props) {
+  const debounce = useService("debounceInput");
+  const { element, id, label, description, get, set, validate, area, monospace, rows } = props;
+  const common = {
+    element, id, label, description, debounce, validate,
+    getValue: () => get() || "",
+    setValue: (value) => set((value || "").trim() === "" ? "" : value),
+  };
+  return area ? TextAreaEntry({ ...common, rows: rows || 3, monospace, autoResize: true }) : TextFieldEntry(common);
+}
+
+function Select(props) {
+  const { element, id, label, description, get, set, options, validate } = props;
+  return SelectEntry({
+    element, id, label, description, validate,
+    getValue: () => get() || "",
+    setValue: (value) => set(value),
+    getOptions: () => options(),
+  });
+}
+
+function Move(props) {
+  const { id, up, down, upLabel, downLabel } = props;
+  const button = (label, onClick, name) => h("button", {
+    type: "button", class: `bio-properties-panel-add-entry ioc-move-${name}`, onClick, disabled: !onClick,
+  }, label);
+  return h("div", { class: "bio-properties-panel-entry ioc-move", "data-entry-id": id },
+    button(upLabel, up, "up"), button(downLabel, down, "down"));
+}
+
+/** A text entry: {id, label, description?, get, set, validate?}. */
+export const textEntry = (spec) => ({ component: Text, isEdited: isTextFieldEntryEdited, ...spec });
+/** A multi-line entry (scripts, instructions). */
+export const areaEntry = (spec) => ({ component: Text, area: true, isEdited: isTextAreaEntryEdited, ...spec });
+/** A select entry: {id, label, get, set, options: () => [{value, label}]}. */
+export const selectEntry = (spec) => ({ component: Select, isEdited: isSelectEntryEdited, ...spec });
+/** Move up / down buttons: {id, up?, down?, upLabel, downLabel}. */
+export const moveEntry = (spec) => ({ component: Move, ...spec });
