@@ -49,6 +49,11 @@ describe("the project's bpmnlint rules", () => {
     expect(await iocReports(xml, null)).to.deep.equal([]); // without the registry the server says it
   });
 
+  it("leave alone a lane that holds no user task (a lane of service tasks)", async () => {
+    const xml = diagram([serviceTask("send", "assign")], { lanes: { "Hệ thống": ["start", "send", "end"] } });
+    expect(await iocReports(xml)).to.deep.equal([]);
+  });
+
   it("accept a lane named by a role's key or its English label", async () => {
     for (const laneName of ["officer", "Officer"]) {
       const xml = diagram([user("review")], { lanes: { [laneName]: ["start", "review", "end"] } });
@@ -94,6 +99,12 @@ describe("where problems are shown", () => {
     expect(list.map((p) => p.message)).to.deep.equal(["operator unknown", "not on the canvas", "a cell of another file",
       "the whole file"]);
     expect(list.every((p) => p.blocking)).to.equal(true);
+  });
+
+  it("shows the server's advice without blocking a deploy", () => {
+    const [problem] = serverProblems([{ file: "a.bpmn", element: "task", message: "unreachable", advice: true }]);
+    expect(problem.blocking).to.equal(false);
+    expect(problem.severity).to.equal("warning");
   });
 });
 

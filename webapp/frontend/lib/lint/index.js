@@ -45,7 +45,8 @@ function where(problem) {
  * modeler's file name; guessed from files() when absent), registryUrl (default: beside checkUrl), registry
  * (given instead of fetched), list (element to hold the problems list; default: inside the canvas),
  * openFile(file, element) (called when a problem of another file is clicked), serverDelay (ms).
- * Returns {refresh(): Promise<problems>, problems(), hasBlockingProblems(), changed(), destroy()}.
+ * Returns {ready: Promise<problems> (the first lint and server check shown), refresh(): Promise<problems>,
+ * problems(), hasBlockingProblems(), changed(), destroy()}.
  */
 export function attachChecks(modeler, options = {}) {
   const previous = attached.get(modeler);
@@ -82,10 +83,10 @@ export function attachChecks(modeler, options = {}) {
   (options.list || modeler._container || canvas.getContainer()).appendChild(listRoot);
 
   const registryReady = options.registry !== undefined ? Promise.resolve(options.registry) : loadRegistry(registryUrl);
-  registryReady.then((registry) => {
-    if (destroyed) return;
+  const firstLint = registryReady.then((registry) => {
+    if (destroyed) return [];
     linter = new Linter(lintConfig(registry));
-    lint();
+    return lint();
   });
 
   /** The shape that shows element `id` here: itself, or the pool of a process. */
@@ -131,7 +132,7 @@ export function attachChecks(modeler, options = {}) {
         headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": options.csrf || "" },
         body: JSON.stringify({ files }),
       });
-      body = response.ok || response.status === 422 ? await response.json() : null;
+      body = await response.json().catch(() => null); // 200, or 400/422 with the problems; an HTML error page: null
     } catch (error) {
       body = null;
     }
@@ -250,6 +251,7 @@ export function attachChecks(modeler, options = {}) {
     },
   };
   attached.set(modeler, handle);
-  check(); // opening is no typing: ask the server at once
+  // Opening is no typing: the server is asked at once. `ready` resolves once both answers are shown.
+  handle.ready = Promise.all([firstLint, check()]).then(() => shown.list);
   return handle;
 }

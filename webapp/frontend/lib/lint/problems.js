@@ -28,7 +28,8 @@ export function lintProblems(reports, file = null) {
   return problems;
 }
 
-/** The check API's problems ({file, element, message, code}) as problems; every one blocks a deploy. */
+/** The check API's problems ({file, element, message, code, advice?}) as problems; each blocks a deploy
+ *  unless the server calls it advice. */
 export function serverProblems(problems) {
   return (problems || []).map((p) => ({
     source: "server",
@@ -36,8 +37,8 @@ export function serverProblems(problems) {
     element: p.element || null,
     message: String(p.message || ""),
     code: p.code || null,
-    severity: "error",
-    blocking: true,
+    severity: p.advice ? "warning" : "error",
+    blocking: !p.advice,
   }));
 }
 

@@ -25,7 +25,10 @@ export function roleNames(registry) {
   const names = new Set();
   for (const role of (registry && registry.roles) || []) {
     if (typeof role === "string") names.add(role);
-    else for (const key of ["key", "label", "label_vi", "label_en", "name"]) if (role[key]) names.add(role[key]);
+    else {
+      for (const key of ["key", "label", "label_vi", "label_en", "name"]) if (role[key]) names.add(role[key]);
+      for (const alias of role.aliases || []) names.add(alias);
+    }
   }
   return names;
 }
@@ -40,7 +43,9 @@ export default function userTaskLane(config = {}) {
       if (!inLane) reporter.report(node.id, say("user-task-lane"));
     }
     const registry = config.registry;
-    if (is(node, "bpmn:Lane") && registry && (registry.roles || []).length && !node.childLaneSet) {
+    // Only a lane holding a user task must name a role (a "System" lane of service tasks need not).
+    const holdsUserTask = (lane) => (lane.flowNodeRef || []).some((ref) => is(ref, "bpmn:UserTask"));
+    if (is(node, "bpmn:Lane") && registry && (registry.roles || []).length && !node.childLaneSet && holdsUserTask(node)) {
       const known = roleNames(registry);
       const name = (node.name || "").trim();
       if (!known.has(name)) {
