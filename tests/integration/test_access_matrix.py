@@ -233,6 +233,13 @@ ROUTES = [
     # The process designer's workspace: designers and administrators.
     ("designer.index", "GET", "/designer/", {"admin", "designer"}, {}, set()),
     ("designer.registry_api", "GET", "/designer/api/registry", {"admin", "designer"}, {}, set()),
+    ("designer.testrun", "GET", "/designer/test?key=field_report&version=1", {"admin", "designer"}, {}, set()),
+    ("designer.testrun_run", "POST", "/designer/api/test/run", {"admin", "designer"}, {}, set()),  # not JSON: 400
+    ("designer.testrun_keep", "POST", "/designer/api/test/cases", {"admin", "designer"}, {}, set()),  # not JSON: 400
+    ("designer.testrun_cases", "GET", "/designer/test/cases?key=field_report", {"admin", "designer"}, {}, set()),
+    ("designer.testrun_run_all", "POST", "/designer/test/cases/run", {"admin", "designer"},
+     {"data": {"key": "field_report"}}, set()),  # no kept case: back to the list
+    ("designer.testrun_forget", "POST", "/designer/test/cases/99999/delete", {"admin", "designer"}, {}, set()),
     ("designer.library", "GET", "/designer/library", {"admin", "designer"}, {}, set()),
     ("designer.library_deploy", "POST", "/designer/library/deploy", {"admin", "designer"}, {}, set()),  # no file: 422
     ("designer.library_download", "GET", "/designer/library/field_report/1/download", {"admin", "designer"}, {}, set()),

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.clock import SYSTEM_CLOCK, Clock
@@ -173,6 +173,17 @@ class TestRunService:
                                  key=repr(key), version=version or "-"))
         return dict(row.files), row
 
+    def processes(self) -> list[tuple[str, int, str]]:
+        """(key, newest version, name) of every deployed process, by key."""
+        newest = (select(ProcessDefinition.process_key, func.max(ProcessDefinition.version).label("version"))
+                  .group_by(ProcessDefinition.process_key).subquery())
+        rows = self.session.execute(select(ProcessDefinition.process_key, ProcessDefinition.version,
+                                           ProcessDefinition.name)
+                                    .join(newest, (newest.c.process_key == ProcessDefinition.process_key)
+                                          & (newest.c.version == ProcessDefinition.version))
+                                    .order_by(ProcessDefinition.process_key))
+        return [(key, version, name or key) for key, version, name in rows]
+
     def sample_start(self, form: Mapping[str, Any]) -> dict[str, Any]:
         """Start data from the sample form (checked when the run starts, against the live lists)."""
         start = {name: form.get(name) for name in START_FIELDS if form.get(name) not in (None, "")}
@@ -234,7 +245,7 @@ class TestRunService:
         channel = str(start.get("channel") or "field_report")
         if channel not in PROCESS_FOR_CHANNEL:
             raise TestRunError(t("check the start data"), fields={
-                "channel": t("choose one of %(choices)s", choices=", ".join(PROCESS_FOR_CHANNEL))})
+                "channel": t("must be one of %(choices)s", choices=", ".join(PROCESS_FOR_CHANNEL))})
         sandbox.start_as(PROCESS_FOR_CHANNEL[channel])
         try:
             lat = float(start["lat"]) if start.get("lat") not in (None, "") else None
