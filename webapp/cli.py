@@ -481,6 +481,48 @@ def bench_tasklist_command(cases: int, tasks: int, database: str, reuse: bool, r
     click.echo(bench_tasklist.summary(lines))
 
 
+
+@bench_command.command("designer", with_appcontext=False)
+@click.option("--runs", default=7, show_default=True, help="Openings timed (a page load each).")
+@click.option("--elements", default=200, show_default=True, help="About this many BPMN elements.")
+@click.option("--chromium", default="/usr/bin/chromium", show_default=True, envvar="CHROMIUM")
+def bench_designer_command(runs: int, elements: int, chromium: str) -> None:
+    """Open a valid process of about 200 elements in headless chromium with the canvas checks and the
+    server's check (the designer's modeler): milliseconds until the problems list is shown, median and max."""
+    import logging
+    import tempfile
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from webapp import create_app
+    from webapp.config import PROJECT_ROOT
+    from workflows import bench, bench_designer
+    from workflows.accounts import hash_password
+    from workflows.demo import DEMO_PASSWORD, demo_data, load_reference_data
+
+    click.echo(f"machine: {bench.machine()}")
+    click.echo(f"CPU reference: {bench.cpu_reference_ms():.0f} ms for 5M loop iterations (lower is faster)")
+    xml = bench_designer.process_xml(elements)
+    click.echo(f"process: {bench_designer.element_count(bench_designer.blocks_for(elements))} elements, {len(xml)} bytes")
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app({"DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3", "TESTING": True, "TIMER_SWEEP": "off",
+                          "RATELIMIT_ENABLED": False, "FILES_DIR": f"{tmp}/files"})
+        with app.app_context():
+            db.create_all()
+            load_reference_data(db.session, demo_data(), hash_password(DEMO_PASSWORD))
+            db.session.commit()
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request among the figures
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            page_dir = bench_designer.build_page(PROJECT_ROOT / "webapp" / "frontend", Path(tmp))
+            results = bench_designer.measure(f"http://127.0.0.1:{server.server_port}", page_dir, xml, runs,
+                                             "thietke", DEMO_PASSWORD, chromium, log=click.echo)
+        finally:
+            server.shutdown()
+    click.echo(bench_designer.table(results))
+
 # --------------------------------------------------------------------------- API tokens
 @main.group("token")
 def token_group() -> None:
