@@ -54,7 +54,7 @@ const SMALL = `<?xml version="1.0" encoding="UTF-8"?>
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function open(xml = SMALL) {
+async function open(xml = SMALL, iocProperties = { registry: REGISTRY }) {
   const container = document.createElement("div");
   const panel = document.createElement("div");
   container.style.height = "400px";
@@ -62,7 +62,7 @@ async function open(xml = SMALL) {
   const modeler = new BpmnModeler({
     container,
     propertiesPanel: { parent: panel },
-    iocProperties: { registry: REGISTRY },
+    iocProperties,
     debounceInput: false, // typing commits at once (the page waits 300 ms; headless timers run late)
     additionalModules: properties.additionalModules,
     moddleExtensions: properties.moddleExtensions,
@@ -200,15 +200,30 @@ describe("the properties panel", () => {
     modeler.destroy();
   });
 
-  it("offers the registry's decisions and the panel reads the project's files", async () => {
+  it("offers the registry's decisions and the bundle's, and the panel reads the project's files", async () => {
     const xml = await (await fetch(new URL("./fixtures/bpmn/field_report.bpmn", import.meta.url))).text();
-    const { modeler, panel } = await open(xml);
+    const dmn = '<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="x" name="x" namespace="n">'
+      + '<decision id="new_sla" name="Thời hạn mới"/></definitions>';
+    const { modeler, panel } = await open(xml, { registry: REGISTRY, files: async () => ({ "new.dmn": dmn }) });
     await select(modeler, "sla");
     const options = [...entry(panel, "ioc-decision").querySelectorAll("option")].map((o) => o.value);
     expect(options).to.include("field_report_sla");
+    expect(options).to.include("new_sla");
     expect(entry(panel, "ioc-decision").querySelector("select").value).to.equal("field_report_sla");
     await select(modeler, "triage");
     expect(entry(panel, "ioc-field-2-source").querySelector("select").value).to.equal("categories");
+    modeler.destroy();
+  });
+});
+
+describe("the registry", () => {
+  it("is fetched from its URL and the panel is drawn again with it", async () => {
+    const url = `data:application/json,${encodeURIComponent(JSON.stringify(REGISTRY))}`;
+    const { modeler, panel } = await open(SMALL, { registryUrl: url });
+    await modeler.get("iocRegistry").loaded;
+    await select(modeler, "service");
+    await sleep(250);
+    expect(entry(panel, "ioc-param-unit").textContent).to.contain("unit (required)");
     modeler.destroy();
   });
 });

@@ -9,6 +9,7 @@ import {
   isTextFieldEntryEdited,
 } from "@bpmn-io/properties-panel";
 import { h } from "@bpmn-io/properties-panel/preact";
+import { useEffect, useState } from "@bpmn-io/properties-panel/preact/hooks";
 import { useService } from "bpmn-js-properties-panel";
 
 function Text(props) {
@@ -23,7 +24,14 @@ function Text(props) {
 }
 
 function Select(props) {
-  const { element, id, label, description, get, set, options, validate } = props;
+  const { element, id, label, description, get, set, options, validate, refresh } = props;
+  // `refresh`: options that are read asynchronously (the bundle's files); drawn again once they are in.
+  const [, setTick] = useState(0);
+  useEffect(() => {
+    let live = Boolean(refresh);
+    if (refresh) refresh().then((changed) => live && changed && setTick((tick) => tick + 1));
+    return () => { live = false; };
+  }, [element]);
   return SelectEntry({
     element, id, label, description, validate,
     getValue: () => get() || "",
@@ -45,7 +53,7 @@ function Move(props) {
 export const textEntry = (spec) => ({ component: Text, isEdited: isTextFieldEntryEdited, ...spec });
 /** A multi-line entry (scripts, instructions). */
 export const areaEntry = (spec) => ({ component: Text, area: true, isEdited: isTextAreaEntryEdited, ...spec });
-/** A select entry: {id, label, get, set, options: () => [{value, label}]}. */
+/** A select entry: {id, label, get, set, options: () => [{value, label}], refresh?: () => Promise<changed>}. */
 export const selectEntry = (spec) => ({ component: Select, isEdited: isSelectEntryEdited, ...spec });
 /** Move up / down buttons: {id, up?, down?, upLabel, downLabel}. */
 export const moveEntry = (spec) => ({ component: Move, ...spec });

@@ -4,12 +4,13 @@
 //   import "@bpmn-io/properties-panel/dist/assets/properties-panel.css";   // in the page entry only
 //   new BpmnModeler({
 //     container, propertiesPanel: { parent: "#properties" },
-//     iocProperties: { registryUrl: "/designer/api/registry", files: () => ({ "a.bpmn": xml, "b.dmn": xml }) },
+//     iocProperties: { files: async () => ({ "a.bpmn": xml, "b.dmn": xml }) },
 //     additionalModules: [...properties.additionalModules], moddleExtensions: { ...properties.moddleExtensions },
 //   });
 //
-// `iocProperties.registry` may give the registry's JSON instead of its URL; `files` lists the bundle being
-// edited (its DMN decisions and processes are offered to business rule tasks and call activities).
+// The registry comes from GET /designer/api/registry (`iocProperties.registryUrl` for another URL, or
+// `iocProperties.registry`: its JSON at hand). `files` (a function, sync or async) gives the bundle being
+// edited: its DMN decisions and processes are offered to business rule tasks and call activities.
 import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from "bpmn-js-properties-panel";
 import spiffworkflow from "./moddle.js";
 import IocPropertiesProvider from "./provider.js";

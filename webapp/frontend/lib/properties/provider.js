@@ -392,6 +392,7 @@ function decisionGroup(ctx) {
   return group("decision", word("decision"), [selectEntry({
     id: ctx.id("decision"), label: word("decision_choose"), get: () => current,
     options: () => choiceWithCurrent(registry.decisions(), current, word("decision_unknown")),
+    refresh: () => registry.refreshBundle(),
     set: (value) => ctx.run(textExtensionCommands(element, bo, "spiffworkflow:CalledDecisionId", value,
       ctx.bpmnFactory)),
   })]);
@@ -404,6 +405,7 @@ function calledProcessGroup(ctx) {
   return group("called-process", word("called_process"), [selectEntry({
     id: ctx.id("called-process"), label: word("called_process_choose"), get: () => current,
     options: () => choiceWithCurrent(registry.processes(), current, word("decision_unknown")),
+    refresh: () => registry.refreshBundle(),
     set: (value) => ctx.run([{ cmd: "element.updateModdleProperties",
       context: { element, moddleElement: bo, properties: { calledElement: value || undefined } } }]),
   })]);

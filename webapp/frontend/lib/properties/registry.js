@@ -5,29 +5,43 @@ import { word } from "./i18n.js";
 const EMPTY = { operators: [], roles: [], lists: [], processes: [], decisions: [] };
 const BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL";
 
+export const REGISTRY_URL = "/designer/api/registry";
+
 /**
  * Configured by the modeler's `iocProperties`: `{registry}` (the API's answer, already at hand) or
- * `{registryUrl}` (fetched once), and `files: () => ({name: xml})`, the bundle's files now.
+ * `{registryUrl}` (fetched once; /designer/api/registry when neither is given), and
+ * `files: () => ({name: xml})` or a promise of it, the bundle's files now (read again each time a called decision or process is shown).
  */
 export default function IocRegistry(config, eventBus) {
   const options = config || {};
   this._eventBus = eventBus;
-  this._files = options.files || (() => ({}));
+  this._files = options.files || null;
+  this._bundle = {};
   this.data = { ...EMPTY, ...(options.registry || {}) };
   this.error = null;
-  if (!options.registry && options.registryUrl) {
-    this.loaded = fetch(options.registryUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then((response) => {
-        if (!response.ok) throw new Error(String(response.status));
-        return response.json();
-      })
-      .then((data) => { this.data = { ...EMPTY, ...data }; })
-      .catch(() => { this.error = word("registry_failed"); })
-      .then(() => eventBus.fire("propertiesPanel.providersChanged"));
-  } else {
-    this.loaded = Promise.resolve();
-  }
+  this.loaded = options.registry ? Promise.resolve() : this._load(options.registryUrl || REGISTRY_URL);
 }
+
+IocRegistry.prototype._load = function (url) {
+  return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    .then((response) => {
+      if (!response.ok) throw new Error(String(response.status));
+      return response.json();
+    })
+    .then((data) => { this.data = { ...EMPTY, ...data }; })
+    .catch(() => { this.error = word("registry_failed"); })
+    .then(() => this._eventBus.fire("propertiesPanel.providersChanged"));
+};
+
+/** Read the bundle's files again: resolves to whether its decisions or processes changed. */
+IocRegistry.prototype.refreshBundle = function () {
+  if (!this._files) return Promise.resolve(false);
+  return Promise.resolve().then(() => this._files()).then((files) => {
+    const before = JSON.stringify([this.decisions(), this.processes()]);
+    this._bundle = files || {};
+    return JSON.stringify([this.decisions(), this.processes()]) !== before;
+  }).catch(() => false);
+};
 
 IocRegistry.$inject = ["config.iocProperties", "eventBus"];
 
@@ -37,13 +51,7 @@ IocRegistry.prototype.operator = function (name) {
 
 /** Parsed bundle files: [{name, doc}] of one extension. */
 IocRegistry.prototype._documents = function (extension) {
-  let files = {};
-  try {
-    files = this._files() || {};
-  } catch (err) {
-    files = {};
-  }
-  return Object.entries(files).filter(([name]) => name.toLowerCase().endsWith(extension))
+  return Object.entries(this._bundle).filter(([name]) => name.toLowerCase().endsWith(extension))
     .map(([name, xml]) => ({ name, doc: new DOMParser().parseFromString(xml, "application/xml") }));
 };
 
