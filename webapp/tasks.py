@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from webapp.runtime import runtime
+from workflows.designer.migration import run_migration_job
 
 
 @shared_task(name="ioc.sweep_timers", ignore_result=True)
@@ -17,3 +18,10 @@ def sweep_timers() -> int:
 def deliver_outbox() -> int:
     """Deliver pending outbox messages (queued after each commit, and periodically)."""
     return runtime().outbox().deliver_pending()
+
+
+@shared_task(name="ioc.migrate_instances", ignore_result=True)
+def migrate_instances(job_id: int) -> int:
+    """Move the instances of a designer's migration job, one transaction each (eager in the embedded mode)."""
+    rt = runtime()
+    return run_migration_job(rt.session_factory, rt.services, rt.clock, job_id).moved

@@ -395,3 +395,38 @@ class DesignerDraft(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
+
+class MigrationJob(Base):
+    """A designer's move of running instances to another version of their process, run as one background job
+    (workflows/designer/migration.py): who started it, when it ran, how many moved."""
+
+    __tablename__ = "designer_migration_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(120), index=True)
+    target_definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    target_version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued, running, done
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    moved: Mapped[int] = mapped_column(Integer, default=0)
+    refused: Mapped[int] = mapped_column(Integer, default=0)  # the dry run said no when the job came to it
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MigrationJobItem(Base):
+    """One instance of a migration job and what became of it; written with the instance's own move (or refusal)."""
+
+    __tablename__ = "designer_migration_item"
+    __table_args__ = (UniqueConstraint("job_id", "instance_id", name="uq_designer_migration_item_job_instance"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("designer_migration_job.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(BigId, ForeignKey("process_instance.id"))
+    business_key: Mapped[str | None] = mapped_column(String(64))
+    from_version: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16), default="pending")  # pending, moved, refused, skipped
+    reasons: Mapped[list] = mapped_column(JSONType, default=list)  # why not, as engine.i18n.to_json keeps messages
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

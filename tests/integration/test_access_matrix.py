@@ -93,6 +93,15 @@ def world(tmp_path_factory):
 
         ids["draft"] = DraftService(db.session, FrozenClock()).save(title="t", files={"a.bpmn": "<x/>"}, actor="thietke").id
         db.session.commit()
+        from engine.models import ProcessDefinition  # a migration job for the migrate routes (it moves nobody)
+        from workflows.models import MigrationJob
+
+        job = MigrationJob(process_key="field_report", target_definition_id=db.session.scalar(select(
+            ProcessDefinition.id).where(ProcessDefinition.process_key == "field_report")), target_version=1,
+            created_by="thietke")
+        db.session.add(job)
+        db.session.commit()
+        ids["migration_job"] = job.id
     yield app, clients, ids
     with app.app_context():
         db.engine.dispose()
@@ -232,6 +241,12 @@ ROUTES = [
     ("admin.act", "POST", "/admin/incidents/{incident}/skip", {"admin", "designer"}, {"data": {"note": ""}}, set()),
     # The process designer's workspace: designers and administrators.
     ("designer.index", "GET", "/designer/", {"admin", "designer"}, {}, set()),
+    ("designer.migrate", "GET", "/designer/migrate?key=field_report", {"admin", "designer"}, {}, set()),
+    ("designer.migrate_start", "POST", "/designer/migrate/jobs", {"admin", "designer"},
+     {"data": {"key": "field_report"}}, set()),  # nothing chosen: back to the page
+    ("designer.migrate_job", "GET", "/designer/migrate/jobs/{migration_job}", {"admin", "designer"}, {}, set()),
+    ("designer.migrate_rerun", "POST", "/designer/migrate/jobs/{migration_job}/run", {"admin", "designer"}, {}, set()),
+    ("designer.replay", "GET", "/designer/replay?key=field_report&version=1", {"admin", "designer"}, {}, set()),
     ("designer.registry_api", "GET", "/designer/api/registry", {"admin", "designer"}, {}, set()),
     ("designer.testrun", "GET", "/designer/test?key=field_report&version=1", {"admin", "designer"}, {}, set()),
     ("designer.testrun_run", "POST", "/designer/api/test/run", {"admin", "designer"}, {}, set()),  # not JSON: 400
