@@ -56,6 +56,62 @@ describe("the spiffworkflow moddle extension", () => {
     });
   }
 
+  it("keeps the spiff parser's other extensions: retries, unit tests, payloads, correlations, categories", async () => {
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="${SPIFF}" id="d" targetNamespace="x">
+  <bpmn:signal id="sig" name="s"><bpmn:extensionElements>
+    <spiffworkflow:payloadExpression>{"a": 1}</spiffworkflow:payloadExpression>
+    <spiffworkflow:variableName>got</spiffworkflow:variableName></bpmn:extensionElements></bpmn:signal>
+  <bpmn:message id="msg" name="m"/>
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:dataObject id="obj"><bpmn:extensionElements><spiffworkflow:category>forms</spiffworkflow:category>
+      </bpmn:extensionElements></bpmn:dataObject>
+    <bpmn:serviceTask id="call"><bpmn:extensionElements>
+      <spiffworkflow:serviceTaskOperator id="notify" resultVariable="r">
+        <spiffworkflow:parameters><spiffworkflow:parameter id="role" type="any" value="1"/></spiffworkflow:parameters>
+        <spiffworkflow:retry retries="3" backoff_base="2"/>
+      </spiffworkflow:serviceTaskOperator>
+      <spiffworkflow:preScript>x = 1</spiffworkflow:preScript>
+      <spiffworkflow:taskMetadataValues><spiffworkflow:taskMetadataValue name="k" value="v"/></spiffworkflow:taskMetadataValues>
+    </bpmn:extensionElements>
+      <bpmn:multiInstanceLoopCharacteristics spiffworkflow:scriptsOnInstances="true"/></bpmn:serviceTask>
+    <bpmn:scriptTask id="script"><bpmn:extensionElements><spiffworkflow:unitTests>
+      <spiffworkflow:unitTest id="t1"><spiffworkflow:inputJson>{}</spiffworkflow:inputJson>
+        <spiffworkflow:expectedOutputJson>{"x": 1}</spiffworkflow:expectedOutputJson></spiffworkflow:unitTest>
+      </spiffworkflow:unitTests></bpmn:extensionElements><bpmn:script>x = 1</bpmn:script></bpmn:scriptTask>
+    <bpmn:intermediateCatchEvent id="wait"><bpmn:extensionElements>
+      <spiffworkflow:processVariableCorrelation><spiffworkflow:propertyId>case</spiffworkflow:propertyId>
+        <spiffworkflow:expression>code</spiffworkflow:expression></spiffworkflow:processVariableCorrelation>
+      </bpmn:extensionElements>
+      <bpmn:messageEventDefinition id="wait_def" messageRef="msg"><bpmn:extensionElements>
+        <spiffworkflow:messagePayload>{"b": 2}</spiffworkflow:messagePayload></bpmn:extensionElements>
+      </bpmn:messageEventDefinition></bpmn:intermediateCatchEvent>
+  </bpmn:process>
+</bpmn:definitions>`;
+    const modeler = newModeler();
+    const moddle = modeler.get("moddle"); // no diagram to draw: read and write with the modeler's moddle
+    const { rootElement, elementsById, warnings } = await moddle.fromXML(xml);
+    expect(warnings.map((w) => w.message)).to.deep.equal([]);
+    const { xml: out } = await moddle.toXML(rootElement, { format: true });
+    expect(spiffFacts(out)).to.deep.equal(spiffFacts(xml));
+    const generic = [];
+    const walk = (node) => {
+      if (!node || typeof node !== "object" || !node.$descriptor) return;
+      if (node.$descriptor.isGeneric) generic.push(node.$type);
+      for (const key of Object.keys(node)) {
+        if (key.startsWith("$")) continue;
+        const value = node[key];
+        (Array.isArray(value) ? value : [value]).forEach(walk);
+      }
+    };
+    walk(rootElement);
+    expect(generic).to.deep.equal([]);
+    const loop = elementsById.call.loopCharacteristics;
+    expect(loop.scriptsOnInstances).to.equal(true);
+    modeler.destroy();
+  });
+
   it("reads the extensions as typed objects, not as unknown XML", async () => {
     const modeler = newModeler();
     await modeler.importXML(await fixture("field_report.bpmn"));
