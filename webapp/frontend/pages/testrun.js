@@ -40,13 +40,28 @@ function showError(message, problems) {
   box.hidden = !message && !(problems && problems.length);
 }
 
+// Below this a whole process's labels cannot be read: show the current step at this scale instead.
+const MIN_SCALE = 0.7;
+
 async function showDiagram(state) {
   if (state.xml !== run.xml) {
     await viewer.importXML(state.xml);
     run.xml = state.xml;
-    viewer.get("canvas").zoom("fit-viewport", "auto");
   }
-  markPath(viewer.get("canvas"), viewer.get("elementRegistry"), state.diagram);
+  const canvas = viewer.get("canvas");
+  const registry = viewer.get("elementRegistry");
+  markPath(canvas, registry, state.diagram);
+  canvas.resized();
+  canvas.zoom("fit-viewport", "auto");
+  const box = canvas.viewbox();
+  const focus = [...state.diagram.active, ...state.diagram.waiting, ...state.diagram.failed]
+    .map((id) => registry.get(id)).filter(Boolean)[0];
+  if (focus && box.scale < MIN_SCALE) {
+    const width = box.outer.width / MIN_SCALE;
+    const height = box.outer.height / MIN_SCALE;
+    canvas.viewbox({ x: focus.x + (focus.width || 0) / 2 - width / 2, y: focus.y + (focus.height || 0) / 2 - height / 2,
+      width, height });
+  }
 }
 
 function show(state) {
