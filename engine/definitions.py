@@ -13,6 +13,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from engine import bundles, spiff
+from engine import imports as imports
 from engine.bundles import BundlePlan, ConfirmationNeededError
 from engine.dmn_cells import check_files as check_dmn_cells
 from engine.errors import DeploymentError, ExpressionError, NotFoundError, OperatorError, Problem
@@ -97,9 +98,21 @@ class DefinitionService:
     # -- checking
     def check(self, files: Mapping[str, str],
               process_key: str | None = None) -> tuple[spiff.CompiledDefinition | None, list[Problem]]:
-        """Parse and check files; returns the compiled definition and every problem found."""
+        """Parse and check files; returns the compiled definition and every problem found.
+
+        The import to-do list's items that stop a deploy come first (engine/imports.py, in the same
+        words as the designer's list), then what SpiffWorkflow and the element checks find.
+        """
         if not files:
-            return None, [Problem("-", None, t("no file given; name the .bpmn and .dmn files to deploy"))]
+            return None, [Problem("-", None, t("no file given; name the .bpmn and .dmn files to deploy"),
+                                  code="file.none")]
+        todo = imports.blocking(imports.analyse(files, self.roles, self.evaluator))
+        compiled, problems = self._check(files, process_key)
+        problems = imports.merge(todo, problems)
+        return compiled, problems
+
+    def _check(self, files: Mapping[str, str],
+               process_key: str | None) -> tuple[spiff.CompiledDefinition | None, list[Problem]]:
         parser, problems = spiff.parse_files(dict(files))
         if problems:
             return None, problems
@@ -109,18 +122,20 @@ class DefinitionService:
             called = _called_process_ids(files)
             roots = [p for p in process_ids if p not in called]
             if len(roots) != 1:
-                return None, [Problem(", ".join(sorted(files)), None,
-                                      t("cannot tell which process to deploy (executable processes: %(found)s);"
-                                        " name it with --key", found=_listed(process_ids)))]
+                return None, self._no_single_root(files, parser, process_ids, roots, file_of)
             process_key = roots[0]
         elif process_key not in process_ids:
-            return None, [Problem(", ".join(sorted(files)), process_key,
-                                  t("no executable process with id %(key)s (found: %(found)s); check --key",
-                                    key=repr(process_key), found=_listed(process_ids)))]
+            if process_key in parser.process_parsers:  # there, but marked not executable
+                return None, [imports.not_executable(file_of(process_key), process_key,
+                                                     parser.process_parsers[process_key].get_name())]
+            every = sorted(parser.process_parsers)
+            return None, [Problem(", ".join(sorted(files)), None,
+                                  t("holds no process with id %(key)s (processes: %(found)s); give one of these ids",
+                                    key=repr(process_key), found=_listed(every)), code="process.unknown")]
         missing_calls = [
             Problem(name, element, t("calls process %(called)s, which is in none of the files deployed together"
                                      " (found: %(found)s); add its file or fix calledElement",
-                                     called=repr(called), found=_listed(process_ids)))
+                                     called=repr(called), found=_listed(process_ids)), code="call.missing")
             for name, element, called in _call_activities(files) if called not in parser.process_parsers
         ]
         if missing_calls:
@@ -129,45 +144,73 @@ class DefinitionService:
         if compiled is None:
             return None, problems
         for item in spiff.element_checks(compiled):
-            for message in self._check_element(item):
-                problems.append(Problem(file_of(item.element_id), item.element_id, message))
+            for message, code in self._check_element(item):
+                element = item.element_id
+                if item.kind == "condition":
+                    element = _flow_between(files, item.element_id, item.extra) or element
+                problems.append(Problem(file_of(element), element, message, code=code))
         problems.extend(check_dmn_cells(files, self.evaluator.compile_check))  # FEEL the engine misreads
         return compiled, problems
 
-    def _check_element(self, item: spiff.ElementCheck) -> list[str]:
-        """What is wrong with one element (each its own message; none when it is fine)."""
+    def _no_single_root(self, files: Mapping[str, str], parser, process_ids: list[str], roots: list[str],
+                        file_of) -> list[Problem]:
+        """Why no one process is the one to deploy, in words that say what to do (never "use --key" in a circle)."""
+        if roots:
+            return [Problem(", ".join(sorted(files)), None, t(
+                "holds several processes that no other calls (%(found)s); deploy one at a time, naming it with --key %(first)s"
+                " (or the id of another)", found=_listed(roots), first=roots[0]), code="process.several_roots")]
+        if process_ids:  # every executable process is called by another one
+            return [Problem(", ".join(sorted(files)), None, t(
+                "every process is called by another one (%(found)s); name the one to start with --key %(first)s (or the"
+                " id of another)", found=_listed(process_ids), first=process_ids[0]), code="process.several_roots")]
+        if parser.process_parsers:
+            return [imports.not_executable(file_of(pid), pid, p.get_name()) for pid, p in parser.process_parsers.items()]
+        return [Problem(", ".join(sorted(files)), None, t(
+            "hold no process, only decision tables; deploy them together with the .bpmn file of the process that"
+            " calls them"), code="process.none")]
+
+    def _check_element(self, item: spiff.ElementCheck) -> list[tuple[str, str]]:
+        """What is wrong with one element: (message, kind) each; none when it is fine."""
         if item.kind == "service":
             if not item.value:
-                return [t("service task has no operator; choose one from the registry")]
+                return [(t("service task has no operator; choose one from the registry"), "operator.missing")]
             try:
-                return self.registry.check_params(item.value, item.extra)
+                return [(m, "operator.params") for m in self.registry.check_params(item.value, item.extra)]
             except OperatorError as exc:
-                return [text_of(exc)]
+                return [(text_of(exc), "operator.unknown")]
         if item.kind == "lane":
             if item.value is None:
-                return [t("user task is in no lane; put it in the lane of the role that does it")]
+                return [(t("user task is in no lane; put it in the lane of the role that does it"), "lane.missing")]
             if item.value not in self.roles:
                 known = ", ".join(sorted(set(self.roles.values())))
-                return [t("lane %(lane)s names no known role (known roles: %(known)s); name the lane after one of them",
-                           lane=repr(item.value), known=known)]
+                return [(t("lane %(lane)s names no known role (known roles: %(known)s); name the lane after one of them",
+                           lane=repr(item.value), known=known), "lane.role")]
             return []
         if item.kind == "list":
             if item.value not in self.registry.lists:
-                return [t("field %(field)s takes its choices from list %(list)s, which does not exist (known lists:"
-                          " %(known)s); name one of them", field=repr(item.extra), list=repr(item.value),
-                          known=", ".join(sorted(self.registry.lists)) or t("none"))]
+                return [(t("field %(field)s takes its choices from list %(list)s, which does not exist (known lists:"
+                           " %(known)s); name one of them", field=repr(item.extra), list=repr(item.value),
+                           known=", ".join(sorted(self.registry.lists)) or t("none")), "list.unknown")]
             return []
         if item.kind == "timer":
             message = spiff.check_timer(item.value, item.extra, self.evaluator)
-            return [message] if message else []
-        if item.kind in ("condition", "script"):
+            return [(message, "timer.invalid")] if message else []
+        if item.kind == "condition":
+            juel = imports.juel_condition("", "", item.value, self.evaluator)
+            if juel is not None:
+                return [(juel.message, "condition.juel")]
             try:
-                self.evaluator.compile_check(item.value, mode="eval" if item.kind == "condition" else "exec")
+                self.evaluator.compile_check(item.value, mode="eval")
             except ExpressionError as exc:
                 # The sandbox's own reason stays English (engine/expressions.py is not translated).
-                if item.kind == "condition":
-                    return [t("condition is refused: %(reason)s", reason=text_of(exc))]
-                return [t("script is refused: %(reason)s", reason=text_of(exc))]
+                return [(t("condition is refused: %(reason)s", reason=_one_line(text_of(exc))), "condition.refused")]
+            return []
+        if item.kind == "script":
+            try:
+                self.evaluator.compile_check(item.value, mode="exec")
+            except ExpressionError as exc:
+                return [(t("script is refused: %(reason)s", reason=_one_line(text_of(exc))), "script.refused")]
+            return [(p.message, p.code or "script.refused") for p in imports.script_problems("", "", item.value)]
         return []
 
     # -- deploying
@@ -283,6 +326,27 @@ def _file_finder(files: Mapping[str, str]):
                 return name
         return ", ".join(sorted(files))
     return file_of
+
+
+def _one_line(reason: str) -> str:
+    """A reason on one line (the sandbox quotes source lines in some of its messages)."""
+    return " ".join(str(reason).split())
+
+
+def _flow_between(files: Mapping[str, str], source: str, target: str | None) -> str | None:
+    """The id of the sequence flow from `source` to `target` (a condition belongs to its flow)."""
+    if not target:
+        return None
+    for name, text in files.items():
+        if not name.endswith(".bpmn") or f'id="{source}"' not in text:
+            continue
+        root, _problem = imports.read_xml(name, text)
+        if root is None:
+            continue
+        for flow in root.iter(imports.q("sequenceFlow")):
+            if flow.get("sourceRef") == source and flow.get("targetRef") == target:
+                return flow.get("id")
+    return None
 
 
 def _call_activities(files: Mapping[str, str]) -> list[tuple[str, str, str]]:

@@ -16,6 +16,9 @@ class Problem:
     file: str
     element_id: str | None
     message: str
+    # A stable key of the kind of problem ("lane.missing", "operator.unknown"…) so a page can group
+    # them; None for kinds without one.
+    code: str | None = None
 
     def __str__(self) -> str:
         where = f"{self.file}"

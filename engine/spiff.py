@@ -164,18 +164,169 @@ class CompiledDefinition:
 
 
 def _problem_from_validation(exc: ValidationException, fallback_file: str) -> Problem:
+    """SpiffWorkflow's refusal in the product's words, with the element it names (or the line it gives)."""
     file = getattr(exc, "file_name", None) or fallback_file
-    element = getattr(exc, "id", None) or getattr(exc, "name", None)
+    element = getattr(exc, "id", None) or None
     line = getattr(exc, "line_number", None) or getattr(exc, "sourceline", None)
-    # SpiffWorkflow's own text stays English; only our part of the message is translated.
-    msg: str = str(exc).split("\n")[0]
+    message, code = plain_words(str(exc), getattr(exc, "tag", "") or "", line)
+    return Problem(file=file, element_id=element, message=message, code=code)
+
+
+_BPMN_PREFIX = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+
+
+def _schema_names(text: str) -> str:
+    """lxml's schema message with namespaces as prefixes and without its list of expected elements."""
+    text = re.sub(r"\s*Expected is (one of )?\(.*?\)\.?", "", text, flags=re.S)
+    text = text.replace(_BPMN_PREFIX, "bpmn:")
+    text = re.sub(r"\{[^}]*/([^/}]+)/?\}", r"\1:", text)
+    text = " ".join(text.split()).rstrip(". ")
+    for pattern, words in _SCHEMA_WORDS:
+        text = re.sub(pattern, words, text)
+    return text
+
+
+_SCHEMA_WORDS = [
+    (r"^Element '([^']+)': This element is not expected$", r"element \1 is not allowed here"),
+    (r"^Element '([^']+)', attribute '([^']+)': The attribute '[^']+' is not allowed$",
+     r"attribute \2 is not allowed on element \1"),
+    (r"^Element '([^']+)': Missing child element\(s\)$", r"element \1 lacks a part it must have"),
+    (r"^Element '([^']+)', attribute '([^']+)': '([^']*)' is not a valid value of the atomic type '[^']+'$",
+     r"attribute \2 of element \1 has the invalid value '\3'"),
+    (r"^Element '([^']+)', attribute '([^']+)': \[facet [^\]]*\] The value '([^']*)' is not an element of the set .*$",
+     r"attribute \2 of element \1 has the invalid value '\3'"),
+]
+
+
+def _without_internals(text: str) -> str:
+    """`text` without object reprs (`<Element … at 0x…>`), exception class wrappers or trailing stops."""
+    first = (text.strip().splitlines() or [""])[0]
+    first = re.sub(r"<[^<>]* at 0x[0-9a-fA-F]+>", "", first)
+    wrapped = re.fullmatch(r"[A-Za-z_.]*(?:Error|Exception|Warning)\((.*)\)", first.strip())
+    if wrapped:
+        first = wrapped.group(1).strip("'\" ")
+    first = re.sub(r"\b[A-Z][A-Za-z]*(?:Error|Exception): ?", "", first)
+    return " ".join(first.split()).rstrip(". ") or "?"
+
+
+def _ref(value: str) -> str:
+    return repr(value.strip().strip("'\""))
+
+
+# SpiffWorkflow's refusals (3.2.0), each with what it means for the designer and a stable kind.
+_SPIFF_REFUSALS: list[tuple[str, Callable[[re.Match[str], str], Text], str]] = [
+    (r"^A Service Task must have an operator", lambda m, tag: t(
+        "service task has no operator; choose one from the registry"), "operator.missing"),
+    (r"^Non-default exclusive outgoing sequence flow without condition", lambda m, tag: t(
+        "flow leaves a gateway without a condition and is not its default flow; write a Python condition or make it"
+        " the default flow"), "condition.missing"),
+    (r"^Process (.+) is not executable", lambda m, tag: t(
+        "process %(process)s is marked not executable; mark it executable (in the modeler: select the process and"
+        " tick Executable; in the file: isExecutable=\"true\")", process=_ref(m[1])), "process.not_executable"),
+    (r"^No start event found", lambda m, tag: t(
+        "process has no start event; add one where the work begins"), "process.no_start"),
+    (r"^There is no support implemented for this task type", lambda m, tag: t(
+        "%(element)s cannot run in this engine; replace it with a task, event or gateway it runs",
+        element=tag or "this element"), "element.unsupported"),
+    (r"^Exactly one start event is required in a SubWorkflow Task; found (\d+)", lambda m, tag: t(
+        "a sub-process needs exactly one start event (it has %(count)s)", count=m[1]), "process.no_start"),
+    (r"^A SubWorkflow Must contain an End event", lambda m, tag: t(
+        "a sub-process needs an end event; add one inside it"), "process.no_end"),
+    (r"^No \"calledElement\" attribute", lambda m, tag: t(
+        "call activity names no process to call; choose the process it calls (calledElement)"), "call.missing"),
+    (r"^Invalid Script Task", lambda m, tag: t("script task has no script; write one in Python"), "script.missing"),
+    (r"^Unknown Time Specification", lambda m, tag: t(
+        "timer has no definition; give it a date, a duration or a cycle, e.g. \"PT4H\""), "timer.missing"),
+    (r"^Time Specification Error", lambda m, tag: t(
+        "timer cannot be read; give it a date, a duration or a cycle, e.g. \"PT4H\""), "timer.invalid"),
+    (r"^Conditional event definition with missing condition", lambda m, tag: t(
+        "conditional event has no condition; write one in Python"), "condition.missing"),
+    (r"^Duplicate process ID: (.+)", lambda m, tag: t(
+        "two processes have the id %(id)s; give one of them another id", id=_ref(m[1])), "process.duplicate"),
+    (r"^The process '(.+?)' was not found", lambda m, tag: t(
+        "calls process %(called)s, which is in none of the files deployed together; add its file or fix"
+        " calledElement", called=_ref(m[1])), "call.missing"),
+    (r"^No DMN Diagram available with id \"(.*?)\", Available DMN ids are: ?(.*)", lambda m, tag: t(
+        "calls decision %(decision)s, which is in none of the files deployed together (found: %(found)s); add its"
+        " .dmn file or fix the decision id", decision=_ref(m[1]), found=m[2].strip().rstrip(".") or t("none")),
+     "decision.missing"),
+    (r"^No decisions found", lambda m, tag: t("holds no decision table; add one or leave the file out"),
+     "decision.none"),
+    (r"^Multiple decision tables are not current", lambda m, tag: t(
+        "holds several decision tables; put each in a file of its own"), "decision.several"),
+    (r"^Unknown type in decision table", lambda m, tag: t(
+        "decision table has a part the engine does not read; keep to input and output columns and rules"),
+     "decision.invalid"),
+    (r"^Malformed Output Expression '(.*?)'", lambda m, tag: t(
+        "output %(expression)s is not a Python expression; write it in Python (a text in quotes)",
+        expression=repr(m[1])), "decision.invalid"),
+    (r"^A multiinstance task must specify a cardinality or a loop input", lambda m, tag: t(
+        "repeats for each item but says neither how many times nor over which list; give it a loop cardinality or"
+        " an input collection"), "multi_instance.input"),
+    (r"^A multiinstance task must specify exactly one", lambda m, tag: t(
+        "repeats both a number of times and over a list; keep one of the two"), "multi_instance.input"),
+    (r"^The loop input data reference is missing", lambda m, tag: t(
+        "repeats over a list its input/output specification does not declare; declare it or name a process"
+        " variable"), "multi_instance.input"),
+    (r"^A loopMaximum or loopCondition must be specified", lambda m, tag: t(
+        "loop has neither a maximum nor a condition; give it one of them"), "loop.invalid"),
+    (r"^Cannot resolve data(?:Input|Output)Association (.*)", lambda m, tag: t(
+        "data association points at %(name)s, which does not exist; remove it or point it at a data object",
+        name=_ref(m[1])), "data.invalid"),
+    (r"^(Could not find messageRef|Expected a Message node|Message identifier is missing)", lambda m, tag: t(
+        "message event names a message that does not exist; choose one of the file's messages"), "message.missing"),
+    (r"^Data Store", lambda m, tag: t(
+        "data stores are not supported; keep the data in process variables or let an operator store it"),
+     "element.data_store"),
+    (r"^(Sequential ordering for ad hoc|Ad hoc subprocesses may not contain)", lambda m, tag: t(
+        "ad hoc sub-process must be parallel and hold neither start nor end events"), "element.unsupported"),
+]
+
+
+def plain_words(error: str, tag: str = "", line: Any = None) -> tuple[Text, str]:
+    """A SpiffWorkflow or lxml refusal as (message in the product's words, kind)."""
+    first = (error.strip().splitlines() or [""])[0].strip()
+    element = tag.replace("bpmn:", "") if tag else ""
+    for pattern, words, code in _SPIFF_REFUSALS:
+        m = re.match(pattern, first)
+        if m:
+            return words(m, element), code
+    if first.startswith("Element '") or "attribute '" in first:  # the XML schema's own words (lxml)
+        reason = _schema_names(first)
+        if line:
+            return t("does not follow the BPMN 2.0 schema at line %(line)s (%(reason)s); fix that line or save the file"
+                     " again from the modeler", line=line, reason=reason), "file.schema"
+        return t("does not follow the BPMN 2.0 schema (%(reason)s); save the file again from the modeler",
+                 reason=reason), "file.schema"
+    reason = _without_internals(first)
     if line:
-        msg = t("%(error)s (line %(line)s)", error=msg, line=line)
-    return Problem(file=file, element_id=element, message=msg)
+        return t("cannot be read by the engine at line %(line)s (%(reason)s); check this element's settings",
+                 line=line, reason=reason), "element.invalid"
+    return t("cannot be read by the engine (%(reason)s); check this element's settings", reason=reason), \
+        "element.invalid"
+
+
+def _element_at_line(text: str | bytes, line: Any, error: str = "") -> str | None:
+    """The id of the element that starts at `line` (the schema names lines, not elements), preferring the
+    kind of element `error` names."""
+    try:
+        from lxml import etree
+
+        root = etree.fromstring(text.encode("utf-8") if isinstance(text, str) else text,
+                                etree.XMLParser(resolve_entities=False, no_network=True))
+    except Exception:  # noqa: BLE001 - not XML: there is no element to name
+        return None
+    named = re.match(r"Element '(?:\{[^}]*\})?(?:\w+:)?([\w.\-]+)'", error)
+    at_line = [node for node in root.iter() if isinstance(node.tag, str) and node.sourceline == line]
+    if named:
+        at_line.sort(key=lambda node: etree.QName(node).localname != named[1])
+    return next((node.get("id") for node in at_line if node.get("id")), None)
 
 
 def parse_files(files: dict[str, str]) -> tuple[SpiffBpmnParser, list[Problem]]:
     """Parse BPMN and DMN sources with XML-schema validation; collect parse problems."""
+    from engine.imports import read_xml
+
     parser = SpiffBpmnParser(validator=VALIDATOR)
     problems: list[Problem] = []
     for name, text in sorted(files.items()):
@@ -186,12 +337,20 @@ def parse_files(files: dict[str, str]) -> tuple[SpiffBpmnParser, list[Problem]]:
             elif name.lower().endswith(".bpmn"):
                 parser.add_bpmn_str(data, filename=name)
             else:
-                problems.append(Problem(name, None, t("only .bpmn and .dmn files can be deployed")))
+                problems.append(Problem(name, None, t("only .bpmn and .dmn files can be deployed"), code="file.type"))
         except ValidationException as exc:
-            problems.append(_problem_from_validation(exc, name))
+            problem = _problem_from_validation(exc, name)
+            if problem.element_id is None and getattr(exc, "line_number", None):
+                problem = Problem(problem.file, _element_at_line(data, exc.line_number, str(exc)), problem.message,
+                                  problem.code)
+            problems.append(problem)
         except Exception as exc:  # lxml errors, broken encodings: all say "cannot parse"
-            problems.append(Problem(name, None, t("cannot be parsed: %(error)s; check that it is a BPMN or DMN file",
-                                                  error=(str(exc).splitlines() or [type(exc).__name__])[0])))
+            _root, not_xml = read_xml(name, data)
+            if not_xml is not None:
+                problems.append(not_xml)
+            else:
+                message, code = plain_words(str(exc))
+                problems.append(Problem(name, None, message, code=code))
     return parser, problems
 
 
@@ -207,10 +366,12 @@ def compile_process(parser: SpiffBpmnParser, process_id: str,
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
     except ValidationException as exc:
-        return None, [_problem_from_validation(exc, file_of(process_id))]
+        problem = _problem_from_validation(exc, file_of(process_id))
+        return None, [Problem(file_of(problem.element_id) if problem.element_id else problem.file,
+                              problem.element_id, problem.message, problem.code)]
     except (WorkflowException, KeyError, ValueError) as exc:
-        return None, [Problem(file_of(process_id), process_id,
-                              t("cannot be built: %(error)s; fix the element it names", error=str(exc)))]
+        message, code = plain_words(str(exc) if not isinstance(exc, KeyError) else repr(exc))
+        return None, [Problem(file_of(process_id), process_id, message, code=code)]
     user_tasks: dict[str, UserTaskInfo] = {}
     messages: set[str] = set()
     problems: list[Problem] = []
@@ -225,13 +386,13 @@ def compile_process(parser: SpiffBpmnParser, process_id: str,
                     try:
                         form.append(parse_field(key[len("field."):], value))
                     except ValueError as exc:
-                        problems.append(Problem(file_of(process_id), task_spec.bpmn_id, text_of(exc)))
+                        problems.append(Problem(file_of(process_id), task_spec.bpmn_id, text_of(exc), code="form.field"))
             names = {f.name for f in form}
             for f in form:
                 if f.required_when and f.required_when[0] not in names:
                     problems.append(Problem(file_of(process_id), task_spec.bpmn_id, t(
                         "field %(name)s is required when %(other)s has a value, but the form has no field %(other)s",
-                        name=repr(f.name), other=repr(f.required_when[0]))))
+                        name=repr(f.name), other=repr(f.required_when[0])), code="form.field"))
             user_tasks[task_spec.bpmn_id] = UserTaskInfo(
                 element_id=task_spec.bpmn_id,
                 title=task_spec.bpmn_name or task_spec.bpmn_id,
@@ -306,10 +467,11 @@ def element_checks(compiled: CompiledDefinition) -> Iterable[ElementCheck]:
         for event in _event_definitions(getattr(ts, "event_definition", None)):
             if isinstance(event, TimerEventDefinition):
                 yield ElementCheck(ts.bpmn_id, "timer", event.expression, type(event).__name__)
-        for condition, _target in (getattr(ts, "cond_task_specs", None) or []):
+        for condition, target in (getattr(ts, "cond_task_specs", None) or []):
             expression = (getattr(condition, "args", None) or [None])[0]
             if isinstance(expression, str) and expression.strip():
-                yield ElementCheck(ts.bpmn_id, "condition", expression)
+                # `extra`: the element the condition leads to, so the check can name the flow itself.
+                yield ElementCheck(ts.bpmn_id, "condition", expression, target)
         for attr in ("script", "prescript", "postscript"):
             if getattr(ts, attr, None):
                 yield ElementCheck(ts.bpmn_id, "script", getattr(ts, attr))

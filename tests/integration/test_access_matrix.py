@@ -259,6 +259,7 @@ ROUTES = [
     ("designer.library_deploy", "POST", "/designer/library/deploy", {"admin", "designer"}, {}, set()),  # no file: 422
     ("designer.library_download", "GET", "/designer/library/field_report/1/download", {"admin", "designer"}, {}, set()),
     ("designer.api_deploy", "POST", "/designer/api/deploy", {"admin", "designer"}, {}, set()),  # not JSON: 400
+    ("designer.api_check", "POST", "/designer/api/check", {"admin", "designer"}, {}, set()),  # not JSON: 400
     ("designer.api_definition", "GET", "/designer/api/definitions/field_report/1", {"admin", "designer"}, {}, set()),
     ("designer.modeler", "GET", "/designer/model?key=field_report&version=1", {"admin", "designer"}, {}, set()),
     ("designer.modeler_drafts", "GET", "/designer/api/drafts", {"admin", "designer"}, {}, set()),
