@@ -212,6 +212,10 @@ describe("the properties panel", () => {
     expect(entry(panel, "ioc-decision").querySelector("select").value).to.equal("field_report_sla");
     await select(modeler, "triage");
     expect(entry(panel, "ioc-field-2-source").querySelector("select").value).to.equal("categories");
+    // The system's lane names no role and holds no user task: not flagged (a lane of people's tasks is).
+    await select(modeler, "lane_system");
+    expect(entry(panel, "ioc-role").textContent).not.to.contain("is no role");
+    expect(entry(panel, "ioc-role").querySelector("select").selectedOptions[0].textContent).to.contain("Hệ thống");
     modeler.destroy();
   });
 });

@@ -319,13 +319,16 @@ function laneGroup(ctx) {
   const roles = registry.data.roles;
   const name = bo.get("name") || "";
   const key = roleOf(name, roles);
+  // A lane of system tasks may be named anything; one holding user tasks must name a role (ioc deploy says so).
+  const people = (bo.get("flowNodeRef") || []).some((node) => isAny(node, ["bpmn:UserTask", "bpmn:ManualTask"]));
+  const other = name && !key;
   return group("lane", word("role"), [selectEntry({
     id: ctx.id("role"), label: word("role_choose"), description: word("role_hint"),
-    get: () => key || (name ? "?" : ""),
-    validate: (value) => (value === "?" ? `${name}: ${word("role_unknown")}` : null),
+    get: () => key || (other ? "?" : ""),
+    validate: (value) => (value === "?" && people ? `${name}: ${word("role_unknown")}` : null),
     options: () => [{ value: "", label: word("role_none") },
       ...roles.map((r) => ({ value: r.key, label: r.label || r.key })),
-      ...(name && !key ? [{ value: "?", label: `${name} ⚠` }] : [])],
+      ...(other ? [{ value: "?", label: people ? `${name} ⚠` : `${name} — ${word("role_none")}` }] : [])],
     set: (value) => {
       const role = roles.find((r) => r.key === value);
       if (!role) return;
