@@ -183,8 +183,8 @@ class _Carry:
             if not keys:
                 continue
             if spec.name in passed:
-                self.changes.append(t("%(element)s changed, but it has already run: what it decided stays",
-                                      element=_name(spec)))
+                self.changes.append(t("%(element)s changed, but this instance is already past it (it would take the"
+                                      " new one only if it came back to it)", element=_name(spec)))
             elif "decision_table" in keys:
                 self.changes.append(t("%(element)s will use the new decision table", element=_name(spec)))
             elif "event_definition" in keys:
