@@ -6,7 +6,7 @@ export default {
   rootDir: ".",
   files: ["frontend/test/**/*.test.js"],
   nodeResolve: true,
-  plugins: [commonjsPackages(["bpmnlint", "classnames", "css.escape"])],
+  plugins: [commonjsPackages(["bpmnlint", "classnames", "css.escape", "escape-html"])],
   concurrency: 1,
   testFramework: { config: { timeout: 10000 } },
   browsers: [
