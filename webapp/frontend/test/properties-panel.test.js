@@ -220,6 +220,20 @@ describe("the properties panel", () => {
   });
 });
 
+describe("the panel in Vietnamese", () => {
+  after(() => { document.documentElement.lang = "en"; });
+
+  it("titles its groups and bpmn-js's in Vietnamese", async () => {
+    document.documentElement.lang = "vi";
+    const { modeler, panel } = await open();
+    await select(modeler, "service");
+    const titles = [...panel.querySelectorAll(".bio-properties-panel-group-header-title")].map((t) => t.textContent);
+    expect(titles).to.include.members(["Chung", "Tên", "Thao tác hệ thống", "Tài liệu"]);
+    expect(entry(panel, "ioc-name-en").textContent).to.contain("Tên tiếng Anh");
+    modeler.destroy();
+  });
+});
+
 describe("the registry", () => {
   it("is fetched from its URL and the panel is drawn again with it", async () => {
     const url = `data:application/json,${encodeURIComponent(JSON.stringify(REGISTRY))}`;

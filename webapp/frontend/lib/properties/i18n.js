@@ -108,3 +108,62 @@ export function word(key, params = {}) {
   const text = pair ? pair[language() === "en" ? 1 : 0] : key;
   return text.replace(/\{(\w+)\}/g, (all, name) => (name in params ? String(params[name]) : all));
 }
+
+/**
+ * Vietnamese for the words of bpmn-js-properties-panel's own groups and entries (its `translate` keys), for the
+ * modeler's translate module to take in (this panel's own words are above).
+ */
+export const PANEL_VI = {
+  "General": "Chung",
+  "ID": "Mã (ID)",
+  "Name": "Tên",
+  "Process ID": "Mã quy trình",
+  "Process name": "Tên quy trình",
+  "Participant Name": "Tên bên tham gia",
+  "Executable": "Chạy được",
+  "Documentation": "Tài liệu",
+  "Element documentation": "Tài liệu của phần tử",
+  "Process documentation": "Tài liệu của quy trình",
+  "Message": "Thông điệp",
+  "Global message reference": "Thông điệp dùng chung",
+  "Signal": "Tín hiệu",
+  "Global signal reference": "Tín hiệu dùng chung",
+  "Error": "Lỗi",
+  "Global error reference": "Lỗi dùng chung",
+  "Code": "Mã",
+  "Escalation": "Chuyển cấp",
+  "Global escalation reference": "Chuyển cấp dùng chung",
+  "Link": "Liên kết",
+  "Compensation": "Bù trừ",
+  "Wait for completion": "Chờ hoàn tất",
+  "Activity reference": "Công việc được bù trừ",
+  "Multi-instance": "Nhiều lượt",
+  "Loop cardinality": "Số lượt",
+  "Completion condition": "Điều kiện hoàn tất",
+  "Completion": "Hoàn tất",
+  "Cancel remaining instances": "Huỷ các lượt còn lại",
+  "Timer": "Hẹn giờ",
+  "Type": "Loại",
+  "Value": "Giá trị",
+  "Date": "Thời điểm",
+  "Duration": "Khoảng thời gian",
+  "Cycle": "Lặp lại",
+  "<none>": "(không có)",
+  "<empty>": "(trống)",
+  "Create new ...": "Tạo mới…",
+  "Create new list item": "Thêm mục",
+  "Create": "Thêm",
+  "Delete item": "Xoá mục",
+  "Toggle list item": "Mở/đóng mục",
+  "Toggle section": "Mở/đóng phần",
+  "Section contains edits": "Phần này đã có nội dung",
+  "Section contains an error": "Phần này có lỗi",
+  "ID must be unique.": "Mã phải là duy nhất.",
+  "ID must not be empty.": "Mã không được để trống.",
+  "ID must not contain spaces.": "Mã không được chứa dấu cách.",
+  "ID must not contain prefix.": "Mã không được có tiền tố.",
+  "ID must be a valid QName.": "Mã phải là một QName hợp lệ (chữ, số, _ ; bắt đầu bằng chữ).",
+  "Select an element to edit its properties.": "Chọn một phần tử để sửa thuộc tính của nó.",
+  "Multiple elements are selected. Select a single element to edit its properties.":
+    "Đang chọn nhiều phần tử. Chọn một phần tử để sửa thuộc tính của nó.",
+};

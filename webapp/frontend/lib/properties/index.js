@@ -23,6 +23,8 @@ const IocPropertiesModule = {
 };
 
 export { spiffworkflow, IocPropertiesModule };
+// Vietnamese for bpmn-js-properties-panel's own words, for the modeler's translate module.
+export { PANEL_VI } from "./i18n.js";
 
 export default {
   additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, IocPropertiesModule],

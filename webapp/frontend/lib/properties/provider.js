@@ -5,7 +5,7 @@
 import { Group, ListGroup } from "@bpmn-io/properties-panel";
 import { getBusinessObject, is, isAny } from "bpmn-js/lib/util/ModelUtil";
 import { areaEntry, moveEntry, selectEntry, textEntry } from "./entries.js";
-import { language, word } from "./i18n.js";
+import { PANEL_VI, language, word } from "./i18n.js";
 import {
   FIELD_TYPES,
   formCommands,
@@ -37,8 +37,14 @@ IocPropertiesProvider.$inject = ["propertiesPanel", "injector"];
 IocPropertiesProvider.prototype.getGroups = function (element) {
   return (groups) => {
     const ctx = context(element, this._injector);
-    const kept = groups.filter((group) => group.id !== "timer").map((group) => (group.id === "general"
-      ? { ...group, entries: group.entries.filter((entry) => entry.id !== "name") } : group));
+    // Names (with their English forms) are edited in our group; the group titles read in the page's language.
+    const vi = language() === "vi";
+    const kept = groups.filter((group) => group.id !== "timer").map((group) => ({
+      ...group,
+      label: vi && PANEL_VI[group.label] ? PANEL_VI[group.label] : group.label,
+      ...(group.id === "general"
+        ? { entries: group.entries.filter((entry) => !["name", "processName"].includes(entry.id)) } : {}),
+    }));
     const general = kept.findIndex((group) => group.id === "general");
     const ours = [
       namesGroup(ctx), userTaskGroup(ctx), formGroup(ctx), operatorGroup(ctx), laneGroup(ctx), timerGroup(ctx),
