@@ -220,6 +220,31 @@ def test_the_page_runs_a_deployed_version_through_the_api_and_keeps_it(app):
         assert db.session.scalar(select(func.count()).select_from(Case)) == 0
 
 
+def test_a_draft_runs_and_a_real_case_is_copied_through_the_api(app):
+    from webapp.extensions import db
+    from workflows.designer.drafts import DraftService
+
+    with app.app_context():
+        draft = DraftService(db.session, FrozenClock(MONDAY)).save(
+            title="SLA gấp đôi", files=field_report_files(**SLA_DOUBLED), actor="thietke")
+        db.session.commit()
+    designer = client_of(app, "thietke")
+    page = designer.get(f"/designer/test?draft={draft.id}").get_data(as_text=True)
+    assert "SLA gấp đôi" in page
+    source = {"draft": draft.id}
+    start = {"category": "street_lighting", "place": "P-BUON-MA-THUOT", "title": "Đèn hỏng", "priority": "high"}
+    body = api(designer, "/designer/api/test/run", {"source": source, "sample": start, "steps": []}).get_json()
+    body = api(designer, "/designer/api/test/run", {"source": source, "start": body["start"], "steps": body["steps"],
+                                                    "action": {"kind": "complete", "element": "triage",
+                                                               "data": HIGH_TRIAGE}}).get_json()
+    # The draft's deadline: 48 working hours from Monday 08:00 end the Tuesday after next at 08:00.
+    assert body["tasks"][0]["element_id"] == "handle" and body["tasks"][0]["due_at"]["local"] == "08:00 15/12/2026"
+    missing = api(designer, "/designer/api/test/run", {"source": {"draft": 99999}, "sample": start, "steps": []})
+    assert missing.status_code == 422 and "99999" in missing.get_json()["message"]
+    copied = api(designer, "/designer/api/test/run", {"source": source, "sample": {"case": "PA-2026-999999"}, "steps": []})
+    assert copied.status_code == 422 and copied.get_json()["fields"]["case"]
+
+
 def test_an_officer_may_not_test_run(app):
     officer = client_of(app, "cb.buonmathuot")
     assert officer.get("/designer/test?key=field_report").status_code == 403

@@ -35,7 +35,9 @@ def _source_files(source: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any
 
         try:
             draft = DraftService(db.session, runtime().clock).get(int(source["draft"]))
-        except (DraftError, ValueError, TypeError):
+        except DraftError as exc:
+            raise TestRunError(exc.args[0]) from None
+        except (ValueError, TypeError):
             raise TestRunError(_("There is no draft %(id)s; open one from the modeler.", id=source["draft"])) from None
         return dict(draft.files), {"draft": draft.id}, draft.title
     key = str(source.get("key") or "").strip()
