@@ -30,8 +30,11 @@ from workflows.redaction import redact
 STATES = ("failed", "active", "waiting", "completed", "cancelled")
 _FROM_ENGINE = {"ERROR": "failed", "READY": "active", "STARTED": "active", "WAITING": "waiting",
                 "COMPLETED": "completed", "CANCELLED": "cancelled"}
-STATE_LABELS = {"failed": t("failed"), "active": t("active"), "waiting": t("waiting"), "completed": t("completed"),
-                "cancelled": t("cancelled")}
+# The case page's words for the same states, and two of its own.
+STATE_LABELS = {"failed": t("failed"), "active": t("active (open task)"), "waiting": t("waiting (deadline or message)"),
+                "completed": t("done"), "cancelled": t("cancelled")}
+STATUS_LABELS = {"running": t("running"), "error": t("stopped by an error"), "completed": t("completed"),
+                 "cancelled": t("cancelled")}
 DATA_LIMIT = 20_000  # characters of one step's data shown; a page must stay readable
 
 

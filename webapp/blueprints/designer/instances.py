@@ -11,7 +11,7 @@ from webapp.extensions import db
 from webapp.i18n import reader_language, translate
 from webapp.runtime import runtime
 from webapp.security import actor
-from workflows.designer.instances import STATE_LABELS, STATES, InstanceInspector
+from workflows.designer.instances import STATE_LABELS, STATES, STATUS_LABELS, InstanceInspector
 from workflows.errors import AccessDeniedError, CaseNotFoundError
 
 section("designer.instances", _l("Instances"), order=70,
@@ -31,7 +31,7 @@ def instances():
     ref = request.args.get("ref", "").strip()
     if ref:
         return redirect(url_for("designer.instances_view", ref=ref))
-    return render_template("designer/instances.html", recent=_inspector().recent())
+    return render_template("designer/instances.html", recent=_inspector().recent(), statuses=STATUS_LABELS)
 
 
 @bp.get("/instances/<ref>")
@@ -41,7 +41,7 @@ def instances_view(ref: str):
     try:
         view = _inspector().view(actor(), ref, reader_language())
     except CaseNotFoundError as exc:
-        return render_template("designer/instances.html", recent=_inspector().recent(),
+        return render_template("designer/instances.html", recent=_inspector().recent(), statuses=STATUS_LABELS,
                                error=translate(text_of(exc)), ref=ref), 404
     except AccessDeniedError:
         abort(403)
@@ -56,4 +56,4 @@ def instances_view(ref: str):
                      for e in view.elements.values()},
         "labels": labels,
     }
-    return render_template("designer/instance.html", view=view, data=data, labels=labels)
+    return render_template("designer/instance.html", view=view, data=data, labels=labels, statuses=STATUS_LABELS)

@@ -7,7 +7,7 @@ import "bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css";
 import "../lib/compare/compare.css";
 import NavigatedViewer from "bpmn-js/lib/NavigatedViewer";
 import { diff } from "bpmn-js-differ";
-import { applyMarkers, focusElement, linkViewboxes, markersOf } from "../lib/compare/colour.js";
+import { applyMarkers, focusElement, linkViewboxes, markersOf, zoomToChanges } from "../lib/compare/colour.js";
 
 function readData() {
   const node = document.getElementById("compare-data");
@@ -25,7 +25,6 @@ async function open(container, xml) {
   }
   const viewer = new NavigatedViewer({ container });
   await viewer.importXML(xml);
-  viewer.get("canvas").zoom("fit-viewport", "auto");
   return viewer;
 }
 
@@ -44,6 +43,23 @@ async function showFile(section, item) {
   const marks = markersOf(result, item.changes);
   const counted = (oldViewer ? applyMarkers(oldViewer, marks.old) : 0) + (newViewer ? applyMarkers(newViewer, marks.new) : 0);
   box.dataset.marked = String(counted);
+  // Both sides look at the same place (linked): frame the changes on the new side, else the old one.
+  const lead = newViewer || oldViewer;
+  const changed = Object.keys(newViewer ? marks.new : marks.old);
+  const frame = (whole) => {
+    if (whole) {
+      lead.get("canvas").zoom("fit-viewport", "auto");
+    } else {
+      zoomToChanges(lead, changed);
+    }
+  };
+  frame(false);
+  if (!(oldViewer && newViewer)) {
+    (oldViewer || newViewer).get("canvas").zoom("fit-viewport", "auto");
+  }
+  section.querySelectorAll("[data-frame]").forEach((button) => {
+    button.addEventListener("click", () => frame(button.dataset.frame === "whole"));
+  });
   const table = section.querySelector(".compare-changes");
   if (!table) {
     return;

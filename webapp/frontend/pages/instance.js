@@ -23,8 +23,17 @@ async function start() {
   }
   const canvas = viewer.get("canvas");
   const fit = () => {
+    // As tall as the fitted diagram needs (a wide process leaves no empty band above and below), at most
+    // the window's height; CSSOM, not a style attribute (the CSP allows the one, not the other).
     canvas.resized();
     canvas.zoom("fit-viewport", "auto");
+    const inner = canvas.viewbox().inner;
+    if (inner.width > 0) {
+      const wanted = container.clientWidth * (inner.height / inner.width) + 60;
+      container.style.height = Math.round(Math.max(360, Math.min(window.innerHeight - 160, wanted))) + "px";
+      canvas.resized();
+      canvas.zoom("fit-viewport", "auto");
+    }
   };
   fit();
   const counts = markInstance(viewer, data.states, data.flows);

@@ -97,3 +97,39 @@ export function linkViewboxes(first, second) {
   follow(first, second);
   follow(second, first);
 }
+
+/**
+ * Show the marked elements at a readable scale: the whole diagram when it reads at `minScale` or more,
+ * else the box around the changes (a whole process fitted into half a screen is too small to read).
+ */
+export function zoomToChanges(viewer, ids, minScale = 0.7) {
+  const canvas = viewer.get("canvas");
+  const registry = viewer.get("elementRegistry");
+  canvas.resized();
+  canvas.zoom("fit-viewport", "auto");
+  const whole = canvas.viewbox();
+  const points = [];
+  (ids || []).forEach((id) => {
+    const element = registry.get(id);
+    if (!element || CONTAINERS.has(element.type) || element === canvas.getRootElement()) {
+      return;
+    }
+    if (element.waypoints) {
+      element.waypoints.forEach((p) => points.push([p.x, p.y]));
+    } else {
+      points.push([element.x, element.y], [element.x + element.width, element.y + element.height]);
+    }
+  });
+  if (!points.length || whole.scale >= minScale) {
+    return whole.scale;
+  }
+  const xs = points.map((p) => p[0]);
+  const ys = points.map((p) => p[1]);
+  const [left, right, top, bottom] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const scale = Math.min(1, Math.max(minScale, Math.min(whole.outer.width / (right - left + 240),
+                                                         whole.outer.height / (bottom - top + 240))));
+  const width = whole.outer.width / scale;
+  const height = whole.outer.height / scale;
+  canvas.viewbox({ x: (left + right) / 2 - width / 2, y: (top + bottom) / 2 - height / 2, width, height });
+  return scale;
+}
