@@ -5,10 +5,18 @@ and a moved case goes on to completion on v2's deadline."""
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from engine.clock import SYSTEM_CLOCK
+from engine.db import Base
 from engine.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
 from tests.conftest import BPMN_DIR
 from tests.working_time import working
@@ -16,6 +24,8 @@ from tests.workspace import client_of, csrf_of, make_workspace_app, new_case
 from webapp.extensions import db
 from workflows.admin.models import AdminAuditEntry
 from workflows.models import Case, MigrationJob, MigrationJobItem
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def field_report_files(normal_sla: int = 72) -> dict[str, str]:
@@ -145,3 +155,80 @@ def test_the_migrate_page_is_for_designers_and_says_when_nothing_can_move(app):
     html = client_of(app, "admin").get("/designer/migrate?key=field_report").get_data(as_text=True)
     assert 'class="empty"' in html
     assert client_of(app, "thietke").get("/designer/migrate?key=field_report&to=9").status_code == 404
+
+
+def _job_worker(url: str, job_id: int) -> None:
+    """Run a migration job in this process (the test kills it midway)."""
+    from engine.database import make_engine, make_session_factory
+    from workflows.designer.migration import run_migration_job
+    from workflows.runtime import make_services
+
+    engine = make_engine(url)
+    run_migration_job(make_session_factory(engine), make_services, SYSTEM_CLOCK, job_id)
+
+
+def test_a_job_killed_midway_leaves_each_instance_moved_or_not_and_a_rerun_finishes_it(postgres_database, tmp_path):
+    """SIGKILL in the middle of a job on the real PostgreSQL: no instance is half moved; running it again moves the rest
+    once each."""
+    from engine.database import make_engine, make_session_factory
+    from tests.unit.engine.test_migration import V1, flow, timer, user
+    from workflows.designer.migration import MigrationService
+    from workflows.runtime import make_services
+
+    url = postgres_database
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+                          + " RESTART IDENTITY CASCADE"))
+    factory = make_session_factory(engine)
+    with factory() as session:
+        services = make_services(session)
+        services.definitions.deploy(V1)
+        ids = [services.instances.start("p", {}).id for _ in range(150)]
+        v2 = services.definitions.deploy(flow(("a", user("a", "Bước A mới")), ("wait", timer("wait", '"PT1H"')),
+                                              ("b", user("b", "Bước B")))).definition
+        session.commit()
+        job_id = MigrationService(session, services.instances).start_job(v2, None, "thietke")
+    moved = 0
+    with (tmp_path / "worker.log").open("w") as log:
+        worker = subprocess.Popen([sys.executable, "-c", "import sys; from tests.integration.test_designer_migration"
+                                   " import _job_worker; _job_worker(sys.argv[1], int(sys.argv[2]))", url, str(job_id)],
+                                  cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and worker.poll() is None:
+                with engine.connect() as conn:
+                    moved = conn.execute(select(func.count()).select_from(MigrationJobItem).where(
+                        MigrationJobItem.outcome == "moved")).scalar_one()
+                if moved >= 5:
+                    break
+                time.sleep(0.005)
+            worker.send_signal(signal.SIGKILL)
+        finally:
+            worker.wait(timeout=30)
+    assert 5 <= moved < len(ids), f"the job was not caught midway ({moved} moved): {(tmp_path / 'worker.log').read_text()}"
+
+    def states():
+        with factory() as session:
+            items = {i.instance_id: i.outcome for i in session.scalars(select(MigrationJobItem))}
+            on_v2 = set(session.scalars(select(ProcessInstance.id).where(ProcessInstance.definition_id == v2.id)))
+            audited = Counter(session.scalars(select(AuditEvent.instance_id).where(AuditEvent.kind == "migrated")))
+            console = Counter(session.scalars(select(AdminAuditEntry.target_id).where(
+                AdminAuditEntry.action == "process.migrate_instance")))
+            return items, on_v2, audited, console
+
+    items, on_v2, audited, console = states()
+    assert 0 < len(on_v2) < len(ids)
+    for instance_id in ids:  # moved with its outcome and both audit lines, or not at all
+        moved_here = instance_id in on_v2
+        assert (items[instance_id] == "moved") == moved_here, instance_id
+        assert audited[instance_id] == console[str(instance_id)] == (1 if moved_here else 0), instance_id
+        assert items[instance_id] in ("moved", "pending")
+
+    with factory() as session:
+        job = MigrationService(session, make_services(session).instances).run_job(job_id)
+        assert (job.status, job.moved, job.total) == ("done", len(ids), len(ids))
+    items, on_v2, audited, console = states()
+    assert on_v2 == set(ids) and set(items.values()) == {"moved"}
+    assert set(audited.values()) == {1} and len(audited) == len(ids) and set(console.values()) == {1}
+    engine.dispose()
