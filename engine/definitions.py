@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -136,6 +137,8 @@ class DefinitionService:
             Problem(name, element, t("calls process %(called)s, which is in none of the files deployed together"
                                      " (found: %(found)s); add its file or fix calledElement",
                                      called=repr(called), found=_listed(process_ids)), code="call.missing")
+            if called else Problem(name, element, t("call activity names no process to call; choose the process it"
+                                                    " calls (calledElement)"), code="call.missing")
             for name, element, called in _call_activities(files) if called not in parser.process_parsers
         ]
         if missing_calls:
@@ -329,8 +332,8 @@ def _file_finder(files: Mapping[str, str]):
 
 
 def _one_line(reason: str) -> str:
-    """A reason on one line (the sandbox quotes source lines in some of its messages)."""
-    return " ".join(str(reason).split())
+    """A reason on one line, without Python's exception names (the sandbox says "SyntaxError: …")."""
+    return re.sub(r"^(?:[A-Za-z]*(?:Error|Exception)): *", "", " ".join(str(reason).split()))
 
 
 def _flow_between(files: Mapping[str, str], source: str, target: str | None) -> str | None:

@@ -161,6 +161,8 @@ def merge(first: Iterable[Problem], then: Iterable[Problem]) -> list[Problem]:
             continue
         if p.element_id is None and p.file in unreadable:
             continue  # the file cannot be read: said once is enough
+        if p.code == "element.invalid" and any(o.file == p.file and o.element_id == p.element_id for o in out):
+            continue  # the library tripping over an element the list already names
         if any(o.file == p.file and o.element_id == p.element_id and o.message == p.message for o in out):
             continue
         out.append(p)
@@ -488,9 +490,13 @@ class _BpmnAnalysis:
         owner = node.getparent()
         ref = node.get("messageRef")
         message = self.messages.get(ref) if ref else None
+        if message is None and ref:
+            yield self.problem(owner, t("message event names a message that does not exist; choose one of the file's"
+                                        " messages"), "message.missing")
+            return
         if message is None:
             yield self.problem(owner, t("message event names no message; choose the message it sends or waits for"),
-                "message.missing")
+                               "message.missing")
             return
         catching = local(owner) in ("startEvent", "intermediateCatchEvent", "boundaryEvent", "receiveTask")
         if catching and not _spiff_children(message, "messageVariable") and not _spiff_children(node, "messageVariable"):

@@ -168,7 +168,8 @@ def _problem_from_validation(exc: ValidationException, fallback_file: str) -> Pr
     file = getattr(exc, "file_name", None) or fallback_file
     element = getattr(exc, "id", None) or None
     line = getattr(exc, "line_number", None) or getattr(exc, "sourceline", None)
-    message, code = plain_words(str(exc), getattr(exc, "tag", "") or "", line)
+    schema = "DMN" if file.lower().endswith(".dmn") else "BPMN 2.0"
+    message, code = plain_words(str(exc), getattr(exc, "tag", "") or "", line, schema)
     return Problem(file=file, element_id=element, message=message, code=code)
 
 
@@ -179,6 +180,7 @@ def _schema_names(text: str) -> str:
     """lxml's schema message with namespaces as prefixes and without its list of expected elements."""
     text = re.sub(r"\s*Expected is (one of )?\(.*?\)\.?", "", text, flags=re.S)
     text = text.replace(_BPMN_PREFIX, "bpmn:")
+    text = re.sub(r"\{[^}]*/DMN/[^}]*\}|\{http://www\.omg\.org/spec/DMN/[^}]*\}", "dmn:", text)
     text = re.sub(r"\{[^}]*/([^/}]+)/?\}", r"\1:", text)
     text = " ".join(text.split()).rstrip(". ")
     for pattern, words in _SCHEMA_WORDS:
@@ -187,6 +189,10 @@ def _schema_names(text: str) -> str:
 
 
 _SCHEMA_WORDS = [
+    (r"^Element '([^']+)', attribute 'id': '([^']*)' is not a valid value of the atomic type 'xs:ID'$",
+     r"the id '\2' of element \1 is used twice or is not a valid id (ids start with a letter or _)"),
+    (r"^Element '([^']+)': The attribute '([^']+)' is required but missing$",
+     r"element \1 lacks its attribute \2"),
     (r"^Element '([^']+)': This element is not expected$", r"element \1 is not allowed here"),
     (r"^Element '([^']+)', attribute '([^']+)': The attribute '[^']+' is not allowed$",
      r"attribute \2 is not allowed on element \1"),
@@ -202,7 +208,7 @@ def _without_internals(text: str) -> str:
     """`text` without object reprs (`<Element … at 0x…>`), exception class wrappers or trailing stops."""
     first = (text.strip().splitlines() or [""])[0]
     first = re.sub(r"<[^<>]* at 0x[0-9a-fA-F]+>", "", first)
-    wrapped = re.fullmatch(r"[A-Za-z_.]*(?:Error|Exception|Warning)\((.*)\)", first.strip())
+    wrapped = re.fullmatch(r"[A-Za-z_.]*(?:Error|Exception|Warning)\((.*)\)", first.strip().rstrip(". "))
     if wrapped:
         first = wrapped.group(1).strip("'\" ")
     first = re.sub(r"\b[A-Z][A-Za-z]*(?:Error|Exception): ?", "", first)
@@ -283,7 +289,7 @@ _SPIFF_REFUSALS: list[tuple[str, Callable[[re.Match[str], str], Text], str]] = [
 ]
 
 
-def plain_words(error: str, tag: str = "", line: Any = None) -> tuple[Text, str]:
+def plain_words(error: str, tag: str = "", line: Any = None, schema: str = "BPMN 2.0") -> tuple[Text, str]:
     """A SpiffWorkflow or lxml refusal as (message in the product's words, kind)."""
     first = (error.strip().splitlines() or [""])[0].strip()
     element = tag.replace("bpmn:", "") if tag else ""
@@ -294,10 +300,16 @@ def plain_words(error: str, tag: str = "", line: Any = None) -> tuple[Text, str]
     if first.startswith("Element '") or "attribute '" in first:  # the XML schema's own words (lxml)
         reason = _schema_names(first)
         if line:
-            return t("does not follow the BPMN 2.0 schema at line %(line)s (%(reason)s); fix that line or save the file"
-                     " again from the modeler", line=line, reason=reason), "file.schema"
-        return t("does not follow the BPMN 2.0 schema (%(reason)s); save the file again from the modeler",
-                 reason=reason), "file.schema"
+            return t("does not follow the %(schema)s schema at line %(line)s (%(reason)s); fix that line or save the"
+                     " file again from the modeler", schema=schema, line=line, reason=reason), "file.schema"
+        return t("does not follow the %(schema)s schema (%(reason)s); save the file again from the modeler",
+                 schema=schema, reason=reason), "file.schema"
+    wrapped = re.fullmatch(r"([A-Za-z_.]*(?:Error|Exception|Warning))\((.*)\)", first.rstrip(". "))
+    if wrapped and wrapped[1].endswith("KeyError"):
+        return t("refers to %(name)s, which does not exist; check this element's references", name=_ref(wrapped[2])), \
+            "element.invalid"
+    if wrapped:  # the library tripped over itself: its words would say nothing to the designer
+        return t("cannot be read by the engine; check this element's settings and references"), "element.invalid"
     reason = _without_internals(first)
     if line:
         return t("cannot be read by the engine at line %(line)s (%(reason)s); check this element's settings",

@@ -31,7 +31,7 @@ def gateway(conditions: list[str | None], default: int | None = None) -> str:
     """start → gateway g → one task per condition (flows f_0, f_1, …; None: no condition) → end."""
     branches, flows = [], ['<bpmn:sequenceFlow id="f_in" sourceRef="start" targetRef="g"/>']
     for i, condition in enumerate(conditions):
-        branches.append(f'<bpmn:manualTask id="t{i}"/>')
+        branches.append(f'<bpmn:scriptTask id="t{i}"><bpmn:script>x = {i}</bpmn:script></bpmn:scriptTask>')
         body = (f'<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{escape(condition)}'
                 "</bpmn:conditionExpression>") if condition is not None else ""
         flows.append(f'<bpmn:sequenceFlow id="f_{i}" sourceRef="g" targetRef="t{i}">{body}</bpmn:sequenceFlow>')

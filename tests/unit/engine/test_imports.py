@@ -74,7 +74,8 @@ def assert_plain(problem: Problem) -> None:
     assert isinstance(problem.message, Text), f"not translatable: {problem}"
     assert text and "\n" not in text and "\r" not in text, f"line break: {problem}"
     assert text == text.strip() and not text.endswith((":", ",", ";", "(", "-")), f"cut short: {problem}"
-    assert text.count("(") == text.count(")"), f"unbalanced: {problem}"
+    unquoted = re.sub(r"'[^']*'|\"[^\"]*\"", "", text)
+    assert unquoted.count("(") == unquoted.count(")"), f"unbalanced: {problem}"
     assert not LIBRARY_WORDS.search(text), f"library internals: {problem}"
     assert problem.code, f"no kind: {problem}"
 
@@ -201,3 +202,41 @@ def test_spiffworkflows_refusals_are_translated_into_plain_words():
                   'No DMN Diagram available with id "d", Available DMN ids are: ']:
         message, code = plain_words(error, "bpmn:task", 12)
         assert_plain(Problem("p.bpmn", None, message, code))
+
+
+BROKEN = {
+    "an id used twice": (process("p", [script(0, "x = 1"), script(1, "y = 2")]).replace('id="s1"', 'id="s0"'),
+                         ("s0", "file.schema"), "is used twice"),
+    "a call activity calling nothing": (process("p", ['<bpmn:callActivity id="s0"/>']), ("s0", "call.missing"),
+                                        "names no process to call"),
+    "a message that does not exist": (
+        process("p", ['<bpmn:intermediateCatchEvent id="s0"><bpmn:messageEventDefinition messageRef="nope"/>'
+                      "</bpmn:intermediateCatchEvent>"]), ("s0", "message.missing"), "a message that does not exist"),
+    "an attribute the schema does not know": (
+        process("p", [script(0, "x = 1")]).replace('<bpmn:startEvent id="start"/>', '<bpmn:startEvent id="start" colour="red"/>'),
+        ("start", "file.schema"), "attribute colour is not allowed on element bpmn:startEvent"),
+    "a script that is not Python": (process("p", [script(0, "x = (1")]), ("s0", "script.refused"),
+                                    "script is refused: '(' was never closed"),
+    "a loop without a maximum": (process("p", ['<bpmn:task id="s0"><bpmn:standardLoopCharacteristics/></bpmn:task>']),
+                                 ("s0", "loop.invalid"), "neither a maximum nor a condition"),
+    "a sub-process without a start": (process("p", ['<bpmn:subProcess id="s0"><bpmn:task id="in"/></bpmn:subProcess>']),
+                                      ("s0", "process.no_start"), "sub-process has no start event"),
+}
+
+
+@pytest.mark.parametrize("kind", BROKEN)
+def test_broken_files_are_refused_in_plain_words_on_their_element(kind):
+    text, (element, code), words = BROKEN[kind]
+    _compiled, problems = definitions().check({"p.bpmn": text})
+    for problem in problems:
+        assert_plain(problem)
+    assert any(p.element_id == element and p.code == code and words in p.message for p in problems), \
+        [str(p) for p in problems]
+
+
+def test_a_dmn_file_the_schema_refuses_is_named_a_dmn_file():
+    dmn = ('<?xml version="1.0"?><definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="d" name="d">'
+           '<decision id="x"><decisionTable id="t"><output id="o" name="r"/></decisionTable></decision></definitions>')
+    _compiled, problems = definitions().check({"p.bpmn": process("p", [script(0, "x = 1")]), "d.dmn": dmn})
+    assert [(p.file, p.element_id, p.code) for p in problems] == [("d.dmn", "x", "file.schema")]
+    assert "does not follow the DMN schema" in problems[0].message and "dmn:decision" in problems[0].message
