@@ -97,3 +97,22 @@ def test_compare_is_in_the_workspace_navigation(app):
 
 def test_officers_are_refused(app):
     assert client_of(app, "cb.buonmathuot").get("/designer/compare").status_code == 403
+
+
+def test_a_draft_is_compared_with_the_version_it_was_opened_from(app):
+    from workflows.designer.drafts import DraftService
+
+    with app.app_context():
+        draft = DraftService(db.session, FrozenClock()).save(
+            title="Hạn mới", files=changed_field_report(), actor="thietke", base={"key": "field_report", "version": 1})
+        db.session.commit()
+    status, page = _page(app, f"/designer/compare?draft={draft.id}&b=1")
+    assert status == 200 and "Hạn mới" in page
+    assert _rows(page, "element") == [("changed", "remind_timer")]
+    assert _rows(page, "rule") == [("changed", "field_report_sla_rule_2")]
+    # Without a version: the draft's base (version 1); against version 2 (the same files): no difference.
+    assert _rows(_page(app, f"/designer/compare?draft={draft.id}")[1], "element") == [("changed", "remind_timer")]
+    _status, same = _page(app, f"/designer/compare?draft={draft.id}&b=2")
+    assert _rows(same, "element") == [] and _rows(same, "rule") == []
+    status, missing = _page(app, "/designer/compare?draft=999999")
+    assert status == 404 and "999999" in missing

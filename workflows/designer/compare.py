@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, undefer
 from engine.clock import SYSTEM_CLOCK, Clock
 from engine.i18n import Named, Text, t
 from engine.models import ProcessDefinition, ProcessInstance
+from workflows.designer.drafts import DraftNotFoundError, DraftService
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -671,34 +672,18 @@ class CompareService:
         a, b = self._version(key, old), self._version(key, new)
         return Comparison(a, b, compare_files(a.files, b.files))
 
-    def draft(self, draft_id: int, version: int | None, key: str | None = None) -> Comparison:
-        """A draft against a deployed version (its base's process when no key is given; newest version when
-        none is given)."""
+    def draft(self, draft_id: int, version: int | None = None, key: str | None = None) -> Comparison:
+        """A saved draft against a deployed version: of the draft's base process unless `key` names another,
+        the base's version unless `version` names another (the newest when the draft has no base version)."""
         try:
-            from workflows.designer.drafts import DraftService
-        except ImportError:
-            raise CompareError(t("drafts cannot be compared yet; compare two deployed versions")) from None
-        found = DraftService(self.session, self.clock).get(draft_id)
-        if found is None:
-            raise CompareError(t("there is no draft %(draft)s; open the list of drafts", draft=draft_id))
-        files = _field(found, "files") or {}
-        base = _field(found, "base") or {}
-        key = key or base.get("key")
+            found = DraftService(self.session, self.clock).get(draft_id)
+        except DraftNotFoundError as exc:
+            raise CompareError(*exc.args) from None
+        key = key or found.base_key
         if not key:
             raise CompareError(t("draft %(draft)s has no deployed process to compare with; choose a process",
-                                draft=draft_id))
-        if version is None:
-            version = base.get("version") or self.session.scalar(
-                select(ProcessDefinition.version).where(ProcessDefinition.process_key == key)
-                .order_by(ProcessDefinition.version.desc()).limit(1))
-        old = self._version(key, int(version))
-        title = _field(found, "title") or ""
-        new = Side(t("draft %(draft)s %(title)s", draft=draft_id, title=title), dict(files), key, draft_id=draft_id)
+                                 draft=draft_id))
+        old = self.versions(key, None, version or found.base_version).new
+        new = Side(t("draft %(draft)s %(title)s", draft=draft_id, title=found.title), dict(found.files), key,
+                   draft_id=draft_id)
         return Comparison(old, new, compare_files(old.files, new.files))
-
-
-def _field(found: object, name: str):
-    """A draft's field, whether the draft service hands back a mapping or an object."""
-    if isinstance(found, dict):
-        return found.get(name)
-    return getattr(found, name, None)
