@@ -106,3 +106,20 @@ def test_the_replay_counts_cases_per_unit_and_mean_deadlines_as_a_direct_computa
         assert (db.session.scalar(select(func.count()).select_from(AuditEvent)),
                 db.session.scalar(select(func.count()).select_from(HumanTask)),
                 db.session.scalar(select(func.count()).select_from(ProcessInstance))) == counts
+
+
+def test_a_draft_is_replayed_against_the_version_it_started_from(app, clock):  # noqa: F811
+    codes = [new_case(app, category="traffic", unit="P-TAN-LAP", triage=None, title=f"Ổ gà {i}") for i in range(2)]
+    with app.app_context():
+        from workflows.designer.drafts import DraftService
+
+        draft = DraftService(db.session, clock).save(title="SLA 48 giờ", files=v2_files(), actor="thietke",
+                                                     base={"key": "field_report", "version": 1})
+        db.session.commit()
+    designer = client_of(app, "thietke")
+    html = designer.get(f"/designer/replay?draft={draft.id}&lang=en").get_data(as_text=True)
+    assert "Overall: 2 of 2 cases would change" in html
+    assert all(f'<tr id="case-{code}">' in html for code in codes)
+    assert "draft “SLA 48 giờ”" in html
+    assert designer.get("/designer/replay?draft=999999&lang=en").status_code == 404
+    assert designer.get("/designer/replay?key=nothing&lang=en").status_code == 404
