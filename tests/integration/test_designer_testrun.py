@@ -72,6 +72,7 @@ def test_a_three_day_sla_reaches_escalation_in_seconds_and_nothing_real_is_writt
     assert [task.element_id for task in view.tasks] == ["handle_l1"]
     assert {"remind", "escalate_1", "notify_escalation_1"} <= set(view.outcome.reached)
     assert "escalate_1" in view.state.done and "handle_l1" in view.state.active
+    assert "handle" in view.cancelled and "flow_priority_normal" not in view.state.flows  # the high-priority way only
     kinds = {line.kind for line in view.events}
     assert {"history", "notification", "email"} <= kinds  # shown as would-be lines, from the sandbox only
     assert any("Overdue" in str(line.text) for line in view.events if line.kind == "email")
@@ -199,6 +200,7 @@ def test_the_page_runs_a_deployed_version_through_the_api_and_keeps_it(app):
                                                      "action": {"kind": "clock", "move": "days3"}})
     state = third.get_json()
     assert state["case_status_label"] and "escalate_1" in state["diagram"]["done"]
+    assert "handle" in state["diagram"]["cancelled"] and state["diagram"]["active"] == ["handle_l1"]
     assert any(line["kind"] == "email" for line in state["events"])
     bad = api(designer, "/designer/api/test/run", {"source": source, "start": body["start"], "steps": [],
                                                    "action": {"kind": "complete", "element": "triage",

@@ -30,6 +30,7 @@ from workflows.access import Actor
 from workflows.case_diagram import DiagramState, bpmn_file_of, names_in
 from workflows.case_service import PROCESS_FOR_CHANNEL, IntakeRequest
 from workflows.case_view import CaseViewService, TimelineEntry
+from workflows.designer.instances import InstanceInspector
 from workflows.designer.sandbox import Sandbox, copy_reference_rows
 from workflows.errors import CaseNotFoundError, IntakeError
 from workflows.models import PRIORITIES, AdminUnit, Case, DesignerTestCase, Notification, Publication, User
@@ -115,6 +116,7 @@ class RunView:
     events: list[EventLine]
     outcome: Outcome
     names: dict[str, Named] = field(default_factory=dict)
+    cancelled: list[str] = field(default_factory=list)  # tasks an interrupting timer or message took away
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,7 @@ def _sandbox_actor(session: Session) -> Actor:
     """Someone who sees every case of the sandbox (its history and diagram are read through the case view)."""
     ids = frozenset(session.scalars(select(AdminUnit.id)))
     return Actor(user_id=0, username="test-run", full_name="test-run", unit_id=None, language=None,
-                 bindings=frozenset({("admin", "-")}), scope_ids=ids)
+                 bindings=frozenset({("admin", "-")}), scope_ids=ids)  # an administrator: the step data unmasked
 
 
 class TestRunService:
@@ -367,7 +369,11 @@ class TestRunService:
         names = self._names(sandbox)
         viewer = CaseViewService(session, sandbox.clock)
         actor = _sandbox_actor(session)
-        diagram = viewer.diagram(actor, case.code, lang)
+        # The instance view's reading of the stored state (helper D's InstanceInspector over engine trace()):
+        # exact per element, where the case page's diagram infers the path from the audit.
+        traced = InstanceInspector(session, sandbox.services.instances, sandbox.clock).view(actor, case.code, lang)
+        state = DiagramState(done=traced.ids_in("completed"), active=traced.ids_in("active"),
+                             waiting=traced.ids_in("waiting"), failed=traced.ids_in("failed"), flows=traced.flows)
         definition = sandbox.services.definitions.latest(sandbox.process_key)
         xml = bpmn_file_of(definition.files, definition.process_key) or ""
         lists = BoundSources(sandbox.services.instances.registry.lists, session)
@@ -390,8 +396,8 @@ class TestRunService:
             case_code=case.code, case_status=case.status,
             responsible_unit=Named(responsible.name, responsible.name_en) if responsible else "—",
             case_due_at=case.due_at, status=outcome.status, tasks=tasks, next_timer_at=sandbox.next_timer_at(),
-            xml=names_in(xml, lang), state=diagram.state, events=self._events(sandbox, viewer, actor, case, lang),
-            outcome=outcome, names=names)
+            xml=names_in(xml, lang), state=state, events=self._events(sandbox, viewer, actor, case, lang),
+            outcome=outcome, names=names, cancelled=traced.ids_in("cancelled"))
 
     def _events(self, sandbox: Sandbox, viewer: CaseViewService, actor: Actor, case: Case,
                 lang: str) -> list[EventLine]:

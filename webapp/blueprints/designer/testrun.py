@@ -89,7 +89,7 @@ def _view_json(view: RunView) -> dict[str, Any]:
                   for task in view.tasks],
         "xml": view.xml,
         "diagram": {"done": view.state.done, "active": view.state.active, "waiting": view.state.waiting,
-                    "failed": view.state.failed, "flows": view.state.flows},
+                    "failed": view.state.failed, "flows": view.state.flows, "cancelled": view.cancelled},
         "events": [{"at": _moment(line.at), "kind": line.kind, "text": _text(line.text), "detail": _text(line.detail)}
                    for line in view.events],
         "path": [{"id": e, "name": _text(view.names.get(e, Named(e)))} for e in view.outcome.reached],

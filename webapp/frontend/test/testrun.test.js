@@ -57,7 +57,7 @@ describe("the test-run page's parts", () => {
     const marks = [];
     const canvas = { addMarker: (id, m) => marks.push([id, m]), removeMarker: () => {} };
     const registry = { getAll: () => [{ id: "a" }, { id: "b" }], get: (id) => (id === "zzz" ? null : { id }) };
-    markPath(canvas, registry, { done: ["a"], active: ["b"], waiting: ["zzz"] });
-    expect(marks).to.deep.equal([["a", "st-done"], ["b", "st-active"]]);
+    markPath(canvas, registry, { done: ["a"], active: ["b"], waiting: ["zzz"], cancelled: ["b"] });
+    expect(marks).to.deep.equal([["a", "st-done"], ["b", "st-cancelled"], ["b", "st-active"]]);
   });
 });

@@ -143,8 +143,8 @@ export function renderSteps(list, labels, text) {
 }
 
 /** The diagram's markers: done, the flows taken, waiting, active and failed elements. */
-export const MARKERS = [["done", "st-done"], ["flows", "st-flow"], ["waiting", "st-waiting"], ["active", "st-active"],
-  ["failed", "st-failed"]];
+export const MARKERS = [["done", "st-done"], ["cancelled", "st-cancelled"], ["flows", "st-flow"], ["waiting", "st-waiting"],
+  ["active", "st-active"], ["failed", "st-failed"]];
 
 /** Put the run's markers on a bpmn-js canvas (removing the previous ones). */
 export function markPath(canvas, registry, diagram) {
