@@ -120,3 +120,16 @@ def test_the_incidents_page_and_an_admins_case_page_link_the_instance_view(world
     assert f'href="/designer/instances/{stuck_id}"' in incidents
     assert f'href="/designer/instances/{code}"' in client_of(app, "admin").get(f"/cases/{code}").get_data(as_text=True)
     assert "/designer/instances/" not in client_of(app, "cb.buonmathuot").get(f"/cases/{code}").get_data(as_text=True)
+
+
+def test_the_engine_traces_each_reached_task_with_its_state_data_and_the_element_before(services, session):
+    services.definitions.deploy({"tr.bpmn": process("tr", [script(0, "y = x + 1"), user(1)], {"officer": ["s1"]})})
+    row = services.instances.start("tr", {"x": 1})
+    session.commit()
+    steps = services.instances.trace(row.id)
+    by = {s.element_id: s for s in steps}
+    assert by["start"].state == "COMPLETED"
+    assert by["s0"].state == "COMPLETED" and by["s0"].data["y"] == 2 and by["s0"].came_from == "start"
+    assert by["s1"].state == "READY" and by["s1"].manual and by["s1"].came_from == "s0"
+    assert "end" not in by  # only predicted, never reached
+    assert [s.element_id for s in steps] == ["start", "s0", "s1"]
