@@ -47,6 +47,8 @@ EXPECTED: dict[str, set[tuple[str | None, str]]] = {
                                                     ("ServiceTask_1", "operator.camunda")},
     "camunda/invoice-approval-camunda-forms.bpmn": {("UserTask_1", "lane.missing"), ("UserTask_1", "form.camunda"),
                                                     ("StartEvent_1", "form.start")},
+    "camunda/order-process-zeebe.bpmn": {("Activity_0tw2fu0", "operator.camunda"), ("Activity_1ppsbgi", "operator.camunda"),
+                                         ("Activity_08pg6im", "operator.camunda")},
     "bpmn-io/initial.bpmn": {("Process_1", "process.not_executable"), ("StartEvent_1", "flow.start_dead_end")},
     "bpmn-io/conditions.bpmn": {("Process_1", "process.not_executable"), ("Process_1", "process.no_start"),
                                 ("SequenceFlow_3", "condition.juel"), ("SequenceFlow_2", "condition.juel")},
