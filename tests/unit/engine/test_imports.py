@@ -242,3 +242,23 @@ def test_a_dmn_file_the_schema_refuses_is_named_a_dmn_file():
     _compiled, problems = definitions().check({"p.bpmn": process("p", [script(0, "x = 1")]), "d.dmn": dmn})
     assert [(p.file, p.element_id, p.code) for p in problems] == [("d.dmn", "x", "file.schema")]
     assert "does not follow the DMN schema" in problems[0].message and "dmn:decision" in problems[0].message
+
+
+def test_elements_the_engine_would_run_wrongly_are_refused_link_compensation_complex():
+    """SpiffWorkflow 3.2 parses link and compensation events as plain events (checked by running it): a link's
+    catching side never runs, an undo never happens, so the to-do list refuses them; a complex gateway does not
+    parse at all."""
+    from engine import spiff
+
+    link = process("p", ['<bpmn:intermediateThrowEvent id="s0"><bpmn:linkEventDefinition name="L"/>'
+                         "</bpmn:intermediateThrowEvent>"])
+    compensation = process("p", [script(0, "x = 1")]).replace(
+        '<bpmn:endEvent id="end"/>', '<bpmn:endEvent id="end"><bpmn:compensateEventDefinition/></bpmn:endEvent>')
+    for text, element, code in [(link, "s0", "element.link"), (compensation, "end", "element.compensation")]:
+        parser, problems = spiff.parse_files({"p.bpmn": text})
+        compiled, problems = spiff.compile_process(parser, "p", lambda _: "p.bpmn")
+        assert problems == [] and compiled is not None  # the library takes it without a word
+        _compiled, refused = definitions().check({"p.bpmn": text})
+        assert [(p.element_id, p.code) for p in refused] == [(element, code)]
+    _compiled, refused = definitions().check({"p.bpmn": process("p", ['<bpmn:complexGateway id="s0"/>'])})
+    assert [(p.element_id, p.code) for p in refused] == [("s0", "element.unsupported")]
