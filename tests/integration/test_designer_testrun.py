@@ -144,6 +144,16 @@ def test_bad_input_is_named_field_by_field(session, reference_data):
     with pytest.raises(TestRunError) as refused:
         service.run(broken, sample(service), [])
     assert refused.value.problems and "no_such_op" in str(refused.value.problems[0].message)
+    with pytest.raises(TestRunError) as odd:
+        service.run(files, sample(service), ["complete triage"])
+    assert str(odd.value.message) == ("step 1 can no longer be replayed: unknown step 'complete triage'; a step"
+                                      " completes a task or moves the clock")
+    with pytest.raises(TestRunError) as far:
+        service.run(files, sample(service), [], {"kind": "clock", "move": "to", "to": "2999-01-01T00:00:00+00:00"})
+    assert str(far.value.message) == "a test run covers at most 400 days; keep this run and start another"
+    with pytest.raises(TestRunError) as answers:
+        service.run(files, sample(service, answers="yes"), [])
+    assert set(answers.value.fields) == {"answers"}
     with pytest.raises(TestRunError) as named:
         KeptCaseService(session, FrozenClock(MONDAY)).keep(files, sample(service), [], "  ", "", "thietke")
     assert named.value.fields == {"name": "required"}

@@ -67,6 +67,7 @@ class Sandbox:
         self.session_factory = make_session_factory(self.engine)
         self.session: Session = self.session_factory()
         self.clock = FrozenClock(start_at)
+        self.started_at = start_at
         self.services: Services = make_services(self.session, self.clock)
         self.process_key: str | None = None
 

@@ -42,6 +42,7 @@ MOVES = {"hour": t("+1 hour"), "working_day": t("+1 working day"), "days3": t("+
          "next_timer": t("to the next timer")}
 START_FIELDS = ("channel", "category", "place", "title", "description", "priority", "address", "lat", "lon", "answers")
 MAX_STEPS = 200
+MAX_SPAN = timedelta(days=400)  # how far a run's clock may go from its start
 
 
 class TestRunError(Exception):
@@ -254,6 +255,9 @@ class TestRunService:
             lon = float(start["lon"]) if start.get("lon") not in (None, "") else None
         except (TypeError, ValueError):
             raise TestRunError(t("check the start data"), fields={"location": t("must be a number")}) from None
+        if not isinstance(start.get("answers") or {}, dict):
+            raise TestRunError(t("check the start data"), fields={"answers": t("the answers must be the category's"
+                                                                                " questions with their values")})
         request = IntakeRequest(
             channel=channel, category=str(start.get("category") or ""), title=str(start.get("title") or ""),
             admin_unit=str(start.get("place") or ""), description=str(start.get("description") or ""),
@@ -271,7 +275,10 @@ class TestRunService:
             raise TestRunError(t("the process could not start: %(reason)s", reason=text_of(exc))) from None
         return case
 
-    def _step(self, sandbox: Sandbox, case: Case, step: dict[str, Any]) -> dict[str, Any]:
+    def _step(self, sandbox: Sandbox, case: Case, step: Any) -> dict[str, Any]:
+        if not isinstance(step, dict):
+            raise TestRunError(t("unknown step %(kind)s; a step completes a task or moves the clock",
+                                 kind=repr(str(step)[:40])))
         kind = step.get("kind")
         if kind == "complete":
             return self._complete(sandbox, case, step)
@@ -323,6 +330,9 @@ class TestRunService:
             raise TestRunError(t("unknown clock move %(move)s; choose one of the buttons", move=repr(move[:40])))
         if target < now:
             raise TestRunError(t("the clock only moves forward"))
+        if target - sandbox.started_at > MAX_SPAN:
+            raise TestRunError(t("a test run covers at most %(days)s days; keep this run and start another",
+                                 days=MAX_SPAN.days))
         sandbox.move_clock(target)
         return {"kind": "clock", "move": move if move in MOVES else "to", "to": target.isoformat()}
 

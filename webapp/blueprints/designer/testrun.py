@@ -184,8 +184,10 @@ def testrun_keep():
     service = _service()
     try:
         files, _source, _title = _source_files(body.get("source") or {})
-        row = service.keep(files, body.get("start") or {}, list(body.get("steps") or []), str(body.get("name") or ""),
-                           str(body.get("name_en") or ""), actor().username)
+        start = body.get("start") if isinstance(body.get("start"), dict) else {}
+        steps = body.get("steps") if isinstance(body.get("steps"), list) else []
+        row = service.keep(files, start, steps, str(body.get("name") or ""), str(body.get("name_en") or ""),
+                           actor().username)
     except TestRunError as exc:
         return _refused(exc)
     db.session.commit()
