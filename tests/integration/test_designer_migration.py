@@ -232,3 +232,19 @@ def test_a_job_killed_midway_leaves_each_instance_moved_or_not_and_a_rerun_finis
     assert on_v2 == set(ids) and set(items.values()) == {"moved"}
     assert set(audited.values()) == {1} and len(audited) == len(ids) and set(console.values()) == {1}
     engine.dispose()
+
+
+def test_an_instance_already_moved_by_another_job_is_skipped_not_refused(services, session, clock):
+    from tests.integration.test_field_report import intake
+    from workflows.designer.migration import MigrationService
+
+    case = intake(services)
+    v2 = services.definitions.deploy(v2_files(), deployed_by="thietke").definition
+    session.commit()
+    migration = MigrationService(session, services.instances, clock)
+    first, second = (migration.start_job(v2, [case.process_instance_id], "thietke") for _ in range(2))
+    assert migration.run_job(first).moved == 1
+    job = migration.run_job(second)
+    assert (job.moved, job.refused) == (1, 0)
+    assert [i.outcome for i in migration.job(second).items] == ["skipped"]
+    assert session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.kind == "migrated")) == 1

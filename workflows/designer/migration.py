@@ -187,25 +187,31 @@ class MigrationService:
         return job
 
     def _run_item(self, job: MigrationJob, item: MigrationJobItem, target: ProcessDefinition, actor: Any) -> None:
-        row = self.session.get(ProcessInstance, item.instance_id)
+        self.session.refresh(item)
+        if item.outcome != "pending":
+            return  # another run of this job (a double click on "run again") took it meanwhile
         try:
-            if row is not None and row.definition_id == target.id:
-                item.outcome = "skipped"  # moved already (by an earlier job, or before the crash of this one)
-            else:
-                plan = self.migrator.migrate(item.instance_id, target, actor=job.created_by)
-                record(self.session, actor, "process.migrate_instance",
-                       Target("process_instance", item.instance_id, item.business_key or ""),
-                       before={"version": plan.from_version}, after={"version": plan.to_version},
-                       note=f"job {job.id}", clock=self.clock)
-                item.outcome = "moved"
+            plan = self.migrator.migrate(item.instance_id, target, actor=job.created_by)
+            record(self.session, actor, "process.migrate_instance",
+                   Target("process_instance", item.instance_id, item.business_key or ""),
+                   before={"version": plan.from_version}, after={"version": plan.to_version},
+                   note=f"job {job.id}", clock=self.clock)
+            item.outcome = "moved"
         except (ConflictError, NotFoundError):
             self.session.rollback()
             item = self.session.get(MigrationJobItem, item.id)
+            self.session.refresh(item)
+            if item.outcome != "pending":
+                return
             row = self.session.get(ProcessInstance, item.instance_id)
-            plan = self.migrator.plan(item.instance_id, target) if row is not None else None
-            item.outcome = "refused"
-            item.reasons = [to_json(r) for r in (plan.reasons if plan else [t("the instance no longer exists")])] or \
-                [to_json(t("someone else changed the instance at the same time; run the job again"))]
+            if row is not None and row.definition_id == target.id:
+                item.outcome = "skipped"  # already there: moved by another job, or by another run of this one
+            else:
+                plan = self.migrator.plan(item.instance_id, target) if row is not None else None
+                reasons = plan.reasons if plan else [t("the instance no longer exists")]
+                item.outcome = "refused"
+                item.reasons = [to_json(r) for r in reasons] or \
+                    [to_json(t("someone else changed the instance at the same time; run the job again"))]
         item.finished_at = self.clock.now()
         self._count(job.id)
         self.session.commit()
