@@ -93,8 +93,9 @@ export function makeTranslate(dictionary) {
   };
 }
 
-/** The additional module that puts the modeler's words in `lang` (none for English). */
-export function translateModuleFor(lang) {
+/** The additional module that puts the modeler's words in `lang` (none for English); `more` adds words (the
+ * properties panel's PANEL_VI). */
+export function translateModuleFor(lang, more = {}) {
   if (!String(lang || "").toLowerCase().startsWith("vi")) return null;
-  return { translate: ["value", makeTranslate(VI)] };
+  return { translate: ["value", makeTranslate({ ...more, ...VI })] };
 }

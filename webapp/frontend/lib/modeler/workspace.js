@@ -5,7 +5,7 @@ import BpmnModeler from "bpmn-js/lib/Modeler";
 import DmnModeler from "dmn-js/lib/Modeler";
 import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from "bpmn-js-properties-panel";
 
-import properties from "../properties/index.js";
+import properties, { PANEL_VI } from "../properties/index.js";
 import { attachChecks } from "../lint/index.js";
 import { postJson, csrfToken, format } from "./api.js";
 import { Bundle, BundleError } from "./bundle.js";
@@ -91,10 +91,12 @@ export class Workspace {
     const canvas = el("div", "modeler-canvas");
     const side = el("div", "modeler-properties");
     panel.append(canvas, side);
-    const translate = translateModuleFor(this.lang);
+    const translate = translateModuleFor(this.lang, PANEL_VI);
     const modeler = new BpmnModeler({
       container: canvas,
       propertiesPanel: { parent: side },
+      // The panel offers the bundle's decisions and processes to business rule tasks and call activities.
+      iocProperties: { files: async () => this.bundle.files() },
       additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule,
         ...(properties.additionalModules || []), ...(translate ? [translate] : [])],
       moddleExtensions: properties.moddleExtensions || {},
@@ -347,7 +349,7 @@ export class Workspace {
     if (response.status === 200 && response.body && Array.isArray(response.body.deployed)) {
       const list = response.body.deployed.map((d) => `${d.name || d.key} (${d.key} v${d.version})`).join(", ");
       this.say("ok", format(this.text.deployed, { list }));
-    } else if (response.status === 422 && response.body && Array.isArray(response.body.problems)) {
+    } else if (response.body && Array.isArray(response.body.problems)) { // 422, or 400 for what was sent
       this.say("error", this.text.deploy_problems, response.body.problems.map(describe));
     } else if (response.status === 404) {
       this.say("error", this.text.deploy_missing);
