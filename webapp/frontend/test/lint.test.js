@@ -215,3 +215,36 @@ describe("attachChecks on a modeler", () => {
     checks.destroy();
   });
 });
+
+describe("files without incoming/outgoing references", () => {
+  it("are linted as connected (the references are derived from the sequence flows)", async () => {
+    const xml = diagram([user("review")], { lanes: LANES() }).replace(/<bpmn:(incoming|outgoing)>[^<]*<\/bpmn:\1>/g, "");
+    const container = document.createElement("div");
+    document.body.appendChild(container);
+    const modeler = new BpmnModeler({ container });
+    await modeler.importXML(xml);
+    const checks = attachChecks(modeler, { registry: REGISTRY });
+    const problems = await checks.refresh();
+    expect(problems.map((p) => p.code)).to.not.include("lint.no-disconnected");
+    checks.destroy();
+    modeler.destroy();
+    container.remove();
+  });
+});
+
+describe("linting again", () => {
+  it("finds what it found the first time, no more (no flow called a duplicate on the second run)", async () => {
+    const container = document.createElement("div");
+    document.body.appendChild(container);
+    const modeler = new BpmnModeler({ container });
+    await modeler.importXML(diagram(GOOD, { lanes: LANES() }));
+    const checks = attachChecks(modeler, { registry: REGISTRY });
+    const first = (await checks.refresh()).map((p) => p.code);
+    const second = (await checks.refresh()).map((p) => p.code);
+    expect(second).to.deep.equal(first);
+    expect(second).to.not.include("lint.no-duplicate-sequence-flows");
+    checks.destroy();
+    modeler.destroy();
+    container.remove();
+  });
+});

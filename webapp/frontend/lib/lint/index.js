@@ -6,6 +6,7 @@ import { Linter } from "bpmnlint";
 
 import { lintConfig } from "./config.js";
 import { say } from "./messages.js";
+import { adoptStyles } from "./style.js";
 import { lintProblems, place, serverProblems } from "./problems.js";
 
 export { lintConfig } from "./config.js";
@@ -33,6 +34,24 @@ function node(tag, className, text) {
   if (className) element.className = className;
   if (text !== undefined) element.textContent = text;
   return element;
+}
+
+/** Give flow nodes the incoming/outgoing references their sequence flows imply. They are optional in BPMN
+ *  (files from other tools and the engine's tests leave them out) but bpmnlint reads connectivity from them
+ *  alone, and would call every such element disconnected; bpmn-js writes them itself on every edit. */
+export function linkFlows(definitions) {
+  const visit = (container) => {
+    for (const element of container.flowElements || []) {
+      if (element.$type === "bpmn:SequenceFlow" && element.sourceRef && element.targetRef) {
+        const outgoing = element.sourceRef.get("outgoing");
+        const incoming = element.targetRef.get("incoming");
+        if (!outgoing.includes(element)) outgoing.push(element);
+        if (!incoming.includes(element)) incoming.push(element);
+      }
+      if (element.flowElements) visit(element);
+    }
+  };
+  for (const root of definitions.rootElements || []) visit(root);
 }
 
 function where(problem) {
@@ -66,7 +85,7 @@ export function attachChecks(modeler, options = {}) {
   let serverFound = [];
   let serverFailed = false;
   let file = options.file || null;
-  let linter = null;
+  let linter = null; // the lint configuration, once the registry is known
   let lintRun = 0;
   let serverRun = 0;
   let timer = null;
@@ -74,6 +93,7 @@ export function attachChecks(modeler, options = {}) {
   let shown = { markers: new Map(), list: [] };
   const markedShapes = new Set();
 
+  adoptStyles();
   const listRoot = node("section", "ioc-problems");
   listRoot.setAttribute("aria-live", "polite");
   const heading = node("h3", "ioc-problems-title", say("list_title"));
@@ -85,7 +105,7 @@ export function attachChecks(modeler, options = {}) {
   const registryReady = options.registry !== undefined ? Promise.resolve(options.registry) : loadRegistry(registryUrl);
   const firstLint = registryReady.then((registry) => {
     if (destroyed) return [];
-    linter = new Linter(lintConfig(registry));
+    linter = lintConfig(registry);
     return lint();
   });
 
@@ -101,8 +121,11 @@ export function attachChecks(modeler, options = {}) {
   async function lint() {
     const definitions = modeler.getDefinitions();
     if (!linter || !definitions) return lintFound;
+    linkFlows(definitions);
     const run = ++lintRun;
-    const reports = await linter.lint(definitions);
+    // A new Linter each time, as bpmn-js-bpmnlint does: bpmnlint caches rule instances, and some rules
+    // (no-duplicate-sequence-flows) keep what they saw, so a second run would call every flow a duplicate.
+    const reports = await new Linter(linter).lint(definitions);
     if (run === lintRun && !destroyed) {
       lintFound = lintProblems(reports, file);
       render();
@@ -187,7 +210,11 @@ export function attachChecks(modeler, options = {}) {
   }
 
   function render() {
-    shown = place([...lintFound, ...serverFound], { file, resolve });
+    // The project's rules say at once what the server's check then says in ioc deploy's own words: once the
+    // server has named a problem on an element, the rules' instant one there is not repeated.
+    const named = new Set(serverFound.filter((p) => p.blocking && p.element).map((p) => p.element));
+    const instant = lintFound.filter((p) => !(p.code && p.code.startsWith("lint.ioc/") && named.has(p.element)));
+    shown = place([...instant, ...serverFound], { file, resolve });
     clearMarkers();
     for (const [id, problems] of shown.markers) {
       overlays.add(id, OVERLAY, { position: { top: -10, right: 10 }, html: marker(problems) });

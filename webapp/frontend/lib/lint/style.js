@@ -1,4 +1,6 @@
-/* The canvas checks: markers on elements and the problems list (imported by the page entries). */
+// The canvas checks' styles, adopted by the document once (a constructed style sheet: the pages' CSP allows
+// no inline style, and the modeler page need not import a CSS file for them).
+const CSS = `
 .ioc-problems { position: absolute; left: 12px; bottom: 12px; max-width: 46%; max-height: 40%; overflow: auto;
   background: #fff; border: 1px solid #d0d7de; border-radius: 6px; padding: 6px 10px; font: 13px/1.4 system-ui, sans-serif;
   box-shadow: 0 1px 4px rgba(0, 0, 0, .12); z-index: 10; }
@@ -20,3 +22,15 @@
   z-index: 20; }
 .ioc-check-marker:hover .ioc-check-tip { display: block; }
 .djs-element.ioc-check-error .djs-visual > :first-child { stroke: #c62828 !important; }
+`;
+
+let adopted = false;
+
+/** Add the checks' styles to the document (once). */
+export function adoptStyles(doc = document) {
+  if (adopted || !doc.adoptedStyleSheets || typeof CSSStyleSheet === "undefined") return;
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(CSS);
+  doc.adoptedStyleSheets = [...doc.adoptedStyleSheets, sheet];
+  adopted = true;
+}
