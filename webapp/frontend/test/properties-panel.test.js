@@ -136,7 +136,7 @@ describe("the properties panel", () => {
   it("adds a form field that the engine's field syntax reads", async () => {
     const { modeler, panel } = await open();
     await select(modeler, "task");
-    panel.querySelector('[data-group-id="group-ioc-form"] .bio-properties-panel-add-entry').click();
+    panel.querySelector('[data-group-id="group-ioc-form"] .bio-properties-panel-group-header .bio-properties-panel-add-entry').click();
     await sleep(250);
     await type(panel, "ioc-field-0-name", "unit_code");
     await choose(panel, "ioc-field-0-type", "choice");
@@ -144,7 +144,7 @@ describe("the properties panel", () => {
     await choose(panel, "ioc-field-0-required", "yes");
     await type(panel, "ioc-field-0-label", "Đơn vị");
     await type(panel, "ioc-field-0-label-en", "Unit");
-    panel.querySelector('[data-group-id="group-ioc-form"] .bio-properties-panel-add-entry').click();
+    panel.querySelector('[data-group-id="group-ioc-form"] .bio-properties-panel-group-header .bio-properties-panel-add-entry').click();
     await sleep(250);
     await choose(panel, "ioc-field-1-type", "textarea");
     await choose(panel, "ioc-field-1-required", "when");

@@ -43,7 +43,7 @@ function Select(props) {
 function Move(props) {
   const { id, up, down, upLabel, downLabel } = props;
   const button = (label, onClick, name) => h("button", {
-    type: "button", class: `bio-properties-panel-add-entry ioc-move-${name}`, onClick, disabled: !onClick,
+    type: "button", class: `ioc-move-button ioc-move-${name}`, onClick, disabled: !onClick,
   }, label);
   return h("div", { class: "bio-properties-panel-entry ioc-move", "data-entry-id": id },
     button(upLabel, up, "up"), button(downLabel, down, "down"));
