@@ -13,8 +13,12 @@ import re
 import pytest
 
 from tests.bpmn_factory import process, service
-from tests.data.refusals import REFUSALS
 from tests.e2e.diagram_layout import with_diagram
+
+try:
+    from tests.data.refusals import REFUSALS
+except ImportError:  # the check API's catalogue of refusals has not landed yet: that test is skipped, named
+    REFUSALS = {}
 
 pytestmark = pytest.mark.slow
 
