@@ -167,3 +167,27 @@ def test_a_timer_already_waited_on_keeps_its_due_time_when_moving(engine, sessio
     assert engine.fire_due_timers(row)
     session.commit()
     assert [t.title for t in open_tasks(session, row.id)] == ["Bước B mới"]
+
+
+def called(sub_task_name: str) -> dict[str, str]:
+    """Process p calls process q (another file), whose one user task is named `sub_task_name`."""
+    p = flow(("c", '<bpmn:callActivity id="c" name="Gọi" calledElement="q"/>'))["p.bpmn"]
+    q = (flow(("x", user("x", sub_task_name)))["p.bpmn"].replace('id="p"', 'id="q"')
+         .replace('id="lanes"', 'id="lanes_q"').replace('id="lane_officer"', 'id="lane_officer_q"'))
+    return {"p.bpmn": p, "q.bpmn": q}
+
+
+def test_an_instance_inside_a_called_process_moves_with_it_and_finishes(engine, session):
+    engine.definitions.deploy(called("Việc con"), process_key="p")
+    row = engine.start("p", {})
+    session.commit()
+    v2 = engine.definitions.deploy(called("Việc con mới"), process_key="p").definition
+    plan = InstanceMigrator(engine).plan(row.id, v2)
+    assert plan.can_move and plan.current == ["Việc con"]
+    InstanceMigrator(engine).migrate(row.id, v2, actor="thietke")
+    session.commit()
+    [task] = open_tasks(session, row.id)
+    assert task.title == "Việc con mới"
+    engine.complete_task(task.id, {}, actor="cb1")
+    session.commit()
+    assert session.get(ProcessInstance, row.id).status == "completed"
