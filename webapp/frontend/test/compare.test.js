@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import NavigatedViewer from "bpmn-js/lib/NavigatedViewer";
 import { diff } from "bpmn-js-differ";
-import { applyMarkers, focusElement, markersOf } from "../lib/compare/colour.js";
+import { applyMarkers, focusElement, markersOf, zoomToChanges } from "../lib/compare/colour.js";
 import { markInstance, showElement } from "../lib/compare/instance.js";
 
 // A process start -> a -> b -> end; `variant` changes it the way a designer would.
@@ -80,6 +80,24 @@ describe("the comparison's colours", () => {
     expect(viewer.get("selection").get().map((e) => e.id)).to.deep.equal(["b"]);
     expect(focusElement(viewer, "nowhere")).to.equal(false);
     viewer.destroy();
+  });
+});
+
+describe("framing the changes", () => {
+  it("shows a wide process's changes at a readable scale, and a small one whole", async () => {
+    const wide = await viewerOf(bpmn({ withC: true }).replace('<dc:Bounds x="450" y="80"', '<dc:Bounds x="6000" y="80"'));
+    const canvas = wide.viewer.get("canvas");
+    canvas.zoom("fit-viewport");
+    expect(canvas.viewbox().scale).to.be.below(0.7);
+    const scale = zoomToChanges(wide.viewer, ["c"]);
+    const box = canvas.viewbox();
+    expect(scale).to.be.at.least(0.7);
+    expect(box.x).to.be.below(6050);
+    expect(box.x + box.width).to.be.above(6050);
+    wide.viewer.destroy();
+    const small = await viewerOf(bpmn());
+    expect(zoomToChanges(small.viewer, ["a"])).to.equal(small.viewer.get("canvas").viewbox().scale);
+    small.viewer.destroy();
   });
 });
 
