@@ -33,7 +33,8 @@ def _ui_text() -> dict[str, str]:
     return {
         "save": _("Save draft"), "saved": _("Draft saved (version %(version)s)."), "saving": _("Saving…"),
         "save_as_new": _("Save as a new draft"), "unsaved": _("Unsaved changes"),
-        "check": _("Check"), "checked": _("Checked."), "test": _("Test run"),
+        "check": _("Check"), "checked": _("Checked: no problem found."), "test": _("Test run"),
+        "check_problems": _("Problems to look at (each is marked on its element):"),
         "compare": _("Compare with deployed"), "deploy": _("Deploy"), "add_files": _("Add files"),
         "remove": _("Remove"), "remove_question": _("Remove %(name)s from the bundle?"),
         "cancel": _("Cancel"), "confirm": _("Deploy anyway"), "ok": _("OK"),

@@ -305,9 +305,10 @@ export class Workspace {
   // ------------------------------------------------------------------ check, test, compare, deploy
   async check() {
     const results = await Promise.all([...this.checks.values()].map((handle) => handle.refresh()));
-    const problems = results.find((r) => Array.isArray(r) && r.length) || [];
-    if (problems.length) {
-      this.say("error", this.text.deploy_problems, problems.map(describe));
+    // Each BPMN file's checks give its own lint and the server's problems of the whole bundle: list each once.
+    const lines = [...new Set(results.flatMap((r) => (Array.isArray(r) ? r : [])).map(describe))];
+    if (lines.length) {
+      this.say("error", this.text.check_problems, lines);
     } else {
       this.say("ok", this.text.checked);
     }
