@@ -34,7 +34,7 @@ DMN = ("https://www.omg.org/spec/DMN/20191111/MODEL/", "http://www.omg.org/spec/
 
 # Codes of items that do not stop a deploy: the engine ignores what they name.
 ADVICE = frozenset({
-    "form.camunda", "form.start", "extension.listener", "extension.io", "element.data_store", "task.untyped",
+    "process.not_run", "form.camunda", "form.start", "extension.listener", "extension.io", "element.data_store", "task.untyped",
     "message.variable",
 })
 
@@ -298,8 +298,17 @@ class _BpmnAnalysis:
             return [Problem(self.file, None, t("holds no process (only a diagram or a collaboration without a pool's"
                                                " process); draw the process in a pool"), code="process.none")]
         problems: list[Problem] = []
+        runs = [p for p in processes if p.get("isExecutable", "true") == "true"]
+        called = {c.get("calledElement") for c in self.root.iter(q("callActivity"))}
         for process in processes:
-            if process.get("isExecutable", "true") != "true":
+            if process not in runs and runs and process.get("id") not in called:
+                # Beside a process that runs, a pool marked not executable is usually a partner drawn
+                # for the picture: say it will not run, and look no further into it.
+                problems.append(self.problem(process, t(
+                    "process %(process)s is marked not executable, so it will not run (a partner's pool drawn for the"
+                    " picture); mark it executable if it should run", process=label(process)), "process.not_run"))
+                continue
+            if process not in runs:
                 problems.append(not_executable(self.file, process.get("id"), process.get("name")))
             problems.extend(self._flow(process))
             for node in process.iter():

@@ -262,3 +262,19 @@ def test_elements_the_engine_would_run_wrongly_are_refused_link_compensation_com
         assert [(p.element_id, p.code) for p in refused] == [(element, code)]
     _compiled, refused = definitions().check({"p.bpmn": process("p", ['<bpmn:complexGateway id="s0"/>'])})
     assert [(p.element_id, p.code) for p in refused] == [("s0", "element.unsupported")]
+
+
+def test_a_partners_pool_marked_not_executable_beside_one_that_runs_is_advice():
+    runs = process("p", [script(0, "x = 1")])
+    partner = ('<bpmn:process id="partner" name="Citizen" isExecutable="false"><bpmn:task id="fill"/></bpmn:process>'
+               "</bpmn:definitions>")
+    files = {"p.bpmn": runs.replace("</bpmn:definitions>", partner)}
+    todo = imports.analyse(files, lane_roles(), EVALUATOR)
+    assert [(p.element_id, p.code) for p in todo] == [("partner", "process.not_run")]
+    assert "mark it executable if it should run" in todo[0].message
+    assert definitions().check(files)[1] == []
+    # Called by the process that runs, it must run too.
+    called = files["p.bpmn"].replace('<bpmn:scriptTask id="s0" name="Script 0"><bpmn:script>x = 1</bpmn:script>'
+                                     "</bpmn:scriptTask>", '<bpmn:callActivity id="s0" calledElement="partner"/>')
+    assert ("partner", "process.not_executable") in {(p.element_id, p.code) for p in
+                                                     imports.analyse({"p.bpmn": called}, lane_roles(), EVALUATOR)}
