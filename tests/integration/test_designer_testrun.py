@@ -268,3 +268,12 @@ def test_a_bad_source_is_a_clear_message(app):
     assert answer.status_code == 422
     assert "nope" in answer.get_json()["message"]
     assert DesignerTestCase.__tablename__ == "designer_test_case"
+
+
+def test_a_sandbox_leaves_no_parsed_spec_in_the_process_wide_cache(session, reference_data):
+    from engine.definitions import SPEC_CACHE, bundle_sha256
+
+    files = field_report_files(**SLA_DOUBLED)
+    service = TestRunService(session, FrozenClock(MONDAY))
+    service.run(files, sample(service), [])
+    assert (bundle_sha256(files), "field_report") not in SPEC_CACHE._by_sha  # each edit of a draft would stay there

@@ -19,6 +19,7 @@ from sqlalchemy.pool import StaticPool
 from engine.clock import FrozenClock
 from engine.database import make_engine, make_session_factory
 from engine.db import Base
+from engine.definitions import SpecCache
 from engine.models import ProcessDefinition, ProcessInstance
 from workflows.calendar.store import working_calendar
 from workflows.runtime import Services, make_services, make_sweep
@@ -69,6 +70,9 @@ class Sandbox:
         self.clock = FrozenClock(start_at)
         self.started_at = start_at
         self.services: Services = make_services(self.session, self.clock)
+        # Parsed specs of the run's own: the process-wide cache keeps every version it saw, and each edit of a
+        # draft is a new one; a run parses its files once (its deploy checks them anyway).
+        self.services.definitions.cache = SpecCache()
         self.process_key: str | None = None
 
     def __enter__(self) -> Sandbox:
