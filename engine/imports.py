@@ -339,7 +339,7 @@ class _BpmnAnalysis:
                     "process.no_start"))
             return problems
         for start in starts:
-            if not outgoing.get(start.get("id")) and not _is_event_subprocess(container):
+            if not outgoing.get(start.get("id")):
                 problems.append(self.problem(start, t("start event leads nowhere; connect it to the first step"),
                     "flow.start_dead_end"))
         seeds = [n.get("id") for n in nodes if local(n) == "startEvent" or _is_event_subprocess(n) or _is_link_catch(n)]

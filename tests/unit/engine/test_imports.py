@@ -278,3 +278,16 @@ def test_a_partners_pool_marked_not_executable_beside_one_that_runs_is_advice():
                                      "</bpmn:scriptTask>", '<bpmn:callActivity id="s0" calledElement="partner"/>')
     assert ("partner", "process.not_executable") in {(p.element_id, p.code) for p in
                                                      imports.analyse({"p.bpmn": called}, lane_roles(), EVALUATOR)}
+
+
+def test_an_event_sub_process_is_reached_by_its_event_and_its_start_must_lead_somewhere():
+    sub = ('<bpmn:subProcess id="esp" triggeredByEvent="true"><bpmn:startEvent id="esp_start">'
+           '<bpmn:timerEventDefinition><bpmn:timeDuration>"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition>'
+           '</bpmn:startEvent>%s<bpmn:endEvent id="esp_end"/>%s</bpmn:subProcess>')
+    connected = sub % ("", '<bpmn:sequenceFlow id="esp_f" sourceRef="esp_start" targetRef="esp_end"/>')
+    body = process("p", [script(0, "x = 1")]).replace('<bpmn:endEvent id="end"/>', '<bpmn:endEvent id="end"/>' + connected)
+    assert imports.analyse({"p.bpmn": body}, lane_roles(), EVALUATOR) == []
+    loose = process("p", [script(0, "x = 1")]).replace('<bpmn:endEvent id="end"/>', '<bpmn:endEvent id="end"/>'
+                                                       + sub % ("", ""))
+    found = {(p.element_id, p.code) for p in imports.analyse({"p.bpmn": loose}, lane_roles(), EVALUATOR)}
+    assert found == {("esp_start", "flow.start_dead_end"), ("esp_end", "flow.unreachable")}
