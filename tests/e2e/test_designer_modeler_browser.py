@@ -8,11 +8,13 @@ draft: the second save is refused and kept as a new draft; a draft deployed with
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.slow
 
+ROOT = Path(__file__).resolve().parents[2]
 NEW_NAME = "Phân loại và chuyển xử lý"
 # Whether the page would stop the browser from leaving (its beforeunload handler cancels the event).
 LEAVING = "() => { const e = new Event('beforeunload', {cancelable: true}); window.dispatchEvent(e); return e.defaultPrevented; }"
@@ -137,4 +139,37 @@ def test_a_designer_deploys_a_draft_with_a_note_and_sees_the_new_version(server,
     done.wait_for(timeout=60000)
     version = int(re.search(r"v(\d+)", base).group(1))
     assert f"field_report v{version + 1}" in done.inner_text()
+    page.context.close()
+
+
+def test_files_from_disk_open_in_tabs_other_files_are_refused_and_a_file_is_removed(server, browser, tmp_path):
+    process = tmp_path / "den_duong.bpmn"
+    process.write_text((ROOT / "bpmn" / "hotline_call.bpmn").read_text(encoding="utf-8"), encoding="utf-8")
+    table = tmp_path / "thoi_han.dmn"
+    table.write_text((ROOT / "bpmn" / "field_report_sla.dmn").read_text(encoding="utf-8"), encoding="utf-8")
+    notes = tmp_path / "ghi_chu.txt"
+    notes.write_text("không phải BPMN", encoding="utf-8")
+    page = _designer_page(server, browser)
+    page.set_input_files("#modeler-open-files", [str(process), str(table), str(notes)])
+    page.wait_for_selector(".modeler-tab-open >> text=thoi_han.dmn")
+    assert page.locator(".modeler-tab-open").all_inner_texts() == ["den_duong.bpmn", "thoi_han.dmn"]
+    assert "ghi_chu.txt" in page.locator(".modeler-message.error").inner_text()
+    assert page.locator("#modeler-start").is_hidden()
+
+    page.locator('.modeler-tab[data-file="thoi_han.dmn"] .modeler-tab-remove').click()
+    page.locator('dialog.modeler-dialog button[data-value="yes"]').click()
+    page.wait_for_selector('.modeler-tab[data-file="thoi_han.dmn"]', state="detached")
+    assert page.locator(".modeler-tab-open").all_inner_texts() == ["den_duong.bpmn"]
+    page.locator("#modeler-save").click()
+    page.wait_for_selector(".modeler-message.ok")
+    draft = page.url.split("draft=")[1]
+    saved = page.evaluate(f"fetch('/designer/api/drafts/{draft}').then(r => r.json())")
+    assert list(saved["files"]) == ["den_duong.bpmn"] and saved["base"] is None
+
+    # A new process starts as one executable process with its start event.
+    page.goto(server + "/designer/model")
+    page.locator("#modeler-new").click()
+    page.wait_for_selector('g[data-element-id="StartEvent_1"]')
+    assert page.locator(".modeler-tab-open").all_inner_texts() == ["process.bpmn"]
+    assert page.locator("#modeler-status").inner_text() == "Có thay đổi chưa lưu"
     page.context.close()
