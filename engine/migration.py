@@ -73,6 +73,17 @@ def _props(spec: Any) -> dict[str, str]:
     return dict((getattr(spec, "extensions", None) or {}).get("properties", {}) or {})
 
 
+def _event_changed(old: Any, new: Any) -> bool:
+    """Whether what an event waits for changed (its definition carries the element's name too: a rename is no change)."""
+    definitions = []
+    for spec in (old, new):
+        converted = _REGISTRY.convert(getattr(spec, "event_definition", None))
+        if isinstance(converted, dict):
+            converted = {k: v for k, v in converted.items() if k not in ("name", "description")}
+        definitions.append(converted)
+    return definitions[0] != definitions[1]
+
+
 def _timer_text(spec: Any) -> str:
     event = getattr(spec, "event_definition", None)
     return str(getattr(event, "expression", "") or "")
@@ -140,7 +151,7 @@ class _Carry:
                 self.reasons.append(t("its current element %(element)s changed type in version %(version)s",
                                       element=_name(spec), version=self.version))
                 continue
-            if "event_definition" in changed:
+            if "event_definition" in changed and _event_changed(spec, new):
                 if _timer_text(spec) or _timer_text(new):
                     self.reasons.append(t("the timer %(element)s it waits on changed (%(old)s, now %(new)s)",
                                           element=_name(spec), old=_timer_text(spec), new=_timer_text(new)))
@@ -291,7 +302,7 @@ class InstanceMigrator:
         runner = self.instances._load_runner(row, log)
         carry = _Carry(runner, self.definitions.compiled(target), target.version, self._diffs)
         work = carry.examine()
-        plan.current.extend(carry.current)
+        plan.current.extend(_unique(carry.current))
         plan.changes.extend(carry.changes)
         if carry.reasons:
             plan.reasons.extend(_unique(carry.reasons))

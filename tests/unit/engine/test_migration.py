@@ -191,3 +191,15 @@ def test_an_instance_inside_a_called_process_moves_with_it_and_finishes(engine, 
     engine.complete_task(task.id, {}, actor="cb1")
     session.commit()
     assert session.get(ProcessInstance, row.id).status == "completed"
+
+
+def test_renaming_the_timer_an_instance_waits_on_does_not_stop_it(engine, session, clock):
+    deploy(engine, V1)
+    row = engine.start("p", {})
+    engine.complete_task(open_tasks(session, row.id)[0].id, {}, actor="cb1")
+    session.commit()
+    renamed = flow(("a", user("a", "Bước A")), ("wait", timer("wait", '"PT1H"').replace('name="Chờ wait"', 'name="Đợi"')),
+                   ("b", user("b", "Bước B")))
+    v2 = deploy(engine, renamed)
+    plan = InstanceMigrator(engine).plan(row.id, v2)
+    assert plan.can_move, plan.reasons
