@@ -175,7 +175,8 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
     """Register the case operators in `registry` (returns it, for chaining)."""
 
     @registry.register("assign", Param("unit"), Param("sla_hours"), Param("reminder_hours"),
-                       description="Giao phản ánh cho đơn vị xử lý, đặt thời hạn và thời điểm nhắc việc.")
+                       description=Named("Giao phản ánh cho đơn vị xử lý, đặt thời hạn và thời điểm nhắc việc.",
+                                         "Assign the report to the responsible unit, with its deadline and reminder time."))
     def assign(ctx: OperatorContext, unit: Any, sla_hours: Any, reminder_hours: Any) -> dict[str, Any]:
         case = _case(ctx)
         target = _unit(ctx, unit, chosen=bool(unit) and str(unit) == str(ctx.data.get("override_unit") or ""))
@@ -190,7 +191,8 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
                 "remind_at": _iso(calendar.add_working_hours(ctx.now, sla - remind_before))}
 
     @registry.register("notify", Param("role"), Param("unit"), Param("kind"),
-                       description="Gửi thông báo (nhắc việc…) cho những người giữ một vai trò trong một đơn vị.")
+                       description=Named("Gửi thông báo (nhắc việc…) cho những người giữ một vai trò trong một đơn vị.",
+                                         "Notify (a reminder…) the holders of a role in a unit."))
     def notify(ctx: OperatorContext, role: Any, unit: Any, kind: Any) -> dict[str, Any]:
         case = _case(ctx)
         target = _unit(ctx, unit)
@@ -203,7 +205,8 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         return {"notified": sent}
 
     @registry.register("notify_leaders", Param("reason"), Param("up_levels", required=False),
-                       description="Báo cáo lãnh đạo nơi xảy ra vụ việc (và các cấp trên, nếu cần).")
+                       description=Named("Báo cáo lãnh đạo nơi xảy ra vụ việc (và các cấp trên, nếu cần).",
+                                         "Report to the leaders of the place of the case (and the levels above, if asked)."))
     def notify_leaders(ctx: OperatorContext, reason: Any, up_levels: Any = 0) -> dict[str, Any]:
         case = _case(ctx)
         directory = UnitDirectory(ctx.session)
@@ -222,7 +225,9 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         return {"notified": sent, "units": [u.code for u in levels]}
 
     @registry.register("escalate", Param("level"), Param("hours"),
-                       description="Chuyển vụ việc quá hạn lên lãnh đạo đơn vị (cấp 1) hoặc cấp hành chính trên (cấp 2).")
+                       description=Named("Chuyển vụ việc quá hạn lên lãnh đạo đơn vị (cấp 1) hoặc cấp hành chính trên (cấp 2).",
+                                         "Move an overdue case up to the unit's head (level 1) or the administrative "
+                                         "level above (level 2)."))
     def escalate(ctx: OperatorContext, level: Any, hours: Any) -> dict[str, Any]:
         case = _case(ctx)
         try:
@@ -244,7 +249,7 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         return {"level": level, "unit": target.code, "unit_name": target.name, "due_at": _iso(due)}
 
     @registry.register("record_resolution", Param("resolution"),
-                       description="Ghi nhận kết quả xử lý vào hồ sơ phản ánh.")
+                       description=Named("Ghi nhận kết quả xử lý vào hồ sơ phản ánh.", "Record the resolution in the case."))
     def record_resolution(ctx: OperatorContext, resolution: Any) -> dict[str, Any]:
         case = _case(ctx)
         text = str(resolution or "").strip()
@@ -255,8 +260,9 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         return {"resolved_at": _iso(ctx.now)}
 
     @registry.register("return_case", Param("reason"),
-                       description="Trả lại phản ánh cho IOC khi không thuộc thẩm quyền của đơn vị, để phân loại "
-                                   "và giao lại.")
+                       description=Named("Trả lại phản ánh cho IOC khi không thuộc thẩm quyền của đơn vị, để phân loại "
+                                         "và giao lại.", "Send the report back to the IOC when the unit is not "
+                                         "competent, to be triaged and assigned again."))
     def return_case(ctx: OperatorContext, reason: Any) -> dict[str, Any]:
         case = _case(ctx)
         text = str(reason or "").strip()
@@ -284,7 +290,8 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         return {"returned_at": _iso(ctx.now), "unit": unit.code if unit else None, "notified": sent}
 
     @registry.register("publish", Param("feedback_days"),
-                       description="Công khai kết quả xử lý (đã ẩn thông tin cá nhân) và mở thời hạn phản hồi.")
+                       description=Named("Công khai kết quả xử lý (đã ẩn thông tin cá nhân) và mở thời hạn phản hồi.",
+                                         "Publish the result (personal details hidden) and open the time for feedback."))
     def publish(ctx: OperatorContext, feedback_days: Any) -> dict[str, Any]:
         case = _case(ctx)
         days = _hours(feedback_days, "feedback_days")
@@ -304,7 +311,8 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         return {"published_at": _iso(ctx.now), "feedback_until": _iso(until)}
 
     @registry.register("reopen", Param("comment", required=False),
-                       description="Mở lại phản ánh khi người dân báo chưa được giải quyết.")
+                       description=Named("Mở lại phản ánh khi người dân báo chưa được giải quyết.",
+                                         "Reopen the report when the citizen says it is not resolved."))
     def reopen(ctx: OperatorContext, comment: Any = "") -> dict[str, Any]:
         case = _case(ctx)
         if case.reopen_count >= MAX_REOPENS:
@@ -321,8 +329,9 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         return {"reopen_count": case.reopen_count}
 
     @registry.register("close", Param("reason"), Param("note", required=False),
-                       description="Đóng phản ánh; `note`: lời giải thích cho người dân (ví dụ lý do từ chối), "
-                                   "đã ẩn thông tin cá nhân.")
+                       description=Named("Đóng phản ánh; `note`: lời giải thích cho người dân (ví dụ lý do từ chối), "
+                                         "đã ẩn thông tin cá nhân.", "Close the report; `note`: the explanation for "
+                                         "the citizen (a refusal's reason, say), personal details hidden."))
     def close(ctx: OperatorContext, reason: Any, note: Any = "") -> dict[str, Any]:
         case = _case(ctx)
         case.status = "rejected" if reason == "rejected" else "closed"
@@ -335,13 +344,16 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         return {"closed_at": _iso(ctx.now)}
 
     @registry.register("deadline", Param("hours"),
-                       description="Đặt thời hạn cho bước tiếp theo (ví dụ gọi lại cho người dân): trả về due_at.")
+                       description=Named("Đặt thời hạn cho bước tiếp theo (ví dụ gọi lại cho người dân): trả về due_at.",
+                                         "Set the deadline of the next step (calling the citizen back, say): gives due_at."))
     def deadline(ctx: OperatorContext, hours: Any) -> dict[str, Any]:
         return {"due_at": _iso(working_calendar(ctx.session).add_working_hours(ctx.now, _hours(hours, "hours")))}
 
     @registry.register("record_callback", Param("reached"), Param("answer"), Param("note", required=False),
-                       description="Ghi nhận kết quả gọi lại cho người dân (hotline_call); ý kiến hài lòng hay "
-                                   "chưa được xử lý được tính như một đánh giá của người dân.")
+                       description=Named("Ghi nhận kết quả gọi lại cho người dân (hotline_call); ý kiến hài lòng hay "
+                                         "chưa được xử lý được tính như một đánh giá của người dân.",
+                                         "Record the call back to the citizen (hotline_call); a satisfied or not "
+                                         "resolved answer counts as the citizen's rating."))
     def record_callback(ctx: OperatorContext, reached: Any, answer: Any, note: Any = "") -> dict[str, Any]:
         from workflows.models import CaseRating  # here, so this hunk leaves the shared import line alone
 
@@ -361,8 +373,10 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         return {"answer": answer}
 
     @registry.register("case_deadline", Param("hours"), Param("reminder_hours"),
-                       description="Đặt thời hạn cho bước đang chờ của phản ánh (ví dụ chờ phân loại), tính theo giờ "
-                                   "làm việc như thao tác deadline, và ghi vào hồ sơ: trả về due_at và remind_at.")
+                       description=Named("Đặt thời hạn cho bước đang chờ của phản ánh (ví dụ chờ phân loại), tính theo giờ "
+                                         "làm việc như thao tác deadline, và ghi vào hồ sơ: trả về due_at và remind_at.",
+                                         "Set the deadline of the case's waiting step (triage, say) in working hours "
+                                         "as the deadline operator does, and record it: gives due_at and remind_at."))
     def case_deadline(ctx: OperatorContext, hours: Any, reminder_hours: Any) -> dict[str, Any]:
         # A process started by hand without a case (`ioc start`, case_id 0) gets its deadline all the same.
         case = _case(ctx) if ctx.data.get("case_id") else None
@@ -375,8 +389,10 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         return {"due_at": due, "remind_at": deadline(ctx, total - before)["due_at"]}
 
     @registry.register("classify", Param("priority"), Param("category"),
-                       description="Ghi mức độ ưu tiên và lĩnh vực đã chọn khi phân loại vào hồ sơ phản ánh "
-                                   "(danh sách, bảng điều hành, số liệu công khai dùng giá trị này).")
+                       description=Named("Ghi mức độ ưu tiên và lĩnh vực đã chọn khi phân loại vào hồ sơ phản ánh "
+                                         "(danh sách, bảng điều hành, số liệu công khai dùng giá trị này).",
+                                         "Record the priority and category chosen at triage in the case (lists, the "
+                                         "dashboard and public figures use them)."))
     def classify(ctx: OperatorContext, priority: Any, category: Any) -> dict[str, Any]:
         case = _case(ctx)
         wanted = {"priority": str(priority or case.priority), "category": str(category or case.category_code)}
@@ -407,8 +423,10 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
     register_lists(registry)
 
     @registry.register("request_review", Param("resolution"), Param("hours"),
-                       description="Gửi kết quả xử lý của cán bộ cho thủ trưởng đơn vị duyệt trước khi công khai "
-                                   "(ghi vào lịch sử, không công khai): trả về due_at, thời hạn duyệt.")
+                       description=Named("Gửi kết quả xử lý của cán bộ cho thủ trưởng đơn vị duyệt trước khi công khai "
+                                         "(ghi vào lịch sử, không công khai): trả về due_at, thời hạn duyệt.",
+                                         "Send the officer's result to the unit's head for review before it is "
+                                         "published (in the history, not public): gives due_at, the review's deadline."))
     def request_review(ctx: OperatorContext, resolution: Any, hours: Any) -> dict[str, Any]:
         case = _case(ctx)
         text = str(resolution or "").strip()
@@ -419,8 +437,10 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         return {"due_at": due}
 
     @registry.register("record_review", Param("decision"), Param("note", required=False),
-                       description="Ghi nhận ý kiến của thủ trưởng về kết quả xử lý (approve: duyệt, refuse: không "
-                                   "duyệt, kèm nhận xét) vào lịch sử, không công khai.")
+                       description=Named("Ghi nhận ý kiến của thủ trưởng về kết quả xử lý (approve: duyệt, refuse: không "
+                                         "duyệt, kèm nhận xét) vào lịch sử, không công khai.",
+                                         "Record the head's review of the result (approve, or refuse with a note) in "
+                                         "the history, not public."))
     def record_review(ctx: OperatorContext, decision: Any, note: Any = "") -> dict[str, Any]:
         case = _case(ctx)
         decision = str(decision)

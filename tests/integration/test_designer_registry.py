@@ -45,7 +45,9 @@ def test_the_registry_lists_what_the_engine_accepts_and_what_is_deployed(app):
         {"name": "sla_hours", "required": True, "description": ""},
         {"name": "reminder_hours", "required": True, "description": ""}]
     assert {"name": "up_levels", "required": False, "description": ""} in operators["notify_leaders"]["params"]
-    assert operators["assign"]["description"]
+    assert operators["assign"]["description"] == \
+        "Assign the report to the responsible unit, with its deadline and reminder time."
+    assert all(op["description"] for op in body["operators"])
     assert [r["key"] for r in body["roles"]] == list(ROLES)
     assert {"key": "officer", "label": "Handling officer", "label_vi": "Cán bộ xử lý",
             "label_en": "Handling officer"} in body["roles"]
@@ -61,6 +63,8 @@ def test_the_registry_lists_what_the_engine_accepts_and_what_is_deployed(app):
     assert {d["process"] for d in body["decisions"]} >= {"field_report", "hotline_call"}
 
     vietnamese = designer.get("/designer/api/registry?lang=vi").get_json()
+    assert vietnamese["operators"][0]["name"] == "assign"
+    assert vietnamese["operators"][0]["description"].startswith("Giao phản ánh cho đơn vị xử lý")
     assert vietnamese["processes"][0]["name"] == "Xử lý phản ánh hiện trường"
     assert {"key": "officer", "label": "Cán bộ xử lý", "label_vi": "Cán bộ xử lý",
             "label_en": "Handling officer"} in vietnamese["roles"]

@@ -10,6 +10,7 @@ from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.i18n import Named
 from engine.models import ProcessDefinition
 from engine.registry import OperatorRegistry
 from workflows.roles import ROLES
@@ -33,8 +34,9 @@ class DesignerRegistry:
         processes, decisions = self._deployed(language)
         return {
             "operators": [
-                {"name": op.name, "description": op.description,
-                 "params": [{"name": p.name, "required": p.required, "description": p.description} for p in op.params]}
+                {"name": op.name, "description": _in(op.description, language),
+                 "params": [{"name": p.name, "required": p.required, "description": _in(p.description, language)}
+                            for p in op.params]}
                 for op in sorted(self.operators.operators.values(), key=lambda op: op.name)
             ],
             "roles": [{"key": key, "label": en if language == "en" else vi, "label_vi": vi, "label_en": en}
@@ -61,6 +63,11 @@ class DesignerRegistry:
                     decisions.extend({"id": decision_id, "name": name, "file": file, "process": row.process_key}
                                      for decision_id, name in _decisions(text))
         return processes, decisions
+
+
+def _in(text: str, language: str) -> str:
+    """A description in `language` when it has both forms (a `Named`), else as written."""
+    return text.in_language(language) if isinstance(text, Named) else text
 
 
 def _parse(text: str) -> Any:
