@@ -6,7 +6,7 @@ import DmnModeler from "dmn-js/lib/Modeler";
 import { format } from "../lib/modeler/api.js";
 import { Bundle, BundleError, kindOf } from "../lib/modeler/bundle.js";
 import { emptyProcess, freeName } from "../lib/modeler/templates.js";
-import { makeTranslate, translateModuleFor, VI } from "../lib/modeler/translate-vi.js";
+import { DMN_VI, dmnTranslation, makeTranslate, translateModuleFor, VI } from "../lib/modeler/translate-vi.js";
 
 const DMN = `<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="sla_defs" name="SLA" namespace="x">
@@ -128,6 +128,17 @@ describe("the modeler's words in Vietnamese", () => {
     const titles = [...modeler._container.querySelectorAll(".djs-palette .entry")].map((e) => e.getAttribute("aria-label"));
     expect(titles, titles.join(" | ")).to.include(VI["Create task"]);
     expect(titles).to.include(VI["Create start event"]);
+    modeler.destroy();
+  });
+
+  it("translates dmn-js's decision table too", async () => {
+    expect(dmnTranslation("en")).to.deep.equal({});
+    const modeler = new DmnModeler({ container: container(), ...dmnTranslation("vi") });
+    await modeler.importXML(DMN);
+    await modeler.open(modeler.getViews().find((v) => v.type === "decisionTable"));
+    const header = modeler._container.querySelector(".tjs-table thead").textContent;
+    expect(header).to.contain(DMN_VI.When).and.to.contain(DMN_VI.Then);
+    expect(modeler._container.textContent).to.contain(DMN_VI["Hit policy:"]);
     modeler.destroy();
   });
 

@@ -85,6 +85,38 @@ export const VI = {
   "Data objects": "Dữ liệu",
 };
 
+// dmn-js's decision table and diagram: the words a designer editing a routing or deadline table reads most.
+export const DMN_VI = {
+  "When": "Khi",
+  "And": "Và",
+  "Then": "Thì",
+  "Hit policy:": "Chính sách khớp:",
+  "Hit policy": "Chính sách khớp",
+  "Unique": "Duy nhất",
+  "First": "Đầu tiên",
+  "Priority": "Ưu tiên",
+  "Any": "Bất kỳ",
+  "Collect": "Gom",
+  "Rule order": "Theo thứ tự luật",
+  "Output order": "Theo thứ tự đầu ra",
+  "View DRD": "Xem sơ đồ quyết định",
+  "Add input": "Thêm đầu vào",
+  "Add output": "Thêm đầu ra",
+  "Input": "Đầu vào",
+  "Output": "Đầu ra",
+  "Input label: ": "Nhãn đầu vào: ",
+  "Input expression: ": "Biểu thức đầu vào: ",
+  "Output label": "Nhãn đầu ra",
+  "Output name": "Tên đầu ra",
+  "Type": "Kiểu",
+  "Value": "Giá trị",
+  "Delete": "Xoá",
+  "Decision name: ": "Tên quyết định: ",
+  "Strings must be in double quotes": "Chuỗi phải nằm trong dấu ngoặc kép",
+  "Expression language": "Ngôn ngữ biểu thức",
+  "Add rule": "Thêm luật",
+};
+
 /** bpmn-js's translate function for `dictionary` ({placeholder} replaced by `replacements`). */
 export function makeTranslate(dictionary) {
   return function translate(template, replacements = {}) {
@@ -94,8 +126,17 @@ export function makeTranslate(dictionary) {
 }
 
 /** The additional module that puts the modeler's words in `lang` (none for English); `more` adds words (the
- * properties panel's PANEL_VI). */
+ * properties panel's PANEL_VI). bpmn-js and dmn-js both take it. */
 export function translateModuleFor(lang, more = {}) {
   if (!String(lang || "").toLowerCase().startsWith("vi")) return null;
-  return { translate: ["value", makeTranslate({ ...more, ...VI })] };
+  return { translate: ["value", makeTranslate({ ...more, ...DMN_VI, ...VI })] };
+}
+
+/** dmn-js's options giving each of its views (diagram, table, literal and boxed expression) the words in `lang`
+ * (its `common` options cannot carry modules: each view's own additionalModules replace them). */
+export function dmnTranslation(lang) {
+  const translate = translateModuleFor(lang);
+  if (!translate) return {};
+  const views = ["drd", "decisionTable", "literalExpression", "boxedExpression"];
+  return Object.fromEntries(views.map((view) => [view, { additionalModules: [translate] }]));
 }

@@ -11,7 +11,7 @@ import { postJson, csrfToken, format } from "./api.js";
 import { Bundle, BundleError } from "./bundle.js";
 import { ask, el } from "./dialog.js";
 import { emptyProcess, freeName } from "./templates.js";
-import { translateModuleFor } from "./translate-vi.js";
+import { dmnTranslation, translateModuleFor } from "./translate-vi.js";
 
 export class Workspace {
   constructor(root, page, lang = document.documentElement.lang) {
@@ -117,7 +117,7 @@ export class Workspace {
     const views = el("div", "modeler-dmn-views");
     const canvas = el("div", "modeler-dmn");
     panel.append(views, canvas);
-    const modeler = new DmnModeler({ container: canvas });
+    const modeler = new DmnModeler({ container: canvas, ...dmnTranslation(this.lang) });
     const watched = new WeakSet();
     modeler.on("views.changed", ({ views: all, activeView }) => {
       const viewer = modeler.getActiveViewer();
