@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from engine.clock import SYSTEM_CLOCK, Clock
 from engine.errors import NotFoundError
 from engine.i18n import Named, Text, t
-from engine.instances import InstanceService
-from engine.models import ProcessDefinition, ProcessInstance
+from engine.instances import InstanceService, incident_reason
+from engine.models import Incident, ProcessDefinition, ProcessInstance
 from workflows.access import Actor
 from workflows.case_diagram import bpmn_file_of, names_in, parse_graph
 from workflows.errors import AccessDeniedError, CaseNotFoundError
@@ -134,8 +134,12 @@ class InstanceInspector:
         masked = not actor.is_admin
         people = [case.reporter.name] if masked and case is not None and case.reporter is not None and \
             case.reporter.name else []
-        view = self.instances.view(row.id)
-        reasons = {i.element_id: i.reason for i in view.incident_steps if i.element_id}
+        # The open incidents from their table (InstanceService.view would load the workflow a second time).
+        incidents = [IncidentLine(i.element_id, names.get(i.element_id or "", ""), incident_reason(i))
+                     for i in self.session.scalars(select(Incident).where(Incident.instance_id == row.id,
+                                                                          Incident.resolved_at.is_(None))
+                                                   .order_by(Incident.id))]
+        reasons = {i.element_id: i.reason for i in incidents if i.element_id}
         runs: dict[str, list[StepRun]] = {}
         states: dict[str, str] = {}
         flows: set[str] = set()
@@ -154,7 +158,7 @@ class InstanceInspector:
             instance_id=row.id, process_key=row.process_key, version=definition.version, status=row.status,
             case_code=case.code if case else row.business_key, case_title=case.title if case else None,
             xml=names_in(xml, lang), elements=elements, flows=sorted(flows),
-            incidents=[IncidentLine(i.element_id, i.element_name, i.reason) for i in view.incident_steps],
+            incidents=incidents,
             masked=masked)
 
     def recent(self, limit: int = 20) -> list[tuple[int, str | None, str, str]]:
