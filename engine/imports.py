@@ -435,10 +435,13 @@ class _BpmnAnalysis:
         if list(node.iter(q("taskDefinition", ZEEBE))):
             how.append("zeebe:taskDefinition")
         if how and not _spiff_children(node, "serviceTaskOperator"):
-            kind = t("service task") if tag == "serviceTask" else t("send task")
-            yield self.problem(node, t("%(kind)s uses a Camunda implementation (%(how)s); make it a service task and"
-                                       " choose an operator from the registry", kind=kind, how=", ".join(how)),
-                                           "operator.camunda")
+            if tag == "serviceTask":
+                message = t("service task uses a Camunda implementation (%(how)s); choose an operator from the registry"
+                            " instead", how=", ".join(how))
+            else:
+                message = t("send task uses a Camunda implementation (%(how)s); make it a service task and choose an"
+                            " operator from the registry", how=", ".join(how))
+            yield self.problem(node, message, "operator.camunda")
 
     def _script_task(self, node: Any) -> Iterator[Problem]:
         language = (node.get("scriptFormat") or "").strip()
