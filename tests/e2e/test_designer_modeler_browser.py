@@ -151,11 +151,12 @@ def test_files_from_disk_open_in_tabs_other_files_are_refused_and_a_file_is_remo
     notes = tmp_path / "ghi_chu.txt"
     notes.write_text("không phải BPMN", encoding="utf-8")
     page = _designer_page(server, browser)
+    assert page.locator("#modeler-workspace").is_hidden()  # the front page: lists only, no empty editor
     page.set_input_files("#modeler-open-files", [str(process), str(table), str(notes)])
     page.wait_for_selector(".modeler-tab-open >> text=thoi_han.dmn")
     assert page.locator(".modeler-tab-open").all_inner_texts() == ["den_duong.bpmn", "thoi_han.dmn"]
     assert "ghi_chu.txt" in page.locator(".modeler-message.error").inner_text()
-    assert page.locator("#modeler-start").is_hidden()
+    assert page.locator("#modeler-start").is_hidden() and page.locator("#modeler-workspace").is_visible()
 
     page.locator('.modeler-tab[data-file="thoi_han.dmn"] .modeler-tab-remove').click()
     page.locator('dialog.modeler-dialog button[data-value="yes"]').click()
