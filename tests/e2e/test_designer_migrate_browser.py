@@ -68,6 +68,7 @@ def test_the_dry_run_says_which_reports_can_move_and_a_job_moves_the_chosen_one(
     row = page.locator("table.migrate-instances tbody tr").first
     assert row.get_attribute("class") == "moved" and code in row.inner_text()
     assert "thietke" in page.locator("dl.migrate-job").inner_text()
+    page.screenshot(path=str(shots / "designer-migrate-job.png"), full_page=False)
 
     # Back on the list, that report is no longer on an older version.
     page.goto(version_2 + "/designer/migrate?key=field_report&to=2")

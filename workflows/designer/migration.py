@@ -28,8 +28,9 @@ from workflows.models import MigrationJob, MigrationJobItem, User
 PAGE_SIZE = 50
 # Instances that may move: a finished or cancelled one has nowhere to go (one in error is listed, and told why).
 LISTED_STATUSES = ("running", "error")
-OUTCOMES = {"pending": t("waiting"), "moved": t("moved"), "refused": t("not moved"), "skipped": t("already moved")}
-JOB_STATUSES = {"queued": t("queued"), "running": t("running"), "done": t("done")}
+OUTCOMES = {"pending": t("not run yet"), "moved": t("moved to the new version"), "refused": t("not moved"),
+            "skipped": t("already moved")}
+JOB_STATUSES = {"queued": t("job queued"), "running": t("job running"), "done": t("job done")}
 
 register_actions({"process.migrate_instance": t("move a running instance to another version")},
                  {"process_instance": t("process instance")})
