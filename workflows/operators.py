@@ -171,10 +171,20 @@ def _named(unit: AdminUnit | None) -> Named | str:
     return Named(unit.name, unit.name_en) if unit is not None else "—"
 
 
+def _param(name: str, vi: str, en: str, required: bool = True) -> Param:
+    """A declared parameter with what it means in Vietnamese and English (the modeler's panel shows it)."""
+    return Param(name, required, Named(vi, en))
+
+
 def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
     """Register the case operators in `registry` (returns it, for chaining)."""
 
-    @registry.register("assign", Param("unit"), Param("sla_hours"), Param("reminder_hours"),
+    @registry.register("assign",
+                       _param("unit", "Mã đơn vị xử lý (thường từ bảng định tuyến).",
+                              "The responsible unit's code (from the routing table, usually)."),
+                       _param("sla_hours", "Số giờ làm việc đến hạn xử lý.", "Working hours until the deadline."),
+                       _param("reminder_hours", "Nhắc việc bao nhiêu giờ trước hạn (tối đa nửa thời hạn).",
+                              "How many hours before the deadline to remind (at most half of it)."),
                        description=Named("Giao phản ánh cho đơn vị xử lý, đặt thời hạn và thời điểm nhắc việc.",
                                          "Assign the report to the responsible unit, with its deadline and reminder time."))
     def assign(ctx: OperatorContext, unit: Any, sla_hours: Any, reminder_hours: Any) -> dict[str, Any]:
@@ -190,7 +200,10 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         return {"unit": target.code, "unit_name": target.name, "due_at": _iso(due),
                 "remind_at": _iso(calendar.add_working_hours(ctx.now, sla - remind_before))}
 
-    @registry.register("notify", Param("role"), Param("unit"), Param("kind"),
+    @registry.register("notify",
+                       _param("role", "Vai trò người nhận, ví dụ \"officer\".", "The recipients' role, e.g. \"officer\"."),
+                       _param("unit", "Mã đơn vị của người nhận.", "The recipients' unit code."),
+                       _param("kind", "\"overdue\" (quá hạn) hoặc \"reminder\" (nhắc hạn).", "\"overdue\" or \"reminder\"."),
                        description=Named("Gửi thông báo (nhắc việc…) cho những người giữ một vai trò trong một đơn vị.",
                                          "Notify (a reminder…) the holders of a role in a unit."))
     def notify(ctx: OperatorContext, role: Any, unit: Any, kind: Any) -> dict[str, Any]:
@@ -204,7 +217,11 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         _event(ctx, case, str(kind), False, unit=target.code, notified=sent)
         return {"notified": sent}
 
-    @registry.register("notify_leaders", Param("reason"), Param("up_levels", required=False),
+    @registry.register("notify_leaders",
+                       _param("reason", "\"high_priority\", \"escalation_1\" hoặc \"escalation_2\".",
+                              "\"high_priority\", \"escalation_1\" or \"escalation_2\"."),
+                       _param("up_levels", "Báo thêm bao nhiêu cấp hành chính trên (mặc định 0).",
+                              "How many administrative levels above to tell as well (0 by default).", required=False),
                        description=Named("Báo cáo lãnh đạo nơi xảy ra vụ việc (và các cấp trên, nếu cần).",
                                          "Report to the leaders of the place of the case (and the levels above, if asked)."))
     def notify_leaders(ctx: OperatorContext, reason: Any, up_levels: Any = 0) -> dict[str, Any]:
@@ -224,7 +241,10 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
                units=[u.code for u in levels])
         return {"notified": sent, "units": [u.code for u in levels]}
 
-    @registry.register("escalate", Param("level"), Param("hours"),
+    @registry.register("escalate",
+                       _param("level", "1: thủ trưởng đơn vị; 2: cấp hành chính trên.",
+                              "1: the unit's head; 2: the administrative level above."),
+                       _param("hours", "Số giờ làm việc của thời hạn mới.", "Working hours of the new deadline."),
                        description=Named("Chuyển vụ việc quá hạn lên lãnh đạo đơn vị (cấp 1) hoặc cấp hành chính trên (cấp 2).",
                                          "Move an overdue case up to the unit's head (level 1) or the administrative "
                                          "level above (level 2)."))
@@ -248,7 +268,9 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
                due_at=_iso(due))
         return {"level": level, "unit": target.code, "unit_name": target.name, "due_at": _iso(due)}
 
-    @registry.register("record_resolution", Param("resolution"),
+    @registry.register("record_resolution",
+                       _param("resolution", "Nội dung kết quả xử lý (không được để trống).",
+                              "The resolution's text (must not be empty)."),
                        description=Named("Ghi nhận kết quả xử lý vào hồ sơ phản ánh.", "Record the resolution in the case."))
     def record_resolution(ctx: OperatorContext, resolution: Any) -> dict[str, Any]:
         case = _case(ctx)
@@ -259,7 +281,8 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         _event(ctx, case, "resolved", True)
         return {"resolved_at": _iso(ctx.now)}
 
-    @registry.register("return_case", Param("reason"),
+    @registry.register("return_case",
+                       _param("reason", "Lý do trả lại (không được để trống).", "Why the case is returned (must not be empty)."),
                        description=Named("Trả lại phản ánh cho IOC khi không thuộc thẩm quyền của đơn vị, để phân loại "
                                          "và giao lại.", "Send the report back to the IOC when the unit is not "
                                          "competent, to be triaged and assigned again."))
@@ -289,7 +312,8 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         sent = _notify_users(ctx, case, users, "returned", title, body)
         return {"returned_at": _iso(ctx.now), "unit": unit.code if unit else None, "notified": sent}
 
-    @registry.register("publish", Param("feedback_days"),
+    @registry.register("publish",
+                       _param("feedback_days", "Số ngày người dân có thể phản hồi.", "Days the citizen may give feedback."),
                        description=Named("Công khai kết quả xử lý (đã ẩn thông tin cá nhân) và mở thời hạn phản hồi.",
                                          "Publish the result (personal details hidden) and open the time for feedback."))
     def publish(ctx: OperatorContext, feedback_days: Any) -> dict[str, Any]:
@@ -310,7 +334,9 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         ctx.emit("case.published", {"case_id": case.id, "case_code": case.code}, f"published:{ctx.task_id}")
         return {"published_at": _iso(ctx.now), "feedback_until": _iso(until)}
 
-    @registry.register("reopen", Param("comment", required=False),
+    @registry.register("reopen",
+                       _param("comment", "Ý kiến của người dân (ẩn thông tin cá nhân).",
+                              "The citizen's comment (personal details hidden).", required=False),
                        description=Named("Mở lại phản ánh khi người dân báo chưa được giải quyết.",
                                          "Reopen the report when the citizen says it is not resolved."))
     def reopen(ctx: OperatorContext, comment: Any = "") -> dict[str, Any]:
@@ -328,7 +354,10 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         _event(ctx, case, "reopened", True, comment=redact(str(comment or ""), names)[:2000])
         return {"reopen_count": case.reopen_count}
 
-    @registry.register("close", Param("reason"), Param("note", required=False),
+    @registry.register("close",
+                       _param("reason", "Lý do đóng, ví dụ \"satisfied\"; \"rejected\" là từ chối.",
+                              "Why it closes, e.g. \"satisfied\"; \"rejected\" refuses it."),
+                       _param("note", "Lời giải thích người dân đọc.", "The explanation the citizen reads.", required=False),
                        description=Named("Đóng phản ánh; `note`: lời giải thích cho người dân (ví dụ lý do từ chối), "
                                          "đã ẩn thông tin cá nhân.", "Close the report; `note`: the explanation for "
                                          "the citizen (a refusal's reason, say), personal details hidden."))
@@ -343,13 +372,18 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         _event(ctx, case, "closed", True, **detail)
         return {"closed_at": _iso(ctx.now)}
 
-    @registry.register("deadline", Param("hours"),
+    @registry.register("deadline",
+                       _param("hours", "Số giờ làm việc đến hạn.", "Working hours until the deadline."),
                        description=Named("Đặt thời hạn cho bước tiếp theo (ví dụ gọi lại cho người dân): trả về due_at.",
                                          "Set the deadline of the next step (calling the citizen back, say): gives due_at."))
     def deadline(ctx: OperatorContext, hours: Any) -> dict[str, Any]:
         return {"due_at": _iso(working_calendar(ctx.session).add_working_hours(ctx.now, _hours(hours, "hours")))}
 
-    @registry.register("record_callback", Param("reached"), Param("answer"), Param("note", required=False),
+    @registry.register("record_callback",
+                       _param("reached", "\"yes\" khi gọi được người dân.", "\"yes\" when the citizen was reached."),
+                       _param("answer", "\"satisfied\", \"not_resolved\" hoặc \"no_answer\".",
+                              "\"satisfied\", \"not_resolved\" or \"no_answer\"."),
+                       _param("note", "Ghi chú cuộc gọi.", "A note on the call.", required=False),
                        description=Named("Ghi nhận kết quả gọi lại cho người dân (hotline_call); ý kiến hài lòng hay "
                                          "chưa được xử lý được tính như một đánh giá của người dân.",
                                          "Record the call back to the citizen (hotline_call); a satisfied or not "
@@ -372,7 +406,10 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         _event(ctx, case, "callback", False, reached=str(reached) == "yes", answer=answer, note=text)
         return {"answer": answer}
 
-    @registry.register("case_deadline", Param("hours"), Param("reminder_hours"),
+    @registry.register("case_deadline",
+                       _param("hours", "Số giờ làm việc đến hạn.", "Working hours until the deadline."),
+                       _param("reminder_hours", "Nhắc việc bao nhiêu giờ trước hạn (tối đa nửa thời hạn).",
+                              "How many hours before the deadline to remind (at most half of it)."),
                        description=Named("Đặt thời hạn cho bước đang chờ của phản ánh (ví dụ chờ phân loại), tính theo giờ "
                                          "làm việc như thao tác deadline, và ghi vào hồ sơ: trả về due_at và remind_at.",
                                          "Set the deadline of the case's waiting step (triage, say) in working hours "
@@ -388,7 +425,9 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
             case.due_at = datetime.fromisoformat(due)
         return {"due_at": due, "remind_at": deadline(ctx, total - before)["due_at"]}
 
-    @registry.register("classify", Param("priority"), Param("category"),
+    @registry.register("classify",
+                       _param("priority", "\"low\", \"normal\" hoặc \"high\".", "\"low\", \"normal\" or \"high\"."),
+                       _param("category", "Mã lĩnh vực đang dùng.", "An active category's code."),
                        description=Named("Ghi mức độ ưu tiên và lĩnh vực đã chọn khi phân loại vào hồ sơ phản ánh "
                                          "(danh sách, bảng điều hành, số liệu công khai dùng giá trị này).",
                                          "Record the priority and category chosen at triage in the case (lists, the "
@@ -422,7 +461,9 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
 
     register_lists(registry)
 
-    @registry.register("request_review", Param("resolution"), Param("hours"),
+    @registry.register("request_review",
+                       _param("resolution", "Kết quả xử lý của cán bộ.", "The officer's resolution."),
+                       _param("hours", "Số giờ làm việc để duyệt.", "Working hours for the review."),
                        description=Named("Gửi kết quả xử lý của cán bộ cho thủ trưởng đơn vị duyệt trước khi công khai "
                                          "(ghi vào lịch sử, không công khai): trả về due_at, thời hạn duyệt.",
                                          "Send the officer's result to the unit's head for review before it is "
@@ -436,7 +477,10 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         _event(ctx, case, "review_requested", False, resolution=text[:10_000], due_at=due)
         return {"due_at": due}
 
-    @registry.register("record_review", Param("decision"), Param("note", required=False),
+    @registry.register("record_review",
+                       _param("decision", "\"approve\" hoặc \"refuse\".", "\"approve\" or \"refuse\"."),
+                       _param("note", "Nhận xét (bắt buộc khi không duyệt).",
+                              "The note (required when refusing).", required=False),
                        description=Named("Ghi nhận ý kiến của thủ trưởng về kết quả xử lý (approve: duyệt, refuse: không "
                                          "duyệt, kèm nhận xét) vào lịch sử, không công khai.",
                                          "Record the head's review of the result (approve, or refuse with a note) in "

@@ -40,11 +40,13 @@ def test_the_registry_lists_what_the_engine_accepts_and_what_is_deployed(app):
     body = english.get_json()
     operators = {op["name"]: op for op in body["operators"]}
     assert set(operators) == set(REGISTRY.operators)
-    assert operators["assign"]["params"] == [
-        {"name": "unit", "required": True, "description": ""},
-        {"name": "sla_hours", "required": True, "description": ""},
-        {"name": "reminder_hours", "required": True, "description": ""}]
-    assert {"name": "up_levels", "required": False, "description": ""} in operators["notify_leaders"]["params"]
+    assert [(p["name"], p["required"]) for p in operators["assign"]["params"]] == [
+        ("unit", True), ("sla_hours", True), ("reminder_hours", True)]
+    assert operators["assign"]["params"][1]["description"] == "Working hours until the deadline."
+    assert {"name": "up_levels", "required": False,
+            "description": "How many administrative levels above to tell as well (0 by default)."} \
+        in operators["notify_leaders"]["params"]
+    assert all(p["description"] for op in body["operators"] for p in op["params"])
     assert operators["assign"]["description"] == \
         "Assign the report to the responsible unit, with its deadline and reminder time."
     assert all(op["description"] for op in body["operators"])
@@ -65,6 +67,7 @@ def test_the_registry_lists_what_the_engine_accepts_and_what_is_deployed(app):
     vietnamese = designer.get("/designer/api/registry?lang=vi").get_json()
     assert vietnamese["operators"][0]["name"] == "assign"
     assert vietnamese["operators"][0]["description"].startswith("Giao phản ánh cho đơn vị xử lý")
+    assert vietnamese["operators"][0]["params"][1]["description"] == "Số giờ làm việc đến hạn xử lý."
     assert vietnamese["processes"][0]["name"] == "Xử lý phản ánh hiện trường"
     assert {"key": "officer", "label": "Cán bộ xử lý", "label_vi": "Cán bộ xử lý",
             "label_en": "Handling officer"} in vietnamese["roles"]

@@ -7,7 +7,8 @@ import { formatField, parseField } from "../lib/properties/model.js";
 const REGISTRY = {
   operators: [
     { name: "assign", description: "Giao phản ánh cho đơn vị xử lý.", params: [
-      { name: "unit", required: true, description: "" }, { name: "sla_hours", required: true, description: "" },
+      { name: "unit", required: true, description: "" },
+      { name: "sla_hours", required: true, description: "Working hours until the deadline." },
       { name: "reminder_hours", required: true, description: "" }] },
     { name: "notify", description: "Gửi thông báo.", params: [
       { name: "role", required: true, description: "" }, { name: "unit", required: true, description: "" },
@@ -120,6 +121,7 @@ describe("the properties panel", () => {
 
     await choose(panel, "ioc-operator", "assign");
     for (const name of ["unit", "sla_hours", "reminder_hours"]) entry(panel, `ioc-param-${name}`);
+    expect(entry(panel, "ioc-param-sla_hours").textContent).to.contain("Working hours until the deadline.");
     // The parameters the new operator does not declare are flagged, not dropped.
     expect(entry(panel, "ioc-param-role").textContent).to.contain("not a declared parameter");
     await type(panel, "ioc-param-sla_hours", "48");

@@ -56,6 +56,7 @@ const WORDS = {
   param_optional: ["không bắt buộc", "optional"],
   param_hint: ["Biểu thức Python, ví dụ \"officer\" (có ngoặc kép) hoặc responsible_unit.",
     "A Python expression, e.g. \"officer\" (with the quotes) or responsible_unit."],
+  param_python: ["(Biểu thức Python: chữ ghi trong ngoặc kép.)", "(A Python expression: text goes in quotes.)"],
   param_unknown: ["tham số không được khai báo: xoá nội dung để bỏ", "not a declared parameter: empty it to remove it"],
   param_missing: ["Thao tác này cần tham số này.", "The operator needs this parameter."],
   role: ["Vai trò của làn", "Lane's role"],

@@ -293,7 +293,7 @@ function operatorGroup(ctx) {
   for (const param of declared ? declared.params : []) {
     const kind = word(param.required ? "param_required" : "param_optional");
     entries.push(paramEntry(param.name, `${param.name} (${kind})`,
-      [param.description, word("param_hint")].filter(Boolean).join(" "),
+      param.description ? `${param.description} ${word("param_python")}` : word("param_hint"),
       (value) => (param.required && !value.trim() ? word("param_missing") : null)));
   }
   const accepted = new Set((declared ? declared.params : []).map((p) => p.name));
