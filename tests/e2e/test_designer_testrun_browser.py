@@ -76,4 +76,8 @@ def test_a_designer_runs_field_report_completes_a_task_moves_the_clock_and_sees_
     page.locator("#run-all").click()
     page.wait_for_selector(".flash")
     assert "đều đạt" in page.locator(".flash").first.inner_text()
+    # The kept case opens again: its steps replayed, it stands where it was kept.
+    page.locator("table.testrun-cases td a").first.click()
+    page.locator('form.testrun-task[data-element="handle_l1"]').wait_for()
+    assert page.locator("#testrun-keep-name").input_value().startswith("Ưu tiên cao")
     assert errors == []

@@ -4,6 +4,7 @@ re-run before a deploy, clear messages for bad input; and the pages and API of /
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, datetime
 
@@ -227,6 +228,12 @@ def test_the_page_runs_a_deployed_version_through_the_api_and_keeps_it(app):
     assert ran.status_code == 302
     after = designer.get("/designer/test/cases?key=field_report").get_data(as_text=True)
     assert "Đạt" in after
+    case_id = kept.get_json()["id"]
+    assert f"/designer/test?key=field_report&amp;case={case_id}" in after
+    reopened = designer.get(f"/designer/test?key=field_report&case={case_id}").get_data(as_text=True)
+    data = json.loads(re.search(r'<script type="application/json" id="testrun-data">(.*?)</script>', reopened,
+                                re.S).group(1))
+    assert data["initial"]["name"] == "Quá hạn lên thủ trưởng" and data["initial"]["steps"][1]["kind"] == "clock"
     with app.app_context():
         from webapp.extensions import db
         assert db.session.scalar(select(func.count()).select_from(Case)) == 0

@@ -521,12 +521,16 @@ class KeptCaseService(TestRunService):
                          r.created_at, r.last_run_at, r.last_passed, from_json(r.last_message) if r.last_message else "")
                 for r in self.session.scalars(query)]
 
-    def forget(self, case_id: int) -> None:
-        """Delete a kept test case (the caller commits)."""
+    def kept_case(self, case_id: int) -> DesignerTestCase:
+        """One kept test case (to open its run again)."""
         row = self.session.get(DesignerTestCase, case_id)
         if row is None:
             raise TestRunError(t("no kept test case %(id)s; reload the list", id=case_id))
-        self.session.delete(row)
+        return row
+
+    def forget(self, case_id: int) -> None:
+        """Delete a kept test case (the caller commits)."""
+        self.session.delete(self.kept_case(case_id))
 
     def rerun(self, process_key: str, files: Mapping[str, str], record: bool = False) -> list[Result]:
         """Re-run every kept test case of `process_key` on `files`; with `record`, keep each result on its row."""

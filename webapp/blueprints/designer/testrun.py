@@ -140,8 +140,12 @@ def testrun():
     source_args = {k: request.args.get(k) for k in ("draft", "key", "version") if request.args.get(k)}
     if not source_args:
         return render_template("designer/test_choose.html", processes=service.processes())
+    initial = None
     try:
         _files, source, title = _source_files(source_args)
+        if request.args.get("case", "").isdigit():  # a kept test case, opened to replay it on these files
+            row = service.kept_case(int(request.args["case"]))
+            initial = {"start": row.start, "steps": row.steps, "name": row.name, "name_en": row.name_en}
     except TestRunError as exc:
         flash(_text(exc.message), "error")
         return redirect(url_for("designer.testrun"))
@@ -153,7 +157,7 @@ def testrun():
         "priorities": [[code, _text(label)] for code, label in PRIORITY_LABELS.items()],
         "moves": [[code, _text(label)] for code, label in MOVES.items()],
     }
-    return render_template("designer/test_run.html", source=source, title=title, lists=lists,
+    return render_template("designer/test_run.html", source=source, title=title, lists=lists, initial=initial,
                            kept=service.kept(source.get("key")) if source.get("key") else [])
 
 

@@ -186,3 +186,9 @@ $("testrun-tasks").dataset.title = $("testrun-tasks").querySelector("h3").textCo
 setUpStart();
 setUpClock();
 setUpKeep();
+if (page.initial) {
+  // A kept test case opened again: replay its steps on these files, and see where it goes now.
+  $("testrun-keep-name").value = page.initial.name || "";
+  $("testrun-keep-name-en").value = page.initial.name_en || "";
+  call({ start: page.initial.start, steps: page.initial.steps });
+}
