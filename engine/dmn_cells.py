@@ -263,24 +263,25 @@ def _where(cell: Cell) -> Text:
              decision=repr(cell.decision_name), row=cell.row, rule=cell.rule_id, column=repr(cell.column))
 
 
-def check_cell(cell: Cell, compile_check: Callable[[str], None] | None = None) -> Text | None:
-    """What is wrong with one cell for the engine (None when it reads it as meant)."""
+def check_cell(cell: Cell, compile_check: Callable[[str], None] | None = None) -> tuple[str, Text] | None:
+    """(code, message) of what is wrong with one cell for the engine; None when it reads it as meant."""
     reader = input_python if cell.kind == "input" else output_python
     try:
         python = reader(cell.text)
     except UntranslatableCellError as exc:
-        return t("%(where)s: %(cell)s cannot be read by the engine (%(reason)s); write it in Python, for example"
-                 " >= 5, \"a\", ? in (\"a\", \"b\") or 1 <= ? <= 10", where=_where(cell), cell=cell.text.strip(),
-                 reason=text_of(exc))
+        message = t("%(where)s: %(cell)s cannot be read by the engine (%(reason)s); write it in Python, for example"
+                    " >= 5, \"a\", ? in (\"a\", \"b\") or 1 <= ? <= 10", where=_where(cell), cell=cell.text.strip(),
+                    reason=text_of(exc))
+        return "dmn.untranslatable", message
     if python is not None and python != cell.text.strip():
-        return t("%(where)s: %(cell)s is FEEL, which the engine does not read (it evaluates Python);"
+        return "dmn.feel", t("%(where)s: %(cell)s is FEEL, which the engine does not read (it evaluates Python);"
                  " write %(python)s", where=_where(cell), cell=cell.text.strip(), python=python)
     if python is not None and compile_check is not None:
         source = engine_expression(python, cell.input_expression or _INPUT) if cell.kind == "input" else python
         try:
             compile_check(source)
         except ExpressionError as exc:
-            return t("%(where)s: %(cell)s is refused: %(reason)s", where=_where(cell), cell=python,
+            return "dmn.refused", t("%(where)s: %(cell)s is refused: %(reason)s", where=_where(cell), cell=python,
                      reason=text_of(exc))
     return None
 
@@ -296,9 +297,10 @@ def check_files(files: Mapping[str, str], compile_check: Callable[[str], None] |
         except etree.XMLSyntaxError:
             continue  # the parser has said so already
         for cell in found:
-            message = check_cell(cell, compile_check)
-            if message is not None:
-                problems.append(Problem(name, cell.entry_id or cell.rule_id or cell.decision, message))
+            found = check_cell(cell, compile_check)
+            if found is not None:
+                code, message = found
+                problems.append(Problem(name, cell.entry_id or cell.rule_id or cell.decision, message, code=code))
     return problems
 
 

@@ -13,6 +13,7 @@ import re
 import pytest
 
 from tests.bpmn_factory import process, service
+from tests.conftest import BPMN_DIR
 from tests.e2e.diagram_layout import with_diagram
 
 try:
@@ -123,4 +124,17 @@ def test_every_refusal_of_ioc_deploy_shows_on_its_element_in_the_browser(server,
         assert message in marker(page, refusal.element).locator(".ioc-check-tip").text_content()
     else:  # the process itself: no shape carries it, the list names it (asserted above)
         assert refusal.element == "p"
+    page.close()
+
+
+def test_a_decision_table_cell_in_feel_is_listed_with_its_file_and_the_python_to_write(server, signed_in_designer):
+    files = {path.name: path.read_text(encoding="utf-8") for path in sorted(BPMN_DIR.glob("field_report*"))}
+    files["field_report_sla.dmn"] = files["field_report_sla.dmn"].replace("<text>\"high\"</text>",
+                                                                          "<text>\"high\",\"urgent\"</text>", 1)
+    page = designer(signed_in_designer, server)
+    open_bundle(page, server, files, "Bảng thời hạn viết bằng FEEL")
+    listed = page.locator('.ioc-problem[data-file="field_report_sla.dmn"][data-code="dmn.feel"]')
+    listed.first.wait_for(state="attached", timeout=30_000)
+    assert listed.first.get_attribute("data-element") == "field_report_sla_rule_1_in_1"
+    assert '? in ("high", "urgent")' in listed.first.text_content()
     page.close()

@@ -112,6 +112,7 @@ def test_a_feel_cell_is_refused_naming_the_decision_the_rule_and_the_column_with
     [problem] = check_files({"t.dmn": dmn("[1..10]")})
     assert problem.file == "t.dmn"
     assert problem.element_id == "r1_in"
+    assert problem.code == "dmn.feel"
     assert problem.message == ("decision 'Table', rule 1 (r1), column 'Amount': [1..10] is FEEL, which the engine"
                                " does not read (it evaluates Python); write 1 <= ? <= 10")
 
