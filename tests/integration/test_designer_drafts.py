@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 
 import pytest
 
 from engine.clock import FrozenClock
 from tests.workspace import client_of, csrf_of, make_workspace_app
 from webapp.extensions import db
+from workflows.designer.drafts import DraftService, StaleDraftError
 
 BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">
@@ -150,3 +153,37 @@ def test_only_designers_and_administrators_reach_the_drafts(app):
                           headers={"X-CSRFToken": token})
     assert answer.status_code == 403
     assert app.test_client().get("/designer/api/drafts").status_code in (302, 401)
+
+
+def test_two_saves_racing_on_one_version_one_is_written_and_the_other_refused(session_factory):
+    """Both tabs read version 1; the second UPDATE waits on the first's lock, then finds the version moved on."""
+    clock = FrozenClock()
+    with session_factory() as session:
+        draft_id = DraftService(session, clock).save(title="t", files={"a.bpmn": "<a/>"}, actor="thietke").id
+        session.commit()
+    first, second = session_factory(), session_factory()
+    DraftService(first, clock).save(title="t", files={"a.bpmn": "<first/>"}, actor="thietke", draft_id=draft_id,
+                                    version=1)  # written, not committed: the row is locked
+    outcome = []
+
+    def other_tab():
+        try:
+            DraftService(second, clock).save(title="t", files={"a.bpmn": "<second/>"}, actor="admin",
+                                             draft_id=draft_id, version=1)
+            second.commit()
+            outcome.append("saved")
+        except StaleDraftError:
+            second.rollback()
+            outcome.append("refused")
+
+    racer = threading.Thread(target=other_tab)
+    racer.start()
+    time.sleep(0.5)
+    first.commit()
+    racer.join(30)
+    first.close()
+    second.close()
+    assert outcome == ["refused"]
+    with session_factory() as session:
+        stored = DraftService(session, clock).get(draft_id)
+    assert stored.files == {"a.bpmn": "<first/>"} and stored.version == 2 and stored.updated_by == "thietke"
