@@ -218,6 +218,14 @@ describe("the properties panel", () => {
     await select(modeler, "lane_system");
     expect(entry(panel, "ioc-role").textContent).not.to.contain("is no role");
     expect(entry(panel, "ioc-role").querySelector("select").selectedOptions[0].textContent).to.contain("Hệ thống");
+    // Editing one field of the triage form leaves the other properties where they were.
+    await select(modeler, "triage");
+    const names = () => modeler.get("elementRegistry").get("triage").businessObject.extensionElements.values
+      .find((v) => v.$type === "spiffworkflow:Properties").values.map((p) => p.name);
+    const before = names();
+    await type(panel, "ioc-field-5-label-en", "Note for the IOC");
+    expect(names()).to.deep.equal(before);
+    expect(before[0]).to.equal("candidateUnit");
     modeler.destroy();
   });
 });

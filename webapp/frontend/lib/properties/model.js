@@ -140,8 +140,19 @@ export function formCommands(element, bo, fields, bpmnFactory) {
     if (node && node.value === spec) return node;
     return create(bpmnFactory, "spiffworkflow:Property", { name: FIELD_PREFIX + name, value: spec }, props);
   });
-  // Fields first (their order is the form's), then the element's other properties as they were.
-  commands.push(update(element, props, { values: [...nodes, ...others] }));
+  // The fields (in the form's order) take the place of the first field; the other properties stay where they
+  // were, so the file changes no more than the form did.
+  const values = [];
+  let placed = false;
+  for (const value of props.get("values")) {
+    if (!(value.name || "").startsWith(FIELD_PREFIX)) {
+      values.push(value);
+    } else if (!placed) {
+      values.push(...nodes);
+      placed = true;
+    }
+  }
+  commands.push(update(element, props, { values: placed ? values : [...others, ...nodes] }));
   return commands;
 }
 
