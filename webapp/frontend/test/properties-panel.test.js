@@ -159,10 +159,14 @@ describe("the properties panel", () => {
       ["field.field_2", "textarea!(unit_code=P-TAN-LAP,P-EA-TAM) | New field | "],
     ]);
 
+    await type(panel, "ioc-field-0-name", "unit");
+    expect(spiff(await exported(modeler), "task", "property").map((p) => p.getAttribute("value"))[1])
+      .to.equal("textarea!(unit=P-TAN-LAP,P-EA-TAM) | New field | ");
+
     entry(panel, "ioc-field-1-move").querySelector(".ioc-move-up").click();
     await sleep(250);
     const moved = spiff(await exported(modeler), "task", "property").map((p) => p.getAttribute("name"));
-    expect(moved).to.deep.equal(["field.field_2", "field.unit_code"]);
+    expect(moved).to.deep.equal(["field.field_2", "field.unit"]);
     modeler.destroy();
   });
 

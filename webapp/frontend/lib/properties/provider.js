@@ -169,9 +169,14 @@ function fieldItem(ctx, fields, item, index, change, write) {
       return null;
     },
     set: (value) => {
-      if (isFieldName(value) && !fields.some((f, i) => i !== index && f.name === value)) {
-        change(index, { name: value, spec: item.spec });
-      }
+      if (!isFieldName(value) || fields.some((f, i) => i !== index && f.name === value)) return;
+      // A field required when this one has a value follows the new name.
+      write(fields.map((f, i) => {
+        if (i === index) return { name: value, spec: item.spec };
+        const when = f.field && f.field.when;
+        return when && when.field === item.name
+          ? { name: f.name, spec: formatField({ ...f.field, when: { ...when, field: value } }) } : f;
+      }));
     },
   }));
   if (field) {
