@@ -41,6 +41,7 @@ const SMALL = `<?xml version="1.0" encoding="UTF-8"?>
         </spiffworkflow:serviceTaskOperator>
       </bpmn:extensionElements>
     </bpmn:serviceTask>
+    <bpmn:serviceTask id="fresh" name="Mới"/>
     <bpmn:intermediateCatchEvent id="wait" name="Chờ">
       <bpmn:timerEventDefinition id="wait_timer"><bpmn:timeDuration>"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition>
     </bpmn:intermediateCatchEvent>
@@ -49,6 +50,7 @@ const SMALL = `<?xml version="1.0" encoding="UTF-8"?>
     <bpmndi:BPMNShape id="lane_di" bpmnElement="lane" isHorizontal="true"><dc:Bounds x="0" y="0" width="600" height="200"/></bpmndi:BPMNShape>
     <bpmndi:BPMNShape id="task_di" bpmnElement="task"><dc:Bounds x="60" y="60" width="100" height="80"/></bpmndi:BPMNShape>
     <bpmndi:BPMNShape id="service_di" bpmnElement="service"><dc:Bounds x="220" y="60" width="100" height="80"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="fresh_di" bpmnElement="fresh"><dc:Bounds x="220" y="300" width="100" height="80"/></bpmndi:BPMNShape>
     <bpmndi:BPMNShape id="wait_di" bpmnElement="wait"><dc:Bounds x="400" y="80" width="36" height="36"/></bpmndi:BPMNShape>
   </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
 </bpmn:definitions>`;
@@ -132,6 +134,27 @@ describe("the properties panel", () => {
     expect(operator.getAttribute("id")).to.equal("assign");
     expect(spiff(doc, "service", "parameter").map((p) => [p.getAttribute("id"), p.getAttribute("value")]))
       .to.deep.equal([["kind", '"reminder"'], ["sla_hours", "48"]]);
+    modeler.destroy();
+  });
+
+  it("gives a new service task its operator and parameters, and undo takes each change back", async () => {
+    const { modeler, panel } = await open();
+    await select(modeler, "fresh");
+    expect(entry(panel, "ioc-operator").querySelector("select").value).to.equal("");
+    await choose(panel, "ioc-operator", "assign");
+    await type(panel, "ioc-param-unit", "responsible_unit");
+    await type(panel, "ioc-result-variable", "assignment");
+    const doc = await exported(modeler);
+    const operator = spiff(doc, "fresh", "serviceTaskOperator")[0];
+    expect([operator.getAttribute("id"), operator.getAttribute("resultVariable")]).to.deep.equal(["assign", "assignment"]);
+    expect(spiff(doc, "fresh", "parameter").map((p) => [p.getAttribute("id"), p.getAttribute("type"), p.getAttribute("value")]))
+      .to.deep.equal([["unit", "any", "responsible_unit"]]);
+    const commandStack = modeler.get("commandStack");
+    commandStack.undo();
+    commandStack.undo();
+    expect(spiff(await exported(modeler), "fresh", "parameter")).to.have.length(0);
+    commandStack.undo();
+    expect(spiff(await exported(modeler), "fresh", "serviceTaskOperator")).to.have.length(0);
     modeler.destroy();
   });
 
