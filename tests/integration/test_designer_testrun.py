@@ -264,6 +264,20 @@ def test_a_draft_runs_and_a_real_case_is_copied_through_the_api(app):
     assert copied.status_code == 422 and copied.get_json()["fields"]["case"]
 
 
+def test_the_hotline_process_is_run_on_a_hotline_call_by_default(app):
+    from webapp.extensions import db
+    from workflows.runtime import make_services
+
+    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(BPMN_DIR.glob("*.dmn"))}
+    files["hotline_call.bpmn"] = (BPMN_DIR / "hotline_call.bpmn").read_text(encoding="utf-8")
+    with app.app_context():
+        make_services(db.session, FrozenClock(MONDAY)).definitions.deploy(files, process_key="hotline_call")
+        db.session.commit()
+    page = client_of(app, "thietke").get("/designer/test?key=hotline_call").get_data(as_text=True)
+    data = json.loads(re.search(r'<script type="application/json" id="testrun-data">(.*?)</script>', page, re.S).group(1))
+    assert data["lists"]["defaults"] == {"channel": "hotline"}
+
+
 def test_an_officer_may_not_test_run(app):
     officer = client_of(app, "cb.buonmathuot")
     assert officer.get("/designer/test?key=field_report").status_code == 403

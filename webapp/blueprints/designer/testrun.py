@@ -14,6 +14,7 @@ from webapp.extensions import db
 from webapp.i18n import reader_language, translate
 from webapp.runtime import runtime
 from webapp.security import actor
+from workflows.case_service import PROCESS_FOR_CHANNEL
 from workflows.case_view import CHANNEL_LABELS, PRIORITY_LABELS, STATUS_LABELS, VALUE_LABELS
 from workflows.designer.testrun import MOVES, KeptCaseService, RunView, TestRunError, TestRunService
 from workflows.errors import CaseNotFoundError
@@ -156,6 +157,9 @@ def testrun():
         "places": [[c.code, c.label(lang)] for c in places(db.session)],
         "priorities": [[code, _text(label)] for code, label in PRIORITY_LABELS.items()],
         "moves": [[code, _text(label)] for code, label in MOVES.items()],
+        # The channel whose cases the process handles comes first chosen (hotline_call: the hotline).
+        "defaults": {"channel": next((c for c, key in PROCESS_FOR_CHANNEL.items() if key == source.get("key")),
+                                     "field_report")},
     }
     return render_template("designer/test_run.html", source=source, title=title, lists=lists, initial=initial,
                            kept=service.kept(source.get("key")) if source.get("key") else [])

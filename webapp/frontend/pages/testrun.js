@@ -115,7 +115,8 @@ function complete(task, form) {
 function setUpStart() {
   const form = $("testrun-start");
   for (const select of form.querySelectorAll("select[data-list]")) {
-    const replacement = selectOf(select.name, page.lists[select.dataset.list], select.dataset.choose ? text.choose : null);
+    const replacement = selectOf(select.name, page.lists[select.dataset.list], select.dataset.choose ? text.choose : null,
+      page.lists.defaults[select.name]);
     select.replaceWith(replacement);
   }
   // The fields the server names, wrapped so that their messages show beneath them.
