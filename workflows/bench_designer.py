@@ -207,7 +207,8 @@ def measure(base: str, page_dir: Path, xml: str, runs: int, username: str, passw
                 raise RuntimeError(result["error"])
             run = Run(import_ms=result["imported"] - result["started"], lint_ms=result["firstShown"] - result["started"],
                       total_ms=result["shown"] - result["started"], problems=len(result["problems"]))
-            log(f"run {i + 1}: import {run.import_ms:.0f} ms, first problems shown {run.lint_ms:.0f} ms, with the"
+            log(f"run {i + 1}: modeler created {result['created'] - result['started']:.0f} ms,"
+                f" import {run.import_ms:.0f} ms, first problems shown {run.lint_ms:.0f} ms, with the"
                 f" server's check {run.total_ms:.0f} ms ({run.problems} problems"
                 + (f": {'; '.join(result['problems'][:3])}" if run.problems else "") + ")")
             results.append(run)
