@@ -175,3 +175,21 @@ def test_files_from_disk_open_in_tabs_other_files_are_refused_and_a_file_is_remo
     assert page.locator(".modeler-tab-open").all_inner_texts() == ["process.bpmn"]
     assert page.locator("#modeler-status").inner_text() == "Có thay đổi chưa lưu"
     page.context.close()
+
+
+PROBLEM_ELEMENTS = "() => window.iocModeler.checks.get('field_report.bpmn').problems().map((p) => p.element)"
+
+
+def test_a_decision_file_added_to_the_bundle_clears_the_process_s_missing_decision(server, browser, tmp_path):
+    for name in ("field_report.bpmn", "field_report_sla.dmn", "field_report_routing.dmn", "field_report_review.dmn"):
+        (tmp_path / name).write_text((ROOT / "bpmn" / name).read_text(encoding="utf-8"), encoding="utf-8")
+    page = _designer_page(server, browser)
+    page.set_input_files("#modeler-open-files", [str(tmp_path / "field_report.bpmn"),
+                                                 str(tmp_path / "field_report_routing.dmn"),
+                                                 str(tmp_path / "field_report_review.dmn")])
+    # The server's check: the deadline table is in no file of the bundle.
+    page.wait_for_function(f"() => ({PROBLEM_ELEMENTS})().includes('sla')", timeout=20000)
+    assert "route" not in page.evaluate(PROBLEM_ELEMENTS)
+    page.set_input_files("#modeler-add-files", [str(tmp_path / "field_report_sla.dmn")])
+    page.wait_for_function(f"() => !({PROBLEM_ELEMENTS})().includes('sla')", timeout=20000)
+    page.context.close()

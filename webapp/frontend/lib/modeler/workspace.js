@@ -59,6 +59,7 @@ export class Workspace {
       this.say("error", format(this.text[error.code], { name: error.name_, reason: error.reason }));
       return false;
     }
+    if (changed) this.edited(name);
     if (!this.active || changed) this.select(name);
     else this.renderTabs();
     return true;
@@ -75,14 +76,17 @@ export class Workspace {
     panel.setAttribute("role", "tabpanel");
     panel.hidden = true;
     this.$("modeler-editors").appendChild(panel);
-    const editor = kind === "bpmn" ? this.createBpmn(panel, name) : this.createDmn(panel);
+    const editor = kind === "bpmn" ? this.createBpmn(panel, name) : this.createDmn(panel, name);
     this.views.set(name, { panel, shown: false });
     const destroy = editor.destroy.bind(editor);
     editor.destroy = () => {
+      const checks = this.checks.get(name);
+      if (checks && checks.destroy) checks.destroy();
       destroy();
       panel.remove();
       this.views.delete(name);
       this.checks.delete(name);
+      this.recheckOthers(name);
     };
     return editor;
   }
@@ -102,7 +106,7 @@ export class Workspace {
       moddleExtensions: properties.moddleExtensions || {},
     });
     modeler.on("commandStack.changed", (event) => {
-      if (event.trigger !== "clear") this.bundle.changed();
+      if (event.trigger !== "clear") this.edited(name);
     });
     modeler.on("import.done", () => {
       this.checks.set(name, attachChecks(modeler, {
@@ -113,7 +117,7 @@ export class Workspace {
     return modeler;
   }
 
-  createDmn(panel) {
+  createDmn(panel, name) {
     const views = el("div", "modeler-dmn-views");
     const canvas = el("div", "modeler-dmn");
     panel.append(views, canvas);
@@ -124,7 +128,7 @@ export class Workspace {
       if (viewer && !watched.has(viewer)) {
         watched.add(viewer);
         viewer.get("eventBus").on("commandStack.changed", (event) => {
-          if (event.trigger !== "clear") this.bundle.changed();
+          if (event.trigger !== "clear") this.edited(name);
         });
       }
       this.renderDmnViews(modeler, views, all, activeView);
@@ -149,6 +153,19 @@ export class Workspace {
       button.setAttribute("aria-pressed", String(view === activeView));
       button.addEventListener("click", () => modeler.open(view));
       container.appendChild(button);
+    });
+  }
+
+  /** The file `name` changed (edited, added or removed): the bundle is unsaved, and the other BPMN files'
+   * checks ask the server again (a call activity or decision may now be found, or missing). */
+  edited(name) {
+    this.bundle.changed();
+    this.recheckOthers(name);
+  }
+
+  recheckOthers(name) {
+    this.checks.forEach((handle, other) => {
+      if (other !== name && handle.changed) handle.changed();
     });
   }
 
