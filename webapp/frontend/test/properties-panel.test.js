@@ -42,6 +42,7 @@ const SMALL = `<?xml version="1.0" encoding="UTF-8"?>
       </bpmn:extensionElements>
     </bpmn:serviceTask>
     <bpmn:serviceTask id="fresh" name="Mới"/>
+    <bpmn:callActivity id="sub" name="Gọi quy trình"/>
     <bpmn:intermediateCatchEvent id="wait" name="Chờ">
       <bpmn:timerEventDefinition id="wait_timer"><bpmn:timeDuration>"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition>
     </bpmn:intermediateCatchEvent>
@@ -50,6 +51,7 @@ const SMALL = `<?xml version="1.0" encoding="UTF-8"?>
     <bpmndi:BPMNShape id="lane_di" bpmnElement="lane" isHorizontal="true"><dc:Bounds x="0" y="0" width="600" height="200"/></bpmndi:BPMNShape>
     <bpmndi:BPMNShape id="task_di" bpmnElement="task"><dc:Bounds x="60" y="60" width="100" height="80"/></bpmndi:BPMNShape>
     <bpmndi:BPMNShape id="service_di" bpmnElement="service"><dc:Bounds x="220" y="60" width="100" height="80"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="sub_di" bpmnElement="sub"><dc:Bounds x="60" y="300" width="100" height="80"/></bpmndi:BPMNShape>
     <bpmndi:BPMNShape id="fresh_di" bpmnElement="fresh"><dc:Bounds x="220" y="300" width="100" height="80"/></bpmndi:BPMNShape>
     <bpmndi:BPMNShape id="wait_di" bpmnElement="wait"><dc:Bounds x="400" y="80" width="36" height="36"/></bpmndi:BPMNShape>
   </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
@@ -226,6 +228,43 @@ describe("the properties panel", () => {
     expect(entry(panel, "ioc-timer-type").querySelector("select").value).to.equal("timeDuration");
     await type(panel, "ioc-timer-value", "PT4H");
     expect(entry(panel, "ioc-timer-value").textContent).to.contain('write "PT4H" with the quotes');
+    modeler.destroy();
+  });
+
+  it("writes timers, called processes and scripts where the engine reads them", async () => {
+    const { modeler, panel } = await open();
+    await select(modeler, "wait");
+    await choose(panel, "ioc-timer-type", "timeDate");
+    await select(modeler, "sub");
+    const processes = [...entry(panel, "ioc-called-process").querySelectorAll("option")].map((o) => o.value);
+    expect(processes).to.include("field_report");
+    await choose(panel, "ioc-called-process", "field_report");
+    await select(modeler, "task");
+    await type(panel, "ioc-pre_script", "x = 1");
+    await type(panel, "ioc-post_script", 'note = ""');
+    const doc = await exported(modeler);
+    const byId = (id) => [...doc.getElementsByTagName("*")].find((n) => n.getAttribute("id") === id);
+    const timer = byId("wait_timer");
+    expect([...timer.children].map((c) => [c.localName, c.textContent])).to.deep.equal([["timeDate", '"PT1H"']]);
+    expect(byId("sub").getAttribute("calledElement")).to.equal("field_report");
+    expect(spiff(doc, "task", "preScript")[0].textContent).to.equal("x = 1");
+    expect(spiff(doc, "task", "postScript")[0].textContent).to.equal('note = ""');
+    modeler.destroy();
+  });
+
+  it("writes a message's variable and a flow's condition in the project's process", async () => {
+    const xml = await (await fetch(new URL("./fixtures/bpmn/field_report.bpmn", import.meta.url))).text();
+    const { modeler, panel } = await open(xml);
+    await select(modeler, "citizen_feedback");
+    expect(entry(panel, "ioc-message-variable").querySelector("input").value).to.equal("feedback");
+    await type(panel, "ioc-message-variable", "reply");
+    await select(modeler, "flow_triage_reject");
+    expect(entry(panel, "ioc-condition").querySelector("input").value).to.equal('decision == "reject"');
+    await type(panel, "ioc-condition", 'decision in ("reject", "spam")');
+    const doc = await exported(modeler);
+    expect(spiff(doc, "citizen_feedback_definition", "messageVariable")[0].textContent).to.equal("reply");
+    const flow = [...doc.getElementsByTagName("*")].find((n) => n.getAttribute("id") === "flow_triage_reject");
+    expect(flow.getElementsByTagNameNS("*", "conditionExpression")[0].textContent).to.equal('decision in ("reject", "spam")');
     modeler.destroy();
   });
 
