@@ -87,6 +87,7 @@ def test_a_stale_save_is_refused_with_409_and_nothing_of_either_tab_is_lost(app)
     assert stale.status_code == 409
     body = stale.get_json()
     assert body["stale"] is True and "thietke" in body["error"] and "bản nháp mới" in body["error"]
+    assert "08:00 05/01/2026" in body["error"]  # FrozenClock's 01:00 UTC, in the centre's local time
     assert client.get(f"/designer/api/drafts/{draft['id']}").get_json()["files"]["a.bpmn"] == BPMN.format(name="tab 1")
     # The refused tab keeps its work by saving it as a new draft.
     kept = _save(other, other_headers, {"title": "t", "files": {"a.bpmn": BPMN.format(name="tab 2")}})

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, undefer
@@ -98,9 +99,10 @@ class VersionFiles:
 class DraftService:
     """Saves and opens drafts, lists them, and reads deployed versions' files for the modeler."""
 
-    def __init__(self, session: Session, clock: Clock):
+    def __init__(self, session: Session, clock: Clock, timezone: str = "Asia/Ho_Chi_Minh"):
         self.session = session
         self.clock = clock
+        self.zone = ZoneInfo(timezone)  # messages name moments in the centre's local time
 
     def get(self, draft_id: int) -> Draft:
         """The draft `draft_id`, or DraftNotFoundError."""
@@ -147,7 +149,7 @@ class DraftService:
             raise StaleDraftError(t(
                 "This draft was saved by %(who)s at %(when)s after you opened it (its version is now %(version)s): "
                 "nothing of yours was written. Save yours as a new draft, or reload the draft to see theirs.",
-                who=stored.updated_by, when=stored.updated_at.strftime("%Y-%m-%d %H:%M UTC"),
+                who=stored.updated_by, when=stored.updated_at.astimezone(self.zone).strftime("%H:%M %d/%m/%Y"),
                 version=stored.version))
         self.session.expire_all()
         return self.get(draft_id)
