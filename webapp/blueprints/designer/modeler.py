@@ -42,6 +42,8 @@ def _ui_text() -> dict[str, str]:
                              "bundle."),
         "name_taken": _("The bundle already holds a file named %(name)s: remove it first to open this one."),
         "open_failed": _("%(name)s could not be opened: %(reason)s"),
+        "import_warnings": _("%(name)s is open, but the modeler could not read %(count)s of its parts: they may be "
+                             "left out when it is saved. Check lists what the engine needs."),
         "no_files": _("The bundle is empty: add a .bpmn or .dmn file."),
         "no_base": _("This bundle was not opened from a deployed version."),
         "deploy_note": _("What changes in this version? (kept in the library)"),

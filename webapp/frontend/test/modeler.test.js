@@ -86,6 +86,17 @@ describe("the modeler's bundle of files", () => {
     bundle.remove("a.bpmn");
   });
 
+  it("keeps the modeler's import warnings of a file (a flow to an element that is not there)", async () => {
+    const bundle = realBundle();
+    const broken = emptyProcess("Process_w").replace('<bpmn:startEvent id="StartEvent_1"/>',
+      '<bpmn:startEvent id="StartEvent_1"/><bpmn:sequenceFlow id="f" sourceRef="StartEvent_1" targetRef="nowhere"/>');
+    const entry = await bundle.add("w.bpmn", broken);
+    expect(entry.warnings.length).to.be.greaterThan(0);
+    expect((await bundle.add("ok.bpmn", emptyProcess())).warnings).to.deep.equal([]);
+    bundle.remove("w.bpmn");
+    bundle.remove("ok.bpmn");
+  });
+
   it("removes a file: its editor is destroyed, the bundle is changed, files() no longer has it", async () => {
     const changes = [];
     const bundle = realBundle((b) => changes.push(b.dirty));

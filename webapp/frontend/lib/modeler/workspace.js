@@ -52,12 +52,16 @@ export class Workspace {
   }
 
   async addFile(name, xml, changed = true) {
+    let entry;
     try {
-      await this.bundle.add(name, xml, { changed });
+      entry = await this.bundle.add(name, xml, { changed });
     } catch (error) {
       if (!(error instanceof BundleError)) throw error;
       this.say("error", format(this.text[error.code], { name: error.name_, reason: error.reason }));
       return false;
+    }
+    if (entry.warnings.length) {
+      this.say("info", format(this.text.import_warnings, { name, count: entry.warnings.length }));
     }
     if (changed) this.edited(name);
     if (!this.active || changed) this.select(name);
