@@ -66,5 +66,6 @@ export const REGISTRY = {
     { name: "notify", params: [{ name: "to", required: true }, { name: "note", required: false }] },
     { name: "assign", params: [] },
   ],
-  roles: [{ key: "officer", label: "Cán bộ", label_vi: "Cán bộ", label_en: "Officer" }],
+  roles: [{ key: "officer", label: "Cán bộ", label_vi: "Cán bộ", label_en: "Officer" },
+    { key: "operator", label: "Tổng đài viên", names: ["Operator", "operator", "Tổng đài viên", "Điện thoại viên"] }],
 };

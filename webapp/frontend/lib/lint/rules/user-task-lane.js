@@ -27,7 +27,8 @@ export function roleNames(registry) {
     if (typeof role === "string") names.add(role);
     else {
       for (const key of ["key", "label", "label_vi", "label_en", "name"]) if (role[key]) names.add(role[key]);
-      for (const alias of role.aliases || []) names.add(alias);
+      // The registry's `names`: every lane name the deploy check reads as this role (aliases too).
+      for (const alias of [...(role.names || []), ...(role.aliases || [])]) names.add(alias);
     }
   }
   return names;
