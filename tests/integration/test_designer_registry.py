@@ -52,7 +52,8 @@ def test_the_registry_lists_what_the_engine_accepts_and_what_is_deployed(app):
     assert all(op["description"] for op in body["operators"])
     assert [r["key"] for r in body["roles"]] == list(ROLES)
     assert {"key": "officer", "label": "Handling officer", "label_vi": "Cán bộ xử lý",
-            "label_en": "Handling officer"} in body["roles"]
+            "label_en": "Handling officer", "names": ["Cán bộ xử lý", "Handling officer", "officer"]} in body["roles"]
+    assert "Điện thoại viên" in next(r for r in body["roles"] if r["key"] == "operator")["names"]
     assert body["lists"] == ["categories", "units"]
     assert body["processes"] == [
         {"key": "field_report", "version": 2, "name": "Handle a report from the field"},
@@ -69,8 +70,7 @@ def test_the_registry_lists_what_the_engine_accepts_and_what_is_deployed(app):
     assert vietnamese["operators"][0]["description"].startswith("Giao phản ánh cho đơn vị xử lý")
     assert vietnamese["operators"][0]["params"][1]["description"] == "Số giờ làm việc đến hạn xử lý."
     assert vietnamese["processes"][0]["name"] == "Xử lý phản ánh hiện trường"
-    assert {"key": "officer", "label": "Cán bộ xử lý", "label_vi": "Cán bộ xử lý",
-            "label_en": "Handling officer"} in vietnamese["roles"]
+    assert next(r for r in vietnamese["roles"] if r["key"] == "officer")["label"] == "Cán bộ xử lý"
 
 
 def test_only_designers_and_administrators_read_the_registry(app):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from engine.i18n import Named
 from engine.models import ProcessDefinition
 from engine.registry import OperatorRegistry
-from workflows.roles import ROLES
+from workflows.roles import ROLES, lane_roles
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -39,7 +39,9 @@ class DesignerRegistry:
                             for p in op.params]}
                 for op in sorted(self.operators.operators.values(), key=lambda op: op.name)
             ],
-            "roles": [{"key": key, "label": en if language == "en" else vi, "label_vi": vi, "label_en": en}
+            # `names`: every lane name the deploy check reads as this role (key, both labels, aliases).
+            "roles": [{"key": key, "label": en if language == "en" else vi, "label_vi": vi, "label_en": en,
+                       "names": sorted(name for name, role in lane_roles().items() if role == key)}
                       for key, (vi, en) in self.roles.items()],
             "lists": sorted(self.operators.lists),
             "processes": processes,

@@ -15,7 +15,8 @@ const REGISTRY = {
       { name: "kind", required: true, description: "" }] },
   ],
   roles: [
-    { key: "operator", label: "Tổng đài viên", label_vi: "Tổng đài viên", label_en: "Operator" },
+    { key: "operator", label: "Tổng đài viên", label_vi: "Tổng đài viên", label_en: "Operator",
+      names: ["Operator", "operator", "Tổng đài viên", "Điện thoại viên"] },
     { key: "officer", label: "Cán bộ xử lý", label_vi: "Cán bộ xử lý", label_en: "Handling officer" },
   ],
   lists: ["categories", "units"],
@@ -214,6 +215,10 @@ describe("the properties panel", () => {
     const { modeler, panel } = await open();
     await select(modeler, "lane");
     expect(entry(panel, "ioc-role").textContent).to.contain("is no role");
+    // A lane named by another name of a role (as the deploy check reads lanes) is that role.
+    modeler.get("modeling").updateProperties(modeler.get("elementRegistry").get("lane"), { name: "Điện thoại viên" });
+    await sleep(250);
+    expect(entry(panel, "ioc-role").querySelector("select").value).to.equal("operator");
     await choose(panel, "ioc-role", "officer");
     const doc = await exported(modeler);
     const lane = doc.getElementById("lane") || [...doc.getElementsByTagName("*")].find((n) => n.getAttribute("id") === "lane");

@@ -320,7 +320,7 @@ function operatorGroup(ctx) {
 // -- lanes
 
 function roleOf(name, roles) {
-  const found = roles.find((r) => [r.key, r.label, r.label_vi, r.label_en].includes(name));
+  const found = roles.find((r) => [r.key, r.label, r.label_vi, r.label_en, ...(r.names || [])].includes(name));
   return found ? found.key : null;
 }
 
