@@ -138,3 +138,14 @@ def test_a_decision_table_cell_in_feel_is_listed_with_its_file_and_the_python_to
     assert listed.first.get_attribute("data-element") == "field_report_sla_rule_1_in_1"
     assert '? in ("high", "urgent")' in listed.first.text_content()
     page.close()
+
+
+def test_the_deployed_field_report_opens_with_no_problem_that_would_block_its_deploy(server, signed_in_designer):
+    page = designer(signed_in_designer, server)
+    page.locator('tr[data-process="field_report"] a').click()
+    page.wait_for_selector('g[data-element-id="triage"]')
+    page.wait_for_selector('.ioc-problems[data-server="answered"]', state="attached")
+    blocking = page.locator(".ioc-problem-blocking").all_text_contents()
+    assert blocking == []
+    assert page.errors == []
+    page.close()

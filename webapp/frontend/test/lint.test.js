@@ -193,6 +193,24 @@ describe("attachChecks on a modeler", () => {
     checks.destroy();
   });
 
+  it("waits for the page to put its file in the bundle before asking the server", async () => {
+    const xml = diagram([user("review")], { lanes: { "Cán bộ": ["start", "review", "end"] } });
+    await modeler.importXML(xml);
+    const sent = [];
+    window.fetch = async (url, init) => {
+      sent.push(Object.keys(JSON.parse(init.body).files));
+      return new Response(JSON.stringify({ ok: true, problems: [] }), { status: 200 });
+    };
+    let bundle = {};
+    const checks = attachChecks(modeler, { registry: REGISTRY, checkUrl: "/c", file: "a.bpmn", serverDelay: 50,
+      files: async () => bundle });
+    await new Promise((done) => setTimeout(done, 20));
+    bundle = { "a.bpmn": xml };
+    await checks.ready;
+    expect(sent).to.deep.equal([["a.bpmn"]]);
+    checks.destroy();
+  });
+
   it("asks the server again 600 ms after the last change, once", async () => {
     const xml = diagram([user("review")], { lanes: { "Cán bộ": ["start", "review", "end"] } });
     await modeler.importXML(xml);

@@ -94,6 +94,8 @@ export function attachChecks(modeler, options = {}) {
   const markedShapes = new Set();
 
   adoptStyles();
+  let answered;
+  const firstAnswer = new Promise((resolve) => { answered = resolve; });
   const listRoot = node("section", "ioc-problems");
   listRoot.setAttribute("aria-live", "polite");
   const heading = node("h3", "ioc-problems-title", say("list_title"));
@@ -148,6 +150,11 @@ export function attachChecks(modeler, options = {}) {
     let body = null;
     try {
       const files = await options.files();
+      if (!Object.keys(files || {}).length || (file && !(file in files))) {
+        // The page is still putting the bundle together (this file is not in it yet): ask once it is.
+        if (run === serverRun && !destroyed) schedule();
+        return serverFound;
+      }
       await guessFile(files);
       const response = await fetch(checkUrl, {
         method: "POST",
@@ -165,7 +172,9 @@ export function attachChecks(modeler, options = {}) {
     if (!serverFailed && file) {
       lintFound = lintFound.map((p) => (p.file ? p : { ...p, file }));
     }
+    listRoot.dataset.server = serverFailed ? "failed" : "answered"; // for the page's tests and scripts
     render();
+    answered();
     return serverFound;
   }
 
@@ -279,6 +288,7 @@ export function attachChecks(modeler, options = {}) {
   };
   attached.set(modeler, handle);
   // Opening is no typing: the server is asked at once. `ready` resolves once both answers are shown.
-  handle.ready = Promise.all([firstLint, check()]).then(() => shown.list);
+  check();
+  handle.ready = Promise.all([firstLint, checkUrl && options.files ? firstAnswer : null]).then(() => shown.list);
   return handle;
 }
