@@ -286,8 +286,31 @@ def check_cell(cell: Cell, compile_check: Callable[[str], None] | None = None) -
     return None
 
 
+# The engine takes the first matching rule (or, with COLLECT, the list of every match, never aggregated):
+# these hit policies would give another answer than the table's author reads in it.
+_HIT_POLICIES_READ_OTHERWISE = {"PRIORITY", "OUTPUT ORDER", "RULE ORDER"}
+
+
+def hit_policy_problems(name: str, xml: str) -> list[Problem]:
+    """A problem for every decision table whose hit policy the engine does not apply."""
+    problems = []
+    for decision in etree.fromstring(xml.encode("utf-8")).iter("{*}decision"):
+        for table in decision.iter("{*}decisionTable"):
+            policy = (table.get("hitPolicy") or "UNIQUE").upper()
+            aggregation = table.get("aggregation")
+            if policy in _HIT_POLICIES_READ_OTHERWISE or (policy == "COLLECT" and aggregation):
+                shown = f"{policy} {aggregation}" if aggregation else policy
+                problems.append(Problem(name, table.get("id") or decision.get("id"), t(
+                    "decision %(decision)s: the engine does not apply hit policy %(policy)s (it takes the first"
+                    " matching rule, or with COLLECT the list of every match, never summed or counted); choose"
+                    " UNIQUE, FIRST, ANY or COLLECT without aggregation",
+                    decision=repr(decision.get("name") or decision.get("id")), policy=shown), code="dmn.hit_policy"))
+    return problems
+
+
 def check_files(files: Mapping[str, str], compile_check: Callable[[str], None] | None = None) -> list[Problem]:
-    """A problem for every decision-table cell (of the .dmn files) the engine would not read as meant."""
+    """A problem for every decision table (of the .dmn files) whose hit policy, and every cell, the engine
+    would not read as meant."""
     problems = []
     for name, xml in sorted(files.items()):
         if not name.lower().endswith(".dmn"):
@@ -296,6 +319,7 @@ def check_files(files: Mapping[str, str], compile_check: Callable[[str], None] |
             found = list(cells(name, xml))
         except etree.XMLSyntaxError:
             continue  # the parser has said so already
+        problems.extend(hit_policy_problems(name, xml))
         for cell in found:
             found = check_cell(cell, compile_check)
             if found is not None:

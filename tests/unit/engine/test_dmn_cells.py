@@ -28,12 +28,12 @@ BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 </bpmn:definitions>"""
 
 
-def dmn(cell: str, output: str = '"hit"') -> str:
+def dmn(cell: str, output: str = '"hit"', policy: str = 'hitPolicy="UNIQUE"') -> str:
     """A table of two rules: `cell` on input x gives `output`, anything else gives "miss"."""
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="d" name="D" namespace="http://ioc.test">
   <decision id="table" name="Table">
-    <decisionTable id="dt" hitPolicy="UNIQUE">
+    <decisionTable id="dt" {policy}>
       <input id="in_x" label="Amount"><inputExpression id="ie" typeRef="string"><text>x</text></inputExpression></input>
       <output id="out_result" label="Result" name="result" typeRef="string"/>
       <rule id="r1"><inputEntry id="r1_in"><text>{escape(cell)}</text></inputEntry>
@@ -151,3 +151,23 @@ def test_ioc_deploys_check_refuses_a_table_in_feel():
     assert "write ? != \"a\"" in problems[0].message
     _compiled, problems = service.check({"p.bpmn": BPMN, "t.dmn": dmn('? != "a"')})
     assert problems == []
+
+
+@pytest.mark.parametrize("policy", ['hitPolicy="PRIORITY"', 'hitPolicy="RULE ORDER"', 'hitPolicy="OUTPUT ORDER"',
+                                    'hitPolicy="COLLECT" aggregation="SUM"'])
+def test_a_hit_policy_the_engine_does_not_apply_is_refused(policy):
+    [problem] = check_files({"t.dmn": dmn('"a"', policy=policy)})
+    assert (problem.element_id, problem.code) == ("dt", "dmn.hit_policy")
+    assert "the engine does not apply hit policy" in problem.message
+
+
+def test_a_collect_table_without_aggregation_gives_the_list_the_author_reads_in_it():
+    assert check_files({"t.dmn": dmn("-", policy='hitPolicy="COLLECT"')}) == []
+    # Both rules match: the engine collects both outputs.
+    assert run(dmn("-", policy='hitPolicy="COLLECT"'), "a") == ["hit", "miss"]
+
+
+@pytest.mark.parametrize("policy", ['hitPolicy="FIRST"', 'hitPolicy="ANY"', ""])
+def test_first_any_and_unique_are_read_as_the_first_matching_rule(policy):
+    assert check_files({"t.dmn": dmn('"a"', policy=policy)}) == []
+    assert run(dmn('"a"', policy=policy), "a") == "hit"
