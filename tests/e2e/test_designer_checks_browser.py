@@ -80,6 +80,7 @@ def test_a_designer_sees_an_unknown_operator_marked_on_its_task_and_the_mark_goe
     assert "send_fax" in marker(page, "s0").text_content()
     listed = page.locator('.ioc-problem[data-element="s0"]', has_text="send_fax")
     assert listed.count() >= 1  # the canvas's own rule, and the server's check (same words once)
+    page.wait_for_selector('.ioc-problems[data-server="answered"]', state="attached")
     marker(page, "s0").hover()  # its problems, in the marker's tip
     page.wait_for_timeout(300)
     page.screenshot(path=str(shots / "designer-checks.png"))

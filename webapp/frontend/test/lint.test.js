@@ -160,6 +160,12 @@ describe("attachChecks on a modeler", () => {
     expect(item).to.exist;
     item.click();
     expect(modeler.get("selection").get().map((e) => e.id)).to.deep.equal(["review"]);
+    const fold = container.querySelector(".ioc-problems-fold");
+    fold.click(); // folded to its title: the list no longer covers the diagram
+    expect(container.querySelector(".ioc-problems-list").offsetParent).to.equal(null);
+    expect(fold.getAttribute("aria-expanded")).to.equal("false");
+    fold.click();
+    expect(container.querySelector(".ioc-problems-list").offsetParent).to.not.equal(null);
     checks.destroy();
     expect(container.querySelector(".ioc-problems")).to.equal(null);
   });

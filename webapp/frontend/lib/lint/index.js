@@ -98,7 +98,15 @@ export function attachChecks(modeler, options = {}) {
   const firstAnswer = new Promise((resolve) => { answered = resolve; });
   const listRoot = node("section", "ioc-problems");
   listRoot.setAttribute("aria-live", "polite");
-  const heading = node("h3", "ioc-problems-title", say("list_title"));
+  const heading = node("h3", "ioc-problems-title");
+  const fold = node("button", "ioc-problems-fold", say("list_title"));
+  fold.type = "button";
+  fold.setAttribute("aria-expanded", "true");
+  fold.addEventListener("click", () => { // the list may cover the diagram: it folds to its title
+    const folded = listRoot.classList.toggle("ioc-problems-folded");
+    fold.setAttribute("aria-expanded", String(!folded));
+  });
+  heading.append(fold);
   const items = node("ul", "ioc-problems-list");
   const status = node("p", "ioc-problems-status", say("list_checking"));
   listRoot.append(heading, status, items);

@@ -5,6 +5,11 @@ const CSS = `
   background: #fff; border: 1px solid #d0d7de; border-radius: 6px; padding: 6px 10px; font: 13px/1.4 system-ui, sans-serif;
   box-shadow: 0 1px 4px rgba(0, 0, 0, .12); z-index: 10; }
 .ioc-problems-title { margin: 0 0 4px; font-size: 13px; }
+.ioc-problems-fold { border: 0; background: none; padding: 0; font: inherit; font-weight: bold; color: inherit;
+  cursor: pointer; }
+.ioc-problems-fold::after { content: " ▾"; }
+.ioc-problems-folded .ioc-problems-fold::after { content: " ▸"; }
+.ioc-problems-folded .ioc-problems-list, .ioc-problems-folded .ioc-problems-status { display: none; }
 .ioc-problems-status { margin: 0; color: #555; }
 .ioc-problems-list { list-style: none; margin: 0; padding: 0; }
 .ioc-problem-go { display: block; width: 100%; text-align: left; border: 0; background: none; padding: 3px 0;
