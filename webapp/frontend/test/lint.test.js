@@ -217,6 +217,19 @@ describe("attachChecks on a modeler", () => {
     checks.destroy();
   });
 
+  it("lints once after a burst of changes", async () => {
+    await modeler.importXML(diagram([user("review")], { lanes: { "Cán bộ": ["start", "review", "end"] } }));
+    const checks = attachChecks(modeler, { registry: REGISTRY });
+    await checks.refresh();
+    let renders = 0;
+    container.addEventListener("ioc-checks-updated", () => { renders += 1; });
+    const review = modeler.get("elementRegistry").get("review");
+    for (const name of ["Một", "Hai", "Ba", "Bốn"]) modeler.get("modeling").updateLabel(review, name);
+    await new Promise((done) => setTimeout(done, 300));
+    expect(renders).to.equal(1);
+    checks.destroy();
+  });
+
   it("asks the server again 600 ms after the last change, once", async () => {
     const xml = diagram([user("review")], { lanes: { "Cán bộ": ["start", "review", "end"] } });
     await modeler.importXML(xml);

@@ -13,6 +13,7 @@ export { lintConfig } from "./config.js";
 export { lintProblems, place, serverProblems } from "./problems.js";
 
 const SERVER_DELAY_MS = 600;
+const LINT_DELAY_MS = 80;
 const OVERLAY = "ioc-check";
 const registries = new Map(); // registry URL -> Promise<registry|null>, once per page
 const attached = new WeakMap(); // modeler -> its handle (the modeler page attaches again after each import)
@@ -191,8 +192,12 @@ export function attachChecks(modeler, options = {}) {
     timer = setTimeout(() => { timer = null; check(); }, delay);
   }
 
+  let lintTimer = null;
   function onChange() {
-    lint();
+    // A drag or a paste changes many elements in a burst: lint once after it (bpmnlint takes ~50-150 ms
+    // on 200 elements), and ask the server 600 ms after the last change.
+    clearTimeout(lintTimer);
+    lintTimer = setTimeout(() => { lintTimer = null; lint(); }, LINT_DELAY_MS);
     schedule();
   }
 
@@ -268,6 +273,7 @@ export function attachChecks(modeler, options = {}) {
     /** Lint and ask the server now; resolves to every problem shown. */
     async refresh() {
       clearTimeout(timer);
+      clearTimeout(lintTimer);
       timer = null;
       await registryReady;
       await Promise.all([lint(), check()]);
@@ -288,6 +294,7 @@ export function attachChecks(modeler, options = {}) {
     destroy() {
       destroyed = true;
       clearTimeout(timer);
+      clearTimeout(lintTimer);
       eventBus.off(events, onChange);
       clearMarkers();
       listRoot.remove();
