@@ -99,6 +99,22 @@ def test_a_designer_sees_an_unknown_operator_marked_on_its_task_and_the_mark_goe
     assert page.errors == []
 
 
+def test_deploy_stops_in_the_page_while_the_canvas_shows_a_problem_the_engine_would_refuse(server, signed_in_designer):
+    xml = with_diagram(process("bao_cao_chan", [service(0, "send_fax", {"reason": '"Đã xử lý"'})]))
+    page = designer(signed_in_designer, server)
+    open_bundle(page, server, {"bao_cao_chan.bpmn": xml}, "Triển khai bị chặn")
+    page.wait_for_selector('.ioc-problems[data-server="answered"]', state="attached", timeout=30_000)
+    page.click("#modeler-deploy")
+    refused = page.locator(".modeler-message.error", has_text="Chưa triển khai")
+    refused.wait_for(timeout=15_000)
+    assert "send_fax" in refused.text_content()
+    assert page.locator("dialog[open]").count() == 0  # never asked for a note: nothing went to the server
+    status = page.evaluate("""async () => (await fetch("/designer/api/definitions/bao_cao_chan/1",
+        {credentials: "same-origin"})).status""")
+    assert status == 404
+    assert page.errors == []
+
+
 KINDS = [pytest.param(kind, marks=pytest.mark.skip(reason="bpmn-js cannot open the file as written: nothing to mark"))
          if kind in UNOPENABLE else kind for kind in REFUSALS]
 

@@ -50,6 +50,7 @@ def _ui_text() -> dict[str, str]:
         "deploy_question": _("Deploy this bundle as a new version?"),
         "deploy_confirm": _("Deploying would change other processes:"),
         "deploy_problems": _("The bundle was not deployed. Fix these problems first:"),
+        "deploy_blocked": _("Not deployed: the checks show problems the engine would refuse. Fix them first:"),
         "deployed": _("Deployed: %(list)s. New cases take it; running ones keep their version."),
         "deploy_missing": _("Deploying from the browser is not available on this server yet (it answered 404): "
                             "use `ioc deploy` for now."),
@@ -83,6 +84,7 @@ def modeler():
     page = {"bundle": bundle, "text": _ui_text(),
             "urls": {"drafts": "/designer/api/drafts", "check": "/designer/api/check",
                      "deploy": "/designer/api/deploy", "test": "/designer/test", "compare": "/designer/compare",
+                     "replay": "/designer/replay",
                      "model": "/designer/model"}}
     lists = {} if bundle else {"drafts": service.list(), "processes": service.deployed()}
     return render_template("designer/modeler.html", page=page, wide=bundle is not None, **lists)

@@ -6,6 +6,7 @@ import DmnModeler from "dmn-js/lib/Modeler";
 import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from "bpmn-js-properties-panel";
 
 import properties, { PANEL_VI } from "../properties/index.js";
+import { noSimpleModeModule } from "../dmn/index.js";
 import { attachChecks } from "../lint/index.js";
 import { postJson, csrfToken, format } from "./api.js";
 import { Bundle, BundleError } from "./bundle.js";
@@ -125,7 +126,11 @@ export class Workspace {
     const views = el("div", "modeler-dmn-views");
     const canvas = el("div", "modeler-dmn");
     panel.append(views, canvas);
-    const modeler = new DmnModeler({ container: canvas, ...dmnTranslation(this.lang) });
+    // dmn-js's simple-mode editors write FEEL, which the engine would misread: turned off (lib/dmn).
+    const dmnViews = dmnTranslation(this.lang);
+    dmnViews.decisionTable = { ...dmnViews.decisionTable, additionalModules: [
+      ...((dmnViews.decisionTable && dmnViews.decisionTable.additionalModules) || []), noSimpleModeModule] };
+    const modeler = new DmnModeler({ container: canvas, ...dmnViews });
     const watched = new WeakSet();
     modeler.on("views.changed", ({ views: all, activeView }) => {
       const viewer = modeler.getActiveViewer();
@@ -353,6 +358,16 @@ export class Workspace {
   async deploy() {
     const draft = await this.savedDraft();
     if (!draft) return;
+    // What the canvas checks show as blocking (the engine would refuse it) stops the deploy here already;
+    // the server checks again whatever the page says.
+    const handles = [...this.checks.values()];
+    const results = await Promise.all(handles.map((handle) => handle.refresh()));
+    if (handles.some((handle) => handle.hasBlockingProblems && handle.hasBlockingProblems())) {
+      const lines = [...new Set(results.flatMap((r) => (Array.isArray(r) ? r : []))
+        .filter((p) => p.blocking !== false).map(describe))];
+      this.say("error", this.text.deploy_blocked, lines);
+      return;
+    }
     const { value, note } = await ask({
       title: this.text.deploy_question, note: this.text.deploy_note,
       buttons: [{ label: this.text.cancel, value: "no" }, { label: this.text.deploy, value: "yes" }],
@@ -387,6 +402,7 @@ export class Workspace {
     on("modeler-check", () => this.check());
     on("modeler-test", () => this.goTo(this.urls.test, {}));
     on("modeler-compare", () => this.compare());
+    on("modeler-replay", () => this.goTo(this.urls.replay, {}));
     on("modeler-deploy", () => this.deploy());
     this.$("modeler-add-files").addEventListener("change", async (event) => {
       await this.addFromDisk(event.target.files);
