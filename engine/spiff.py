@@ -508,8 +508,10 @@ def check_timer(expression: str, kind: str, evaluator: RestrictedEvaluator) -> T
     try:
         evaluator.compile_check(expression)
     except ExpressionError as exc:
+        # The sandbox's reason without Python's exception name ("SyntaxError: …"), on one line.
+        reason = re.sub(r"^[A-Za-z]*(?:Error|Exception): *", "", " ".join(str(text_of(exc)).split()))
         return t("timer expression %(expression)s is not valid: %(reason)s", expression=repr(expression),
-                 reason=text_of(exc))
+                 reason=reason)
     if _ISO_NAME.match(expression.strip()):
         return t("timer expression %(expression)s must be quoted: write \"%(expression)s\" (it is a Python expression)",
                  expression=expression)
