@@ -224,6 +224,13 @@ def _text(node: etree._Element) -> str:
     return (node.text or "").strip()
 
 
+# Attributes at their BPMN 2.0 schema default mean the same written or not; modelers differ in writing them.
+_DEFAULTS = {"cancelActivity": "true", "isInterrupting": "true", "isForCompensation": "false", "startQuantity": "1",
+             "completionQuantity": "1", "parallelMultiple": "false", "instantiate": "false", "isClosed": "false",
+             "gatewayDirection": "Unspecified", "processType": "None", "triggeredByEvent": "false",
+             "isImmediate": "true", "implementation": "##unspecified"}
+
+
 def _tracked(node: etree._Element) -> bool:
     if _ns(node.tag) != BPMN_NS or not node.get("id"):
         return False
@@ -260,6 +267,8 @@ def _bpmn_model(text: str) -> _BpmnModel:
             if attr == "id" or attr == XSI_TYPE:
                 continue
             local = _local(attr)
+            if _DEFAULTS.get(local) == value.strip():
+                continue  # written or left out alike (bpmn-js leaves out cancelActivity="true"): no change
             props["name" if local == "name" else f"attr:{local}"] = value
         _flatten(node, props, names, "")
         if element_id in lanes:
@@ -368,7 +377,7 @@ def compare_bpmn(old: str, new: str) -> list[ElementChange]:
         elif pb is None:
             out.append(ElementChange(element_id, "removed", element_type, name, _property_changes(pa, {})))
         else:
-            changes = _property_changes(pa, pb)
+            changes = _property_changes(pa, pb, both=True)
             if a.types[element_id] != element_type:
                 changes = (PropertyChange("type", a.types[element_id], element_type), *changes)
             moved = a.layout.get(element_id) != b.layout.get(element_id)
@@ -379,9 +388,16 @@ def compare_bpmn(old: str, new: str) -> list[ElementChange]:
     return sorted(out, key=lambda e: KINDS.index(e.kind))
 
 
-def _property_changes(a: dict[str, str], b: dict[str, str]) -> tuple[PropertyChange, ...]:
+def _property_changes(a: dict[str, str], b: dict[str, str], both: bool = False) -> tuple[PropertyChange, ...]:
+    """What differs; for an element on both sides, an attribute left at its default reads as that default."""
     keys = list(dict.fromkeys([*a, *b]))
-    return tuple(PropertyChange(k, a.get(k), b.get(k)) for k in keys if a.get(k) != b.get(k))
+
+    def value(side: dict[str, str], key: str) -> str | None:
+        if key in side or not both or not key.startswith("attr:"):
+            return side.get(key)
+        return _DEFAULTS.get(key[len("attr:"):])
+
+    return tuple(PropertyChange(k, value(a, k), value(b, k)) for k in keys if a.get(k) != b.get(k))
 
 
 # --------------------------------------------------------------------------- DMN

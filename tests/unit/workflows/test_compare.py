@@ -24,6 +24,17 @@ def test_the_same_text_has_no_changes():
     assert compare_dmn(DMN, DMN) == []
 
 
+def test_an_attribute_at_its_schema_default_left_out_is_no_change():
+    # bpmn-js leaves out cancelActivity="true" when it saves: a file opened and saved unchanged differs in nothing.
+    saved = BPMN.replace(' cancelActivity="true"', "")
+    assert saved != BPMN
+    assert compare_bpmn(BPMN, saved) == []
+    # An interrupting timer made non-interrupting is a change.
+    changed = BPMN.replace('id="overdue_timer" name="Quá hạn" attachedToRef="handle" cancelActivity="true"',
+                           'id="overdue_timer" name="Quá hạn" attachedToRef="handle" cancelActivity="false"')
+    assert _props(_one(compare_bpmn(BPMN, changed), "overdue_timer")) == {"attr:cancelActivity": ("true", "false")}
+
+
 def test_an_added_element_is_listed_with_its_properties():
     new = BPMN.replace('<bpmn:serviceTask id="remind" ',
                        '<bpmn:scriptTask id="extra_step" name="Bước mới"><bpmn:script>x = 1</bpmn:script>'
