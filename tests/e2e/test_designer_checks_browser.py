@@ -166,3 +166,19 @@ def test_the_deployed_field_report_opens_with_no_problem_that_would_block_its_de
     assert blocking == []
     assert page.errors == []
     page.close()
+
+
+IMPORTS = sorted((BPMN_DIR.parent / "tests" / "data" / "imports").glob("*/*.bpmn"))
+
+
+@pytest.mark.parametrize("path", IMPORTS, ids=[f"{p.parent.name}/{p.name}" for p in IMPORTS])
+def test_a_file_from_another_modeler_opens_in_the_modeler_with_its_to_do_list_in_plain_words(server, signed_in_designer,
+                                                                                             path):
+    page = designer(signed_in_designer, server)
+    open_bundle(page, server, {path.name: path.read_text(encoding="utf-8")}, f"Nhập: {path.name}")
+    page.wait_for_selector('.ioc-problems[data-server="answered"]', state="attached", timeout=30_000)
+    assert page.locator(".djs-container g.djs-shape").count() >= 1  # drawn, not an empty canvas
+    messages = [m.text_content() for m in page.locator(".ioc-problem .ioc-problem-message").all()]
+    for message in messages:
+        assert message.strip() and "0x" not in message and "<Element" not in message and "Error:" not in message
+    assert page.errors == []
