@@ -58,7 +58,10 @@ export class Workspace {
       entry = await this.bundle.add(name, xml, { changed });
     } catch (error) {
       if (!(error instanceof BundleError)) throw error;
-      this.say("error", format(this.text[error.code], { name: error.name_, reason: error.reason }));
+      // A file the editors cannot open has no element to mark: the server's check says, in the product's
+      // words, what is wrong with it (the library's reason alone is bpmn-js's or dmn-js's internals).
+      const lines = error.code === "open_failed" ? await this.problemsOf(name, xml) : [];
+      this.say("error", format(this.text[error.code], { name: error.name_, reason: error.reason }), lines);
       return false;
     }
     if (entry.warnings.length) {
@@ -68,6 +71,17 @@ export class Workspace {
     if (!this.active || changed) this.select(name);
     else this.renderTabs();
     return true;
+  }
+
+  /** The server's check of one file on its own, as lines (none when the server cannot be asked). */
+  async problemsOf(name, xml) {
+    try {
+      const response = await postJson(this.urls.check, { files: { [name]: xml } }, this.csrf);
+      const problems = response.body && Array.isArray(response.body.problems) ? response.body.problems : [];
+      return problems.filter((p) => p.file === name || !p.file).map(describe);
+    } catch (_error) {
+      return [];
+    }
   }
 
   async addFromDisk(fileList) {
