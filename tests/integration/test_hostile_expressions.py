@@ -10,19 +10,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from engine.errors import DeploymentError
 from engine.models import AuditEvent, HumanTask, Incident, ProcessInstance
 from tests.bpmn_factory import process, rule, script, service, user
 
 TARGET = Path("/tmp/ioc-hostile-test-file")
 
 HOSTILE = [
-    pytest.param(f"open({str(TARGET)!r}, 'w').write('owned')", "open() is not allowed", id="file access"),
+    # Called by name, open() and type() are refused at deploy (below); through another name only the sandbox sees them.
+    pytest.param(f"f = open\nf({str(TARGET)!r}, 'w').write('owned')", "open() is not allowed", id="file access"),
     pytest.param("x = getattr((), '__class__')", "__class__", id="dunder through getattr"),
     pytest.param("while True:\n    pass", "", id="endless loop"),
     pytest.param("x = 9 ** 9 ** 9", "", id="power bomb"),
     pytest.param("x = 'a' * 10 ** 10", "", id="memory bomb"),
     pytest.param("f = lambda f: f(f)\nf(f)", "RecursionError", id="recursion"),
-    pytest.param("x = type(1)", "type() is not allowed", id="type introspection"),
+    pytest.param("t = type\nx = t(1)", "type() is not allowed", id="type introspection"),
 ]
 
 
@@ -55,6 +57,15 @@ def test_a_hostile_script_becomes_an_incident(services, session, code, reason):
     other = services.instances.start("benign", {"x": 1})
     session.commit()
     assert other.status == "running"
+
+
+@pytest.mark.parametrize("code, name", [(f"open({str(TARGET)!r}, 'w').write('owned')", "open"), ("x = type(1)", "type")])
+def test_a_script_calling_a_builtin_the_sandbox_lacks_is_refused_at_deploy(services, session, code, name):
+    with pytest.raises(DeploymentError) as refused:
+        services.definitions.deploy({"hostile.bpmn": process("hostile", [script(0, code), user(1)], {"officer": ["s1"]})})
+    problem = refused.value.problems[0]
+    assert problem.element_id == "s0" and f"script calls {name}, which the sandbox does not provide" in str(problem.message)
+    assert not TARGET.exists()
 
 
 def test_a_hostile_service_parameter_becomes_an_incident(services, session):
