@@ -201,3 +201,63 @@ def test_a_file_from_another_modeler_opens_in_the_modeler_with_its_to_do_list_in
     for message in messages:
         assert message.strip() and "0x" not in message and "<Element" not in message and "Error:" not in message
     assert page.errors == []
+
+
+def test_a_camunda_example_completed_in_the_modeler_deploys_and_runs_to_its_first_user_task(server, signed_in_designer):
+    path = BPMN_DIR.parent / "tests" / "data" / "imports" / "camunda" / "synchronous-service-invocation.bpmn"
+    page = designer(signed_in_designer, server)
+    open_bundle(page, server, {path.name: path.read_text(encoding="utf-8")}, "Camunda: gọi dịch vụ đồng bộ")
+    page.wait_for_selector('.ioc-problems[data-server="answered"]', state="attached", timeout=30_000)
+    codes = {item.get_attribute("data-code") for item in page.locator(".ioc-problem").all()}
+    assert {"lane.missing", "operator.camunda"} <= codes, codes
+
+    # The to-do list, done in the modeler: a pool around the process, divided into lanes named after a role.
+    page.locator('.djs-palette .entry[data-action="create.participant-expanded"]').click()
+    box = page.locator(".modeler-canvas:visible").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.4)
+    participant = page.locator('g.djs-shape[data-element-id^="Participant_"]')
+    participant.first.wait_for(state="attached", timeout=10_000)
+    page.locator('.djs-context-pad .entry[data-action="lane-divide-two"]').dispatch_event("click")
+    lanes = page.locator('g.djs-shape[data-element-id^="Lane_"]')
+    lanes.nth(1).wait_for(state="attached", timeout=10_000)
+    assert lanes.count() == 2
+    for lane in [lanes.nth(0).get_attribute("data-element-id"), lanes.nth(1).get_attribute("data-element-id")]:
+        page.locator(f'g[data-element-id="{lane}"]').dispatch_event("click")
+        page.wait_for_selector('.modeler-properties [data-group-id="group-ioc-lane"]', state="attached")
+        role = page.locator('.modeler-properties [data-entry-id="ioc-role"] select')
+        if not role.is_visible():
+            page.locator('.modeler-properties [data-group-id="group-ioc-lane"] .bio-properties-panel-group-header').click()
+        role.select_option("officer")
+
+    # The Camunda service task gets an operator of the registry, with its parameter.
+    page.locator('g[data-element-id="ServiceTask_1"]').dispatch_event("click")
+    page.wait_for_selector('.modeler-properties [data-group-id="group-ioc-operator"]', state="attached")
+    operator = page.locator('.modeler-properties [data-entry-id="ioc-operator"] select')
+    if not operator.is_visible():
+        page.locator('.modeler-properties [data-group-id="group-ioc-operator"] .bio-properties-panel-group-header').click()
+    operator.select_option("deadline")
+    hours = page.locator('.modeler-properties [data-entry-id="ioc-param-hours"] input')
+    hours.fill("8")
+    hours.blur()
+
+    # Nothing left that blocks a deploy; deployed from the modeler.
+    page.locator('.ioc-problem-blocking').first.wait_for(state="detached", timeout=15_000)
+    page.click("#modeler-deploy")
+    dialog = page.locator("dialog[open]")
+    dialog.wait_for(timeout=15_000)
+    dialog.locator("textarea, input[type=text]").first.fill("Ví dụ của Camunda, đã hoàn thiện")
+    dialog.locator("button", has_text="Triển khai").click()
+    page.locator(".modeler-message.ok").wait_for(timeout=30_000)
+    assert page.errors == []
+
+    # It runs to its first user task, the officer's, in a test run of the deployed version.
+    page.goto(f"{server}/designer/test?key=synchronousServiceInvocation&version=1")
+    start = page.locator("#testrun-start")
+    start.locator("select[name=category]").select_option("street_lighting")
+    start.locator("select[name=place]").select_option("P-BUON-MA-THUOT")
+    start.locator("input[name=title]").fill("Ví dụ Camunda chạy thử")
+    start.locator("#testrun-go").click()
+    task = page.locator('form.testrun-task[data-element="waitStateBefore"]')
+    task.wait_for(timeout=30_000)
+    assert page.locator('form.testrun-task[data-element="waitStateAfter"]').count() == 0
+    assert page.errors == []
