@@ -23,3 +23,13 @@ def signed_in(browser, base, username, width=1280):
     page.click("form button[type=submit]")
     page.wait_for_url(re.compile(r".*/tasks/.*"))
     return page
+
+
+def deploy_from_modeler(page, note: str) -> None:
+    """Press the modeler's Deploy, give the note the dialog asks for, and wait for the deployed message."""
+    page.click("#modeler-deploy")
+    dialog = page.locator("dialog[open]")
+    dialog.wait_for(timeout=15_000)
+    dialog.locator("textarea, input[type=text]").first.fill(note)
+    dialog.locator("button", has_text="Triển khai").click()
+    page.locator(".modeler-message.ok").wait_for(timeout=30_000)

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from tests.e2e.browsing import deploy_from_modeler
 from tests.e2e.test_designer_compare_browser import designer_page
 from tests.working_time import working
 
@@ -164,12 +165,7 @@ def test_a_designer_changes_a_deadline_and_a_reminder_tests_compares_deploys_and
     # 4. Deploy from the modeler, with a note.
     page.goto(f"{server}/designer/model?draft={draft}")
     page.wait_for_selector('.ioc-problems[data-server="answered"]', state="attached", timeout=30_000)
-    page.click("#modeler-deploy")
-    dialog = page.locator("dialog[open]")
-    dialog.wait_for(timeout=15_000)
-    dialog.locator("textarea, input[type=text]").first.fill("Thời hạn thường 48 giờ; nhắc sau 2 giờ")
-    dialog.locator("button", has_text="Triển khai").click()
-    page.locator(".modeler-message.ok").wait_for(timeout=30_000)
+    deploy_from_modeler(page, "Thời hạn thường 48 giờ; nhắc sau 2 giờ")
     assert _newest_version(page, server, "field_report") == deployed + 1
     assert errors == []
 

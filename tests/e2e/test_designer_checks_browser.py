@@ -14,6 +14,7 @@ import pytest
 
 from tests.bpmn_factory import process, service
 from tests.conftest import BPMN_DIR
+from tests.e2e.browsing import deploy_from_modeler
 from tests.e2e.diagram_layout import with_diagram
 
 try:
@@ -242,12 +243,7 @@ def test_a_camunda_example_completed_in_the_modeler_deploys_and_runs_to_its_firs
 
     # Nothing left that blocks a deploy; deployed from the modeler.
     page.locator('.ioc-problem-blocking').first.wait_for(state="detached", timeout=15_000)
-    page.click("#modeler-deploy")
-    dialog = page.locator("dialog[open]")
-    dialog.wait_for(timeout=15_000)
-    dialog.locator("textarea, input[type=text]").first.fill("Ví dụ của Camunda, đã hoàn thiện")
-    dialog.locator("button", has_text="Triển khai").click()
-    page.locator(".modeler-message.ok").wait_for(timeout=30_000)
+    deploy_from_modeler(page, "Ví dụ của Camunda, đã hoàn thiện")
     assert page.errors == []
 
     # It runs to its first user task, the officer's, in a test run of the deployed version.
