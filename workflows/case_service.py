@@ -26,6 +26,7 @@ from workflows.errors import AccessDeniedError, CaseNotFoundError, IntakeError
 from workflows.media import MediaFile, MediaLimits, Upload, check_document, check_uploads, inspect, safe_name
 from workflows.models import (
     CHANNEL_PREFIX,
+    CITIZEN_CHANNELS,
     PRIORITIES,
     Attachment,
     Case,
@@ -39,9 +40,11 @@ from workflows.questions import clean_answers, parse_questions
 from workflows.units import PLACE_KINDS, UnitDirectory
 
 T = TypeVar("T")
-PROCESS_FOR_CHANNEL = {"field_report": "field_report", "hotline": "hotline_call"}
+PROCESS_FOR_CHANNEL = {"field_report": "field_report", "hotline": "hotline_call", "kpi": "kpi_breach",
+                       "alert": "monitoring_alert"}
 # Extra start data a channel's process reads, taken from IntakeRequest.process_data: name → allowed
-# values, the first being the default. Only declared names are taken, so no channel sets case_id & co.
+# values, the first being the default; () takes any text (at most 500 characters, default ""), for what
+# a system raises (an indicator's code, a period). Only declared names are taken, so no channel sets case_id & co.
 START_DATA: dict[str, dict[str, tuple[str, ...]]] = {
     # hotline_call: the operator classified the call; an information request is closed as answered.
     "hotline": {"call_kind": ("report", "information")},
@@ -132,6 +135,13 @@ def start_data(request: IntakeRequest) -> tuple[dict[str, str], dict[str, Any]]:
     errors: dict[str, Any] = {name: t("channel %(channel)s takes no %(name)s", channel=request.channel, name=name)
                               for name in sorted(set(sent) - set(declared))}
     for name, allowed in declared.items():
+        if not allowed:
+            value = str(sent.get(name) if sent.get(name) is not None else "")
+            if len(value) <= 500:
+                data[name] = value
+            else:
+                errors[name] = t("at most %(count)s characters", count=500)
+            continue
         value = str(sent.get(name) or allowed[0])
         if value in allowed:
             data[name] = value
@@ -331,7 +341,7 @@ class CaseService:
             errors["channel"] = t("channel %(channel)s is not open for intake (open: %(open)s)",
                                   channel=repr(r.channel), open=", ".join(PROCESS_FOR_CHANNEL))
         category = self._category(r.category) if r.category else None
-        if category is None or not category.active:
+        if category is None or not category.active or (category.internal and r.channel in CITIZEN_CHANNELS):
             errors["category"] = t("choose one of the listed categories")
         unit = UnitDirectory(self.session).by_code(r.admin_unit) if r.admin_unit else None
         if unit is None or unit.kind not in PLACE_KINDS or not unit.active:

@@ -43,12 +43,13 @@ def is_handling_unit(session: Session, code: str) -> bool:
 
 def category_options(session: Session, language: str) -> list[tuple[str, str]]:
     """(code, name) of the active categories, by Vietnamese name."""
-    return [(c.code, c.label(language)) for c in categories(session)]
+    return [(c.code, c.label(language)) for c in categories(session, internal=False)]
 
 
 def is_category(session: Session, code: str) -> bool:
     """Is `code` an active category now?"""
-    return session.scalar(select(Category.code).where(Category.code == code, Category.active.is_(True))) is not None
+    return session.scalar(select(Category.code).where(Category.code == code, Category.active.is_(True),
+                                                  Category.internal.is_(False))) is not None
 
 
 UNITS = ChoiceSource(unit_options, is_handling_unit, "Đơn vị xử lý (đơn vị đang hoạt động có cán bộ xử lý)")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, JSONType, UTCDateTime, utcnow
 from engine.models import BigId, ProcessInstance
 
-CHANNEL_PREFIX = {"field_report": "PA", "hotline": "HL", "kpi": "KPI", "camera": "CAM"}
+CHANNEL_PREFIX = {"field_report": "PA", "hotline": "HL", "kpi": "KPI", "alert": "CB", "camera": "CAM"}
+# The channels citizens use; the others (indicator breaches, alerts, cameras) are raised by systems.
+CITIZEN_CHANNELS = ("field_report", "hotline")
 PRIORITIES = ("low", "normal", "high")
 # "Priority first" order (tasks carry the rank: engine HumanTask.case_priority_rank).
 PRIORITY_RANK = {"high": 0, "normal": 1, "low": 2}
@@ -99,6 +101,8 @@ class Category(Base):
     # Extra questions the portal, the hotline and Open311 ask for this field (workflows/questions.py):
     # [{"name", "label", "label_en", "type": text|number|choice|yesno, "required", "choices": [...]}]
     questions: Mapped[list] = mapped_column(JSONType, default=list, server_default="[]")
+    # Only for cases systems raise (indicator breaches, alerts): never offered to citizens or the hotline.
+    internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Case(Base):
@@ -353,6 +357,7 @@ class CaseComment(Base):
 from workflows.admin.models import AdminAuditEntry  # noqa: E402,F401 - the admin console's tables (create_all, Alembic)
 from workflows.admin.unit_models import AdminUnitChange, AdminUnitPeriod  # noqa: E402,F401 - units over time
 from workflows.calendar.models import CalendarException, WorkingHoursSetting  # noqa: E402,F401 - working-time calendar
+from workflows.monitoring import models as _monitoring_models  # noqa: E402,F401 - indicators, values, alerts
 
 
 class DesignerTestCase(Base):

@@ -238,7 +238,8 @@ class Open311Service:
     def services(self, lang: str = "vi") -> list[ServiceInfo]:
         """Every active category as a service type, in order of its name."""
         departments = self._unit_names(lang)
-        rows = self.session.scalars(select(Category).where(Category.active.is_(True)).order_by(Category.code))
+        rows = self.session.scalars(select(Category).where(Category.active.is_(True), Category.internal.is_(False))
+                                    .order_by(Category.code))
         services = []
         for category in rows:
             name, other = (category.name_en, category.name) if lang == "en" else (category.name, category.name_en)
@@ -273,7 +274,7 @@ class Open311Service:
 
     def _category(self, service_code: str) -> Category:
         category = self.session.get(Category, service_code) if service_code else None
-        if category is None or not category.active:
+        if category is None or not category.active or category.internal:
             raise Open311Error(404, t("service_code %(code)s is not a service of this server; see GET services",
                                       code=repr((service_code or "")[:60])))
         return category

@@ -149,7 +149,7 @@ class PortalService:
     # ------------------------------------------------------------------ the form
     def categories(self, lang: str = "vi") -> list[CategoryForm]:
         """The active categories with their extra questions, by name."""
-        rows = self.session.scalars(select(Category).where(Category.active.is_(True)))
+        rows = self.session.scalars(select(Category).where(Category.active.is_(True), Category.internal.is_(False)))
         out = [CategoryForm(c.code, _name(c, lang), parse_questions(c.questions)) for c in rows]
         return sorted(out, key=lambda c: (c.code == "other", c.name))
 

@@ -25,10 +25,13 @@ class Choice:
         return self.name_en if language == "en" and self.name_en else self.name
 
 
-def categories(session: Session) -> list[Choice]:
-    """Active categories, by Vietnamese name."""
-    rows = session.execute(select(Category.code, Category.name, Category.name_en)
-                           .where(Category.active.is_(True)).order_by(Category.name))
+def categories(session: Session, internal: bool = True) -> list[Choice]:
+    """Active categories, by Vietnamese name; `internal=False` leaves out those only systems raise cases in
+    (indicator breaches, alerts), for the forms where a case of a citizen is classified."""
+    query = select(Category.code, Category.name, Category.name_en).where(Category.active.is_(True))
+    if not internal:
+        query = query.where(Category.internal.is_(False))
+    rows = session.execute(query.order_by(Category.name))
     return [Choice(*row) for row in rows]
 
 

@@ -41,7 +41,7 @@ def _console(values: dict[str, Any] | None = None, errors: dict[str, str] | None
     return render_template(
         "hotline/console.html", values=values, errors=errors or {}, answers=values.get("answers", {}),
         call_id=values.get("call_id") or uuid.uuid4().hex, lang=lang,
-        categories=categories(db.session), places=places(db.session), questions=_hotline().questions(lang),
+        categories=categories(db.session, internal=False), places=places(db.session), questions=_hotline().questions(lang),
         priorities={key: translate(label) for key, label in PRIORITY_LABELS.items()}), status
 
 
