@@ -93,6 +93,7 @@ def configure_blueprints(app: Flask) -> None:
         designer,
         home,
         hotline,
+        monitoring,
         notifications,
         open311,
         portal,
@@ -100,7 +101,8 @@ def configure_blueprints(app: Flask) -> None:
         tasklist,
     )
 
-    for module in (home, auth, tasklist, cases, notifications, dashboard, api, portal, public, hotline, open311, admin, designer):
+    for module in (home, auth, tasklist, cases, notifications, dashboard, api, portal, public, hotline, open311, admin, designer,
+                   monitoring):
         app.register_blueprint(module.bp)
     notifications.init_app(app)
 
