@@ -62,7 +62,8 @@ def load_reference_data(session: Session, data: dict[str, Any], password_hash: s
         department = units.get(item.get("department") or "")
         session.add(Category(code=item["code"], name=item["name"], name_en=item["name_en"],
                              department_id=department.id if department else None,
-                             default_priority=item.get("default_priority", "normal"), questions=questions))
+                             default_priority=item.get("default_priority", "normal"), questions=questions,
+                             internal=bool(item.get("internal", False))))
         added["categories"] += 1
     session.flush()
     return added
