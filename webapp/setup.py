@@ -52,4 +52,21 @@ def setup_demo(app: Flask) -> list[str]:
         services = runtime().services(db.session)
         if Open311Service(db.session, services.cases, runtime().clock).seed_demo_client():
             lines.append(t("Open311: demo api_key added"))
+        lines.extend(_monitoring_demo(services))
+    return lines
+
+
+def _monitoring_demo(services) -> list:
+    """The monitoring demo (workflows/monitoring/demo.py), after the processes it opens cases in are deployed."""
+    from workflows.monitoring.demo import load_monitoring_demo
+
+    added = load_monitoring_demo(services, runtime().clock)
+    lines = []
+    if added.indicators or added.values:
+        lines.append(t("monitoring: +%(indicators)s indicators, +%(values)s values (%(uploads)s files), "
+                       "%(evaluated)s evaluated, %(cases)s cases open, %(missing)s reports missing",
+                       indicators=added.indicators, values=added.values, uploads=added.uploads,
+                       evaluated=added.evaluated, cases=added.cases, missing=added.missing))
+    if added.sources:
+        lines.append(t("monitoring: demo alert source added"))
     return lines
