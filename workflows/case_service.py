@@ -62,6 +62,15 @@ TEXT_LIMITS = {"reporter_name": 255, "reporter_phone": 32, "reporter_email": 255
 ATTACHMENT_STAGES = ("report", "resolution")  # before (sent with the case) / after (the unit's, with the resolution)
 _PHONE = re.compile(r"^\+?[0-9 .-]{8,16}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# kpi_breach: what the monitoring evaluation found (workflows/monitoring/evaluation.py): the indicator and its rule
+# table's inputs, the reporting unit and the unit that explains, the period, rule, severity, value and target, the
+# message in plain words, the previous case of a recurrence and how long the case waits for the next period.
+START_DATA["kpi"] = {
+    "kpi_severity": ("medium", "low", "high", "critical"),
+    **{name: () for name in ("kpi_indicator", "kpi_indicator_name", "kpi_field", "kpi_period_kind", "kpi_direction",
+                             "kpi_unit", "kpi_responsible_unit", "kpi_period", "kpi_rule", "kpi_value",
+                             "kpi_expected", "kpi_message", "kpi_previous_case", "kpi_wait_until")},
+}
 
 
 def phone_key(phone: str) -> str:

@@ -21,12 +21,14 @@ from workflows.attachments import FileStore
 from workflows.case_service import MAX_ATTACHMENT_BYTES, CaseService
 from workflows.media import MediaLimits
 from workflows.models import Case
+from workflows.monitoring.operators import register_kpi_operators
 from workflows.operators import register_operators, task_created
 from workflows.roles import lane_roles
 from workflows.task_service import TaskService
 
 log = logging.getLogger(__name__)
 REGISTRY = register_operators(OperatorRegistry())
+register_kpi_operators(REGISTRY)  # the monitoring operators (kpi_breach.bpmn)
 # One evaluator per process: it caches compiled expressions.
 EVALUATOR = RestrictedEvaluator()
 
