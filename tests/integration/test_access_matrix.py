@@ -102,6 +102,9 @@ def world(tmp_path_factory):
         db.session.add(job)
         db.session.commit()
         ids["migration_job"] = job.id
+        from tests.monitoring_views_data import seed_monitoring  # an indicator, a ward's value, a target
+
+        ids.update(seed_monitoring(db.session))
     yield app, clients, ids
     with app.app_context():
         db.engine.dispose()
@@ -265,6 +268,24 @@ ROUTES = [
     ("designer.modeler_drafts", "GET", "/designer/api/drafts", {"admin", "designer"}, {}, set()),
     ("designer.modeler_draft", "GET", "/designer/api/drafts/{draft}", {"admin", "designer"}, {}, set()),
     ("designer.modeler_save_draft", "POST", "/designer/api/drafts", {"admin", "designer"}, {}, set()),  # not JSON: 400
+    # Monitoring views: officials, limited to the units in their view (the ward's value and trend: who sees the
+    # ward). The catalogue: officials and designers read it; designers and administrators edit it (an empty form
+    # answers 400; the target removed by the designer is gone for the administrator: 404, unchecked).
+    ("monitoring.index", "GET", "/monitoring/", OFFICIALS, {}, set()),
+    ("monitoring.missing", "GET", "/monitoring/missing", OFFICIALS, {}, set()),
+    ("monitoring.trend", "GET", "/monitoring/indicators/{indicator}?unit=P-BUON-MA-THUOT", CASE_SEERS, {}, set()),
+    ("monitoring.value", "GET", "/monitoring/values/{kpi_value}", CASE_SEERS, {}, set()),
+    ("monitoring.catalogue", "GET", "/monitoring/catalogue", OFFICIALS | {"designer"}, {}, set()),
+    ("monitoring.catalogue_new", "GET", "/monitoring/catalogue/new", {"designer", "admin"}, {}, set()),
+    ("monitoring.catalogue_new", "POST", "/monitoring/catalogue/new", {"designer", "admin"}, {"data": {"code": ""}},
+     set()),
+    ("monitoring.catalogue_edit", "GET", "/monitoring/catalogue/{indicator}", OFFICIALS | {"designer"}, {}, set()),
+    ("monitoring.catalogue_edit", "POST", "/monitoring/catalogue/{indicator}", {"designer", "admin"},
+     {"data": {"name": ""}}, set()),
+    ("monitoring.catalogue_target", "POST", "/monitoring/catalogue/{indicator}/targets", {"designer", "admin"},
+     {"data": {"year": ""}}, set()),
+    ("monitoring.catalogue_target_delete", "POST", "/monitoring/catalogue/{indicator}/targets/{kpi_target}/delete",
+     {"designer", "admin"}, {}, {"admin"}),
     # Everyone's own account page (a password change without the current password answers 400).
     ("auth.profile", "GET", "/account/profile", SIGNED, {}, set()),
     ("auth.profile", "POST", "/account/profile", SIGNED, {"data": {"current": ""}}, set()),

@@ -71,3 +71,4 @@ def monitoring_navigation() -> dict[str, Any]:
 # Pages: one import line per submodule (each adds its routes to `bp` and its entry to the navigation).
 
 __all__ = ["bp", "monitoring_required", "section", "_l", "REPORTERS", "CATALOGUE_EDITORS", "SOURCE_ADMINS"]
+from webapp.blueprints.monitoring import catalogue, overview  # noqa: E402,F401
