@@ -260,15 +260,35 @@ def test_english_files_with_commas_read_their_numbers_the_english_way(ingest, se
     assert [e[0] for e in errors_of(mixed)] == [2] and "two ways" in errors_of(mixed)[0][2]
 
 
-def test_the_dry_run_shows_the_breaches_when_the_evaluation_is_installed(ingest, session):
-    upload = ingest.dry_run("x.csv", csv_file("KT01;P-BUON-MA-THUOT;03/2026;62,5;"),
-                            actor_of(session, "cb.buonmathuot"))
-    try:
-        import workflows.monitoring.evaluation  # noqa: F401
-    except ImportError:
-        assert upload.report["findings"] is None
-    else:
-        assert isinstance(upload.report["findings"], list)
+def test_the_dry_run_shows_which_rules_would_breach_and_storing_sends_the_values_to_evaluation(
+        services, session, clock, catalogue):
+    from tests.conftest import BPMN_DIR
+    from workflows.monitoring.evaluation import Evaluator
+    from workflows.monitoring.models import Breach, Target
+
+    services.definitions.deploy({name: (BPMN_DIR / name).read_text(encoding="utf-8")
+                                 for name in ("kpi_breach.bpmn", "kpi_rules.dmn")}, deployed_by="test")
+    session.add(Target(indicator_code="KT01", unit_id=None, year=2026, period=None, kind="plan", value=90))
+    session.commit()
+    evaluated: list[list[int]] = []
+
+    def evaluate(ids):
+        evaluated.append(ids)
+        Evaluator(services, clock).evaluate(ids)
+
+    ingest = IngestService(session, clock, after_commit=evaluate)
+    officer = actor_of(session, "cb.buonmathuot")
+    upload = ingest.dry_run("x.csv", csv_file("KT01;P-BUON-MA-THUOT;03/2026;62,5;",
+                                              "KT01;P-BUON-MA-THUOT;04/2026;91;"), officer)
+    ward = unit_id(session, "P-BUON-MA-THUOT")
+    findings = upload.report["findings"]
+    assert [(f["indicator"], f["unit_id"], f["period"], f["rule"]) for f in findings] == [
+        ("KT01", ward, "2026-03", "target")] and upload.report["findings_total"] == 1
+    assert findings[0]["expected"] == 90 and "below its target" in str(from_json(findings[0]["message"]))
+    assert session.scalar(select(func.count()).select_from(Breach)) == 0  # the dry run wrote nothing
+    ingest.decide(upload.id, "keep_good", officer)
+    assert len(evaluated) == 1 and len(evaluated[0]) == 2
+    assert session.scalars(select(Breach.period).where(Breach.rule == "target")).all() == ["2026-03"]
 
 
 # --------------------------------------------------------------------------- the JSON API

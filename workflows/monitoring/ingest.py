@@ -46,6 +46,7 @@ from engine.i18n import Named, Text, t, to_json
 from workflows.access import Actor
 from workflows.errors import AccessDeniedError
 from workflows.models import AdminUnit
+from workflows.monitoring.evaluation import preview
 from workflows.monitoring.fields import LEVELS
 from workflows.monitoring.models import Indicator, Upload, Value, ValueChange
 from workflows.monitoring.periods import Period, PeriodError
@@ -581,12 +582,8 @@ class IngestService:
         return {"new": len(new_rows), "changed": len(changed_rows), "unchanged": unchanged,
                 "new_rows": new_rows[:MAX_SHOWN], "changed_rows": changed_rows[:MAX_SHOWN]}
 
-    def _preview(self, good: list[GoodRow]) -> list[dict[str, Any]] | None:
-        """Which rules the good rows would breach (the evaluation's preview; None while it is not installed)."""
-        try:
-            from workflows.monitoring.evaluation import preview
-        except ImportError:
-            return None
+    def _preview(self, good: list[GoodRow]) -> list[dict[str, Any]]:
+        """Which rules the good rows would breach (the evaluation's preview: nothing written)."""
         findings = preview(self.session, self.clock, [(g.indicator, g.unit_id, g.period, g.value) for g in good])
         return [{"indicator": f.indicator_code, "unit_id": f.unit_id, "period": f.period, "rule": f.rule,
                  "severity": f.severity, "value": f.value, "expected": f.expected,
@@ -604,8 +601,8 @@ class IngestService:
             "good": [[g.where, g.indicator, g.unit_id, g.period, g.value] for g in checked.good],
             "units": {str(uid): to_json(name) for uid, name in checked.units.items()},
             "changes": changes,
-            "findings": findings[:MAX_SHOWN] if findings is not None else None,
-            "findings_total": len(findings) if findings is not None else None,
+            "findings": findings[:MAX_SHOWN],
+            "findings_total": len(findings),
         }
 
     # ------------------------------------------------------------------ deciding
