@@ -30,6 +30,8 @@ def celery_init_app(app: Flask) -> Celery:
         "beat_schedule": {
             "sweep-timers": {"task": "ioc.sweep_timers", "schedule": float(app.config["TIMER_SWEEP_INTERVAL"])},
             "deliver-outbox": {"task": "ioc.deliver_outbox", "schedule": float(app.config["OUTBOX_INTERVAL"])},
+            "process-alerts": {"task": "ioc.process_alerts", "schedule": float(app.config["ALERT_INTERVAL"]),
+                               "kwargs": {"retry_failed": True}},
         },
     })
     celery_app.set_default()

@@ -74,6 +74,13 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "MAP_TILES_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",  # "" = no base map
         "MAP_ATTRIBUTION": "© OpenStreetMap",
         "SOCKETIO_MESSAGE_QUEUE": None,  # None = IOC_REDIS_URL when set (Celery workers emit through it)
+        # Alerts from other systems (POST /monitoring/hooks/alerts): calls per source, the largest body, whether each
+        # call queues its processing at once ("queue") or leaves it to the periodic run ("periodic"), which also
+        # retries failed receipts every ALERT_INTERVAL seconds (Celery beat).
+        "ALERT_RATE_LIMIT": "1200 per minute",
+        "ALERT_MAX_BYTES": 5 * 1024 * 1024,
+        "ALERT_PROCESSING": "queue",
+        "ALERT_INTERVAL": 30.0,
     }
 
 
@@ -113,6 +120,8 @@ def finish(config: dict[str, Any]) -> None:
     if config["LANG"] not in config["LANGUAGES"]:
         raise ConfigError(f"IOC_LANG={config['LANG']!r} is not a language of the interface;"
                           f" use {' or '.join(config['LANGUAGES'])}")
+    if config["ALERT_PROCESSING"] not in ("queue", "periodic"):
+        raise ConfigError("IOC_ALERT_PROCESSING must be queue or periodic")
     if config["TIMER_SWEEP"] not in ("thread", "beat", "off"):
         raise ConfigError("IOC_TIMER_SWEEP must be thread, beat or off")
     if not config.get("CELERY_EAGER") and not config.get("REDIS_URL"):

@@ -25,3 +25,12 @@ def migrate_instances(job_id: int) -> int:
     """Move the instances of a designer's migration job, one transaction each (eager in the embedded mode)."""
     rt = runtime()
     return run_migration_job(rt.session_factory, rt.services, rt.clock, job_id).moved
+
+
+@shared_task(name="ioc.process_alerts", ignore_result=True)
+def process_alerts(retry_failed: bool = False) -> int:
+    """Turn the pending alert receipts into alerts and cases (after each webhook call, and periodically with
+    `retry_failed` for the receipts that failed)."""
+    from webapp.alert_jobs import alert_processor
+
+    return alert_processor(runtime()).run(retry_failed=retry_failed).alerts

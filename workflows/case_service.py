@@ -48,6 +48,10 @@ PROCESS_FOR_CHANNEL = {"field_report": "field_report", "hotline": "hotline_call"
 START_DATA: dict[str, dict[str, tuple[str, ...]]] = {
     # hotline_call: the operator classified the call; an information request is closed as answered.
     "hotline": {"call_kind": ("report", "information")},
+    # monitoring_alert: what the alert's source said (workflows/monitoring/alerts.py); severity decides the deadline
+    # and whether leaders hear of it, responsible_unit is the source's unit (checked when the source was set up).
+    "alert": {"severity": ("medium", "low", "high", "critical"), "responsible_unit": (), "alert_source": (),
+              "alertname": (), "fingerprint": ()},
 }
 IOC_UNIT_CODE = "IOC-DLK"
 # Who may merge duplicates (when they see both cases), and which cases may be merged away.
@@ -208,47 +212,8 @@ class CaseService:
             raise RuntimeError("this CaseService was built without a file store")
         follow_key: list[str] = []
 
-        def work() -> Case:
-            now = self.clock.now()
-            case = Case(channel=request.channel, category_code=category.code, title=request.title.strip(),
-                        description=request.description.strip(), lat=request.lat, lon=request.lon,
-                        address=request.address.strip(), admin_unit_id=unit.id, priority=priority,
-                        status="received", idempotency_key=request.idempotency_key, created_at=now, updated_at=now,
-                        answers=answers, source=request.source[:20], request_token=request.request_token)
-            # A channel that makes the reporter a follow key wants them to follow (and rate) even anonymously.
-            if (request.reporter_name or request.reporter_phone or request.reporter_email or request.reporter_user_id
-                    or request.follow_key):
-                case.reporter = Reporter(name=request.reporter_name.strip(), phone=request.reporter_phone.strip(),
-                                         email=request.reporter_email.strip(), user_id=request.reporter_user_id,
-                                         phone_key=phone_key(request.reporter_phone))
-            # The id comes first, so the code is known and everything is written in one flush.
-            case.id = self._next_case_id()
-            case.code = f"{CHANNEL_PREFIX[request.channel]}-{now.year}-{case.id:06d}"
-            # Reception is the case's created_at (and channel): no history row of its own.
-            self.session.add(case)
-            if case.reporter is not None:
-                key = request.follow_key or secrets.token_urlsafe(18)
-                follow_key.append(key)
-                self.session.add(CaseFollower(case=case, email=case.reporter.email, user_id=request.reporter_user_id,
-                                              key_sha256=key_digest(key), is_reporter=True, created_at=now))
-                if case.reporter.email:  # the receipt with the private link goes out with the case, or not at all
-                    self.session.add(OutboxMessage(topic="email", created_at=now, dedupe_key=f"receipt:{case.code}",
-                                                   payload=receipt_email(case.code, case.reporter.email, key)))
-            self._store_media(case, media, stage="report", uploaded_by=_citizen_or(request.source), now=now)
-            case.process_instance = self.instances.start(PROCESS_FOR_CHANNEL[request.channel], {
-                "case_id": case.id, "case_code": case.code, "category": category.code,
-                "admin_unit": unit.code, "admin_unit_kind": unit.kind, "priority": priority,
-                "ioc_unit": self.ioc_unit,
-                # Values for the form fields the process reads before anyone fills them in, so its conditions
-                # and decision tables always see one: triage's optional override_unit, and handle's outcome, which
-                # is required and has no default ("" is neither resolved nor returned: nothing slips through).
-                "outcome": "", "override_unit": "",
-                **start_data(request)[0],
-            }, business_key=case.code)
-            return case
-
         try:
-            case = self._transaction(work)
+            case = self._transaction(lambda: self._open(request, category, unit, priority, answers, media, follow_key))
         except IntegrityError:
             # Two submissions with one key raced, or this is a retry: return the first case.
             existing = self._by_key(request.idempotency_key) if request.idempotency_key else None
@@ -256,6 +221,55 @@ class CaseService:
                 raise
             return Receipt(existing, False)
         return Receipt(case, True, follow_key[-1] if follow_key else None)
+
+    def open_case(self, request: IntakeRequest) -> Case:
+        """Open a case and start its process in the caller's transaction, committing nothing: for a channel that
+        writes rows of its own with its cases in one commit (monitoring alerts). IntakeError when refused."""
+        category, unit, priority, answers, media = self._validate(request)
+        if media:
+            raise ValueError("open_case takes no files; use intake")
+        return self._open(request, category, unit, priority, answers, media, [])
+
+    def _open(self, request: IntakeRequest, category: Category, unit: Any, priority: str, answers: dict[str, Any],
+              media: list[MediaFile], follow_key: list[str]) -> Case:
+        """The case of a checked request, its reporter, files and process, added to the session."""
+        now = self.clock.now()
+        case = Case(channel=request.channel, category_code=category.code, title=request.title.strip(),
+                    description=request.description.strip(), lat=request.lat, lon=request.lon,
+                    address=request.address.strip(), admin_unit_id=unit.id, priority=priority,
+                    status="received", idempotency_key=request.idempotency_key, created_at=now, updated_at=now,
+                    answers=answers, source=request.source[:20], request_token=request.request_token)
+        # A channel that makes the reporter a follow key wants them to follow (and rate) even anonymously.
+        if (request.reporter_name or request.reporter_phone or request.reporter_email or request.reporter_user_id
+                or request.follow_key):
+            case.reporter = Reporter(name=request.reporter_name.strip(), phone=request.reporter_phone.strip(),
+                                     email=request.reporter_email.strip(), user_id=request.reporter_user_id,
+                                     phone_key=phone_key(request.reporter_phone))
+        # The id comes first, so the code is known and everything is written in one flush.
+        case.id = self._next_case_id()
+        case.code = f"{CHANNEL_PREFIX[request.channel]}-{now.year}-{case.id:06d}"
+        # Reception is the case's created_at (and channel): no history row of its own.
+        self.session.add(case)
+        if case.reporter is not None:
+            key = request.follow_key or secrets.token_urlsafe(18)
+            follow_key.append(key)
+            self.session.add(CaseFollower(case=case, email=case.reporter.email, user_id=request.reporter_user_id,
+                                          key_sha256=key_digest(key), is_reporter=True, created_at=now))
+            if case.reporter.email:  # the receipt with the private link goes out with the case, or not at all
+                self.session.add(OutboxMessage(topic="email", created_at=now, dedupe_key=f"receipt:{case.code}",
+                                               payload=receipt_email(case.code, case.reporter.email, key)))
+        self._store_media(case, media, stage="report", uploaded_by=_citizen_or(request.source), now=now)
+        case.process_instance = self.instances.start(PROCESS_FOR_CHANNEL[request.channel], {
+            "case_id": case.id, "case_code": case.code, "category": category.code,
+            "admin_unit": unit.code, "admin_unit_kind": unit.kind, "priority": priority,
+            "ioc_unit": self.ioc_unit,
+            # Values for the form fields the process reads before anyone fills them in, so its conditions
+            # and decision tables always see one: triage's optional override_unit, and handle's outcome, which
+            # is required and has no default ("" is neither resolved nor returned: nothing slips through).
+            "outcome": "", "override_unit": "",
+            **start_data(request)[0],
+        }, business_key=case.code)
+        return case
 
     def problems(self, request: IntakeRequest) -> dict[str, Any]:
         """What intake would refuse in `request` (field → message), opening nothing: for a channel that

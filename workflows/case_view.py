@@ -64,14 +64,29 @@ VALUE_LABELS = {
 # The case fields triage may change (the "reclassified" history line).
 RECLASSIFIED_FIELDS = {"priority": t("Priority"), "category": t("Category")}
 LEADER_REASONS = {"high_priority": t("high priority"), "escalation_1": t("overdue"),
-                  "escalation_2": t("overdue, moved to the level above")}
+                  "escalation_2": t("overdue, moved to the level above"), "critical_alert": t("critical alert")}
 # The English names of workflows.roles.ROLES, as msgids the catalog translates.
 ROLE_LABELS = {"citizen": t("Citizen"), "operator": t("Operator"), "officer": t("Handling officer"),
                "unit_head": t("Unit head"), "leader": t("Leader"), "designer": t("Process designer"),
                "admin": t("Administrator")}
+# The case events of monitoring alerts (workflows/monitoring/alerts.py).
+ALERT_EVENTS = ("alert_resolved", "alert_refired", "alert_recurred")
+
+
+def _alert_label(kind: str, d: dict) -> Text:
+    """The history line of an alert's event: what its source said."""
+    source = Named(d["source_name"], d.get("source_name_en") or d["source_name"]) if d.get("source_name") else "—"
+    if kind == "alert_resolved":
+        return t("%(source)s says the alert is cleared", source=source)
+    if kind == "alert_refired":
+        return t("%(source)s raised the alert again", source=source)
+    return t("The alert came back after case %(previous)s was closed", previous=d.get("previous_case") or "—")
+
+
 CLOSE_REASONS = {"rejected": t("not valid"), "satisfied": t("the citizen is satisfied"),
                  "no_feedback": t("no answer from the citizen"), "answered": t("answered on the phone"),
-                 "cancelled": t("cancelled by an administrator")}
+                 "cancelled": t("cancelled by an administrator"), "cleared_at_source": t("cleared at its source"),
+                 "resolved": t("handled")}
 
 
 @dataclass(frozen=True)
@@ -573,6 +588,12 @@ class CaseViewService:
             label = (t("%(old)s merged into %(new)s from %(day)s: the case moves with it", **names)
                      if d.get("change") == "merge" else
                      t("%(old)s dissolved from %(day)s: the case goes to %(new)s", **names))
+        elif kind in ALERT_EVENTS:  # workflows/monitoring/alerts.py: what the alert's source said
+            label = _alert_label(kind, d)
+            if d.get("alertname"):
+                facts.append((t("Alert"), str(d["alertname"])))
+            if d.get("ends_at"):
+                facts.append((t("Ended at the source"), self._when(d.get("ends_at"))))
         else:
             label = t("Event: %(kind)s", kind=kind)
             if d.get("unit"):

@@ -220,6 +220,13 @@ ROUTES = [
     ("admin.keys_token_create", "POST", "/admin/keys/tokens", {"admin"}, {"data": {"username": ""}}, set()),
     ("admin.keys_token_revoke", "POST", "/admin/keys/tokens/{api_token}/revoke", {"admin"}, {}, set()),
     ("admin.status", "GET", "/admin/status", {"admin"}, {}, set()),
+    # Alert sources: administrators (an empty form answers 400; a source that does not exist answers them 404).
+    ("admin.alert_sources", "GET", "/admin/alert-sources", {"admin"}, {}, set()),
+    ("admin.alert_sources_create", "POST", "/admin/alert-sources", {"admin"}, {"data": {"code": ""}}, set()),
+    ("admin.alert_sources_rotate", "POST", "/admin/alert-sources/999999999/rotate", {"admin"}, {}, {"admin"}),
+    ("admin.alert_sources_active", "POST", "/admin/alert-sources/999999999/disable", {"admin"}, {}, {"admin"}),
+    # The alert webhook: machines with a source's token only (no one here has one: 401 for all).
+    ("monitoring.alert_hook", "POST", "/monitoring/hooks/alerts", set(), {"data": {}}, set()),
     # Units over time and categories: administrators only (an empty form answers 400; withdrawing a change that is
     # not waiting flashes why; a category that does not exist answers the administrator 404, so unchecked).
     ("admin.units", "GET", "/admin/units", {"admin"}, {}, set()),

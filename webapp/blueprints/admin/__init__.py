@@ -83,6 +83,7 @@ section("admin.audit", _l("Audit log"), order=900,
         description=_l("Who did what in the console, when, with the state before and after."))
 
 # Sections: one import per submodule (each adds its routes to `bp` and its entry to the navigation).
+import webapp.blueprints.admin.alert_sources  # noqa: E402,F401
 import webapp.blueprints.admin.audit  # noqa: E402,F401
 import webapp.blueprints.admin.calendar  # noqa: E402,F401
 import webapp.blueprints.admin.incidents  # noqa: E402,F401

@@ -69,6 +69,7 @@ def monitoring_navigation() -> dict[str, Any]:
 
 
 # Pages: one import line per submodule (each adds its routes to `bp` and its entry to the navigation).
+from webapp.blueprints.monitoring import hooks  # noqa: E402,F401
 
 __all__ = ["bp", "monitoring_required", "section", "_l", "REPORTERS", "CATALOGUE_EDITORS", "SOURCE_ADMINS"]
 from webapp.blueprints.monitoring import catalogue, overview  # noqa: E402,F401
