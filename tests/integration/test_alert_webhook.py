@@ -345,3 +345,14 @@ def test_the_console_makes_a_source_shows_its_token_once_and_audits_every_change
         entries = db.session.scalars(select(AdminAuditEntry).where(AdminAuditEntry.target_type == "alert_source")).all()
         assert all(token not in str(e.before) + str(e.after) for e in entries)
     assert "cấp mã mới cho nguồn cảnh báo" in admin.get("/admin/audit").get_data(as_text=True).lower()
+
+
+def test_the_benchmark_absorbs_and_processes_every_alert(tmp_path):
+    from webapp.alert_bench import bench_alerts
+
+    app, _token = alert_app(f"sqlite:///{tmp_path / 'ioc.sqlite3'}", tmp_path)
+    figures = bench_alerts(app, n=60, per_call=4)
+    assert figures["calls"] == 15 and figures["refused"] == {} and figures["absorbed"] == 60
+    assert figures["alerts_stored"] == figures["cases"] == 60 and figures["lost"] == 0
+    assert figures["absorbed_per_second"] > 0 and figures["processed_per_second"] > 0
+    assert app.config["ALERT_PROCESSING"] == "queue"  # put back as it was
