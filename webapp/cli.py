@@ -523,6 +523,39 @@ def bench_designer_command(runs: int, elements: int, chromium: str) -> None:
             server.shutdown()
     click.echo(bench_designer.table(results))
 
+@bench_command.command("kpi", with_appcontext=False)
+@click.option("--backend", type=click.Choice(["sqlite", "postgres", "both"]), default="both", show_default=True)
+@click.option("--values", default=100_000, show_default=True, help="Values validated, stored and evaluated.")
+@click.option("--file-rows", default=10_000, show_default=True, help="Rows of the file given its per-row report.")
+@click.option("--alerts", default=1000, show_default=True, help="Alerts sent in a burst.")
+@click.option("--postgres-url", envvar="IOC_BENCH_POSTGRES_URL", show_default=True,
+              default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+              help="A server where the scratch database ioc_bench_kpi may be created (and dropped).")
+def bench_kpi_command(backend: str, values: int, file_rows: int, alerts: int, postgres_url: str) -> None:
+    """Monitoring (issue 11) on scratch databases: a file's per-row report, values validated, stored and
+    evaluated, a burst of alerts absorbed and processed."""
+    import tempfile
+    from datetime import UTC, datetime
+
+    from webapp.config import PROJECT_ROOT
+    from workflows import bench, bench_kpi
+
+    click.echo(f"machine: {bench.machine()}")
+    click.echo(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    click.echo(f"CPU reference: {bench.cpu_reference_ms():.0f} ms for 5M loop iterations (lower is faster)")
+    bpmn_dir = PROJECT_ROOT / "bpmn"
+    figures = []
+    if backend in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory() as tmp:
+            figures += bench_kpi.run(f"sqlite:///{tmp}/bench.sqlite3", "sqlite", bpmn_dir, values=values,
+                                     file_rows=file_rows, alerts=alerts, log=click.echo)
+    if backend in ("postgres", "both"):
+        url = bench.scratch_postgres(postgres_url, "ioc_bench_kpi")
+        figures += bench_kpi.run(url, "postgresql", bpmn_dir, values=values, file_rows=file_rows, alerts=alerts,
+                                 log=click.echo)
+    click.echo(bench_kpi.table(figures))
+
+
 # --------------------------------------------------------------------------- API tokens
 @main.group("token")
 def token_group() -> None:
