@@ -34,3 +34,22 @@ def process_alerts(retry_failed: bool = False) -> int:
     from webapp.alert_jobs import alert_processor
 
     return alert_processor(runtime()).run(retry_failed=retry_failed).alerts
+
+
+@shared_task(name="ioc.evaluate_kpi", ignore_result=True, bind=True, max_retries=3, default_retry_delay=30)
+def evaluate_kpi(self, value_ids: list[int]) -> int:
+    """Evaluate indicator values against the deployed rule table, after the ingestion that stored them committed
+    (webapp/monitoring_jobs.py). A failure is logged and retried; the values also stay to be evaluated by the sweep."""
+    import logging
+
+    from workflows.monitoring.evaluation import Evaluator
+
+    rt = runtime()
+    try:
+        with rt.session_factory() as session:
+            return Evaluator(rt.services(session), rt.clock).evaluate(value_ids).values
+    except Exception as exc:
+        logging.getLogger(__name__).exception("evaluating %s indicator values failed", len(value_ids))
+        if self.request.is_eager:
+            raise
+        raise self.retry(exc=exc) from exc

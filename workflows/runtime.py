@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -67,7 +71,42 @@ class CaseSweep(TimerSweep):
                 self.after_fired()  # the moved tasks' pushes
         except Exception:  # noqa: BLE001 - a failed change is tried again on the next run; timers go on
             log.exception("applying due unit changes failed; trying again on the next sweep")
+        self._monitoring()
         return fired
+
+    def _monitoring(self) -> None:
+        """The monitoring's periodic work, in the sweep so that the embedded demo runs it too: values left
+        unevaluated (a failed or lost evaluation task) every KPI_RETRY_EVERY, the missing-report rule once per
+        local day (both idempotent: several processes may do it)."""
+        from workflows.monitoring.evaluation import Evaluator, pending_value_ids
+
+        now = self.clock.now()
+        key = self.session_factory
+        today = now.astimezone(ZoneInfo(self.timezone)).date()
+        retry_due = _KPI_LAST_RETRY.get(key) is None or now - _KPI_LAST_RETRY[key] >= KPI_RETRY_EVERY
+        if not retry_due and _KPI_LAST_MISSING.get(key) == today:
+            return
+        try:
+            with self.session_factory() as session:
+                evaluator = Evaluator(make_services(session, self.clock, after_commit=self.after_fired), self.clock)
+                if retry_due:
+                    _KPI_LAST_RETRY[key] = now
+                    pending = pending_value_ids(session, now - KPI_RETRY_WINDOW)
+                    if pending:
+                        log.warning("monitoring: %s values were not evaluated; evaluating them now", len(pending))
+                        evaluator.evaluate(pending)
+                if _KPI_LAST_MISSING.get(key) != today:
+                    _KPI_LAST_MISSING[key] = today
+                    evaluator.check_missing(today)
+        except Exception:  # noqa: BLE001 - tried again on the next run; timers go on
+            log.exception("monitoring's periodic evaluation failed; trying again later")
+
+
+# The monitoring's periodic work in the sweep (per process and database): when it last ran.
+KPI_RETRY_EVERY = timedelta(minutes=10)
+KPI_RETRY_WINDOW = timedelta(days=7)
+_KPI_LAST_RETRY: weakref.WeakKeyDictionary[Any, datetime] = weakref.WeakKeyDictionary()
+_KPI_LAST_MISSING: weakref.WeakKeyDictionary[Any, date] = weakref.WeakKeyDictionary()
 
 
 def make_sweep(session_factory: Callable[[], Session], clock: Clock = SYSTEM_CLOCK,

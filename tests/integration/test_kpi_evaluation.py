@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -251,3 +251,28 @@ def test_the_wait_for_the_next_period_has_a_timer(kpi, session, clock):
     assert instance.next_timer_at is not None
     # April's deadline (10 May) and a week's grace, at 17:00 in Đắk Lắk.
     assert instance.next_timer_at.astimezone(UTC) == datetime(2026, 5, 17, 10, 0, tzinfo=UTC)
+
+
+def test_the_sweep_evaluates_values_left_unevaluated_and_checks_missing_reports_daily(kpi, session, session_factory,
+                                                                                       clock):
+    from workflows.runtime import make_sweep
+
+    ward, commune = _unit(session, "P-TAN-AN"), _unit(session, "X-HOA-PHU")
+    clock.set(datetime(2026, 4, 20, 2, 0, tzinfo=UTC))
+    # Stored, but the evaluation task never ran (a broker outage): the sweep takes them.
+    for unit, value in ((ward, 60.0), (commune, 91.0)):
+        session.add(Value(indicator_code="TL_HS_DUNG_HAN", unit_id=unit.id, period="2026-02", value=value,
+                          reported_by="test", reported_at=clock.now()))
+    session.add(Value(indicator_code="TL_HS_DUNG_HAN", unit_id=commune.id, period="2026-03", value=92.0,
+                      reported_by="test", reported_at=clock.now()))
+    session.commit()
+    make_sweep(session_factory, clock).run_once()
+    session.expire_all()
+    cases = list(session.scalars(select(Case).order_by(Case.id)))
+    # The ward's February breach opened a case; March (due 10 April) is missing from the ward: its open case is
+    # told; nothing else is missing.
+    assert [c.admin_unit_id for c in cases] == [ward.id]
+    assert session.scalar(select(Breach.unit_id).where(Breach.rule == "missing")) == ward.id
+    from workflows.monitoring.evaluation import pending_value_ids
+
+    assert pending_value_ids(session, clock.now() - timedelta(days=7)) == []

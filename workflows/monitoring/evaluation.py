@@ -58,6 +58,8 @@ WAIT_GRACE_DAYS = 7
 # The fewest earlier values an outlier is measured against (the same period of earlier years: fewer exist).
 MIN_HISTORY, MIN_SEASONAL_HISTORY = 6, 3
 _SIZE = {"monthly": 12, "ytd": 12, "quarterly": 4, "yearly": 1}
+# The rules' memory of a pair whose case action failed: older than any value, so the value is pending again.
+NOT_EVALUATED = datetime(2000, 1, 1, tzinfo=ZoneInfo("UTC"))
 
 
 @dataclass
@@ -103,6 +105,7 @@ class EvaluationResult:
     still_breaching: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     pending: int = 0  # breaching, not yet for open_after periods
+    failed: int = 0  # case actions that failed (logged; their values stay to be evaluated)
     rules_version: int | None = None
     seconds: float = 0.0
 
@@ -473,7 +476,8 @@ class Evaluator:
         session = self.session
         cache: dict = {}
         ctx = _context(session, table, indicator, [u for u, _k, _v in items], units, cache)
-        if ctx is None:
+        if ctx is None:  # no rule reads values: evaluated all the same (pending_value_ids no longer lists them)
+            self._states(indicator.code, {u for u, _k, _v in items}, now)
             return []
         # Per unit, its periods of the batch in order, assessed.
         per_unit: dict[int, list[tuple[int, float, Assessment]]] = defaultdict(list)
@@ -517,19 +521,11 @@ class Evaluator:
         result.breaches += len(wanted)
 
         # The rules' memory and the case actions (the newest period of each unit decides).
-        states = {s.unit_id: s for s in session.scalars(select(BreachState)
-                                                        .where(BreachState.indicator_code == indicator.code))}
-        missing_states = [{"indicator_code": indicator.code, "unit_id": u, "status": "ok", "streak": 0,
-                           "updated_at": now} for u in per_unit if u not in states]
-        if missing_states:
-            for i in range(0, len(missing_states), CHUNK):
-                session.execute(insert(BreachState), missing_states[i:i + CHUNK])
-            states.update({s.unit_id: s for s in session.scalars(
-                select(BreachState).where(BreachState.indicator_code == indicator.code,
-                                          BreachState.unit_id.in_([r["unit_id"] for r in missing_states])))})
+        states = self._states(indicator.code, set(per_unit), now)
         actions: list[_Action] = []
         for unit_id, lst in per_unit.items():
             state = states[unit_id]
+            state.updated_at = now
             last = _ordinal(indicator.period, state.last_period, cache) if state.last_period else None
             fresh = [x for x in lst if last is None or x[0] >= last]
             if not fresh:
@@ -563,6 +559,24 @@ class Evaluator:
                 result.pending += 1
         return actions
 
+    def _states(self, code: str, unit_ids: set[int], now: datetime) -> dict[int, BreachState]:
+        """The rules' memory of an indicator for these units, made where missing, marked evaluated now."""
+        session = self.session
+        states = {s.unit_id: s for s in session.scalars(select(BreachState).where(BreachState.indicator_code == code))}
+        new_rows = [{"indicator_code": code, "unit_id": u, "status": "ok", "streak": 0, "updated_at": now}
+                    for u in sorted(unit_ids) if u not in states]
+        for i in range(0, len(new_rows), CHUNK):
+            session.execute(insert(BreachState), new_rows[i:i + CHUNK])
+        if new_rows:
+            made = [r["unit_id"] for r in new_rows]
+            for i in range(0, len(made), CHUNK):
+                states.update({s.unit_id: s for s in session.scalars(
+                    select(BreachState).where(BreachState.indicator_code == code,
+                                              BreachState.unit_id.in_(made[i:i + CHUNK])))})
+        for unit_id in unit_ids:
+            states[unit_id].updated_at = now
+        return states
+
     # ------------------------------------------------------------------ cases
     def _act(self, action: _Action, result: EvaluationResult) -> None:
         session = self.session
@@ -577,9 +591,16 @@ class Evaluator:
                     getattr(result, action.verdict).append(code)
         except Exception:
             session.rollback()
-            log.exception("monitoring: the case action %s for %s / unit %s / %s failed; the next evaluation of "
-                          "the indicator tries again", action.kind, action.indicator.code, action.unit_id,
-                          action.period)
+            log.exception("monitoring: the case action %s for %s / unit %s / %s failed; its value stays to be "
+                          "evaluated (pending_value_ids) and is tried again", action.kind, action.indicator.code,
+                          action.unit_id, action.period)
+            result.failed += 1
+            try:  # marked not evaluated: the periodic re-evaluation takes the value again
+                session.execute(update(BreachState).where(BreachState.id == action.state_id)
+                                .values(updated_at=NOT_EVALUATED))
+                session.commit()
+            except Exception:  # noqa: BLE001 - the database itself is failing: logged above, retried later
+                session.rollback()
 
     def _open(self, action: _Action, state: BreachState) -> Case:
         from workflows.case_service import IntakeRequest
@@ -782,3 +803,14 @@ _VI_RULES = {"target": "không đạt chỉ tiêu", "pro_rata": "chậm tiến �
 
 def _vi_rule(rule: str) -> str:
     return _VI_RULES.get(rule, rule)
+
+
+def pending_value_ids(session: Session, since: datetime, limit: int = 200_000) -> list[int]:
+    """The values reported since `since` that no evaluation has taken yet (the queued task failed or was never
+    queued, or a case action failed): their indicator and unit's memory is older than the report, or missing."""
+    query = (select(Value.id).outerjoin(BreachState, (BreachState.indicator_code == Value.indicator_code)
+                                        & (BreachState.unit_id == Value.unit_id))
+             .where(Value.reported_at >= since,
+                    (BreachState.id.is_(None)) | (BreachState.updated_at < Value.reported_at))
+             .order_by(Value.id).limit(limit))
+    return list(session.scalars(query))
