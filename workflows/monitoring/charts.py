@@ -60,7 +60,7 @@ def trend_spec(trend: Trend, translate: Callable[[Any], str] = str, language: st
     decimals = max(0, min(int(indicator.decimals or 0), 6))
     number = f",.{decimals}f"
     words = {key: translate(text) for key, text in {
-        "period": t("Period"), "value": t("Value"), "target": t("Target"), "breach": t("Breach"),
+        "period": t("Reporting period"), "value": t("Value"), "target": t("Target"), "breach": t("Breach"),
         "rules": t("Rules broken"), "severity": t("Severity"), "cases": t("Cases raised")}.items()}
     value_title = f"{words['value']} ({measure})" if measure else words["value"]
     order = [r["label"] for r in rows]
@@ -77,18 +77,21 @@ def trend_spec(trend: Trend, translate: Callable[[Any], str] = str, language: st
          "transform": [{"filter": "isValid(datum.target)"}],
          "encoding": {"x": x, "y": {"field": "target", "type": "quantitative"}},
          "name": "target"},
-        {"mark": {"type": "line", "color": COLOURS["value"], "point": {"filled": True, "size": 40,
-                                                                        "color": COLOURS["value"]}},
+        {"mark": {"type": "line", "color": COLOURS["value"]},
          "transform": [{"filter": "isValid(datum.value)"}],
          "encoding": {"x": x, "y": {"field": "value", "type": "quantitative", "title": value_title,
-                                    "axis": {"format": number}},
-                      "tooltip": tooltip},
+                                    "axis": {"format": number}}},
          "name": "values"},
+        {"mark": {"type": "point", "filled": True, "size": 40, "color": COLOURS["value"], "opacity": 1},
+         "transform": [{"filter": "isValid(datum.value)"}],
+         "encoding": {"x": x, "y": {"field": "value", "type": "quantitative"}, "tooltip": tooltip},
+         "name": "points"},
         {"mark": {"type": "point", "shape": "diamond", "filled": True, "size": 160, "color": COLOURS["breach"]},
          "transform": [{"filter": "datum.breach && isValid(datum.value)"}],
          "encoding": {"x": x, "y": {"field": "value", "type": "quantitative"}, "tooltip": breach_tooltip},
          "name": "breaches"},
-        {"mark": {"type": "text", "dy": -14, "fontSize": 10, "color": COLOURS["breach"]},
+        {"mark": {"type": "text", "dy": 18, "align": "right", "fontSize": 11, "fontWeight": "bold",
+                  "color": COLOURS["breach"]},
          "transform": [{"filter": "datum.breach && isValid(datum.value) && datum.cases != ''"}],
          "encoding": {"x": x, "y": {"field": "value", "type": "quantitative"}, "text": {"field": "cases"}},
          "name": "case_codes"},

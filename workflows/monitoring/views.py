@@ -302,14 +302,14 @@ class MonitoringViews:
                 row.rules = breaches.get(key, [])
                 _light(row, state[0] if state else None, today)
                 rows.append(row)
+        counts = {name: 0 for name in LIGHTS}  # before the light filter: the page links each count to its rows
+        for r in rows:
+            counts[r.light] += 1
         if light in LIGHTS:
             rows = [r for r in rows if r.light == light]
         order = {u.id: n for n, u in enumerate(subtree)}
         rows.sort(key=lambda r: (r.unit.id != unit.id, r.indicator.field, r.indicator.code,
                                  LIGHTS.index(r.light), order[r.unit.id]))
-        counts = {name: 0 for name in LIGHTS}
-        for r in rows:
-            counts[r.light] += 1
         children = [u for u in subtree if u.parent_id == unit.id]
         return Overview(unit, self.path(actor, unit), children, rows, counts, today)
 
@@ -449,9 +449,6 @@ def _light(row: StatusRow, state: BreachState | None, today: date) -> None:
         if row.target and abs(row.value - row.target) <= abs(row.target) * NEAR_TARGET:
             row.light, row.reason = "amber", t("just at its target")
             return
-    if row.late:
-        row.light, row.reason = "amber", t("reported late")
-        return
     row.light, row.reason = "green", t("on track") if row.target is not None else t("reported, no target")
 
 

@@ -92,12 +92,10 @@ def value(value_id: int):
 
 @bp.app_template_filter("kpi_number")
 def kpi_number(value: float | None, decimals: int = 2) -> str:
-    """A figure in the reader's locale (Vietnamese: 1.234,5), trailing zeros of the decimals dropped."""
+    """A figure in the reader's locale (Vietnamese: 1.234,5) with the indicator's decimals, as the chart shows it."""
     if value is None:
         return "—"
     text = f"{value:,.{max(0, min(int(decimals), 6))}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
     if reader_language() == "vi":
         text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
     return text

@@ -14,6 +14,7 @@ function draw() {
   const lang = document.documentElement.lang || "vi";
   embed(holder, spec, {
     actions: false,
+    defaultStyle: false, // vega-embed's own <style> element: the CSP refuses it (static/css/monitoring.css has ours)
     renderer: "svg",
     ast: true,
     expr: expressionInterpreter,
