@@ -545,15 +545,43 @@ def bench_kpi_command(backend: str, values: int, file_rows: int, alerts: int, po
     click.echo(f"CPU reference: {bench.cpu_reference_ms():.0f} ms for 5M loop iterations (lower is faster)")
     bpmn_dir = PROJECT_ROOT / "bpmn"
     figures = []
+
+    def measure(url: str, label: str, files: str) -> None:
+        figures.extend(bench_kpi.run(url, label, bpmn_dir, values=values, file_rows=file_rows, alerts=alerts,
+                                     log=click.echo))
+        if alerts:
+            figures.extend(_bench_alerts_webhook(url, label, alerts, files))
+
     if backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
-            figures += bench_kpi.run(f"sqlite:///{tmp}/bench.sqlite3", "sqlite", bpmn_dir, values=values,
-                                     file_rows=file_rows, alerts=alerts, log=click.echo)
+            measure(f"sqlite:///{tmp}/bench.sqlite3", "sqlite", f"{tmp}/files")
     if backend in ("postgres", "both"):
-        url = bench.scratch_postgres(postgres_url, "ioc_bench_kpi")
-        figures += bench_kpi.run(url, "postgresql", bpmn_dir, values=values, file_rows=file_rows, alerts=alerts,
-                                 log=click.echo)
+        with tempfile.TemporaryDirectory() as tmp:
+            measure(bench.scratch_postgres(postgres_url, "ioc_bench_kpi"), "postgresql", f"{tmp}/files")
     click.echo(bench_kpi.table(figures))
+
+
+def _bench_alerts_webhook(url: str, label: str, alerts: int, files: str) -> list:
+    """(c) through the real webhook (webapp/alert_bench.py): distinct alerts posted with the test client, then
+    processed; as bench figures."""
+    from webapp import create_app
+    from webapp.alert_bench import bench_alerts
+    from workflows.bench_kpi import Figure
+
+    app = create_app({"DATABASE_URL": url, "TIMER_SWEEP": "off", "FILES_DIR": files})
+    try:
+        got = bench_alerts(app, alerts)
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+    click.echo(f"{label}: webhook: {got['alerts']} distinct alerts in {got['calls']} calls absorbed in "
+               f"{got['absorb_seconds']:.2f} s (refused: {got['refused'] or 'none'}); processed in "
+               f"{got['process_seconds']:.2f} s: {got['alerts_stored']} alerts stored, {got['cases']} cases, "
+               f"{got['failed_receipts']} failed receipts, {got['lost']} lost")
+    return [Figure(f"{label}: (c) distinct alerts absorbed by the webhook (POST, one alert each)", got["absorbed"],
+                   got["absorb_seconds"], "≥ 200/s"),
+            Figure(f"{label}: (c) … then processed ({got['cases']} cases, {got['lost']} lost)", got["processed"],
+                   got["process_seconds"])]
 
 
 # --------------------------------------------------------------------------- API tokens

@@ -5,8 +5,10 @@ web app and workers use:
 (b) 100,000 values are validated and stored by the JSON API's service (`IngestService.submit_json`, which also
     runs the rules' preview for its report) and evaluated (`Evaluator.evaluate` on the ids its `after_commit`
     gets, as the Celery task does; it opens the cases);
-(c) 1,000 alerts in a burst are absorbed by the webhook's service (`AlertReceiver.receive`, one call each, one
-    receipt committed each) and then processed (`AlertProcessor.run`), none lost.
+(c) a flood of 1,000 notifications repeating 50 alerts is absorbed by the webhook's service
+    (`AlertReceiver.receive`, one call each, one receipt committed each) and then processed
+    (`AlertProcessor.run`): 50 cases, the repeats counted, none lost. `ioc bench kpi` also sends 1,000 distinct
+    alerts through the real webhook with the test client (webapp/alert_bench.py, the alerts' own bench).
 """
 
 from __future__ import annotations
@@ -242,8 +244,8 @@ def measure_alerts(factory, clock, count: int, backend: str, log=print) -> list[
     log(f"{backend}: {count} alerts absorbed in {absorbed:.2f} s; processed in {processed:.2f} s: "
         f"{done.receipts} receipts, {done.opened} cases opened, {done.repeats} repeats, {done.failed} failed, "
         f"{lost} lost")
-    return [Figure(f"{backend}: (c) alerts absorbed (one webhook call each)", count, absorbed, "≥ 200/s"),
-            Figure(f"{backend}: (c) alerts processed ({cases} cases, {done.repeats} repeats, {lost} lost)",
+    return [Figure(f"{backend}: (c) flood of repeats absorbed (AlertReceiver, one call each)", count, absorbed),
+            Figure(f"{backend}: (c) … then processed ({cases} cases, {done.repeats} repeats, {lost} lost)",
                    done.alerts, processed)]
 
 
