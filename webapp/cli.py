@@ -356,6 +356,11 @@ def demo_command(no_serve: bool) -> None:
 
     echo(t("Open311 GeoReport v2: %(url)s (demo api_key: %(key)s)",
            url=f"http://{app.config['HOST']}:{app.config['PORT']}/open311/v2/discovery.json", key=DEMO_API_KEY))
+    from workflows.monitoring.demo import DEMO_ALERT_TOKEN
+
+    echo(t("Monitoring: %(url)s; alerts webhook: POST %(hook)s (demo token: %(token)s)",
+           url=f"http://{app.config['HOST']}:{app.config['PORT']}/monitoring/",
+           hook=f"http://{app.config['HOST']}:{app.config['PORT']}/monitoring/hooks/alerts", token=DEMO_ALERT_TOKEN))
     from workflows.sample_cases import DEMO_FOLLOW_KEY, rating_link_code
 
     code = rating_link_code(db.session)

@@ -58,9 +58,10 @@ def setup_demo(app: Flask) -> list[str]:
 
 def _monitoring_demo(services) -> list:
     """The monitoring demo (workflows/monitoring/demo.py), after the processes it opens cases in are deployed."""
+    from webapp.alert_jobs import alert_processor
     from workflows.monitoring.demo import load_monitoring_demo
 
-    added = load_monitoring_demo(services, runtime().clock)
+    added = load_monitoring_demo(services, runtime().clock, lambda: alert_processor(runtime()).run())
     lines = []
     if added.indicators or added.values:
         lines.append(t("monitoring: +%(indicators)s indicators, +%(values)s values (%(uploads)s files), "
@@ -69,4 +70,6 @@ def _monitoring_demo(services) -> list:
                        evaluated=added.evaluated, cases=added.cases, missing=added.missing))
     if added.sources:
         lines.append(t("monitoring: demo alert source added"))
+    if added.alerts:
+        lines.append(t("monitoring: %(count)s demo alerts sent to the webhook", count=added.alerts))
     return lines

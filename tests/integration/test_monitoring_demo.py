@@ -16,6 +16,7 @@ from webapp.extensions import db
 from webapp.setup import setup_demo
 from workflows.models import AdminUnit, Case
 from workflows.monitoring import demo
+from workflows.monitoring.alerts import token_digest
 from workflows.monitoring.fields import FIELDS
 from workflows.monitoring.models import (
     AlertSource,
@@ -138,14 +139,25 @@ def test_a_handful_of_breaches_open_cases_and_the_late_commune_is_missing(demo_a
         assert s.scalar(select(func.count()).select_from(BreachState).where(BreachState.case_id.is_not(None))) == opened
 
 
-def test_the_demo_alert_source_takes_the_published_token(demo_app):
+def test_the_demo_alert_source_takes_the_published_token_and_sent_its_alerts(demo_app):
     app, lines = demo_app
     assert "monitoring: demo alert source added" in lines
+    assert "monitoring: 3 demo alerts sent to the webhook" in lines
     with app.app_context():
         source = db.session.scalar(select(AlertSource).where(AlertSource.code == demo.DEMO_ALERT_SOURCE))
-        assert source.token_sha256 == demo.alert_token_digest(demo.DEMO_ALERT_TOKEN)
+        assert source.token_sha256 == token_digest(demo.DEMO_ALERT_TOKEN)
         assert (source.field, source.category_code, source.unit.code) == ("cyber_security", "cyber_security", "CA-DLK")
         assert source.name.endswith("(demo)")
+        alerts = {a.alertname: a for a in db.session.scalars(select(MonitoringAlert))}
+        assert set(alerts) == {"SSHBruteForce", "TLSCertificateExpiring"}
+        assert alerts["SSHBruteForce"].status == "firing" and alerts["SSHBruteForce"].case_id is not None
+        assert alerts["TLSCertificateExpiring"].status == "resolved"  # cleared at the source
+        assert db.session.scalar(select(func.count()).select_from(Case).where(Case.channel == "alert")) == 2
+    # The published token is taken by the real webhook.
+    response = app.test_client().post("/monitoring/hooks/alerts", data=demo.demo_alert_calls(NOW)[0],
+                                      headers={"Authorization": f"Bearer {demo.DEMO_ALERT_TOKEN}",
+                                               "Content-Type": "application/json"})
+    assert response.status_code == 202, response.get_data(as_text=True)
 
 
 def test_a_second_set_up_adds_nothing(demo_app):

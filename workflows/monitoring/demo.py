@@ -10,6 +10,7 @@ January or February, the summer beaches of the former Phú Yên); they are not o
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -350,11 +351,6 @@ def targets(today: date) -> list[tuple[str, int, str | None, str, float]]:
 
 
 # --------------------------------------------------------------------------- loading
-def alert_token_digest(token: str) -> str:
-    """The sha256 an alert source keeps of its token."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def _at(day: date, key: str) -> datetime:
     """A moment of office hours on `day` (local time), drawn from `key`."""
     minutes = int(_uniform(key) * 9 * 60)
@@ -383,13 +379,62 @@ def load_catalogue(session: Session, today: date, added: DemoResult) -> None:
             session.add(Target(indicator_code=code, unit_id=None, year=year, period=period, kind=kind, value=value,
                                updated_by=DEMO_USER))
             added.targets += 1
-    if not session.scalar(select(AlertSource.id).where(AlertSource.code == DEMO_ALERT_SOURCE)):
-        session.add(AlertSource(
-            code=DEMO_ALERT_SOURCE, name="Giám sát an toàn thông tin — Alertmanager (demo)",
-            name_en="Security monitoring — Alertmanager (demo)", token_sha256=alert_token_digest(DEMO_ALERT_TOKEN),
-            field="cyber_security", unit_id=units["CA-DLK"], category_code="cyber_security", created_by=DEMO_USER))
-        added.sources += 1
     session.flush()
+
+
+def load_alert_source(session: Session, clock, added: DemoResult) -> AlertSource:
+    """The demo alert source with its published token (added when missing; commits)."""
+    from workflows.monitoring.sources import AlertSourceAdmin
+
+    if session.scalar(select(AlertSource.id).where(AlertSource.code == DEMO_ALERT_SOURCE)) is None:
+        added.sources += 1
+    return AlertSourceAdmin(session, clock).create_demo(
+        DEMO_ALERT_SOURCE, "Giám sát an toàn thông tin — Alertmanager (demo)",
+        "Security monitoring — Alertmanager (demo)", "cyber_security", "CA-DLK", DEMO_ALERT_TOKEN)
+
+
+def demo_alert_calls(now: datetime) -> list[bytes]:
+    """Two webhook calls as Alertmanager sends them (demo data): a group of two firing alerts, then the
+    certificate alert resolved at the source."""
+    began = (now - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ended = (now - timedelta(minutes=40)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    brute = {"labels": {"alertname": "SSHBruteForce", "severity": "critical", "instance": "dichvucong.daklak.demo:22",
+                        "job": "wazuh"},
+             "annotations": {"summary": "Dò mật khẩu SSH liên tục vào máy chủ Cổng dịch vụ công (demo)",
+                             "description": "Hơn 2.000 lần đăng nhập sai trong 10 phút từ 3 địa chỉ IP nước ngoài "
+                                            "(dữ liệu minh họa)."},
+             "startsAt": began, "fingerprint": "demo0ssh0brute01"}
+    tls = {"labels": {"alertname": "TLSCertificateExpiring", "severity": "warning",
+                      "instance": "https://egov.daklak.demo", "job": "blackbox"},
+           "annotations": {"summary": "Chứng chỉ TLS của cổng thông tin điện tử sắp hết hạn (demo)",
+                           "description": "Chứng chỉ còn 6 ngày (dữ liệu minh họa)."},
+           "startsAt": began, "fingerprint": "demo0tls0expiry1"}
+
+    def call(status: str, alerts: list[dict]) -> bytes:
+        return json.dumps({"version": "4", "groupKey": '{}:{job=~"wazuh|blackbox"}', "status": status,
+                           "receiver": "ioc-daklak", "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {},
+                           "externalURL": "http://alertmanager.daklak.demo:9093", "truncatedAlerts": 0,
+                           "alerts": [{"status": status, "endsAt": "0001-01-01T00:00:00Z",
+                                       "generatorURL": "http://prometheus.daklak.demo:9090/graph", **a}
+                                      for a in alerts]}, ensure_ascii=False).encode("utf-8")
+
+    return [call("firing", [brute, tls]), call("resolved", [{**tls, "endsAt": ended}])]
+
+
+def send_demo_alerts(session: Session, clock, process) -> int:
+    """Send the demo alerts through the webhook's service once (none yet from the source), then `process()` the
+    receipts as the worker does; how many alerts were sent."""
+    from workflows.monitoring.alerts import AlertReceiver
+    from workflows.monitoring.models import AlertReceipt
+
+    source = session.scalar(select(AlertSource).where(AlertSource.code == DEMO_ALERT_SOURCE))
+    if source is None or session.scalar(select(AlertReceipt.id).where(AlertReceipt.source_id == source.id)):
+        return 0
+    receiver = AlertReceiver(session, clock)
+    sent = sum(receiver.receive(DEMO_ALERT_TOKEN, body).alerts for body in demo_alert_calls(clock.now()))
+    if process is not None:
+        process()
+    return sent
 
 
 def _category(field_key: str) -> str:
@@ -478,17 +523,19 @@ def local_today(clock) -> date:
     return clock.now().astimezone(LOCAL).date()
 
 
-def load_monitoring_demo(services, clock) -> DemoResult:
+def load_monitoring_demo(services, clock, process_alerts=None) -> DemoResult:
     """Add the monitoring demo where it is missing, through the services people use: the catalogue and the
     alert source; two years of values (the older ones in bulk, the newest period of each indicator as a file
     sent through ingestion and corrected by a second file, so the history shows both); then the evaluation of
     the two newest periods (the breaches and their cases, a handful) and the missing-report check (the late
-    commune); and a couple of alerts from the demo alert source. Commits; a second call adds nothing."""
+    commune); and a couple of alerts from the demo alert source, then `process_alerts()` (the worker's run).
+    Commits; a second call adds nothing."""
     session: Session = services.session
     today, now = local_today(clock), clock.now()
     result = DemoResult()
     load_catalogue(session, today, result)
     session.commit()
+    load_alert_source(session, clock, result)
     if values_loaded(session) == 0:
         rows = generate(today, session.execute(select(AdminUnit.code, AdminUnit.kind)).all())
         ingest = _ingest_service(session, clock)
@@ -504,6 +551,7 @@ def load_monitoring_demo(services, clock) -> DemoResult:
         batches = [_value_ids(session, [r for r in newest_rows(rows, today, back=1) if r.unit in followed], unit_ids),
                    _value_ids(session, [r for r in newest if r.unit in followed], unit_ids)]
         result.evaluated, result.cases, result.missing = _evaluate(services, clock, today, batches)
+    result.alerts = send_demo_alerts(session, clock, process_alerts)
     return result
 
 
