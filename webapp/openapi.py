@@ -168,6 +168,7 @@ TAG_DESCRIPTIONS = {
     "tasks": "The task lists of officials and what they do with a task.",
     "cases": "Cases in the caller's view: detail, history, comments between officials, attachments.",
     "notifications": "The caller's own inbox.",
+    "monitoring": "Indicator values reported by units, checked, stored with their history and evaluated.",
     "meta": "This document.",
 }
 
@@ -238,6 +239,8 @@ SCHEMAS: dict[str, Any] = {
         "message": {"type": "string", "description": "What happened and what to do, in the caller's language."},
         "fields": {"type": "object", "additionalProperties": STRING,
                    "description": "Field or parameter → what to fix in it (empty when none is to blame)."},
+        "errors": {"type": "array", "items": ref("KpiError"),
+                   "description": "POST /kpi/values: every wrong value, by its index in `values`."},
     }, required=["error", "message"]),
     "Me": _object({
         "user": _object({"id": INTEGER, "username": STRING, "full_name": STRING,
@@ -366,4 +369,33 @@ SCHEMAS: dict[str, Any] = {
                                       "boolean, int and number as numbers."}}),
     "Reassign": _object({"assignee": {"type": "string", "description": "The username of a colleague holding the "
                                                                        "task's role in its unit."}}),
+    # Monitoring: indicator values (POST /kpi/values).
+    "KpiValue": _object({
+        "indicator": {"type": "string", "description": "The indicator's code in the catalogue."},
+        "unit": {"type": "string", "description": "The code of a unit in your view that reports the indicator."},
+        "period": {"type": ["string", "integer"], "description": "2026-03, 03/2026, T3/2026; 2026-Q1, Q1/2026, "
+                                                                 "Quý I/2026; 2026."},
+        "value": {"type": ["number", "string"], "description": "A number, or a text as people write it: 1.234,5 "
+                                                              "or 1,234.5; 62,5 % for indicators in per cent."},
+    }),
+    "KpiValues": _object({
+        "values": {"type": "array", "items": ref("KpiValue"), "minItems": 1, "maxItems": 200000},
+        "mode": {"type": "string", "enum": ["all_or_nothing", "keep_good"], "default": "all_or_nothing"},
+        "dry_run": {"type": "boolean", "default": False},
+    }, required=["values"]),
+    "KpiError": _object({"index": nullable({"type": "integer", "description": "The value's place in `values` "
+                                                                            "(null: the request as a whole)."}),
+                         "field": nullable(STRING), "message": STRING}),
+    "KpiReport": _object({
+        "upload_id": INTEGER, "dry_run": BOOLEAN, "stored": BOOLEAN,
+        "decision": {"type": "string", "enum": ["dry_run", "stored", "kept_good"]},
+        "total": INTEGER, "good": INTEGER, "bad": {"type": "integer", "description": "Values with a problem."},
+        "new": {"type": "integer", "description": "Values new (or that would be)."},
+        "changed": {"type": "integer", "description": "Values changed (or that would be)."},
+        "unchanged": INTEGER,
+        "errors": {"type": "array", "items": ref("KpiError")},
+        "would_breach": {"type": "array", "items": _object({
+            "indicator": STRING, "unit_id": INTEGER, "period": STRING, "rule": STRING, "severity": STRING,
+            "value": nullable({"type": "number"}), "expected": nullable({"type": "number"}), "message": STRING})},
+    }),
 }

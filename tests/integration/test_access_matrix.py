@@ -29,6 +29,8 @@ OFFICIALS = SIGNED - {"citizen", "designer"}
 # Who sees the ward's case: its unit, its place, the IOC (the province), the province's leaders, admin.
 CASE_SEERS = {"officer", "head", "leader", "operator", "ioc_head", "province_leader", "admin"}
 EVERYONE = set(PEOPLE)
+# Who reports indicator values (webapp.blueprints.monitoring.REPORTERS: officers, unit heads, operators, admin).
+REPORTER_PEOPLE = {"officer", "head", "other_ward", "department", "operator", "ioc_head", "admin"}
 PNG = png((4, 4))  # a real photo: files are checked by their content
 
 
@@ -105,6 +107,12 @@ def world(tmp_path_factory):
         from tests.monitoring_views_data import seed_monitoring  # an indicator, a ward's value, a target
 
         ids.update(seed_monitoring(db.session))
+        from workflows.monitoring.models import Upload  # a file the IOC's operator checked: theirs and admin's
+
+        checked = Upload(filename="matrix.csv", sha256="0" * 64, kind="csv", uploaded_by="dtv1", report={"good": []})
+        db.session.add(checked)
+        db.session.commit()
+        ids["kpi_upload"] = checked.id
     yield app, clients, ids
     with app.app_context():
         db.engine.dispose()
@@ -293,6 +301,15 @@ ROUTES = [
      {"data": {"year": ""}}, set()),
     ("monitoring.catalogue_target_delete", "POST", "/monitoring/catalogue/{indicator}/targets/{kpi_target}/delete",
      {"designer", "admin"}, {}, {"admin"}),
+    # Uploading indicator values: officers, unit heads, the IOC's operators and administrators (no file answers
+    # 400; an upload is its uploader's and the administrators': others get 404; a choice that is neither keep nor
+    # refuse goes back to the report). The API: the same people; an empty list answers 400.
+    ("monitoring.upload", "GET", "/monitoring/upload", REPORTER_PEOPLE, {}, set()),
+    ("monitoring.upload_check", "POST", "/monitoring/upload", REPORTER_PEOPLE, {"data": {}}, set()),
+    ("monitoring.upload_result", "GET", "/monitoring/uploads/{kpi_upload}", {"operator", "admin"}, {}, set()),
+    ("monitoring.upload_decide", "POST", "/monitoring/uploads/{kpi_upload}/decide", {"operator", "admin"},
+     {"data": {"choice": "maybe"}}, set()),
+    ("api.kpi_values", "POST", "/api/v1/kpi/values", REPORTER_PEOPLE, {"json": {"values": []}}, set()),
     # Everyone's own account page (a password change without the current password answers 400).
     ("auth.profile", "GET", "/account/profile", SIGNED, {}, set()),
     ("auth.profile", "POST", "/account/profile", SIGNED, {"data": {"current": ""}}, set()),

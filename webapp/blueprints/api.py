@@ -628,3 +628,51 @@ def mark_read():
     push_unread(who.username, unread)
     return jsonify(marked=changed, unread=unread)
 
+
+
+# --------------------------------------------------------------------------- monitoring: indicator values
+KPI_REPORTERS = ("officer", "unit_head", "operator", "admin")  # webapp.blueprints.monitoring.REPORTERS
+
+
+def _kpi_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"index": e["index"], "field": e["field"], "message": translate(e["message"])} for e in errors]
+
+
+@endpoint("POST", "/kpi/values", tag="monitoring", summary="Report indicator values (with a dry run)",
+          description="`values`: a list of `{indicator, unit, period, value}` (codes of the catalogue and of units "
+                      "in your view; a period as 2026-03, 03/2026, Q1/2026 or 2026; a number, or a text such as "
+                      "\"1.234,5\"). `mode`: `all_or_nothing` (default: one wrong value and nothing is stored, "
+                      "400) or `keep_good` (the good values are stored and the wrong ones listed; 400 when none "
+                      "is good). `dry_run`: true checks and reports what would change and which rules would "
+                      "breach, storing nothing (200 with the errors listed). Stored values are evaluated against "
+                      "the rules after the commit. Every wrong value is listed in `errors` with its index, field "
+                      "and what is wrong, in the caller's language. A text holding the character NUL answers "
+                      "422 and nothing is stored.",
+          params=(LANG_PARAM,), body={JSON: ref("KpiValues")}, ok=_ok("KpiReport"), errors=(400, 422))
+def kpi_values():
+    """Check and store (or only check) a batch of indicator values."""
+    from engine.i18n import from_json
+    from webapp.monitoring_jobs import enqueue_evaluation
+    from workflows.monitoring.ingest import IngestService
+
+    who = _actor()
+    if not who.has_role(*KPI_REPORTERS):
+        raise ApiError(403, "forbidden", _("Only officers, unit heads, the IOC's operators and administrators "
+                                           "report indicator values."))
+    outcome = IngestService(db.session, runtime().clock, after_commit=enqueue_evaluation).submit_json(_body(), who)
+    errors = _kpi_errors(outcome.errors)
+    if not outcome.ok:
+        return jsonify(error="invalid", message=_("Some values are not right; see errors. Nothing was stored."),
+                       fields={}, errors=errors), 400
+    upload = outcome.upload
+    changes = (upload.report or {}).get("changes") or {}
+    findings = (upload.report or {}).get("findings") or []
+    return jsonify(
+        upload_id=upload.id, dry_run=not outcome.stored, stored=outcome.stored, decision=upload.decision,
+        total=upload.rows_total, good=upload.rows_good, bad=upload.rows_bad,
+        new=upload.new_values if outcome.stored else changes.get("new", 0),
+        changed=upload.changed_values if outcome.stored else changes.get("changed", 0),
+        unchanged=changes.get("unchanged", 0), errors=errors,
+        would_breach=[{"indicator": f["indicator"], "unit_id": f["unit_id"], "period": f["period"], "rule": f["rule"],
+                       "severity": f["severity"], "value": f["value"], "expected": f["expected"],
+                       "message": translate(from_json(f["message"]))} for f in findings])

@@ -374,15 +374,20 @@ def _same(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
 
 
-def _num(value: float | None) -> str:
+def _num(value: float | None) -> Named | str:
+    """A number for a message: 1234.5 in English, 1234,5 in Vietnamese."""
     if value is None:
         return ""
-    return f"{value:.10g}"
+    english = f"{value:.10g}"
+    return Named(english.replace(".", ","), english)
 
 
 def _cell_text(cell: Any) -> str:
+    """A cell as text: at most 200 characters, never a lone surrogate (JSON may carry one; databases refuse it)."""
     if cell is None:
         return ""
+    if isinstance(cell, str):
+        return " ".join(cell[:200].encode("utf-8", "replace").decode("utf-8").split())
     if isinstance(cell, float) and cell.is_integer():
         return str(int(cell))
     if isinstance(cell, datetime):
@@ -522,13 +527,16 @@ class IngestService:
             if isinstance(row.value, bool) or isinstance(row.value, (date, datetime)):
                 bad("value", t("%(text)s is not a number", text=_cell_text(row.value)))
             elif isinstance(row.value, (int, float)):
-                value = float(row.value)
+                try:
+                    value = float(row.value)
+                except OverflowError:  # an integer of hundreds of digits (JSON)
+                    value = math.inf
                 if not math.isfinite(value):
-                    bad("value", t("%(text)s is not a number", text=str(row.value)))
+                    bad("value", t("%(text)s is not a number", text=str(row.value)[:40]))
                     value = None
             else:
                 try:
-                    value = read_number("" if row.value is None else str(row.value), style, percent=percent)
+                    value = read_number(_cell_text(row.value), style, percent=percent)
                 except NumberError as exc:
                     bad("value", exc.message)
             if value is not None and indicator is not None:

@@ -72,4 +72,4 @@ def monitoring_navigation() -> dict[str, Any]:
 from webapp.blueprints.monitoring import hooks  # noqa: E402,F401
 
 __all__ = ["bp", "monitoring_required", "section", "_l", "REPORTERS", "CATALOGUE_EDITORS", "SOURCE_ADMINS"]
-from webapp.blueprints.monitoring import catalogue, overview  # noqa: E402,F401
+from webapp.blueprints.monitoring import catalogue, overview, upload  # noqa: E402,F401
