@@ -172,6 +172,20 @@ class _Context:
         for target in targets:
             self.targets[(target.unit_id, target.year, target.period)] = (target.kind, target.value)
         self.name = Named(indicator.name, indicator.name_en)
+        self._periods: dict[int, Period] = {}
+        # Units with targets of their own; the others share the targets for every unit (remembered per period).
+        self._own = {target_unit for target_unit, _y, _p in self.targets if target_unit is not None}
+        self._shared: dict[tuple[str, int], Any] = {}
+
+    def expected(self, rule: str, unit_id: int, period: Period) -> Any:
+        """expected_target or expected_pro_rata, remembered per period for the units without targets of their own."""
+        if unit_id in self._own:
+            return self.expected_target(unit_id, period) if rule == "target" else self.expected_pro_rata(unit_id, period)
+        key = (rule, period)
+        if key not in self._shared:
+            self._shared[key] = (self.expected_target(unit_id, period) if rule == "target"
+                                 else self.expected_pro_rata(unit_id, period))
+        return self._shared[key]
 
     def _target(self, unit_id: int, year: int, period: str | None) -> tuple[str, float] | None:
         return self.targets.get((unit_id, year, period)) or self.targets.get((None, year, period))
@@ -200,18 +214,25 @@ class _Context:
             return yearly[1] * period.share_of_year, period.share_of_year * 100
         return None
 
+    def period(self, ordinal: int) -> Period:
+        """The period of an ordinal (remembered: a batch has few distinct periods)."""
+        found = self._periods.get(ordinal)
+        if found is None:
+            found = self._periods[ordinal] = _period_of(self.kind, ordinal)
+        return found
+
     def unit_name(self, unit_id: int) -> Named | str:
         unit = self.units.get(unit_id)
         return Named(unit.name, unit.name_en or unit.name) if unit is not None else str(unit_id)
 
     # ------------------------------------------------------------------ one value
     def assess(self, unit_id: int, ordinal: int, value: float) -> Assessment:
-        period = _period_of(self.kind, ordinal)
+        period = self.period(ordinal)
         findings: list[Finding] = []
         recovered: dict[str, bool] = {}
         history = self.history.get(unit_id, {})
         direction = self.indicator.direction
-        head = {"indicator": self.name, "unit": self.unit_name(unit_id), "period": period.label()}
+        head = _Head(self, unit_id, period)  # the message's names, made only for a finding
 
         def found(rule: str, row: RuleRow, expected: float | None, evidence: dict, message: Text) -> None:
             findings.append(Finding(self.indicator.code, unit_id, period.key, rule, row.severity, value, expected,
@@ -222,9 +243,9 @@ class _Context:
             if not rows:
                 continue
             if rule == "target":
-                expected, share = self.expected_target(unit_id, period), None
+                expected, share = self.expected("target", unit_id, period), None
             else:
-                got = self.expected_pro_rata(unit_id, period)
+                got = self.expected("pro_rata", unit_id, period)
                 expected, share = (got if got is not None else (None, None))
             if expected is None:
                 continue
@@ -348,6 +369,23 @@ class _Context:
                 return None
             return (value - centre) / (1.253314 * mean_ad), centre, len(sample), seasonal
         return 0.6745 * (value - centre) / mad, centre, len(sample), seasonal
+
+
+class _Head:
+    """The names a finding's message starts with (indicator, unit, period), as keyword arguments of t()."""
+
+    def __init__(self, ctx: _Context, unit_id: int, period: Period):
+        self.ctx, self.unit_id, self.period = ctx, unit_id, period
+
+    def keys(self) -> list[str]:
+        return ["indicator", "unit", "period"]
+
+    def __getitem__(self, name: str) -> Any:
+        if name == "indicator":
+            return self.ctx.name
+        if name == "unit":
+            return self.ctx.unit_name(self.unit_id)
+        return self.period.label()
 
 
 def _history(session: Session, code: str, unit_ids: Iterable[int], kind: str, cache: dict,
@@ -490,7 +528,7 @@ class Evaluator:
             lst.sort(key=lambda x: x[0])
 
         # Breach rows: the batch's (unit, period) pairs get exactly their findings (a "missing" row stays: history).
-        keys = {(u, _period_of(indicator.period, o).key) for u, lst in per_unit.items() for o, _v, _a in lst}
+        keys = {(u, ctx.period(o).key) for u, lst in per_unit.items() for o, _v, _a in lst}
         periods = sorted({k for _u, k in keys})
         existing: dict[tuple, Breach] = {}
         for i in range(0, len(periods), CHUNK):
@@ -530,23 +568,25 @@ class Evaluator:
             fresh = [x for x in lst if last is None or x[0] >= last]
             if not fresh:
                 continue  # an older period corrected: its breach rows are rewritten, the memory stays
+            # Worked out in locals, written once (a backfill of a hundred periods per unit is common).
+            status, streak, last_rule, last_severity = state.status, state.streak, state.last_rule, state.last_severity
             for o, _value, assessment in fresh:
                 primary = assessment.primary
-                if o == last and state.last_rule and state.status != "open":
-                    state.streak = max(0, state.streak - 1)  # the newest period corrected: counted once
-                if state.status == "open":
+                if o == last and last_rule and status != "open":
+                    streak = max(0, streak - 1)  # the newest period corrected: counted once
+                if status == "open":
                     if primary is not None:
-                        state.last_severity = primary.severity
+                        last_severity = primary.severity
                 else:
-                    state.streak = state.streak + 1 if primary is not None else 0
-                    state.last_rule = primary.rule if primary is not None else None
-                    state.last_severity = primary.severity if primary is not None else None
-                    state.status = "pending" if primary is not None else "ok"
-                state.last_period = _period_of(indicator.period, o).key
+                    streak = streak + 1 if primary is not None else 0
+                    last_rule = primary.rule if primary is not None else None
+                    last_severity = primary.severity if primary is not None else None
+                    status = "pending" if primary is not None else "ok"
                 last = o
-            state.updated_at = now
             o, _value, assessment = fresh[-1]
-            key = _period_of(indicator.period, o).key
+            key = ctx.period(o).key
+            state.status, state.streak, state.last_rule, state.last_severity = status, streak, last_rule, last_severity
+            state.last_period = key
             primary = assessment.primary
             if state.status == "open" and state.case_id is not None:
                 case_rule = state.last_rule or ""
