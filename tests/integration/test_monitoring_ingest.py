@@ -332,3 +332,21 @@ def test_json_shape_errors(ingest, session):
     outcome = ingest.submit_json({"values": [], "mode": "maybe", "dry_run": "yes"}, officer)
     assert [e["field"] for e in outcome.errors] == ["values", "mode", "dry_run"]
     assert not ingest.submit_json([1, 2], officer).ok
+
+
+def test_a_value_stored_by_someone_else_at_the_same_moment_refuses_the_store_cleanly(ingest, session, monkeypatch):
+    officer, head = actor_of(session, "cb.buonmathuot"), actor_of(session, "tp.buonmathuot")
+    line = "KT01;P-BUON-MA-THUOT;03/2026;62,5;"
+    first = ingest.dry_run("a.csv", csv_file(line), officer)
+    second = ingest.dry_run("b.csv", csv_file(line.replace("62,5", "70")), head)
+    ingest.decide(first.id, "keep_good", officer)
+    # The second reads the table as it was before the first stored (a race), then inserts the same key.
+    monkeypatch.setattr(IngestService, "_existing", lambda self, keys: {})
+    with pytest.raises(ConflictError) as clash:
+        ingest.decide(second.id, "keep_good", head)
+    assert "same moment" in str(clash.value)
+    monkeypatch.undo()
+    assert session.get(Upload, second.id).decision == "dry_run"  # back to waiting: it may be kept again
+    assert stored(session) == {("KT01", "P-BUON-MA-THUOT", "2026-03"): 62.5}
+    assert ingest.decide(second.id, "keep_good", head).changed_values == 1
+    assert stored(session) == {("KT01", "P-BUON-MA-THUOT", "2026-03"): 70.0}

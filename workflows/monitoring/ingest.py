@@ -640,22 +640,27 @@ class IngestService:
             self.session.rollback()
             raise ConflictError(t("this upload was already decided; upload the file again to change it"))
         ids: list[int] = []
-        if choice == "keep_good":
-            ids, new, changed = self._store(good, actor.username, upload.id, "upload", now)
-            self.session.execute(update(Upload).where(Upload.id == upload.id)
-                                 .values(new_values=new, changed_values=changed)
-                                 .execution_options(synchronize_session=False))
-        self._commit(ids)
+        try:
+            if choice == "keep_good":
+                ids, new, changed = self._store(good, actor.username, upload.id, "upload", now)
+                self.session.execute(update(Upload).where(Upload.id == upload.id)
+                                     .values(new_values=new, changed_values=changed)
+                                     .execution_options(synchronize_session=False))
+            self.session.commit()
+        except IntegrityError:
+            raise self._clash() from None
+        self._committed(ids)
         self.session.refresh(upload)
         return upload
 
-    def _commit(self, ids: list[int]) -> None:
-        try:
-            self.session.commit()
-        except IntegrityError:
-            self.session.rollback()
-            raise ConflictError(t("someone stored values of the same indicators and periods at the same moment; "
-                                  "upload the file again")) from None
+    def _clash(self) -> ConflictError:
+        """Another upload stored a value of the same indicator, unit and period at the same moment: nothing of
+        this one is kept (the decision is back to waiting), and the user is told to try again."""
+        self.session.rollback()
+        return ConflictError(t("someone stored values of the same indicators and periods at the same moment; "
+                               "upload the file again"))
+
+    def _committed(self, ids: list[int]) -> None:
         if ids and self.after_commit is not None:
             self.after_commit(ids)
 
@@ -814,11 +819,15 @@ class IngestService:
         self._fill_report(upload, checked)
         upload.decision, upload.decided_at = ("kept_good" if errors else "stored"), now
         upload.report.pop("good", None)  # stored at once: the rows are in kpi_value
-        self.session.add(upload)
-        self.session.flush()
-        ids, new, changed = self._store(checked.good, actor.username, upload.id, "api", now)
-        upload.new_values, upload.changed_values = new, changed
-        self._commit(ids)
+        try:
+            self.session.add(upload)
+            self.session.flush()
+            ids, new, changed = self._store(checked.good, actor.username, upload.id, "api", now)
+            upload.new_values, upload.changed_values = new, changed
+            self.session.commit()
+        except IntegrityError:
+            raise self._clash() from None
+        self._committed(ids)
         return JsonOutcome(True, upload, errors, stored=True)
 
     # ------------------------------------------------------------------ reading back

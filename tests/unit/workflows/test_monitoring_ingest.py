@@ -153,3 +153,18 @@ def test_a_file_that_is_not_csv_or_xlsx_gets_a_clear_message(data, why):
     with pytest.raises(IngestError) as refused:
         read_table(data)
     assert why in refused.value.message
+
+
+def test_files_too_large_or_too_long_are_refused_whole(monkeypatch):
+    from workflows.monitoring import ingest
+
+    monkeypatch.setattr(ingest, "MAX_ROWS", 3)
+    rows = "\n".join(["indicator;unit;period;value"] + ["KT01;P-TAN-AN;2026-03;1"] * 4).encode()
+    with pytest.raises(IngestError) as refused:
+        read_table(rows)
+    assert "more than 3 rows" in refused.value.message
+    assert read_table(b"\n".join(rows.split(b"\n")[:4]))[1][-1][0] == 4  # the header and three rows pass
+    monkeypatch.setattr(ingest, "MAX_BYTES", 10)
+    with pytest.raises(IngestError) as refused:
+        read_table(rows)
+    assert "larger than" in refused.value.message
