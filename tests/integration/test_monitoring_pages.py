@@ -80,6 +80,9 @@ def test_the_catalogue_form_lists_every_problem_keeps_what_was_typed_then_saves(
     app, ids = site
     designer = client_of(app, "thietke")
     form = designer.get("/monitoring/catalogue/new").get_data(as_text=True)
+    for live in ('<option value="socio_economic"', '<option value="STC"', 'value="commune"', '<option value="yearly"',
+                 '<option value="public_services"'):  # fields, departments, levels, periods, categories
+        assert live in form, live
     token = csrf_of(form)
     bad = {"csrf_token": token, "code": "ho-ngheo", "name": "Tỷ lệ hộ nghèo", "name_en": "", "field": "socio_economic",
            "period": "yearly", "direction": "lower", "measure_unit": "%", "department": "", "deadline_days": "30",

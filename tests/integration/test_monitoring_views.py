@@ -68,6 +68,7 @@ def test_an_indicator_is_created_edited_and_audited(session, world):
     assert [line.action for line in lines] == ["indicator.create", "indicator.update"]
     assert (lines[1].before["deadline_days"], lines[1].after["deadline_days"]) == (10, 15)
     assert lines[1].target_type == "indicator" and lines[1].target_id == "DVC-ONLINE"
+    assert lines[0].after["department"] == "STC"  # codes a reader knows, not row ids
 
 
 def test_a_wrong_indicator_form_lists_every_problem_and_stores_nothing(session, world):

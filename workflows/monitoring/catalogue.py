@@ -242,7 +242,7 @@ class Catalogue:
         self.session.add(indicator)
         self.session.flush()
         record(self.session, actor, "indicator.create", AuditTarget("indicator", code, indicator.name), None,
-               _state(indicator), clock=self.clock)
+               _state(indicator, self.session), clock=self.clock)
         self.session.commit()
         return indicator
 
@@ -254,10 +254,10 @@ class Catalogue:
         values = self._check(form, errors)
         if errors:
             raise CatalogueError(errors)
-        before = _state(indicator)
+        before = _state(indicator, self.session)
         for name, value in values.items():
             setattr(indicator, name, value)
-        after = _state(indicator)
+        after = _state(indicator, self.session)
         if after != before:
             indicator.updated_at = self.clock.now()
             record(self.session, actor, "indicator.update", AuditTarget("indicator", indicator.code, indicator.name),
@@ -308,7 +308,7 @@ class Catalogue:
         row = self.session.scalar(select(Target).where(
             Target.indicator_code == indicator.code, Target.year == year, Target.period.is_(None) if period_key is None
             else Target.period == period_key, Target.unit_id.is_(None) if unit_id is None else Target.unit_id == unit_id))
-        before = _target_state(row) if row is not None else None
+        before = _target_state(row, self.session) if row is not None else None
         if row is None:
             row = Target(indicator_code=indicator.code, unit_id=unit_id, year=year, period=period_key)
             self.session.add(row)
@@ -316,7 +316,7 @@ class Catalogue:
         row.updated_at, row.updated_by = self.clock.now(), actor.username[:120]
         self.session.flush()
         record(self.session, actor, "indicator_target.set", AuditTarget("indicator", indicator.code, indicator.name),
-               before, _target_state(row), clock=self.clock)
+               before, _target_state(row, self.session), clock=self.clock)
         self.session.commit()
         return row
 
@@ -327,7 +327,7 @@ class Catalogue:
         row = self.session.get(Target, target_id)
         if row is None or row.indicator_code != indicator.code:
             raise CatalogueError({"target": t("no such target of this indicator; reload the page")})
-        before = _target_state(row)
+        before = _target_state(row, self.session)
         self.session.delete(row)
         record(self.session, actor, "indicator_target.delete", AuditTarget("indicator", indicator.code, indicator.name),
                before, None, clock=self.clock)
@@ -426,15 +426,22 @@ def _text(value: float | None) -> str:
     return f"{value:g}"
 
 
-def _state(indicator: Indicator) -> dict[str, Any]:
+def _unit_code(session: Session, unit_id: int | None) -> str | None:
+    unit = session.get(AdminUnit, unit_id) if unit_id is not None else None
+    return unit.code if unit is not None else None
+
+
+def _state(indicator: Indicator, session: Session) -> dict[str, Any]:
     return {"name": indicator.name, "name_en": indicator.name_en, "field": indicator.field,
             "period": indicator.period, "direction": indicator.direction, "measure_unit": indicator.measure_unit,
-            "measure_unit_en": indicator.measure_unit_en, "department_id": indicator.department_id,
+            "measure_unit_en": indicator.measure_unit_en,
+            "department": _unit_code(session, indicator.department_id),
             "levels": list(indicator.levels or []), "seasonal": bool(indicator.seasonal),
             "deadline_days": indicator.deadline_days, "min_value": indicator.min_value,
             "max_value": indicator.max_value, "decimals": indicator.decimals, "category": indicator.category_code,
             "description": indicator.description, "active": bool(indicator.active)}
 
 
-def _target_state(row: Target) -> dict[str, Any]:
-    return {"year": row.year, "unit_id": row.unit_id, "period": row.period, "kind": row.kind, "value": row.value}
+def _target_state(row: Target, session: Session) -> dict[str, Any]:
+    return {"year": row.year, "unit": _unit_code(session, row.unit_id), "period": row.period,
+            "kind": row.kind, "value": row.value}
