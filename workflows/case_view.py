@@ -64,7 +64,8 @@ VALUE_LABELS = {
 # The case fields triage may change (the "reclassified" history line).
 RECLASSIFIED_FIELDS = {"priority": t("Priority"), "category": t("Category")}
 LEADER_REASONS = {"high_priority": t("high priority"), "escalation_1": t("overdue"),
-                  "escalation_2": t("overdue, moved to the level above"), "critical_alert": t("critical alert")}
+                  "escalation_2": t("overdue, moved to the level above"), "critical_alert": t("critical alert"),
+                  "kpi_breach": t("an indicator breaks its rules")}
 # The English names of workflows.roles.ROLES, as msgids the catalog translates.
 ROLE_LABELS = {"citizen": t("Citizen"), "operator": t("Operator"), "officer": t("Handling officer"),
                "unit_head": t("Unit head"), "leader": t("Leader"), "designer": t("Process designer"),
@@ -83,10 +84,45 @@ def _alert_label(kind: str, d: dict) -> Text:
     return t("The alert came back after case %(previous)s was closed", previous=d.get("previous_case") or "—")
 
 
+# The case events of indicator breaches (workflows/monitoring/operators.py and evaluation.py).
+KPI_EVENTS = ("kpi_breach", "kpi_plan", "kpi_followup", "kpi_followup_waiting")
+KPI_VERDICTS = {"recovered": t("back within the rule"), "still_breaching": t("still breaking the rule"),
+                "missing": t("not reported")}
+KPI_RULES = {"target": t("away from its target"), "pro_rata": t("behind the yearly plan's pro-rata share"),
+             "falling": t("worse period after period"), "range": t("outside its range"),
+             "outlier": t("unusual against its history"), "missing": t("not reported by the deadline")}
+
+
+def _kpi_entry(kind: str, d: dict) -> tuple[Text, list[tuple[Text, str]]]:
+    """The history line of an indicator breach's event, and its facts."""
+    facts: list[tuple[Text, str]] = []
+    if kind == "kpi_breach":
+        label = t("Indicator %(indicator)s, %(period)s: %(rule)s", indicator=d.get("indicator_name") or
+                  d.get("indicator") or "—", period=d.get("period") or "—",
+                  rule=KPI_RULES.get(str(d.get("rule")), str(d.get("rule"))))
+        for name, key in ((t("Value"), "value"), (t("Expected"), "expected"), (t("Severity"), "severity"),
+                          (t("Previous case"), "previous_case")):
+            if d.get(key):
+                facts.append((name, str(d[key])))
+    elif kind == "kpi_plan":
+        label = t("Explanation and remedial plan submitted")
+        facts += [(t("Explanation"), str(d.get("explanation", ""))), (t("Plan"), str(d.get("plan", ""))),
+                  (t("To be completed by"), _day(d.get("plan_due")))]
+    else:
+        verdict = KPI_VERDICTS.get(str(d.get("verdict")), str(d.get("verdict")))
+        label = (t("Next period %(period)s: %(verdict)s", period=d.get("period") or "—", verdict=verdict)
+                 if kind == "kpi_followup" else
+                 t("Period %(period)s reported before the plan was in: %(verdict)s", period=d.get("period") or "—",
+                   verdict=verdict))
+        if d.get("value") is not None:
+            facts.append((t("Value"), str(d["value"])))
+    return label, facts
+
+
 CLOSE_REASONS = {"rejected": t("not valid"), "satisfied": t("the citizen is satisfied"),
                  "no_feedback": t("no answer from the citizen"), "answered": t("answered on the phone"),
                  "cancelled": t("cancelled by an administrator"), "cleared_at_source": t("cleared at its source"),
-                 "resolved": t("handled")}
+                 "resolved": t("handled"), "recovered": t("the indicator is back within its rule")}
 
 
 @dataclass(frozen=True)
@@ -594,6 +630,9 @@ class CaseViewService:
                 facts.append((t("Alert"), str(d["alertname"])))
             if d.get("ends_at"):
                 facts.append((t("Ended at the source"), self._when(d.get("ends_at"))))
+        elif kind in KPI_EVENTS:
+            label, more = _kpi_entry(kind, d)
+            facts.extend(more)
         else:
             label = t("Event: %(kind)s", kind=kind)
             if d.get("unit"):

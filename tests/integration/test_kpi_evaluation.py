@@ -276,3 +276,22 @@ def test_the_sweep_evaluates_values_left_unevaluated_and_checks_missing_reports_
     from workflows.monitoring.evaluation import pending_value_ids
 
     assert pending_value_ids(session, clock.now() - timedelta(days=7)) == []
+
+
+def test_the_case_history_tells_the_breach_the_plan_and_the_verdict_in_words(kpi, session, clock):
+    from workflows.access import AccessService
+    from workflows.case_view import CaseViewService
+    from workflows.models import User
+
+    ward = _unit(session, "P-TAN-AN")
+    case = session.scalar(select(Case).where(
+        Case.code == _evaluate(kpi, clock, session, ward, "2026-03", 60.0).opened[0]))
+    _submit_plan(kpi, session, case, "cb.tanan")
+    _evaluate(kpi, clock, session, ward, "2026-04", 90.0)
+    officer = AccessService(session).actor(session.scalar(select(User.id).where(User.username == "cb.tanan")))
+    labels = [str(e.label) for e in CaseViewService(session, clock).timeline(officer, case.code, "en")]
+    assert "Explanation and remedial plan submitted" in labels
+    assert any(label.startswith("Indicator Tỷ lệ hồ sơ giải quyết đúng hạn, 2026-03: away from its target")
+               for label in labels)
+    assert "Next period 2026-04: back within the rule" in labels
+    assert "Closed (the indicator is back within its rule)" in labels
