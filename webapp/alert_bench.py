@@ -50,8 +50,45 @@ def _source(app: Flask) -> tuple[int, str]:
         return source.id, token
 
 
-def bench_alerts(app: Flask, n: int = 1000, per_call: int = 1) -> dict[str, Any]:
-    """Absorb `n` distinct alerts through the webhook (`per_call` per call), then process them; the figures."""
+def _poster(app: Flask, headers: dict[str, str], concurrency: int):
+    """post(body) -> status: through the Flask test client, or (concurrency > 1) a real threaded HTTP server on a
+    free local port with that many clients at once; and a function that stops it."""
+    if concurrency <= 1:
+        client = app.test_client()
+        return (lambda body: client.post("/monitoring/hooks/alerts", data=body, headers=headers).status_code), None
+    import http.client
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from werkzeug.serving import make_server
+
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on the terminal
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    local = threading.local()
+
+    def post(body: bytes) -> int:
+        if not hasattr(local, "conn"):
+            local.conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=60)
+        local.conn.request("POST", "/monitoring/hooks/alerts", body=body, headers=headers)
+        answer = local.conn.getresponse()
+        answer.read()
+        return answer.status
+
+    pool = ThreadPoolExecutor(concurrency)
+
+    def stop() -> None:
+        pool.shutdown()
+        server.shutdown()
+
+    return (lambda body: pool.submit(post, body)), stop
+
+
+def bench_alerts(app: Flask, n: int = 1000, per_call: int = 1, concurrency: int = 1) -> dict[str, Any]:
+    """Absorb `n` distinct alerts through the webhook (`per_call` per call; `concurrency` > 1: that many clients of
+    a real local HTTP server at once), then process them; the figures."""
     source_id, token = _source(app)
     run = secrets.token_hex(4)
     bodies = []
@@ -63,18 +100,21 @@ def bench_alerts(app: Flask, n: int = 1000, per_call: int = 1) -> dict[str, Any]
         receipts_before = db.session.scalar(select(func.max(AlertReceipt.id))) or 0
     mode = app.config["ALERT_PROCESSING"]
     app.config["ALERT_PROCESSING"] = "periodic"  # absorbing only, as when the workers are busy
-    client = app.test_client()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    post, stop = _poster(app, headers, concurrency)
     refused: dict[int, int] = {}
     try:
         started = time.perf_counter()
-        for body in bodies:
-            status = client.post("/monitoring/hooks/alerts", data=body, headers=headers).status_code
+        answers = [post(body) for body in bodies]
+        for status in answers:
+            status = status if isinstance(status, int) else status.result()
             if status != 202:
                 refused[status] = refused.get(status, 0) + 1
         absorb_seconds = time.perf_counter() - started
     finally:
         app.config["ALERT_PROCESSING"] = mode
+        if stop is not None:
+            stop()
     with app.app_context():
         started = time.perf_counter()
         done = alert_processor(app.extensions["ioc"]).run()
@@ -86,7 +126,8 @@ def bench_alerts(app: Flask, n: int = 1000, per_call: int = 1) -> dict[str, Any]
         cases = db.session.scalar(select(func.count()).select_from(Case).join(
             MonitoringAlert, MonitoringAlert.case_id == Case.id).where(MonitoringAlert.fingerprint.like(f"bench-{run}-%")))
         db.session.remove()
-    return {"alerts": n, "calls": len(bodies), "per_call": per_call, "refused": refused, "absorbed": absorbed,
+    return {"alerts": n, "calls": len(bodies), "per_call": per_call, "concurrency": concurrency, "refused": refused,
+            "absorbed": absorbed,
             "absorb_seconds": round(absorb_seconds, 3), "absorbed_per_second": round(absorbed / absorb_seconds, 1),
             "processed": done.alerts, "failed_receipts": done.failed, "alerts_stored": stored, "cases": cases,
             "process_seconds": round(process_seconds, 3),

@@ -356,3 +356,5 @@ def test_the_benchmark_absorbs_and_processes_every_alert(tmp_path):
     assert figures["alerts_stored"] == figures["cases"] == 60 and figures["lost"] == 0
     assert figures["absorbed_per_second"] > 0 and figures["processed_per_second"] > 0
     assert app.config["ALERT_PROCESSING"] == "queue"  # put back as it was
+    figures = bench_alerts(app, n=40, per_call=1, concurrency=4)  # a real local server, four clients at once
+    assert figures["refused"] == {} and figures["alerts_stored"] == figures["cases"] == 40 and figures["lost"] == 0
