@@ -57,12 +57,11 @@ def _poster(app: Flask, headers: dict[str, str], concurrency: int):
         client = app.test_client()
         return (lambda body: client.post("/monitoring/hooks/alerts", data=body, headers=headers).status_code), None
     import http.client
+    import logging
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
     from werkzeug.serving import make_server
-
-    import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on the terminal
     server = make_server("127.0.0.1", 0, app, threaded=True)
