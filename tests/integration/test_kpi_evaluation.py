@@ -295,3 +295,21 @@ def test_the_case_history_tells_the_breach_the_plan_and_the_verdict_in_words(kpi
                for label in labels)
     assert "Next period 2026-04: back within the rule" in labels
     assert "Closed (the indicator is back within its rule)" in labels
+
+
+def test_a_case_whose_next_period_never_comes_is_not_left_waiting(kpi, session, session_factory, clock):
+    from workflows.runtime import make_sweep
+
+    ward = _unit(session, "P-TAN-AN")
+    case = session.scalar(select(Case).where(
+        Case.code == _evaluate(kpi, clock, session, ward, "2026-03", 60.0).opened[0]))
+    _submit_plan(kpi, session, case, "cb.tanan")
+    clock.set(datetime(2026, 5, 18, 3, 0, tzinfo=UTC))  # past 17 May 17:00 (April's deadline and a week)
+    make_sweep(session_factory, clock).run_once()
+    session.expire_all()
+    kinds = list(session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)))
+    assert kinds[-1] == "overdue"  # the unit's head is told; the wait is extended
+    instance = session.get(Case, case.id).process_instance
+    assert instance.status == "running" and instance.next_timer_at > clock.now()
+    # The value comes after all: the case closes.
+    assert _evaluate(kpi, clock, session, ward, "2026-04", 91.0).recovered == [case.code]

@@ -465,6 +465,7 @@ class _Action:
     finding: Finding | None = None
     verdict: str = ""
     state_id: int | None = None
+    previous_period: str | None = None  # the memory's period before this evaluation (restored if the action fails)
 
 
 class Evaluator:
@@ -565,6 +566,7 @@ class Evaluator:
             state = states[unit_id]
             state.updated_at = now
             last = _ordinal(indicator.period, state.last_period, cache) if state.last_period else None
+            before = state.last_period
             fresh = [x for x in lst if last is None or x[0] >= last]
             if not fresh:
                 continue  # an older period corrected: its breach rows are rewritten, the memory stays
@@ -591,8 +593,11 @@ class Evaluator:
             if state.status == "open" and state.case_id is not None:
                 case_rule = state.last_rule or ""
                 back = primary is None and assessment.recovered.get(case_rule, True)
-                actions.append(_Action("message", indicator, unit_id, key, primary,
-                                       "recovered" if back else "still_breaching", state.id))
+                # The period the case already heard of, reported again (a correction, a retry): only a recovery
+                # is news; still breaching would escalate the case twice for one period.
+                if back or key != before:
+                    actions.append(_Action("message", indicator, unit_id, key, primary,
+                                           "recovered" if back else "still_breaching", state.id, before))
             elif primary is not None and state.streak >= primary.open_after:
                 actions.append(_Action("open", indicator, unit_id, key, primary, state_id=state.id))
             elif primary is not None:
@@ -635,9 +640,11 @@ class Evaluator:
                           "evaluated (pending_value_ids) and is tried again", action.kind, action.indicator.code,
                           action.unit_id, action.period)
             result.failed += 1
-            try:  # marked not evaluated: the periodic re-evaluation takes the value again
-                session.execute(update(BreachState).where(BreachState.id == action.state_id)
-                                .values(updated_at=NOT_EVALUATED))
+            try:  # marked not evaluated: the periodic re-evaluation takes the value again, as news
+                values: dict[str, Any] = {"updated_at": NOT_EVALUATED}
+                if action.kind == "message" and action.verdict != "missing":
+                    values["last_period"] = action.previous_period
+                session.execute(update(BreachState).where(BreachState.id == action.state_id).values(**values))
                 session.commit()
             except Exception:  # noqa: BLE001 - the database itself is failing: logged above, retried later
                 session.rollback()
