@@ -313,3 +313,18 @@ def test_a_case_whose_next_period_never_comes_is_not_left_waiting(kpi, session, 
     assert instance.status == "running" and instance.next_timer_at > clock.now()
     # The value comes after all: the case closes.
     assert _evaluate(kpi, clock, session, ward, "2026-04", 91.0).recovered == [case.code]
+
+
+def test_a_department_explains_its_own_value_in_the_province(kpi, session, clock):
+    province, health = _unit(session, "DLK"), _unit(session, "SYT")
+    session.add(Indicator(code="TL_TIEM_CHUNG", name="Tỷ lệ tiêm chủng đầy đủ", name_en="Full immunisation rate",
+                          field="health", period="quarterly", direction="higher", levels=["department"],
+                          department_id=health.id, category_code="health"))
+    session.add(Target(indicator_code="TL_TIEM_CHUNG", unit_id=health.id, year=2026, period="2026-Q1", kind="plan",
+                       value=95))
+    session.commit()
+    result = Evaluator(kpi, clock).evaluate([_report(session, health, "2026-Q1", 70.0, code="TL_TIEM_CHUNG")])
+    case = session.scalar(select(Case).where(Case.code == result.opened[0]))
+    assert (case.admin_unit_id, case.responsible_unit_id, case.category_code) == (province.id, health.id, "health")
+    task = session.scalar(select(HumanTask).where(HumanTask.business_key == case.code, HumanTask.state == "open"))
+    assert (task.element_id, task.candidate_unit, task.candidate_role) == ("remedial_plan", "SYT", "officer")
