@@ -358,3 +358,27 @@ def test_the_benchmark_absorbs_and_processes_every_alert(tmp_path):
     assert app.config["ALERT_PROCESSING"] == "queue"  # put back as it was
     figures = bench_alerts(app, n=40, per_call=1, concurrency=4)  # a real local server, four clients at once
     assert figures["refused"] == {} and figures["alerts_stored"] == figures["cases"] == 40 and figures["lost"] == 0
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_workers_sharing_a_flood_open_one_case_per_alert(db_url, tmp_path):
+    import threading
+
+    app, token = alert_app(db_url, tmp_path, ALERT_PROCESSING="periodic")
+    client = app.test_client()
+    for i in range(60):  # three alerts, twenty calls each, interleaved
+        assert post(client, token, {"id": f"ups-{i % 3}", "title": f"UPS {i % 3} chạy bằng pin"}).status_code == 202
+    results = []
+
+    def work():
+        with app.app_context():
+            results.append(alert_processor(app.extensions["ioc"]).run())
+
+    workers = [threading.Thread(target=work) for _ in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+    assert sum(r.receipts for r in results) == 60 and sum(r.failed for r in results) == 0
+    assert count(app, Case) == 3
+    assert sorted(a.received for a in alerts_of(app)) == [20, 20, 20]

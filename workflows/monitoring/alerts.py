@@ -382,7 +382,10 @@ class AlertProcessor:
     # ------------------------------------------------------------------ one receipt
     def _apply(self, session: Session, receipt: AlertReceipt) -> Processed:
         services = self.services_factory(session)
-        source = session.get(AlertSource, receipt.source_id)
+        # One worker at a time per source (PostgreSQL; SQLite has one writer anyway): two workers with two
+        # receipts of one alert would each find no open case and open two.
+        source = session.get(AlertSource, receipt.source_id,
+                             with_for_update=session.get_bind().dialect.name == "postgresql")
         counts = Processed(receipts=1)
         place = self._place(session, source.unit)
         latest: dict[str, MonitoringAlert | None] = {}
