@@ -306,6 +306,7 @@ ROUTES = [
     # refuse goes back to the report). The API: the same people; an empty list answers 400.
     ("monitoring.upload", "GET", "/monitoring/upload", REPORTER_PEOPLE, {}, set()),
     ("monitoring.upload_check", "POST", "/monitoring/upload", REPORTER_PEOPLE, {"data": {}}, set()),
+    ("monitoring.upload_template", "GET", "/monitoring/upload/template.csv", REPORTER_PEOPLE, {}, set()),
     ("monitoring.upload_result", "GET", "/monitoring/uploads/{kpi_upload}", {"operator", "admin"}, {}, set()),
     ("monitoring.upload_decide", "POST", "/monitoring/uploads/{kpi_upload}/decide", {"operator", "admin"},
      {"data": {"choice": "maybe"}}, set()),

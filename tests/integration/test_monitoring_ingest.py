@@ -350,3 +350,20 @@ def test_a_value_stored_by_someone_else_at_the_same_moment_refuses_the_store_cle
     assert stored(session) == {("KT01", "P-BUON-MA-THUOT", "2026-03"): 62.5}
     assert ingest.decide(second.id, "keep_good", head).changed_values == 1
     assert stored(session) == {("KT01", "P-BUON-MA-THUOT", "2026-03"): 70.0}
+
+
+def test_the_file_to_fill_in_lists_what_the_user_reports_and_comes_back_as_it_was_filled(ingest, session):
+    officer = actor_of(session, "cb.buonmathuot")
+    data = ingest.template(officer)
+    assert data.startswith(b"\xef\xbb\xbf")
+    lines = data.decode("utf-8-sig").splitlines()
+    assert lines[0] == "Mã chỉ tiêu;Tên chỉ tiêu;Mã đơn vị;Tên đơn vị;Kỳ;Giá trị;Đơn vị tính;Ghi chú"
+    rows = [line.split(";") for line in lines[1:]]
+    # The ward reports KT01 (monthly) and KT02 (quarterly); not the inactive KT03, not the departments' SYT01.
+    assert [(r[0], r[2], r[4]) for r in rows] == [("KT01", "P-BUON-MA-THUOT", "T6/2026"),
+                                                  ("KT02", "P-BUON-MA-THUOT", "Q2/2026")]
+    filled = "\r\n".join([lines[0]] + [";".join(r[:5] + [value] + r[6:]) for r, value in zip(rows, ["62,5", "1.234"],
+                                                                                           strict=True)])
+    upload = ingest.dry_run("mau.csv", filled.encode("utf-8-sig"), officer)
+    assert upload.rows_bad == 0 and [g[4] for g in upload.report["good"]] == [62.5, 1234.0]
+    assert len(ingest.template(actor_of(session, "admin")).splitlines()) > 100  # every ward and commune

@@ -88,6 +88,10 @@ def test_a_file_with_a_bad_row_is_checked_shown_and_its_good_rows_kept(site):
     assert "đã được quyết định" in again.get_data(as_text=True)
     listing = officer.get("/monitoring/upload").get_data(as_text=True)
     assert "bao-cao-thang-5.csv" in listing
+    template = officer.get("/monitoring/upload/template.csv")
+    assert template.mimetype == "text/csv" and "attachment" in template.headers["Content-Disposition"]
+    assert template.get_data().decode("utf-8-sig").splitlines()[1].startswith(
+        "KT01;Tỷ lệ giải ngân vốn đầu tư công;P-BUON-MA-THUOT;")
 
 
 def test_a_correction_file_shows_old_and_new_and_keeps_the_history(site):

@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, null, select, update
 from sqlalchemy.exc import IntegrityError
@@ -829,6 +830,31 @@ class IngestService:
             raise self._clash() from None
         self._committed(ids)
         return JsonOutcome(True, upload, errors, stored=True)
+
+    # ------------------------------------------------------------------ a file to fill in
+    def template(self, actor: Actor, timezone: str = "Asia/Ho_Chi_Minh") -> bytes:
+        """A CSV to fill in (UTF-8 with BOM, ';' as Vietnamese Excel writes it): one row per active indicator
+        and unit in the actor's view that reports it, for the period just ended, with the names beside the codes
+        (extra columns are ignored when the file comes back) and the value left empty. Periods are written as
+        T4/2026 and Q1/2026, which Excel keeps as text (it would turn 2026-04 into a date)."""
+        today = self.clock.now().astimezone(ZoneInfo(timezone)).date()
+        units = self.session.execute(select(AdminUnit.id, AdminUnit.code, AdminUnit.name, AdminUnit.kind)
+                                     .where(AdminUnit.active.is_(True)).order_by(AdminUnit.code)).all()
+        units = [u for u in units if actor.sees_unit(u.id)]
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+        writer.writerow(["Mã chỉ tiêu", "Tên chỉ tiêu", "Mã đơn vị", "Tên đơn vị", "Kỳ", "Giá trị", "Đơn vị tính",
+                         "Ghi chú"])
+        for indicator in self.session.scalars(select(Indicator).where(Indicator.active.is_(True))
+                                              .order_by(Indicator.code)):
+            period = Period.containing(indicator.period, today).previous()
+            written = {"monthly": f"T{period.index}/{period.year}", "ytd": f"T{period.index}/{period.year}",
+                       "quarterly": f"Q{period.index}/{period.year}"}.get(indicator.period, str(period.year))
+            for unit in units:
+                if not indicator.levels or unit.kind in indicator.levels:
+                    writer.writerow([indicator.code, indicator.name, unit.code, unit.name, written, "",
+                                     indicator.measure_unit, ""])
+        return "\ufeff".encode() + out.getvalue().encode("utf-8")
 
     # ------------------------------------------------------------------ reading back
     def recent(self, actor: Actor, limit: int = 20) -> list[Upload]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -47,6 +47,17 @@ def upload():
     """The form to choose a file, what the file must hold, and the user's recent uploads."""
     return render_template("monitoring/upload.html", recent=_service().recent(actor()),
                            decision_words=DECISION_WORDS, max_mb=MAX_BYTES // (1024 * 1024), max_rows=MAX_ROWS)
+
+
+@bp.get("/upload/template.csv")
+@monitoring_required(*REPORTERS)
+def upload_template():
+    """A CSV to fill in: the indicators and units the user reports, for the period just ended, values empty."""
+    data = _service().template(actor(), current_app.config["TIMEZONE"])
+    stamp = runtime().clock.now().strftime("%Y%m%d")
+    return Response(data, mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="bao-cao-chi-tieu-{stamp}.csv"',
+                             "Cache-Control": "no-store"})
 
 
 @bp.post("/upload")
