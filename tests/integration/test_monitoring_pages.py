@@ -45,6 +45,7 @@ def test_the_overview_shows_lights_in_words_values_targets_and_the_case(site):
     assert "breaching" in page and "a case is open" in page and "Full online applications" in page
     assert client_of(app, "cb.buonmathuot").get("/monitoring/?unit=P-TAN-AN").status_code == 403
     assert client.get("/monitoring/?unit=NOWHERE").status_code == 404
+    assert client.get("/monitoring/?page=999999999999999").status_code == 200  # the last page
 
 
 def test_the_trend_page_carries_the_chart_spec_and_the_same_figures_as_a_table(site):

@@ -70,7 +70,7 @@ class StatusRow:
     value_id: int | None = None
     target: float | None = None
     light: str = "grey"
-    reason: Text = field(default_factory=lambda: t("no value"))
+    reason: Text = LIGHT_WORDS["grey"]
     rules: list[str] = field(default_factory=list)
     case: CaseLink | None = None
     late: bool = False
@@ -272,8 +272,10 @@ class MonitoringViews:
             reported = Period.from_key(ind.period, newest[ind.code]) if ind.code in newest else None
             periods[ind.code] = max(due, reported) if reported is not None else due
         pairs = [and_(Value.indicator_code == code, Value.period == p.key) for code, p in periods.items()]
-        values = {(v.indicator_code, v.unit_id): v for v in self.session.scalars(
-            select(Value).where(Value.unit_id.in_(ids), or_(*pairs)))} if pairs else {}
+        # Plain rows, not ORM objects: a province's page holds thousands of them.
+        values = {(v.indicator_code, v.unit_id): v for v in self.session.execute(
+            select(Value.id, Value.indicator_code, Value.unit_id, Value.value, Value.reported_at)
+            .where(Value.unit_id.in_(ids), or_(*pairs)))} if pairs else {}
         breach_pairs = [and_(Breach.indicator_code == code, Breach.period == p.key) for code, p in periods.items()]
         breaches: dict[tuple[str, int], list[str]] = defaultdict(list)
         if breach_pairs:

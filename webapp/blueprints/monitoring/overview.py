@@ -10,6 +10,7 @@ from flask import abort, current_app, render_template, request
 from webapp.blueprints.monitoring import _l, bp, monitoring_required, section
 from webapp.extensions import db
 from webapp.i18n import reader_language, translate
+from webapp.params import page_number
 from webapp.runtime import runtime
 from webapp.security import actor
 from workflows.errors import AccessDeniedError, CaseNotFoundError
@@ -18,6 +19,7 @@ from workflows.monitoring.fields import FIELDS, SEVERITIES
 from workflows.monitoring.views import LIGHT_WORDS, LIGHTS, MonitoringViews
 
 section("monitoring.index", _l("Indicators by unit"), order=10)
+PAGE_SIZE = 200  # rows of the overview per page: a province holds thousands (indicators × communes)
 section("monitoring.missing", _l("Missing reports"), order=20)
 
 
@@ -56,8 +58,11 @@ def index():
     light = _arg("light", 10)
     overview = _found(views.overview, actor(), _arg("unit") or None, field if field in FIELDS else None,
                       light if light in LIGHTS else None)
+    pages = max(1, -(-len(overview.rows) // PAGE_SIZE))
+    page = min(page_number(request.args), pages)
     return render_template("monitoring/overview.html", overview=overview, units=views.units_in_view(actor()),
                            field=field if field in FIELDS else "", light=light if light in LIGHTS else "",
+                           rows=overview.rows[(page - 1) * PAGE_SIZE:page * PAGE_SIZE], page=page, pages=pages,
                            **_common())
 
 
