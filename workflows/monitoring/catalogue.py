@@ -126,9 +126,10 @@ class TargetBook:
     """The targets of some indicators, read once, answering "what is the target of this unit and period".
 
     Order: the unit's own target for the period, then every unit's; a period's share is a share of the yearly
-    plan (the unit's, else every unit's); with no period target, the yearly plan of a yearly indicator, or of a
-    rate (measure "%"), is the period's target too; a cumulative (year-to-date) indicator with only a yearly
-    plan is due its pro-rata share by the period's end.
+    plan (the unit's, else every unit's); with no period target, a cumulative (year-to-date) indicator is due
+    its pro-rata share of the yearly plan by the period's end, and any other holds its yearly plan every
+    period (a level, such as a rate). The same reading as the rules' (workflows/monitoring/evaluation.py
+    expected_target / expected_pro_rata), so the target a page shows is the one a breach was measured against.
     """
 
     targets: dict[tuple[str, int | None, int, str | None], Target] = field(default_factory=dict)
@@ -160,11 +161,7 @@ class TargetBook:
             return row.value
         if plan is None:
             return None
-        if indicator.period == "yearly" or (indicator.measure_unit or "").strip() == "%":
-            return plan
-        if indicator.period == "ytd":
-            return plan * period.share_of_year
-        return None
+        return plan * period.share_of_year if indicator.period == "ytd" else plan
 
 
 class Catalogue:
