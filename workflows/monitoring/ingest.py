@@ -598,16 +598,18 @@ class IngestService:
                  "severity": f.severity, "value": f.value, "expected": f.expected,
                  "message": to_json(f.message)} for f in findings]
 
-    def _fill_report(self, upload: Upload, checked: Checked) -> None:
-        changes = self._changes(checked.good)
-        findings = self._preview(checked.good) if checked.good else []
+    def _fill_report(self, upload: Upload, checked: Checked, dry: bool = True) -> None:
+        """The upload's counts and report; `dry`: also the good rows (kept for the decision) and the rules they
+        would breach (a request stored at once is evaluated for real right after, so it skips the preview)."""
+        changes = self._changes(checked.good) if dry else {"new": 0, "changed": 0, "unchanged": 0}
+        findings = self._preview(checked.good) if checked.good and dry else []
         upload.rows_total = checked.total
         upload.rows_bad = checked.bad_lines
         upload.rows_good = len(checked.good)
         upload.new_values, upload.changed_values = changes["new"], changes["changed"]
         upload.report = {
             "errors": [{"line": e.where, "column": e.column, "message": to_json(e.message)} for e in checked.errors],
-            "good": [[g.where, g.indicator, g.unit_id, g.period, g.value] for g in checked.good],
+            "good": [[g.where, g.indicator, g.unit_id, g.period, g.value] for g in checked.good] if dry else [],
             "units": {str(uid): to_json(name) for uid, name in checked.units.items()},
             "changes": changes,
             "findings": findings[:MAX_SHOWN],
@@ -817,14 +819,15 @@ class IngestService:
         if errors and (mode == "all_or_nothing" or not checked.good):
             self.session.rollback()
             return JsonOutcome(False, None, errors)
-        self._fill_report(upload, checked)
+        self._fill_report(upload, checked, dry=False)
         upload.decision, upload.decided_at = ("kept_good" if errors else "stored"), now
-        upload.report.pop("good", None)  # stored at once: the rows are in kpi_value
         try:
             self.session.add(upload)
             self.session.flush()
             ids, new, changed = self._store(checked.good, actor.username, upload.id, "api", now)
             upload.new_values, upload.changed_values = new, changed
+            upload.report = {**upload.report, "changes": {"new": new, "changed": changed,
+                                                          "unchanged": len(checked.good) - new - changed}}
             self.session.commit()
         except IntegrityError:
             raise self._clash() from None
