@@ -150,8 +150,8 @@ def seeded(session, world):
         _value(session, "DVC-ONLINE", bmt, month, figure, datetime(2026, int(month[-2:]) + 1, 5, tzinfo=UTC))
     april = _value(session, "DVC-ONLINE", bmt, "2026-04", 60.0, datetime(2026, 5, 6, 2, tzinfo=UTC),
                    by="cb.buonmathuot", upload=upload.id)
-    april.value = 62.5  # re-reported with the corrected figure: its history keeps both
-    session.add(ValueChange(value_id=april.id, old_value=60.0, new_value=62.5, changed_at=datetime(2026, 5, 7, tzinfo=UTC),
+    april.value, april.reported_at = 62.5, datetime(2026, 5, 15, tzinfo=UTC)  # corrected after the deadline
+    session.add(ValueChange(value_id=april.id, old_value=60.0, new_value=62.5, changed_at=datetime(2026, 5, 15, tzinfo=UTC),
                             changed_by="tp.buonmathuot", upload_id=upload.id))
     _value(session, "DVC-ONLINE", tan_an, "2026-04", 79.0, datetime(2026, 5, 14, tzinfo=UTC))  # after 10 May
     _value(session, "DVC-ONLINE", ea_kao, "2026-04", 91.0, datetime(2026, 5, 9, tzinfo=UTC))
@@ -177,6 +177,7 @@ def test_the_overview_lights_each_unit_with_words_and_the_open_case(session, see
     assert {r.period.key for r in province.rows} == {"2026-04"}
     assert (rows["P-BUON-MA-THUOT"].light, rows["P-BUON-MA-THUOT"].case.code) == ("red", "KPI-2026-000001")
     assert rows["P-BUON-MA-THUOT"].value == 62.5 and rows["P-BUON-MA-THUOT"].target == 80
+    assert not rows["P-BUON-MA-THUOT"].late  # first reported on time; a correction after the deadline is no delay
     assert (rows["P-TAN-AN"].light, rows["P-TAN-AN"].late, str(rows["P-TAN-AN"].reason)) == ("amber", True,
                                                                                             "short of its target")
     assert rows["P-EA-KAO"].light == "green"

@@ -274,7 +274,7 @@ class MonitoringViews:
         pairs = [and_(Value.indicator_code == code, Value.period == p.key) for code, p in periods.items()]
         # Plain rows, not ORM objects: a province's page holds thousands of them.
         values = {(v.indicator_code, v.unit_id): v for v in self.session.execute(
-            select(Value.id, Value.indicator_code, Value.unit_id, Value.value, Value.reported_at)
+            select(Value.id, Value.indicator_code, Value.unit_id, Value.value, _first_report().label("first"))
             .where(Value.unit_id.in_(ids), or_(*pairs)))} if pairs else {}
         breach_pairs = [and_(Breach.indicator_code == code, Breach.period == p.key) for code, p in periods.items()]
         breaches: dict[tuple[str, int], list[str]] = defaultdict(list)
@@ -297,7 +297,7 @@ class MonitoringViews:
                 value = values.get(key)
                 if value is not None:
                     row.value, row.value_id = value.value, value.id
-                    row.late = _local_day(value.reported_at, self.zone) > period.deadline(ind.deadline_days)
+                    row.late = _local_day(value.first, self.zone) > period.deadline(ind.deadline_days)
                 state = states.get(key)
                 if state is not None and state[0].case_id is not None and state[1]:
                     row.case = CaseLink(state[0].case_id, state[1], state[2] or "", state[2] not in CLOSED_STATUSES)
@@ -381,15 +381,12 @@ class MonitoringViews:
                                                .order_by(Indicator.field, Indicator.code)))
         due = {i.code: Period.last_due(i.period, today, i.deadline_days) for i in indicators}
         pairs = [and_(Value.indicator_code == code, Value.period == p.key) for code, p in due.items()]
-        first = (select(ValueChange.value_id, func.min(ValueChange.changed_at).label("first"))
-                 .group_by(ValueChange.value_id).subquery())
         reported: dict[tuple[str, int], tuple[int, datetime]] = {}
         if pairs:
-            for value_id, code, unit_id, reported_at, first_at in self.session.execute(
-                    select(Value.id, Value.indicator_code, Value.unit_id, Value.reported_at, first.c.first)
-                    .outerjoin(first, first.c.value_id == Value.id)
+            for value_id, code, unit_id, first_at in self.session.execute(
+                    select(Value.id, Value.indicator_code, Value.unit_id, _first_report())
                     .where(Value.unit_id.in_(ids), or_(*pairs))):
-                reported[(code, unit_id)] = (value_id, first_at or reported_at)
+                reported[(code, unit_id)] = (value_id, first_at)
         out: list[MissingRow] = []
         for ind in indicators:
             period = due[ind.code]
@@ -408,6 +405,14 @@ class MonitoringViews:
             out.append(MissingRow(ind, period, deadline, current, current.deadline(ind.deadline_days),
                                   len(expected), missing, late, on_time))
         return unit, out
+
+
+def _first_report():
+    """When a value was first reported (a correction later does not make it late): its oldest change, read per
+    value through ix_kpi_value_change_value_id; the value's own time when it has no change row."""
+    oldest = (select(func.min(ValueChange.changed_at)).where(ValueChange.value_id == Value.id)
+              .correlate(Value).scalar_subquery())
+    return func.coalesce(oldest, Value.reported_at)
 
 
 def _reports(indicator: Indicator, unit: UnitRow) -> bool:
