@@ -1,8 +1,9 @@
 """Ingestion of indicator values: CSV and XLSX files and the JSON API, every row checked, a dry run first.
 
 A file is read by its first bytes (an XLSX workbook is a zip: ``PK\\x03\\x04``; anything else must be CSV text,
-UTF-8 with or without BOM, or Windows-1258), never by its name. A CSV's delimiter is ``;``, ``,`` or a tab,
-whichever its header line holds most (Vietnamese Excel writes ``;`` because its decimal mark is a comma).
+UTF-8 with or without BOM, Windows-1258, or UTF-16 with its BOM as Excel's "Unicode Text"), never by its name.
+A CSV's delimiter is ``;``, ``,`` or a tab, whichever its header line holds most (Vietnamese Excel writes ``;``
+because its decimal mark is a comma).
 
 The columns are found by their header, in Vietnamese or English, without regard to case or diacritics:
 indicator code (mã chỉ tiêu / indicator), unit code (mã đơn vị / unit), period (kỳ / period), value (giá trị /
@@ -240,6 +241,8 @@ def sniff_kind(data: bytes) -> str:
     """"xlsx" for a zip, "csv" for text; IngestError for anything else."""
     if data[:4] == b"PK\x03\x04":
         return "xlsx"
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 text: Excel's "Unicode Text", tab-separated
+        return "csv"
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise IngestError(t("this is an old Excel file (.xls); save it as .xlsx (Excel Workbook) or CSV and upload "
                             "it again"))
@@ -251,7 +254,8 @@ def sniff_kind(data: bytes) -> str:
 
 
 def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp1258"):
+    encodings = ("utf-16",) if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-8-sig", "cp1258")
+    for encoding in encodings:
         try:
             return unicodedata.normalize("NFC", data.decode(encoding))
         except UnicodeDecodeError:
@@ -264,7 +268,7 @@ def read_table(data: bytes) -> tuple[str, list[tuple[int, list[Any]]]]:
     if len(data) > MAX_BYTES:
         raise IngestError(t("the file is larger than %(mb)s MB; split it into smaller files",
                             mb=MAX_BYTES // (1024 * 1024)))
-    if not data.strip():
+    if not data.strip() or data in (b"\xff\xfe", b"\xfe\xff"):
         raise IngestError(t("the file is empty"))
     kind = sniff_kind(data)
     rows: list[tuple[int, list[Any]]] = []

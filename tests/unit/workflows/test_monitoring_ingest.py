@@ -168,3 +168,9 @@ def test_files_too_large_or_too_long_are_refused_whole(monkeypatch):
     with pytest.raises(IngestError) as refused:
         read_table(rows)
     assert "larger than" in refused.value.message
+
+
+def test_excels_unicode_text_utf16_with_tabs():
+    text = "Mã chỉ tiêu\tMã đơn vị\tKỳ\tGiá trị\r\nKT01\tP-TAN-AN\tQuý I/2026\t1.234,5\r\n"
+    kind, rows = read_table(text.encode("utf-16"))
+    assert kind == "csv" and rows[1][1] == ["KT01", "P-TAN-AN", "Quý I/2026", "1.234,5"]
