@@ -249,9 +249,11 @@ class _Context:
                 expected, share = (got if got is not None else (None, None))
             if expected is None:
                 continue
-            hit, back = None, True
+            hit, back, measures = None, True, {}
             for row in rows:
-                m = _measure(value, expected, direction, row.threshold_unit)
+                m = measures.get(row.threshold_unit, False)
+                if m is False:
+                    m = measures[row.threshold_unit] = _measure(value, expected, direction, row.threshold_unit)
                 if m is None:
                     continue
                 if hit is None and row.threshold is not None and m > row.threshold:
@@ -298,16 +300,19 @@ class _Context:
 
         rows = self.by_rule.get("falling")
         if rows:
+            # How many periods in a row the value got worse, counted back from this one (once for every row).
+            run, later, o, longest = 0, value, ordinal, max(row.periods or 3 for row in rows)
+            higher = direction != "lower"
+            while run < longest:
+                earlier = history.get(o - 1)
+                if earlier is None or not (later < earlier if higher else later > earlier):
+                    break
+                run, later, o = run + 1, earlier, o - 1
             hit = None
             for row in rows:
                 n = row.periods or 3
-                chain = [history.get(ordinal - k) for k in range(1, n + 1)]
-                if any(v is None for v in chain):
-                    continue
-                seq = [*reversed(chain), value]
-                worse = all((b < a) if direction != "lower" else (b > a) for a, b in zip(seq, seq[1:], strict=False))
-                if worse:
-                    hit = (row, n, seq)
+                if run >= n:
+                    hit = (row, n, [*(history[ordinal - k] for k in range(n, 0, -1)), value])
                     break
             recovered["falling"] = hit is None
             if hit is not None:
@@ -361,14 +366,20 @@ class _Context:
             if spread == 0:
                 return None
             return (value - centre) / spread, centre, len(sample), seasonal
-        centre = statistics.median(sample)
-        mad = statistics.median(abs(x - centre) for x in sample)
+        centre = _median(sample)
+        mad = _median([abs(x - centre) for x in sample])
         if mad == 0:
             mean_ad = statistics.fmean(abs(x - centre) for x in sample)
             if mean_ad == 0:
                 return None
             return (value - centre) / (1.253314 * mean_ad), centre, len(sample), seasonal
         return 0.6745 * (value - centre) / mad, centre, len(sample), seasonal
+
+
+def _median(xs: list[float]) -> float:
+    s = sorted(xs)
+    k = len(s) // 2
+    return s[k] if len(s) % 2 else (s[k - 1] + s[k]) / 2
 
 
 class _Head:
@@ -489,9 +500,15 @@ class Evaluator:
         result.rules_version = table.version
         ids = sorted(set(int(i) for i in value_ids))
         values: list[tuple[int, str, int, str, float]] = []
-        for i in range(0, len(ids), CHUNK):
-            values.extend(session.execute(select(Value.id, Value.indicator_code, Value.unit_id, Value.period,
-                                                 Value.value).where(Value.id.in_(ids[i:i + CHUNK]))).all())
+        columns = (Value.id, Value.indicator_code, Value.unit_id, Value.period, Value.value)
+        if ids and ids[-1] - ids[0] < 2 * len(ids):
+            # The ids of one upload are mostly a run: one range query, the few others filtered out here.
+            wanted = set(ids)
+            values = [r for r in session.execute(select(*columns).where(Value.id.between(ids[0], ids[-1])))
+                      if r[0] in wanted]
+        else:
+            for i in range(0, len(ids), CHUNK):
+                values.extend(session.execute(select(*columns).where(Value.id.in_(ids[i:i + CHUNK]))).all())
         result.values = len(values)
         by_indicator: dict[str, list[tuple[int, str, float]]] = defaultdict(list)
         for _id, code, unit_id, key, value in values:
