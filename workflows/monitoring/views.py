@@ -310,8 +310,9 @@ class MonitoringViews:
         if light in LIGHTS:
             rows = [r for r in rows if r.light == light]
         order = {u.id: n for n, u in enumerate(subtree)}
-        rows.sort(key=lambda r: (r.unit.id != unit.id, r.indicator.field, r.indicator.code,
-                                 LIGHTS.index(r.light), order[r.unit.id]))
+        # The unit's own rows first, then the worst first: the first page shows what needs attention.
+        rows.sort(key=lambda r: (r.unit.id != unit.id, LIGHTS.index(r.light), r.indicator.field, r.indicator.code,
+                                 order[r.unit.id]))
         children = [u for u in subtree if u.parent_id == unit.id]
         return Overview(unit, self.path(actor, unit), children, rows, counts, today)
 
