@@ -148,6 +148,7 @@ def test_alertmanagers_own_payloads_open_update_and_clear_cases(db_url, tmp_path
         finish = db.session.scalar(select(HumanTask).where(HumanTask.business_key == going_on.code,
                                                            HumanTask.state == "open"))
         assert finish.element_id == "finish"  # "cleared at source": the officer finishes what they started
+        assert finish.assignee == "cb.cadlk"  # kept with the officer who held the interrupted task
         kinds = db.session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == untouched.case_id)).all()
         assert "alert_resolved" in kinds and "closed" in kinds
         services = app.extensions["ioc"].services(db.session)
@@ -382,3 +383,28 @@ def test_workers_sharing_a_flood_open_one_case_per_alert(db_url, tmp_path):
     assert sum(r.receipts for r in results) == 60 and sum(r.failed for r in results) == 0
     assert count(app, Case) == 3
     assert sorted(a.received for a in alerts_of(app)) == [20, 20, 20]
+
+
+def test_an_operator_failing_in_the_fast_pass_becomes_the_cases_incident(db_url, tmp_path, monkeypatch):
+    from engine.errors import OperatorError
+    from engine.models import Incident
+    from workflows.runtime import REGISTRY
+
+    app, token = alert_app(db_url, tmp_path)
+    real = REGISTRY.call
+
+    def call(name, ctx, params):
+        if name == "assign" and ctx.data.get("alertname") == "broken":
+            raise OperatorError("the routing said no")
+        return real(name, ctx, params)
+
+    monkeypatch.setattr(REGISTRY, "call", call)
+    client = app.test_client()
+    answer = post(client, token, {"alerts": [{"title": "fine", "id": "a"}, {"title": "broken", "id": "b"},
+                                             {"title": "fine too", "id": "c"}]})
+    assert answer.status_code == 202
+    assert count(app, Case) == 3 and count(app, MonitoringAlert) == 3  # the careful pass kept all three
+    with app.app_context():
+        assert db.session.scalar(select(AlertReceipt.processed_at)) is not None
+        [incident] = db.session.scalars(select(Incident)).all()
+        assert "the routing said no" in incident.message

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from engine.clock import SYSTEM_CLOCK, Clock
 from engine.errors import ConflictError
 from engine.i18n import Text, t
+from engine.instances import BatchAbort
 from engine.models import HumanTask
 from workflows.case_service import IntakeRequest
 from workflows.models import AdminUnit, Case, CaseEvent
@@ -344,7 +345,16 @@ class AlertProcessor:
                     break
                 cursor = receipt.id
                 try:
-                    counts = self._apply(session, receipt)
+                    try:
+                        counts = self._apply(session, receipt, fast=True)
+                    except BatchAbort:
+                        # An operator failed without its savepoint: everything again the careful way, where the
+                        # failure becomes its instance's incident (as CaseService._transaction does).
+                        session.rollback()
+                        receipt = self._relock(session, cursor)
+                        if receipt is None:
+                            continue  # another worker took it meanwhile
+                        counts = self._apply(session, receipt, fast=False)
                     receipt.processed_at, receipt.error = self.clock.now(), None
                     session.commit()
                 except Exception as exc:  # noqa: BLE001 - kept with its error; the others go on
@@ -374,14 +384,21 @@ class AlertProcessor:
             query = query.with_for_update(skip_locked=True)
         return session.scalar(query)
 
+    def _relock(self, session: Session, receipt_id: int) -> AlertReceipt | None:
+        query = select(AlertReceipt).where(AlertReceipt.id == receipt_id, AlertReceipt.processed_at.is_(None))
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return session.scalar(query)
+
     def _failed(self, session: Session, receipt_id: int, exc: Exception) -> None:
         session.execute(update(AlertReceipt).where(AlertReceipt.id == receipt_id)
                         .values(error=f"{type(exc).__name__}: {exc}"[:4000]))
         session.commit()
 
     # ------------------------------------------------------------------ one receipt
-    def _apply(self, session: Session, receipt: AlertReceipt) -> Processed:
+    def _apply(self, session: Session, receipt: AlertReceipt, fast: bool) -> Processed:
         services = self.services_factory(session)
+        services.instances.batch_mode = fast  # fast: operators without savepoints, rows written at the commit
         # One worker at a time per source (PostgreSQL; SQLite has one writer anyway): two workers with two
         # receipts of one alert would each find no open case and open two.
         source = session.get(AlertSource, receipt.source_id,
@@ -448,7 +465,8 @@ class AlertProcessor:
             admin_unit=place.code, description=_description(alert), priority=PRIORITY_OF[severity], source="alert",
             process_data={"severity": severity, "responsible_unit": source.unit.code, "alert_source": source.code,
                           "alertname": alert["alertname"][:500], "fingerprint": alert["fingerprint"]}))
-        session.flush()  # the next case's id is read from the table on SQLite
+        # The case first: the alert row refers to it by id alone (and SQLite reads the next case's id from the table).
+        session.flush()
         row = MonitoringAlert(
             source_id=source.id, fingerprint=alert["fingerprint"], status="firing", alertname=alert["alertname"],
             severity=severity, summary=alert["title"], labels=alert["labels"], annotations=alert["annotations"],
@@ -473,15 +491,31 @@ class AlertProcessor:
         if case.process_instance_id is None:
             return
         session.flush()
-        started = session.scalar(select(HumanTask.id).where(HumanTask.instance_id == case.process_instance_id,
-                                                            HumanTask.state == "open",
-                                                            HumanTask.assignee.is_not(None)).limit(1)) is not None
+        held = session.execute(select(HumanTask.assignee, HumanTask.candidate_role, HumanTask.candidate_unit)
+                               .where(HumanTask.instance_id == case.process_instance_id, HumanTask.state == "open",
+                                      HumanTask.assignee.is_not(None)).limit(1)).first()
         try:
             services.instances.send_message(case.process_instance_id, "alert_resolved",
-                                            {"work_started": started, "ends_at": current.ends_at.isoformat()},
+                                            {"work_started": held is not None, "ends_at": current.ends_at.isoformat()},
                                             actor=f"alert:{source.code}"[:120])
         except ConflictError:
-            pass  # the process no longer waits for it (the officer is finishing, or it ended): the event says it
+            return  # the process no longer waits for it (the officer is finishing, or it ended): the event says it
+        if held is not None:
+            self._keep_with(session, services, case.process_instance_id, *held)
+
+    @staticmethod
+    def _keep_with(session: Session, services: Any, instance_id: int, holder: str, role: str | None,
+                   unit: str | None) -> None:
+        """The task the process gives next for the same role and unit stays with the officer who held the
+        interrupted one: they finish the work they started (workflows' own claim, with its audit line)."""
+        session.flush()
+        for task_id in session.scalars(select(HumanTask.id).where(
+                HumanTask.instance_id == instance_id, HumanTask.state == "open", HumanTask.assignee.is_(None),
+                HumanTask.candidate_role == role, HumanTask.candidate_unit == unit)):
+            try:
+                services.instances.claim(task_id, holder)
+            except ConflictError:
+                pass  # taken meanwhile: it stays where it is
 
     @staticmethod
     def _event(session: Session, case: Case, kind: str, source: AlertSource, alert: dict, at: datetime,
