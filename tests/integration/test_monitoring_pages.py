@@ -74,6 +74,7 @@ def test_missing_reports_and_a_values_history(site):
     assert "P-TAN-AN" in late and "P-EA-KAO" not in late
     history = client.get(f"/monitoring/values/{ids['kpi_value']}").get_data(as_text=True)
     assert "bao-cao-dvc.xlsx" in history and "cb.buonmathuot" in history
+    assert re.search(r'<a href="/monitoring/uploads/\d+">[^<]*bao-cao-dvc.xlsx', history)  # the upload's report
     assert client_of(app, "cb.tanlap").get(f"/monitoring/values/{ids['kpi_value']}").status_code == 404
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import abort, current_app, render_template, request
 
-from webapp.blueprints.monitoring import _l, bp, monitoring_required, section
+from webapp.blueprints.monitoring import REPORTERS, _l, bp, monitoring_required, section
 from webapp.extensions import db
 from webapp.i18n import reader_language, translate
 from webapp.params import page_number
@@ -92,7 +92,8 @@ def missing():
 def value(value_id: int):
     """The history of one value: who reported it, when, old → new, from which upload."""
     history = _found(_views().value_history, actor(), value_id)
-    return render_template("monitoring/value.html", history=history, **_common())
+    return render_template("monitoring/value.html", history=history, reporter=actor().has_role(*REPORTERS),
+                           **_common())
 
 
 @bp.app_template_filter("kpi_number")
