@@ -408,3 +408,23 @@ def test_an_operator_failing_in_the_fast_pass_becomes_the_cases_incident(db_url,
         assert db.session.scalar(select(AlertReceipt.processed_at)) is not None
         [incident] = db.session.scalars(select(Incident)).all()
         assert "the routing said no" in incident.message
+
+
+def test_the_case_page_tells_what_the_source_said(tmp_path):
+    from tests.workspace import client_of
+
+    app, token = alert_app(f"sqlite:///{tmp_path / 'ioc.sqlite3'}", tmp_path)
+    client = app.test_client()
+    alert = {"id": "ddos-portal", "title": "Tấn công DDoS vào cổng dịch vụ công", "severity": "critical",
+             "description": "Lưu lượng 40 Gbps", "labels": {"target": "dichvucong.daklak.gov.vn"}}
+    assert post(client, token, alert).status_code == 202
+    assert post(client, token, {**alert, "status": "resolved"}).status_code == 202
+    [row] = alerts_of(app)
+    code = case_of(app, row.case_id).code
+    page = client_of(app, "cb.cadlk").get(f"/cases/{code}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Prometheus của SOC báo đã hết cảnh báo" in text and "nguồn đã báo hết cảnh báo" in text
+    assert "dichvucong.daklak.gov.vn" in text
+    english = client_of(app, "cb.cadlk").get(f"/cases/{code}?lang=en").get_data(as_text=True)
+    assert "The SOC&#39;s Prometheus says the alert is cleared" in english or "The SOC's Prometheus says" in english
