@@ -197,3 +197,20 @@ def test_a_designer_adds_an_indicator_fixing_what_the_form_refused_and_sets_its_
     page.screenshot(path=str(shots / "monitoring-catalogue.png"), full_page=True)
     assert not problems, problems
     page.context.close()
+
+
+def test_the_overview_and_the_trend_fit_a_phone(seeded, browser, shots):
+    base, ids = seeded
+    page = signed_in(browser, base, "cb.buonmathuot", width=390)
+    problems = _watch(page)
+    for path, name in (("/monitoring/", "overview"), (f"/monitoring/indicators/{CODE}?unit=P-BUON-MA-THUOT", "trend")):
+        page.goto(base + path)
+        if name == "trend":
+            page.wait_for_selector("#trend-chart[data-drawn=true]", timeout=20000)
+            width = page.evaluate("document.querySelector('#trend-chart svg').getBoundingClientRect().width")
+            assert width <= 390, width  # the chart takes the container's width
+        overflow = page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{path} is {overflow}px wider than the phone"
+        page.screenshot(path=str(shots / f"monitoring-{name}-phone.png"), full_page=True)
+    assert not problems, problems
+    page.context.close()
