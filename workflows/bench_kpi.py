@@ -2,8 +2,8 @@
 web app and workers use:
 
 (a) a 10,000-row CSV file (with some bad rows) gets its per-row report: `IngestService.dry_run`;
-(b) 100,000 values are validated and stored by the JSON API's service (`IngestService.submit_json`, which also
-    runs the rules' preview for its report) and evaluated (`Evaluator.evaluate` on the ids its `after_commit`
+(b) 100,000 values are validated and stored by the JSON API's service (`IngestService.submit_json`) and
+    evaluated (`Evaluator.evaluate` on the ids its `after_commit`
     gets, as the Celery task does; it opens the cases);
 (c) a flood of 1,000 notifications repeating 50 alerts is absorbed by the webhook's service
     (`AlertReceiver.receive`, one call each, one receipt committed each) and then processed
@@ -198,7 +198,7 @@ def run(url: str, backend: str, bpmn_dir: Path, now: datetime | None = None, val
         result = Evaluator(services, clock).evaluate(stored_ids)
         done = time.perf_counter()
         cases = session.scalar(select(func.count()).select_from(Case).where(Case.channel == "kpi"))
-        log(f"{backend}: {len(payload['values'])} values validated and stored (JSON API, with the rules' preview) "
+        log(f"{backend}: {len(payload['values'])} values validated and stored (JSON API) "
             f"in {stored - started:.2f} s, evaluated in {done - stored:.2f} s ({result.breaches} breaches, "
             f"{len(result.opened)} cases opened, {result.pending} pending)")
         out += [Figure(f"{backend}: (b) values validated and stored (JSON API)", len(stored_ids), stored - started),
