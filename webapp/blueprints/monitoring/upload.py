@@ -25,6 +25,7 @@ from workflows.monitoring.charts import rule_word
 from workflows.monitoring.fields import SEVERITIES
 from workflows.monitoring.ingest import MAX_BYTES, MAX_ROWS, IngestService
 from workflows.monitoring.models import Indicator, Upload
+from workflows.monitoring.periods import Period, PeriodError
 
 section("monitoring.upload", _l("Upload values"), roles=REPORTERS, order=30)
 
@@ -131,7 +132,15 @@ def _report(found: Upload) -> dict[str, Any]:
     def indicator(code: str) -> dict[str, Any]:
         found_ = indicators.get(code)
         name = (found_.name_en if language == "en" and found_.name_en else found_.name) if found_ else code
-        return {"code": code, "name": name, "decimals": found_.decimals if found_ else 2}
+        return {"code": code, "name": name, "decimals": found_.decimals if found_ else 2,
+                "period": found_.period if found_ else None}
+
+    def period(info: dict[str, Any], key: str) -> str:
+        """A period key as the page says it (tháng 03/2026, quý 1/2026)."""
+        try:
+            return translate(Period.from_key(info["period"], key).label()) if info["period"] else key
+        except PeriodError:
+            return key
 
     file_error = report.get("file_error")
     return {
@@ -140,11 +149,14 @@ def _report(found: Upload) -> dict[str, Any]:
                    for e in (report.get("errors") or [])[:SHOWN]],
         "errors_total": len(report.get("errors") or []),
         "new": changes.get("new", 0), "changed": changes.get("changed", 0), "unchanged": changes.get("unchanged", 0),
-        "new_rows": [{"line": r[0], "indicator": indicator(r[1]), "unit": unit_name(r[2]), "period": r[3],
-                      "value": r[4]} for r in changes.get("new_rows", [])[:SHOWN]],
-        "changed_rows": [{"line": r[0], "indicator": indicator(r[1]), "unit": unit_name(r[2]), "period": r[3],
-                          "old": r[4], "new": r[5]} for r in changes.get("changed_rows", [])[:SHOWN]],
-        "findings": [{"indicator": indicator(f["indicator"]), "unit": unit_name(f["unit_id"]), "period": f["period"],
+        "new_rows": [{"line": r[0], "indicator": indicator(r[1]), "unit": unit_name(r[2]),
+                      "period": period(indicator(r[1]), r[3]), "value": r[4]}
+                     for r in changes.get("new_rows", [])[:SHOWN]],
+        "changed_rows": [{"line": r[0], "indicator": indicator(r[1]), "unit": unit_name(r[2]),
+                          "period": period(indicator(r[1]), r[3]), "old": r[4], "new": r[5]}
+                         for r in changes.get("changed_rows", [])[:SHOWN]],
+        "findings": [{"indicator": indicator(f["indicator"]), "unit": unit_name(f["unit_id"]),
+                      "period": period(indicator(f["indicator"]), f["period"]),
                       "rule": translate(rule_word(f["rule"])),
                       "severity": SEVERITIES.get(f["severity"], (f["severity"],) * 2)[1 if language == "en" else 0],
                       "message": translate(from_json(f["message"]))} for f in findings[:SHOWN]],
