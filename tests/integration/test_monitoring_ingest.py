@@ -367,3 +367,14 @@ def test_the_file_to_fill_in_lists_what_the_user_reports_and_comes_back_as_it_wa
     upload = ingest.dry_run("mau.csv", filled.encode("utf-8-sig"), officer)
     assert upload.rows_bad == 0 and [g[4] for g in upload.report["good"]] == [62.5, 1234.0]
     assert len(ingest.template(actor_of(session, "admin")).splitlines()) > 100  # every ward and commune
+
+
+def test_a_dissolved_unit_is_refused_and_an_administrator_may_decide_for_the_uploader(ingest, session):
+    tan_an = session.scalar(select(AdminUnit).where(AdminUnit.code == "P-TAN-AN"))
+    tan_an.active = False
+    session.commit()
+    operator = actor_of(session, "dtv1")
+    upload = ingest.dry_run("x.csv", csv_file("KT01;P-TAN-AN;03/2026;50;", "KT01;P-EA-KAO;03/2026;50;"), operator)
+    assert errors_of(upload) == [(2, "Mã đơn vị", "the unit Tân An Ward no longer exists")]
+    decided = ingest.decide(upload.id, "keep_good", actor_of(session, "admin"))
+    assert decided.decision == "kept_good" and stored(session) == {("KT01", "P-EA-KAO", "2026-03"): 50.0}
