@@ -471,7 +471,6 @@ def values_loaded(session: Session) -> int:
 
 
 # --------------------------------------------------------------------------- the demo's set-up
-JOURNEY_WARD = "P-BUON-MA-THUOT"  # the ward whose people `ioc demo` lists first
 UPLOADER = "tp.ioc"  # the centre's head sends the newest periods' file (the centre sees every unit)
 TYPO = ("DEMO-HS-DUNG-HAN", "P-BUON-MA-THUOT")  # sent with two digits swapped, corrected by a second file
 
@@ -547,21 +546,10 @@ def load_monitoring_demo(services, clock, process_alerts=None) -> DemoResult:
         if ingest is not None:
             result.values += _send_newest(session, ingest, newest, today)
             result.uploads = 2
-        followed = _followed_units(session)
-        batches = [_value_ids(session, [r for r in newest_rows(rows, today, back=1) if r.unit in followed], unit_ids),
-                   _value_ids(session, [r for r in newest if r.unit in followed], unit_ids)]
+        batches = [_value_ids(session, newest_rows(rows, today, back=1), unit_ids), _value_ids(session, newest, unit_ids)]
         result.evaluated, result.cases, result.missing = _evaluate(services, clock, today, batches)
     result.alerts = send_demo_alerts(session, clock, process_alerts)
     return result
-
-
-def _followed_units(session: Session) -> set[str]:
-    """The units whose newest values the demo evaluates: the province and the bodies above the communes, the
-    ward of the demo's journey (Buôn Ma Thuột) and the units of the planted stories. Evaluating all 102 communes'
-    noisy series with the shipped rules would open dozens of cases (three periods worse in a row, outliers
-    against a dozen periods), not a handful; `ioc bench kpi` evaluates everything."""
-    above = set(session.scalars(select(AdminUnit.code).where(AdminUnit.kind.not_in(("commune", "ward")))))
-    return above | {JOURNEY_WARD} | {code for spec in INDICATORS for code, *_ in spec.planted if code}
 
 
 def _ingest_service(session: Session, clock):
