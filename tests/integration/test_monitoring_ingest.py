@@ -378,3 +378,21 @@ def test_a_dissolved_unit_is_refused_and_an_administrator_may_decide_for_the_upl
     assert errors_of(upload) == [(2, "Mã đơn vị", "the unit Tân An Ward no longer exists")]
     decided = ingest.decide(upload.id, "keep_good", actor_of(session, "admin"))
     assert decided.decision == "kept_good" and stored(session) == {("KT01", "P-EA-KAO", "2026-03"): 50.0}
+
+
+def test_xlsx_cells_formatted_as_percentages_are_read_as_excel_shows_them(ingest, session):
+    openpyxl = pytest.importorskip("openpyxl")
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Mã chỉ tiêu", "Mã đơn vị", "Kỳ", "Giá trị"])
+    sheet.append(["KT01", "P-BUON-MA-THUOT", "03/2026", 0.625])  # Excel shows 62.5 %, keeps 0.625
+    sheet.append(["KT02", "P-BUON-MA-THUOT", "Q1/2026", 0.5])  # a revenue in billions shown as 50 %
+    sheet.append(["KT01", "P-BUON-MA-THUOT", "04/2026", 71.2])  # a plain number cell
+    sheet["D2"].number_format = "0.0%"
+    sheet["D3"].number_format = "0%"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    upload = ingest.dry_run("ty-le.xlsx", buffer.getvalue(), actor_of(session, "cb.buonmathuot"))
+    assert [(g[3], g[4]) for g in upload.report["good"]] == [("2026-03", 62.5), ("2026-04", 71.2)]
+    assert errors_of(upload) == [
+        (3, "Giá trị", "50 %: a percent sign is only allowed for indicators measured in per cent")]

@@ -21,7 +21,7 @@ style: a file whose other numbers show a style (a decimal comma such as "12,5" o
 such as "1.234,5" is Vietnamese; "12.5" or "1,234.5" is English) reads them that way; a file that shows no
 style is read as Vietnamese (the province's convention): "1,234" is 1.234 and "1.234" is 1234. A file that
 writes numbers both ways gets an error on each ambiguous number (write it without a thousands separator). XLSX
-cells that hold numbers are taken as numbers.
+cells that hold numbers are taken as numbers; one formatted as a percentage as Excel shows it (0.625 → 62.5).
 """
 
 from __future__ import annotations
@@ -297,15 +297,67 @@ def read_table(data: bytes) -> tuple[str, list[tuple[int, list[Any]]]]:
     return kind, rows
 
 
+class PercentCell(float):
+    """An XLSX number cell shown as a percentage (Excel keeps 62.5 % as 0.625): read as 62.5 for an indicator
+    in per cent, refused like a written percent sign for the others."""
+
+
+_XLSX_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_CELL_REF = re.compile(r"^([A-Z]+)(\d+)$")
+
+
+def _percent_cells(archive: zipfile.ZipFile) -> set[tuple[int, int]]:
+    """(row, column) from 0 of the first sheet's number cells formatted as a percentage (built-in formats 9 and
+    10, or a custom format with %). Read only when the workbook has such a format."""
+    from xml.etree import ElementTree
+
+    try:
+        styles = ElementTree.fromstring(archive.read("xl/styles.xml"))
+    except KeyError:
+        return set()
+    custom = {fmt.get("numFmtId"): fmt.get("formatCode", "") for fmt in styles.iter(f"{_XLSX_NS}numFmt")}
+    xfs = styles.find(f"{_XLSX_NS}cellXfs")
+    percent = {str(index) for index, xf in enumerate(xfs if xfs is not None else [])
+               if xf.get("numFmtId") in ("9", "10") or "%" in re.sub(r'"[^"]*"', "", custom.get(xf.get("numFmtId"), ""))}
+    if not percent:
+        return set()
+    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    first = next(workbook.iter(f"{_XLSX_NS}sheet"), None)
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    target = next((r.get("Target") for r in rels if first is not None and r.get("Id") == first.get(f"{_REL_NS}id")),
+                  "worksheets/sheet1.xml")
+    path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    cells: set[tuple[int, int]] = set()
+    with archive.open(path) as sheet:
+        for _event, cell in ElementTree.iterparse(sheet):
+            if cell.tag == f"{_XLSX_NS}c":
+                if cell.get("s") in percent and cell.get("t") in (None, "n"):
+                    found = _CELL_REF.match(cell.get("r") or "")
+                    if found:
+                        column = 0
+                        for letter in found.group(1):
+                            column = column * 26 + ord(letter) - 64
+                        cells.add((int(found.group(2)) - 1, column - 1))
+                cell.clear()
+    return cells
+
+
 def _xlsx_rows(data: bytes) -> list[list[Any]]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED:
                 raise IngestError(t("the workbook is too large once unpacked; split it into smaller files"))
+            percent = _percent_cells(archive)
         from python_calamine import CalamineWorkbook
 
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        return workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        sheet = workbook.get_sheet_by_index(0)
+        rows = sheet.to_python(skip_empty_area=False)
+        for r, c in percent:  # with skip_empty_area=False the rows start at A1
+            if r < len(rows) and c < len(rows[r]) and isinstance(rows[r][c], float):
+                rows[r][c] = PercentCell(rows[r][c])
+        return rows
     except IngestError:
         raise
     except Exception:  # noqa: BLE001 - calamine's and zipfile's errors: a damaged or foreign zip
@@ -531,6 +583,13 @@ class IngestService:
             percent = indicator is not None and indicator.percent
             if isinstance(row.value, bool) or isinstance(row.value, (date, datetime)):
                 bad("value", t("%(text)s is not a number", text=_cell_text(row.value)))
+            elif isinstance(row.value, PercentCell):
+                value = round(float(row.value) * 100, 10)
+                if indicator is not None and not indicator.percent:
+                    shown = _num(value)
+                    bad("value", t("%(text)s: a percent sign is only allowed for indicators measured in per cent",
+                                   text=Named(f"{shown} %", f"{shown.en} %")))
+                    value = None
             elif isinstance(row.value, (int, float)):
                 try:
                     value = float(row.value)
