@@ -13,7 +13,7 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -83,7 +83,6 @@ class DemoIndicator:
     planted: tuple[tuple[str, int, str, float], ...] = ()
     shares: tuple[float, ...] = ()  # ytd: the share in % of the yearly plan due by each month
     plans: tuple[float, ...] = ()  # "level" per month: the period's plan (ytd disbursement)
-    extra: dict = field(default_factory=dict)
 
 
 _NOTE = "Dữ liệu minh họa (demo), không phải số liệu chính thức. "
