@@ -171,3 +171,19 @@ def test_a_second_set_up_adds_nothing(demo_app):
     lines = [str(line) for line in setup_demo(app)]
     assert not any(line.startswith("monitoring") for line in lines), lines
     assert counts() == before
+
+
+def test_ioc_demo_prints_the_monitoring_pages_the_webhook_and_its_demo_token(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from webapp.cli import main
+
+    """`ioc demo` (set up only) says where monitoring is and how another system posts to it."""
+    for key, value in {"IOC_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+                       "IOC_FILES_DIR": str(tmp_path / "files"), "IOC_TIMER_SWEEP": "off", "IOC_LANG": "en"}.items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(main, ["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    assert "monitoring: +16 indicators" in result.output
+    assert ("Monitoring: http://127.0.0.1:5000/monitoring/; alerts webhook: POST "
+            f"http://127.0.0.1:5000/monitoring/hooks/alerts (demo token: {demo.DEMO_ALERT_TOKEN})") in result.output
