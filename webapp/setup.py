@@ -52,16 +52,19 @@ def setup_demo(app: Flask) -> list[str]:
         services = runtime().services(db.session)
         if Open311Service(db.session, services.cases, runtime().clock).seed_demo_client():
             lines.append(t("Open311: demo api_key added"))
-        lines.extend(_monitoring_demo(services))
+        lines.extend(_monitoring_demo(now))
     return lines
 
 
-def _monitoring_demo(services) -> list:
-    """The monitoring demo (workflows/monitoring/demo.py), after the processes it opens cases in are deployed."""
+def _monitoring_demo(now) -> list:
+    """The monitoring demo (workflows/monitoring/demo.py), after the processes it opens cases in are deployed.
+    Played, like the sample cases' history, on a clock stopped a few minutes before `now`: the newest reports
+    came in and were evaluated, and the alerts arrived, just before the server started."""
     from webapp.alert_jobs import alert_processor
     from workflows.monitoring.demo import load_monitoring_demo
 
-    added = load_monitoring_demo(services, runtime().clock, lambda: alert_processor(runtime()).run())
+    played = replace(runtime(), clock=FrozenClock(now - timedelta(minutes=6)))
+    added = load_monitoring_demo(played.services(db.session), played.clock, lambda: alert_processor(played).run())
     lines = []
     if added.indicators or added.values:
         lines.append(t("monitoring: +%(indicators)s indicators, +%(values)s values (%(uploads)s files), "
