@@ -72,7 +72,24 @@ class CaseSweep(TimerSweep):
         except Exception:  # noqa: BLE001 - a failed change is tried again on the next run; timers go on
             log.exception("applying due unit changes failed; trying again on the next sweep")
         self._monitoring()
+        self._alerts()
         return fired
+
+    def _alerts(self) -> None:
+        """Alert receipts left over (a processing run that failed, a task the broker lost) taken again every
+        ALERT_RETRY_EVERY, failed ones included: beat does it in production, this does it in the embedded demo."""
+        from workflows.monitoring.alerts import AlertProcessor
+
+        now = self.clock.now()
+        last = _ALERTS_LAST_RETRY.get(self.session_factory)
+        if last is not None and now - last < ALERT_RETRY_EVERY:
+            return
+        _ALERTS_LAST_RETRY[self.session_factory] = now
+        try:
+            AlertProcessor(self.session_factory, lambda session: make_services(session, self.clock), self.clock,
+                           after_commit=self.after_fired).run(retry_failed=True)
+        except Exception:  # noqa: BLE001 - tried again on the next run; timers go on
+            log.exception("processing left-over alert receipts failed; trying again later")
 
     def _monitoring(self) -> None:
         """The monitoring's periodic work, in the sweep so that the embedded demo runs it too: values left
@@ -107,6 +124,8 @@ KPI_RETRY_EVERY = timedelta(minutes=10)
 KPI_RETRY_WINDOW = timedelta(days=7)
 _KPI_LAST_RETRY: weakref.WeakKeyDictionary[Any, datetime] = weakref.WeakKeyDictionary()
 _KPI_LAST_MISSING: weakref.WeakKeyDictionary[Any, date] = weakref.WeakKeyDictionary()
+ALERT_RETRY_EVERY = timedelta(minutes=1)
+_ALERTS_LAST_RETRY: weakref.WeakKeyDictionary[Any, datetime] = weakref.WeakKeyDictionary()
 
 
 def make_sweep(session_factory: Callable[[], Session], clock: Clock = SYSTEM_CLOCK,
