@@ -111,14 +111,16 @@ class RuleTable:
         return [_row({name: values[i] for name, values in result.items()}) for i in range(count)]
 
 
-_CACHE: dict[int, RuleTable] = {}
+_CACHE: dict[tuple[int, str], RuleTable] = {}
 _CACHE_LOCK = threading.Lock()
 
 
 def rule_table(session: Session) -> RuleTable | None:
     """The rule table of the newest deployed kpi_breach (None when kpi_breach is not deployed).
 
-    Cached per definition version: parsing a DMN file once per version, not once per evaluation."""
+    Cached per definition version: parsing a DMN file once per version, not once per evaluation. The key
+    holds the version's sha256 beside its id, so that a database made again (tests, a restored backup)
+    whose ids repeat never gets another table's rows."""
     from engine.definitions import DefinitionService
     from workflows.roles import lane_roles
     from workflows.runtime import EVALUATOR, REGISTRY
@@ -126,7 +128,8 @@ def rule_table(session: Session) -> RuleTable | None:
     definition = DefinitionService(session, REGISTRY, lane_roles(), EVALUATOR).latest(PROCESS_KEY, missing_ok=True)
     if definition is None:
         return None
-    table = _CACHE.get(definition.id)
+    key = (definition.id, definition.sha256)
+    table = _CACHE.get(key)
     if table is None:
         files = definition.files or {}
         dmn = {name: text for name, text in files.items() if name.lower().endswith(".dmn")}
@@ -135,5 +138,5 @@ def rule_table(session: Session) -> RuleTable | None:
             decision = Decision(dmn, DECISION_ID, EVALUATOR)
         table = RuleTable(definition.version, decision)
         with _CACHE_LOCK:
-            _CACHE[definition.id] = table
+            _CACHE[key] = table
     return table
