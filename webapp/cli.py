@@ -1,4 +1,4 @@
-"""The `ioc` command: demo, serve, worker, beat, deploy, start, instance, bench, db."""
+"""The `ioc` command: demo, serve, worker, beat, vision, deploy, start, instance, bench, db."""
 
 from __future__ import annotations
 
@@ -408,6 +408,78 @@ def beat_command() -> None:
     """Run Celery beat: the timer sweep every second and outbox delivery (needs IOC_REDIS_URL)."""
     celery_app = current_app.extensions["celery"]
     celery_app.start(["beat", "--loglevel=INFO", "--schedule", str(Path(current_app.instance_path) / "celerybeat-schedule")])
+
+
+@main.group("vision", invoke_without_command=True)
+@click.option("--worker-id", default=None, help="This worker's name in the leases (default: host-pid).")
+@click.option("--max-cameras", type=int, default=None, help="Watch at most this many cameras.")
+@click.option("--for-seconds", type=float, default=None, help="Stop after this long (tests, trials).")
+@click.option("--once", is_flag=True, help="Read every camera's source once to its end, then stop (video files).")
+@click.option("--fast", is_flag=True, help="Play video files as fast as they decode, not at real time.")
+@click.option("--redis-url", envvar="IOC_REDIS_URL", default=None,
+              help="The Redis that holds the leases and health (default: IOC_REDIS_URL).")
+@click.option("--lease-ms", type=int, default=6000, show_default=True,
+              help="A lease's time to live: a dead worker's cameras are taken over within about this long.")
+@click.option("--cameras", "cameras_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Watch the cameras of this JSON file instead of the registry (trying cameras out).")
+@click.option("--events", "events_file", type=click.Path(dir_okay=False), default=None,
+              help="With --cameras: write incidents and statuses to this JSON-lines file.")
+@click.pass_context
+def vision_command(ctx: click.Context, worker_id: str | None, max_cameras: int | None, for_seconds: float | None,
+                   once: bool, fast: bool, redis_url: str | None, lease_ms: int, cameras_file: str | None,
+                   events_file: str | None) -> None:
+    """Watch the cameras: decode, detect incidents, open cases (many cameras per process; run several)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import logging
+    import signal
+
+    import redis as redis_lib
+
+    from vision.runner import JsonCameraLister, JsonLinesSink, Runner
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if cameras_file:
+        if not events_file:
+            raise click.UsageError("--cameras needs --events (where the incidents go)")
+        if not redis_url:
+            raise click.UsageError("the leases need Redis: --redis-url or IOC_REDIS_URL")
+        lister, sink = JsonCameraLister(cameras_file), JsonLinesSink(events_file, worker_id or "")
+        _run_vision(Runner(lister, sink, redis_lib.Redis.from_url(redis_url), worker_id=worker_id,
+                           max_cameras=max_cameras, lease_ttl_ms=lease_ms, realtime=not fast, once=once),
+                    for_seconds, signal)
+        return
+    app = ctx.ensure_object(ScriptInfo).load_app()
+    with app.app_context():
+        from workflows.cameras import incidents as camera_incidents
+        from workflows.cameras import registry as camera_registry
+
+        redis_url = redis_url or app.config.get("REDIS_URL")
+        if not redis_url:
+            raise click.UsageError("the leases need Redis: --redis-url or IOC_REDIS_URL")
+        clock = runtime().clock
+        registry = camera_registry.CameraRegistry(db.session, clock)
+
+        class Lister:  # the registry's enabled cameras, read in a transaction of its own
+            def cameras(self):
+                try:
+                    return registry.configs()
+                finally:
+                    db.session.rollback()
+
+        runner = Runner(Lister(), camera_incidents.CameraIncidents(db.session, clock), redis_lib.Redis.from_url(redis_url),
+                        worker_id=worker_id, clock=clock, max_cameras=max_cameras, lease_ttl_ms=lease_ms,
+                        realtime=not fast, once=once)
+        _run_vision(runner, for_seconds, signal)
+
+
+def _run_vision(runner, for_seconds: float | None, signal) -> None:
+    """Run until SIGTERM/SIGINT (the cameras' leases are given back) or for_seconds."""
+    signal.signal(signal.SIGTERM, lambda *_: runner.stop())
+    try:
+        runner.run(for_seconds=for_seconds)
+    except KeyboardInterrupt:
+        runner.stop()
 
 
 @main.group("bench", invoke_without_command=True)

@@ -1,4 +1,4 @@
-"""Health of the parts the server depends on: database, queue, timer sweep."""
+"""Health of the parts the server depends on: database, queue, timer sweep; and the vision workers'."""
 
 from __future__ import annotations
 
@@ -50,5 +50,25 @@ def health(session: Session, clock: Clock, config: Any, celery_app: Any) -> dict
         sweep.update(ok=age <= SWEEP_STALE_SECONDS, last_run=beat.at.isoformat(), seconds_ago=round(age, 1),
                      fired_total=beat.fired)
     report["timer_sweep"] = sweep
+    report["vision"] = vision_health(config)
     report["status"] = "ok" if all(report[k]["ok"] for k in ("database", "queue", "timer_sweep")) else "degraded"
     return report
+
+
+def vision_health(config: Any) -> dict[str, Any]:
+    """The camera workers (`ioc vision`) as they report themselves in Redis: workers alive, cameras leased,
+    each camera's status and analysed frames per second.  Informational: the server does not depend on
+    them, so it does not make the status "degraded"."""
+    url = config.get("REDIS_URL")
+    if not url:
+        return {"ok": True, "mode": "off", "detail": "no Redis (IOC_REDIS_URL): the vision workers need it"}
+    from vision.runner import read_health, redis_client
+
+    try:
+        seen = read_health(redis_client(url))
+    except Exception as exc:  # noqa: BLE001
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    return {"ok": True, "workers_alive": seen["workers_alive"], "cameras_leased": seen["cameras_leased"],
+            "workers": [{"worker": w["worker"], "cameras": w["cameras"], "at": w["at"]} for w in seen["workers"]],
+            "cameras": {code: {"status": c["status"], "detail": c["detail"], "fps": c["fps"], "worker": c["worker"]}
+                        for code, c in seen["cameras"].items()}}
