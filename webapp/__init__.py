@@ -88,6 +88,7 @@ def configure_blueprints(app: Flask) -> None:
         admin,
         api,
         auth,
+        cameras,
         cases,
         dashboard,
         designer,
@@ -102,7 +103,7 @@ def configure_blueprints(app: Flask) -> None:
     )
 
     for module in (home, auth, tasklist, cases, notifications, dashboard, api, portal, public, hotline, open311, admin, designer,
-                   monitoring):
+                   monitoring, cameras):
         app.register_blueprint(module.bp)
     notifications.init_app(app)
 

@@ -43,7 +43,9 @@ function copy(state) {
 export class RegionEditor {
   // stage: the box holding the picture (the overlay fills it); fields: {roi, lanes} hidden inputs;
   // laneList: an <ol> the lanes' controls go in; status: where problems are said; text: the page's words.
-  constructor({ stage, fields, laneList, status, text, toolbar }) {
+  // readOnly: shown, not changed (those who may only look).
+  constructor({ stage, fields, laneList, status, text, toolbar, readOnly = false }) {
+    this.readOnly = readOnly;
     this.stage = stage;
     this.fields = fields;
     this.laneList = laneList;
@@ -211,7 +213,7 @@ export class RegionEditor {
 
   // ------------------------------------------------------------------ pointer
   pointerDown(event) {
-    if (event.button != null && event.button > 0) return;
+    if (this.readOnly || (event.button != null && event.button > 0)) return;
     const target = event.target;
     const at = toNormalised(event.clientX, event.clientY, this.overlay.getBoundingClientRect());
     const handle = target.closest("[data-point]");
@@ -300,7 +302,7 @@ export class RegionEditor {
       const group = drawShape(lane.polygon, index, `lane lane-${index % 6}`, lane.name);
       if (lane.polygon.length) this.drawArrow(group, lane, index, width, height);
     });
-    const points = this.shape();
+    const points = this.readOnly ? [] : this.shape();
     points.forEach((p, index) => {
       const [x, y] = px(p);
       const handle = svg("g", {
@@ -339,7 +341,7 @@ export class RegionEditor {
       const head = [[hx, hy], [bx - dy * side, by + dx * side], [bx + dy * side, by - dx * side]];
       arrow.appendChild(svg("polygon", { class: "head", points: head.map((p) => p.map((v) => v.toFixed(1)).join(",")).join(" ") }));
     }
-    arrow.appendChild(svg("circle", { cx: hx.toFixed(1), cy: hy.toFixed(1), r: set ? 14 : 11, class: "grip" }));
+    if (!this.readOnly) arrow.appendChild(svg("circle", { cx: hx.toFixed(1), cy: hy.toFixed(1), r: set ? 14 : 11, class: "grip" }));
     group.appendChild(arrow);
   }
 
@@ -374,7 +376,12 @@ export class RegionEditor {
         button.addEventListener("click", () => this.act(action, index));
         buttons.appendChild(button);
       }
-      item.append(pick, label, input, buttons);
+      if (this.readOnly) {
+        input.readOnly = true;
+        item.append(label, input);
+      } else {
+        item.append(pick, label, input, buttons);
+      }
       list.appendChild(item);
     });
     this.markActive();
@@ -385,7 +392,8 @@ export class RegionEditor {
       this.laneList.querySelectorAll("li[data-lane]").forEach((item) => {
         const on = String(this.state.active) === item.dataset.lane;
         item.classList.toggle("active", on);
-        item.querySelector("button").setAttribute("aria-pressed", String(on));
+        const pick = item.querySelector("button");
+        if (pick) pick.setAttribute("aria-pressed", String(on));
       });
     }
     if (this.toolbar) {
@@ -403,7 +411,7 @@ export class RegionEditor {
     const { roi, lanes, active } = this.state;
     const lines = [];
     const drawing = active === "roi" ? t.drawing_roi : fill(t.drawing_lane, { name: lanes[active] ? lanes[active].name : "" });
-    lines.push(drawing);
+    lines.push(this.readOnly ? "" : drawing);
     if (!roi.length) lines.push(t.whole_picture);
     for (const problem of problemsOf(roi, lanes)) {
       const name = problem.shape === "roi" ? t.roi : (lanes[problem.index].name.trim() || `#${problem.index + 1}`);
