@@ -41,7 +41,7 @@ from workflows.units import PLACE_KINDS, UnitDirectory
 
 T = TypeVar("T")
 PROCESS_FOR_CHANNEL = {"field_report": "field_report", "hotline": "hotline_call", "kpi": "kpi_breach",
-                       "alert": "monitoring_alert"}
+                       "alert": "monitoring_alert", "camera": "camera_incident"}
 # Extra start data a channel's process reads, taken from IntakeRequest.process_data: name → allowed
 # values, the first being the default; () takes any text (at most 500 characters, default ""), for what
 # a system raises (an indicator's code, a period). Only declared names are taken, so no channel sets case_id & co.
@@ -52,6 +52,13 @@ START_DATA: dict[str, dict[str, tuple[str, ...]]] = {
     # and whether leaders hear of it, responsible_unit is the source's unit (checked when the source was set up).
     "alert": {"severity": ("medium", "low", "high", "critical"), "responsible_unit": (), "alert_source": (),
               "alertname": (), "fingerprint": ()},
+    # camera_incident: what the vision service saw (workflows/cameras/incidents.py): the kind and the situation the
+    # operator is offered first, the camera and its maintainer (routing of a camera fault), the incident's key; the
+    # verification's optional note ("" until the operator writes one).
+    "camera": {"camera_kind": ("stopped_vehicle", "congestion", "camera_fault"),
+               "situation": ("breakdown", "accident", "congestion", "obstacle", "camera_fault"),
+               "camera": (), "camera_name": (), "camera_maintainer": (), "camera_subtype": (), "incident_key": (),
+               "verify_note": ()},
 }
 IOC_UNIT_CODE = "IOC-DLK"
 # Who may merge duplicates (when they see both cases), and which cases may be merged away.

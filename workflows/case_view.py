@@ -60,12 +60,17 @@ VALUE_LABELS = {
     "no_answer": t("No answer / did not say"),
     # the unit head's review of a result
     "approve": t("Approve: record and publish the result"), "refuse": t("Refuse: back to the officer with my note"),
+    # the operator's verification of a camera incident (bpmn/camera_incident.bpmn)
+    "confirmed": t("Confirmed: a real incident"), "false_alarm": t("False alarm"),
+    "accident": t("Traffic accident"), "breakdown": t("Broken-down or stopped vehicle"),
+    "congestion": t("Traffic congestion"), "obstacle": t("Obstacle or damage on the road"),
+    "camera_fault": t("Camera fault"),
 }
 # The case fields triage may change (the "reclassified" history line).
 RECLASSIFIED_FIELDS = {"priority": t("Priority"), "category": t("Category")}
 LEADER_REASONS = {"high_priority": t("high priority"), "escalation_1": t("overdue"),
                   "escalation_2": t("overdue, moved to the level above"), "critical_alert": t("critical alert"),
-                  "kpi_breach": t("an indicator breaks its rules")}
+                  "kpi_breach": t("an indicator breaks its rules"), "traffic_accident": t("traffic accident")}
 # The English names of workflows.roles.ROLES, as msgids the catalog translates.
 ROLE_LABELS = {"citizen": t("Citizen"), "operator": t("Operator"), "officer": t("Handling officer"),
                "unit_head": t("Unit head"), "leader": t("Leader"), "designer": t("Process designer"),
@@ -82,6 +87,42 @@ def _alert_label(kind: str, d: dict) -> Text:
     if kind == "alert_refired":
         return t("%(source)s raised the alert again", source=source)
     return t("The alert came back after case %(previous)s was closed", previous=d.get("previous_case") or "—")
+
+
+# The case events of camera incidents (workflows/cameras/incidents.py and operators.py).
+CAMERA_EVENTS = ("camera_incident_cleared", "camera_incident_repeated", "camera_verified")
+CAMERA_KINDS = {"stopped_vehicle": t("stopped vehicle"), "congestion": t("congestion"),
+                "camera_fault": t("camera fault")}
+CAMERA_FAULTS = {"no_frames": t("no picture"), "frozen": t("frozen picture"), "covered": t("covered lens"),
+                 "defocused": t("blurred picture"), "moved": t("camera turned away")}
+
+
+def _camera_entry(kind: str, d: dict) -> tuple[Text, list[tuple[Text, str]]]:
+    """The history line of a camera incident's event, and its facts."""
+    camera = Named(d["camera_name"], d.get("camera_name_en") or d["camera_name"]) if d.get("camera_name") else (
+        d.get("camera") or "—")
+    what = CAMERA_FAULTS.get(str(d.get("subtype"))) if d.get("kind") == "camera_fault" else None
+    what = what or CAMERA_KINDS.get(str(d.get("kind")), str(d.get("kind") or "—"))
+    facts: list[tuple[Text, str]] = []
+    if kind == "camera_verified":
+        if d.get("verdict") == "false_alarm":
+            label = t("Judged a false alarm on the snapshot and clip (false alarms of this camera: %(count)s)",
+                      count=d.get("false_alarms") if d.get("false_alarms") is not None else "—")
+        else:
+            label = t("Confirmed on the snapshot and clip: %(situation)s",
+                      situation=VALUE_LABELS.get(str(d.get("situation")), str(d.get("situation") or "—")))
+        if d.get("note"):
+            facts.append((t("Note"), str(d["note"])))
+        return label, facts
+    if kind == "camera_incident_cleared":
+        minutes = max(1, round((d.get("seconds") or 0) / 60))
+        label = t("Camera %(camera)s: the %(what)s cleared by itself after about %(minutes)s min", camera=camera,
+                  what=what, minutes=minutes)
+    else:
+        label = t("Camera %(camera)s saw it again: %(what)s", camera=camera, what=what)
+    if d.get("confidence") is not None:
+        facts.append((t("Confidence"), f"{float(d['confidence']):.0%}"))
+    return label, facts
 
 
 # The case events of indicator breaches (workflows/monitoring/operators.py and evaluation.py).
@@ -122,7 +163,8 @@ def _kpi_entry(kind: str, d: dict) -> tuple[Text, list[tuple[Text, str]]]:
 CLOSE_REASONS = {"rejected": t("not valid"), "satisfied": t("the citizen is satisfied"),
                  "no_feedback": t("no answer from the citizen"), "answered": t("answered on the phone"),
                  "cancelled": t("cancelled by an administrator"), "cleared_at_source": t("cleared at its source"),
-                 "resolved": t("handled"), "recovered": t("the indicator is back within its rule")}
+                 "resolved": t("handled"), "recovered": t("the indicator is back within its rule"),
+                 "false_alarm": t("a false alarm"), "cleared_by_itself": t("the incident cleared by itself")}
 
 
 @dataclass(frozen=True)
@@ -632,6 +674,9 @@ class CaseViewService:
                 facts.append((t("Ended at the source"), self._when(d.get("ends_at"))))
         elif kind in KPI_EVENTS:
             label, more = _kpi_entry(kind, d)
+            facts.extend(more)
+        elif kind in CAMERA_EVENTS:
+            label, more = _camera_entry(kind, d)
             facts.extend(more)
         else:
             label = t("Event: %(kind)s", kind=kind)

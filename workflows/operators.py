@@ -233,7 +233,8 @@ def register_operators(registry: OperatorRegistry) -> OperatorRegistry:
         users = directory.holders("leader", list({u.id: u for u in levels + bodies}.values()))
         reasons = {"high_priority": t("High-priority case"), "escalation_1": t("Overdue case"),
                    "escalation_2": t("Overdue case, moved up a level"),
-                   "critical_alert": t("Critical alert from a monitoring system")}
+                   "critical_alert": t("Critical alert from a monitoring system"),
+                   "traffic_accident": t("Traffic accident seen by a camera")}
         title = t("%(reason)s: %(code)s — %(title)s", reason=reasons.get(str(reason), t("Report")), code=case.code,
                   title=case.title)
         body = t("Place: %(place)s. Responsible unit: %(unit)s.", place=_named(place), unit=_named(case.responsible_unit))

@@ -22,6 +22,7 @@ from engine.sweep import TimerSweep
 from workflows.admin.incidents import IncidentService, notify_incident
 from workflows.admin.units import UnitAdmin
 from workflows.attachments import FileStore
+from workflows.cameras.operators import register_camera_operators
 from workflows.case_service import MAX_ATTACHMENT_BYTES, CaseService
 from workflows.media import MediaLimits
 from workflows.models import Case
@@ -33,6 +34,7 @@ from workflows.task_service import TaskService
 log = logging.getLogger(__name__)
 REGISTRY = register_operators(OperatorRegistry())
 register_kpi_operators(REGISTRY)  # the monitoring operators (kpi_breach.bpmn)
+register_camera_operators(REGISTRY)  # the camera operators (camera_incident.bpmn)
 # One evaluator per process: it caches compiled expressions.
 EVALUATOR = RestrictedEvaluator()
 

@@ -256,7 +256,7 @@ class CameraRegistry:
             out[key] = value
         address = (form.address or "").strip()
         if len(address) > 500:
-            errors["address"] = t("at most 500 characters; shorten it")
+            errors["address"] = t("at most %(n)s characters; shorten it", n=500)
         out["address"] = address
         for key, column, code, is_place, message in (
                 ("admin_unit", "admin_unit_id", form.admin_unit, True, t("choose a place from the list")),
@@ -302,7 +302,7 @@ def _url_problem(url: str) -> Text | None:
     if not url:
         return t("required")
     if len(url) > 2000:
-        return t("at most 2000 characters; shorten it")
+        return t("at most %(n)s characters; shorten it", n=2000)
     if url.startswith("/"):
         return None  # a file on the vision server (for testing)
     parts = urlsplit(url)

@@ -1,0 +1,275 @@
+"""The vision service's sink (vision.events.IncidentSink): incidents open, update and clear camera cases, and the
+runner's reports set the cameras' statuses. Also the runner's list of cameras (CameraLister).
+
+One transaction per call. An incident is known by its key (vision.events.incident_key):
+- "raised" opens one case (channel "camera", bpmn/camera_incident.bpmn) with the snapshot JPEG and, when it came,
+  the clip MP4 as the case's attachments (stored once by their sha256, never public). A repeat of the same key
+  opens nothing. A raise on a camera whose case of the same kind is still open (the same jam raised again after
+  its cool-down, a second stopped vehicle) joins that case: its evidence is added and its history says so.
+- "updated" adds the clip (and a better snapshot) and refreshes the numbers.
+- "cleared" records the clearing in the case's history and, when every incident of the case has cleared, sends
+  the message `camera_incident_cleared`: before the verification the process closes the case on its own; after
+  it, the process no longer waits for it and the history line is all (the unit finishes its work).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from engine.clock import SYSTEM_CLOCK, Clock
+from engine.errors import ConflictError
+from vision.config import CameraConfig
+from vision.events import Incident
+from workflows.attachments import FileStore
+from workflows.cameras.models import Camera, CameraIncident
+from workflows.cameras.registry import CameraRegistry
+from workflows.case_service import IntakeRequest
+from workflows.errors import CaseNotFoundError, IntakeError
+from workflows.media import MediaLimits, Upload, inspect
+from workflows.models import Attachment, Case, CaseEvent
+
+log = logging.getLogger(__name__)
+
+CLOSED_STATUSES = ("closed", "rejected", "merged")
+# The case category and priority of each kind (internal categories: never offered to citizens).
+CATEGORY_OF = {"stopped_vehicle": "traffic_incident", "congestion": "traffic_incident", "camera_fault": "camera_fault"}
+PRIORITY_OF = {"stopped_vehicle": "high", "congestion": "high", "camera_fault": "normal"}
+# The situation the operator is offered first when verifying (the routing table reads it).
+SITUATION_OF = {"stopped_vehicle": "breakdown", "congestion": "congestion", "camera_fault": "camera_fault"}
+# The case's title is the camera's name after these words (Vietnamese, as case titles are written).
+TITLE_OF = {"stopped_vehicle": "Xe dừng bất thường", "congestion": "Ùn tắc giao thông", "camera_fault": "Camera gặp sự cố"}
+FAULT_WORDS = {"no_frames": "mất tín hiệu", "frozen": "hình đứng yên", "covered": "bị che", "defocused": "mờ",
+               "moved": "lệch hướng"}
+EVIDENCE_LIMITS = MediaLimits(max_images=1, max_videos=1, max_image_bytes=5 * 1024 * 1024,
+                              max_video_bytes=30 * 1024 * 1024)
+UPLOADER = "camera"
+
+
+class CameraIncidents:
+    """The sink the vision runner publishes to; `services_factory(session)` builds the case services (with the
+    attachments' file store), as workflows.runtime.make_services does."""
+
+    def __init__(self, session: Session, clock: Clock = SYSTEM_CLOCK,
+                 services_factory: Callable[[Session], Any] | None = None, files: FileStore | None = None,
+                 after_commit: Callable[[], None] | None = None):
+        self.session = session
+        self.clock = clock
+        self.after_commit = after_commit or (lambda: None)
+        if services_factory is None:
+            from workflows.runtime import make_services
+
+            def services_factory(s: Session) -> Any:
+                return make_services(s, clock, after_commit=after_commit, files=files)
+        self.services = services_factory(session)
+        self.files = self.services.cases.files
+
+    # ------------------------------------------------------------------ IncidentSink
+    def publish(self, incident: Incident) -> Case | None:
+        """Apply one event of an incident in one transaction; the case it concerns (None for an unknown camera)."""
+        for attempt in (1, 2):
+            try:
+                case = self._apply(incident)
+                self.session.commit()
+            except IntegrityError:
+                # Another worker wrote the same incident (or its case) meanwhile: once more, it is found now.
+                self.session.rollback()
+                if attempt == 2:
+                    raise
+                continue
+            except BaseException:
+                self.session.rollback()
+                raise
+            self.after_commit()
+            return case
+        return None
+
+    def camera_status(self, camera: str, status: str, detail: str, at: datetime, fps: float | None = None) -> None:
+        """The runner's report of a camera's status (online, offline, faulty), its detail key and frame rate."""
+        try:
+            CameraRegistry(self.session, self.clock).set_status(camera, status, detail, at, fps)
+            self.session.commit()
+        except CaseNotFoundError:
+            self.session.rollback()
+            log.warning("status of unknown camera %s ignored", camera)
+        except Exception:
+            self.session.rollback()
+            raise
+
+    # ------------------------------------------------------------------ one event
+    def _apply(self, incident: Incident) -> Case | None:
+        camera = self._camera(incident.camera)
+        if camera is None:
+            log.warning("incident %s of unknown camera %s ignored", incident.key, incident.camera)
+            return None
+        row = self.session.scalar(select(CameraIncident).where(CameraIncident.key == incident.key))
+        if row is None:
+            # "raised", or a later event whose raise was lost: the episode starts here all the same.
+            return self._raise(camera, incident)
+        case = self.session.get(Case, row.case_id) if row.case_id else None
+        self._refresh(row, incident)
+        if case is not None:
+            self._evidence(case, row, incident)
+        if incident.state == "cleared" and row.cleared_at is None:
+            row.state, row.cleared_at = "cleared", incident.at
+            if case is not None:
+                self._cleared(camera, case, row)
+        return case
+
+    def _camera(self, code: str) -> Camera | None:
+        query = select(Camera).where(Camera.code == code)
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()  # one worker at a time per camera: no two cases for one episode
+        return self.session.scalar(query)
+
+    def _raise(self, camera: Camera, incident: Incident) -> Case:
+        row = CameraIncident(camera_id=camera.id, key=incident.key, kind=incident.kind, subtype=incident.subtype,
+                             state="cleared" if incident.state == "cleared" else "raised",
+                             confidence=float(incident.confidence), started_at=incident.started_at,
+                             raised_at=incident.at, last_at=incident.at, updates=0,
+                             evidence=dict(incident.evidence), region=_region(incident.region),
+                             cleared_at=incident.at if incident.state == "cleared" else None)
+        case = self._open_case_of(camera, incident.kind)
+        if case is None:
+            case = self._open(camera, incident)
+        else:
+            self._event(case, "camera_incident_repeated", camera, row, at=incident.at)
+        self.session.flush()
+        row.case_id = case.id
+        self.session.add(row)
+        self._evidence(case, row, incident)
+        if row.cleared_at is not None:
+            self._cleared(camera, case, row)
+        return case
+
+    def _open_case_of(self, camera: Camera, kind: str) -> Case | None:
+        """The open case of this camera and kind, if any (the newest)."""
+        return self.session.scalar(
+            select(Case).join(CameraIncident, CameraIncident.case_id == Case.id)
+            .where(CameraIncident.camera_id == camera.id, CameraIncident.kind == kind,
+                   Case.status.not_in(CLOSED_STATUSES)).order_by(Case.id.desc()).limit(1))
+
+    def _open(self, camera: Camera, incident: Incident) -> Case:
+        title = f"{TITLE_OF[incident.kind]}: {camera.name}"
+        if incident.kind == "camera_fault" and incident.subtype in FAULT_WORDS:
+            title = f"{TITLE_OF[incident.kind]} ({FAULT_WORDS[incident.subtype]}): {camera.name}"
+        case = self.services.cases.open_case(IntakeRequest(
+            channel="camera", category=CATEGORY_OF[incident.kind], title=title[:255],
+            admin_unit=camera.admin_unit.code, description=_description(camera, incident), lat=camera.lat,
+            lon=camera.lon, address=camera.address, priority=PRIORITY_OF[incident.kind], source="camera",
+            idempotency_key=f"camera:{incident.key}"[:120],
+            process_data={"camera_kind": incident.kind, "situation": SITUATION_OF[incident.kind],
+                          "camera": camera.code, "camera_name": camera.name,
+                          "camera_maintainer": camera.maintainer_unit.code, "camera_subtype": incident.subtype or "",
+                          "incident_key": incident.key, "verify_note": ""}))
+        return case
+
+    @staticmethod
+    def _refresh(row: CameraIncident, incident: Incident) -> None:
+        row.last_at = max(row.last_at, incident.at) if row.last_at else incident.at
+        row.updates = (row.updates or 0) + 1
+        row.confidence = max(float(row.confidence or 0), float(incident.confidence))
+        if incident.evidence:
+            row.evidence = {**(row.evidence or {}), **incident.evidence}
+        if incident.region:
+            row.region = _region(incident.region)
+        if incident.state == "updated" and row.state == "raised":
+            row.state = "updated"
+
+    def _evidence(self, case: Case, row: CameraIncident, incident: Incident) -> None:
+        """The snapshot and the clip as the case's attachments (each once; a better snapshot is added too)."""
+        stamp = f"{row.started_at:%Y%m%dT%H%M%SZ}"
+        camera_code = incident.camera
+        if incident.snapshot_jpeg:
+            digest = self._attach(case, f"{camera_code}-{stamp}-snapshot.jpg", "image/jpeg", incident.snapshot_jpeg)
+            if digest is not None and row.snapshot_sha256 is None:
+                row.snapshot_sha256 = digest
+        if incident.clip_mp4 and row.clip_sha256 is None:
+            row.clip_sha256 = self._attach(case, f"{camera_code}-{stamp}-clip.mp4", "video/mp4", incident.clip_mp4)
+
+    def _attach(self, case: Case, filename: str, content_type: str, data: bytes) -> str | None:
+        """One checked file (a corrupt one is logged and left out: the case goes on without it); its sha256."""
+        if self.files is None:
+            raise RuntimeError("CameraIncidents needs the attachments' file store (files=...)")
+        try:
+            media = inspect(Upload(filename, content_type, data), EVIDENCE_LIMITS)
+        except IntakeError as exc:
+            log.warning("camera evidence %s of case %s refused: %s", filename, case.code, exc)
+            return None
+        digest = hashlib.sha256(media.original).hexdigest()
+        if self.session.scalar(select(Attachment.id).where(Attachment.case_id == case.id,
+                                                           Attachment.sha256 == digest)) is not None:
+            return digest
+        now = self.clock.now()
+        self.services.cases._store_media(case, [media], stage="report", uploaded_by=UPLOADER, now=now, public=False)
+        self.session.add(CaseEvent(case_id=case.id, at=now, kind="attachment_added", actor=UPLOADER, public=False,
+                                   detail={"filename": filename, "sha256": digest, "stage": "report"}))
+        return digest
+
+    def _cleared(self, camera: Camera, case: Case, row: CameraIncident) -> None:
+        self._event(case, "camera_incident_cleared", camera, row, at=row.cleared_at)
+        if case.status in CLOSED_STATUSES or case.process_instance_id is None:
+            return
+        self.session.flush()
+        waiting = self.session.scalar(select(CameraIncident.id).where(CameraIncident.case_id == case.id,
+                                                                      CameraIncident.cleared_at.is_(None)).limit(1))
+        if waiting is not None:
+            return  # another incident of the case is still going on
+        try:
+            self.services.instances.send_message(case.process_instance_id, "camera_incident_cleared",
+                                                 {"cleared_at": row.cleared_at.isoformat(), "key": row.key},
+                                                 actor=f"camera:{camera.code}"[:120])
+        except ConflictError:
+            pass  # verified already: the process no longer waits for it, the history line says it
+
+    def _event(self, case: Case, kind: str, camera: Camera, row: CameraIncident, at: datetime) -> None:
+        detail = {"camera": camera.code, "camera_name": camera.name, "camera_name_en": camera.name_en,
+                  "kind": row.kind, "subtype": row.subtype or "", "started_at": row.started_at.isoformat(),
+                  "confidence": round(float(row.confidence or 0), 3)}
+        if row.cleared_at is not None:
+            detail["cleared_at"] = row.cleared_at.isoformat()
+            detail["seconds"] = round((row.cleared_at - row.started_at).total_seconds())
+        self.session.add(CaseEvent(case_id=case.id, at=at, kind=kind, actor=f"camera:{camera.code}"[:120],
+                                   public=False, detail=detail))
+        case.updated_at = max(case.updated_at, at) if case.updated_at else at
+
+
+class CameraLister:
+    """The runner's list of cameras (vision.runner's CameraLister): every enabled camera's CameraConfig, read
+    afresh on each call from a new session."""
+
+    def __init__(self, session_factory: Callable[[], Session]):
+        self.session_factory = session_factory
+
+    def cameras(self) -> list[CameraConfig]:
+        with self.session_factory() as session:
+            configs = []
+            registry = CameraRegistry(session)
+            for camera in session.scalars(select(Camera).where(Camera.enabled.is_(True)).order_by(Camera.code)):
+                try:
+                    configs.append(registry.config(camera))
+                except ValueError:  # a row changed behind the registry's back: that camera waits, the others run
+                    log.exception("camera %s has a configuration the pipeline refuses; not watched", camera.code)
+            return configs
+
+
+def _region(region: Any) -> list | None:
+    return [[float(x), float(y)] for x, y in region] if region else None
+
+
+def _description(camera: Camera, incident: Incident) -> str:
+    """The case's description: where, what kind, since when, the detector's numbers (read on the case page)."""
+    lines = [f"Camera {camera.code} — {camera.name}"]
+    if camera.address:
+        lines.append(camera.address)
+    lines.append(f"{incident.kind}{' / ' + incident.subtype if incident.subtype else ''}, "
+                 f"confidence {incident.confidence:.2f}, since {incident.started_at:%Y-%m-%d %H:%M:%S} UTC")
+    lines += [f"{k}: {v}" for k, v in sorted(incident.evidence.items())]
+    return "\n".join(lines)[:10_000]
