@@ -88,9 +88,10 @@ class DetectionSettings:
     congestion_window_s: float = 60.0
     congestion_occupancy_on: float = 0.55  # lane occupancy share to raise (with slow motion)
     congestion_occupancy_off: float = 0.35  # hysteresis: clears below this
-    # mean motion speed along the lane, in lane lengths per second (a vehicle crossing the
-    # whole lane in 4 s moves at 0.25); below this, with high occupancy, traffic is jammed
-    congestion_speed_on: float = 0.25
+    # mean speed along the lanes, in lane lengths per second measured on the road (perspective
+    # corrected): 0.03 is 2.1 m/s (7.6 km/h) on a lane seen over 70 m; below this, with the
+    # occupancy above, traffic is jammed; dense traffic at 15 km/h and more is not
+    congestion_speed_on: float = 0.03
     faults_enabled: bool = True
     no_frames_after_s: float = 30.0
     frozen_after_s: float = 60.0

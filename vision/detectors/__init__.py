@@ -9,6 +9,7 @@ raised/updated/cleared incidents with cooldown and evidence.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -66,6 +67,12 @@ class FrameContext:
     brightness_jump: float = 0.0  # change of the mean grey level since the previous frame
     unstable: bool = False  # the view as a whole changed (lighting jump, shake): background verdicts unreliable
     warm: bool = False  # the background models have seen enough frames to be trusted
+    background: numpy.ndarray | None = field(default=None, repr=False)  # float32: the long-term model
+    shift: float = 0.0  # the camera's shake compensated on this frame, analysis pixels
+    gain: float = 1.0  # the lighting change compensated (current / long-term model)
+    noise: float = 0.0  # the image noise (grey levels, robust sigma)
+    heal: Callable[[numpy.ndarray], None] | None = field(default=None, repr=False)  # learn a region (a ghost) now
+    queued_lanes: set[str] = field(default_factory=set)  # lanes standing full now (congestion fills it, first)
 
     def normalise_box(self, x: int, y: int, w: int, h: int) -> tuple[Point, ...]:
         """An analysis-pixel box as a normalised polygon (for Incident.region)."""

@@ -1,0 +1,239 @@
+"""Congestion: lanes full of vehicles that hardly move, for a whole window.
+
+Per lane and frame two numbers:
+
+* **occupancy** — the share of the lane that differs from the long-term background
+  (vehicles, moving or not);
+* **speed** — how far the lane's content moved along the lane's direction since the
+  previous frame, in lane lengths (on the road, corrected for perspective) per second:
+  the lane is cut into bins along its direction, each bin's mean difference from the
+  background makes a profile, and the shift that best matches the previous profile is
+  the motion (a cheap 1-D optical flow that follows the traffic, not the pixels' noise).
+
+Both are smoothed and combined per carriageway (the lanes going the same way, weighted by
+their area); a carriageway is jammed when occupancy ≥ ``congestion_occupancy_on`` and
+speed < ``congestion_speed_on`` have held for ``congestion_window_s``.  It clears when
+occupancy falls below ``congestion_occupancy_off`` or the traffic moves at 1.5 times the
+"on" speed, for about ``CLEAR_HOLD_S`` — hysteresis, so that one jam is one incident.  Dense
+traffic that still moves (above the speed) is not a jam.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+import cv2
+import numpy
+
+from vision.config import CameraConfig
+from vision.detectors import FrameContext, LaneView, Observation
+from vision.events import Frame
+from vision.geometry import metric_along
+
+BINS = 32
+MAX_SHIFT = 12  # bins per frame
+TAU_OCCUPANCY_S = 4.0
+TAU_SPEED_S = 6.0
+GAP_S = 6.0  # the jam's condition may lapse this long (stop-and-go) without restarting its window
+CLEAR_HOLD_S = 10.0
+MIN_PROFILE_STD = 2.0  # grey levels: a flatter profile has nothing to follow
+_WINDOWS = numpy.arange(BINS)[None, :] + numpy.arange(2 * MAX_SHIFT + 1)[:, None]
+_OVERLAP = ((_WINDOWS >= MAX_SHIFT) & (_WINDOWS < MAX_SHIFT + BINS)).astype(numpy.float64)  # where the shift overlaps
+_OVERLAP_COUNT = _OVERLAP.sum(axis=1)
+
+
+@dataclass
+class _Lane:
+    view: LaneView
+    index: numpy.ndarray  # flat indices of the lane's pixels
+    bins: numpy.ndarray
+    counts: numpy.ndarray
+    profile: numpy.ndarray | None = None
+    occupancy: float | None = None  # smoothed
+    speed: float | None = None  # smoothed, lane lengths per second
+
+
+@dataclass
+class _Carriageway:
+    """Lanes going the same way: a jam is judged on them together (one lane of a road is not a jam)."""
+
+    lanes: list[_Lane]
+    region: tuple
+    occupancy: float = 0.0
+    speed: float | None = None
+    held_since: float | None = None  # the jam's condition holding since (stream time)
+    lapsed_at: float | None = None
+    active: bool = False
+    flowing_s: float = 0.0  # while active: seconds of free traffic, less half the seconds of jam since
+
+    def measure(self) -> None:
+        area = sum(lane.view.area for lane in self.lanes)
+        self.occupancy = sum((lane.occupancy or 0.0) * lane.view.area for lane in self.lanes) / max(1, area)
+        weighted = [((lane.occupancy or 0.0) * lane.view.area + 1.0, lane.speed)
+                    for lane in self.lanes if lane.speed is not None]
+        total = sum(weight for weight, _ in weighted)
+        self.speed = sum(weight * speed for weight, speed in weighted) / total if weighted else None
+
+    @property
+    def name(self) -> str:
+        return ",".join(lane.view.lane.name or "-" for lane in self.lanes)
+
+
+class CongestionDetector:
+    kind = "congestion"
+
+    def __init__(self, config: CameraConfig):
+        self.settings = config.settings
+        self.reset()
+
+    def reset(self) -> None:
+        self.lanes: list[_Lane] | None = None
+        self.ways: list[_Carriageway] = []
+        self.started_t: float | None = None
+
+    def update(self, frame: Frame, ctx: FrameContext) -> list[Observation]:
+        if self.lanes is None:
+            self.lanes = [self._prepare(view) for view in ctx.lanes]
+            self.ways = _carriageways(self.lanes)
+        if not ctx.warm or ctx.background is None:
+            return []
+        if not ctx.unstable:
+            for lane in self.lanes:
+                self._measure(lane, ctx)
+            for way in self.ways:
+                way.measure()
+                self._decide(way, frame.t, ctx.dt)
+        for way in self.ways:  # full and standing now, jam or not yet: the stopped-vehicle detector stands aside
+            if way.speed is not None and way.occupancy >= self.settings.congestion_occupancy_off \
+                    and way.speed < 2 * self.settings.congestion_speed_on:
+                ctx.queued_lanes.update(lane.view.lane.name for lane in way.lanes)
+        active = [way for way in self.ways if way.active]
+        if not active:
+            self.started_t = None
+            return []
+        if self.started_t is None:
+            self.started_t = min(way.held_since for way in active)
+        worst = max(active, key=lambda way: way.occupancy)
+        s = self.settings
+        confidence = 0.6 + 0.2 * min(1.0, (worst.occupancy - s.congestion_occupancy_on)
+                                     / max(0.05, 1.0 - s.congestion_occupancy_on))
+        confidence += 0.2 * max(0.0, 1.0 - (worst.speed or 0.0) / max(1e-3, s.congestion_speed_on))
+        return [Observation(
+            kind=self.kind, subtype=None, active=True, confidence=min(1.0, max(0.0, confidence)),
+            started_at=frame.at - timedelta(seconds=frame.t - self.started_t),
+            region=worst.region,
+            evidence={
+                "occupancy": round(worst.occupancy, 3), "speed": round(worst.speed or 0.0, 4),
+                "lanes": ";".join(way.name for way in active), "window_s": s.congestion_window_s,
+            },
+        )]
+
+    @staticmethod
+    def _prepare(view: LaneView) -> _Lane:
+        index = numpy.flatnonzero(view.mask)
+        position = metric_along(view.mask, view.lane.direction)  # 0..1 of the lane's length on the road
+        bins = numpy.minimum((position * BINS).astype(numpy.int64), BINS - 1)
+        counts = numpy.bincount(bins, minlength=BINS).astype(numpy.float32)
+        return _Lane(view=view, index=index, bins=bins, counts=numpy.maximum(counts, 1.0))
+
+    def _measure(self, lane: _Lane, ctx: FrameContext) -> None:
+        occupancy = float(numpy.count_nonzero(ctx.fg_long.ravel()[lane.index])) / max(1, lane.index.size)
+        difference = ctx.grey.ravel()[lane.index].astype(numpy.float32) - ctx.background.ravel()[lane.index]
+        profile = numpy.bincount(lane.bins, weights=difference, minlength=BINS) / lane.counts
+        speed = None
+        if lane.profile is not None and ctx.dt > 0:
+            shift = _best_shift(lane.profile, profile)
+            if shift is not None:
+                speed = abs(shift) / BINS / ctx.dt
+        moving = float(numpy.count_nonzero(ctx.motion.ravel()[lane.index])) / max(1, lane.index.size)
+        if occupancy > 0.2 and moving < 0.01:
+            speed = 0.0  # nothing changed at all in a full lane: it stands
+        lane.profile = profile
+        lane.occupancy = _smooth(lane.occupancy, occupancy, ctx.dt, TAU_OCCUPANCY_S)
+        if speed is not None:
+            lane.speed = _smooth(lane.speed, speed, ctx.dt, TAU_SPEED_S)
+
+    def _decide(self, way: _Carriageway, t: float, dt: float) -> None:
+        s = self.settings
+        if way.speed is None:
+            return
+        jammed = way.occupancy >= s.congestion_occupancy_on and way.speed < s.congestion_speed_on
+        if jammed:
+            if way.held_since is None:
+                way.held_since = t
+            way.lapsed_at = None
+        elif way.held_since is not None and not way.active:
+            if way.lapsed_at is None:
+                way.lapsed_at = t
+            if t - way.lapsed_at > GAP_S:
+                way.held_since = way.lapsed_at = None
+        if not way.active:
+            if way.held_since is not None and way.lapsed_at is None and t - way.held_since >= s.congestion_window_s:
+                way.active = True
+                way.flowing_s = 0.0
+            return
+        flowing = way.occupancy < s.congestion_occupancy_off or way.speed >= 1.5 * s.congestion_speed_on
+        way.flowing_s = way.flowing_s + dt if flowing else max(0.0, way.flowing_s - dt / 2)
+        if way.flowing_s >= CLEAR_HOLD_S:
+            way.active = False
+            way.held_since = way.lapsed_at = None
+
+
+def _carriageways(lanes: list[_Lane]) -> list[_Carriageway]:
+    """Lanes grouped by direction (within 60°); lanes without a direction make one group."""
+    groups: list[list[_Lane]] = []
+    for lane in lanes:
+        dx, dy = lane.view.lane.direction
+        for group in groups:
+            gx, gy = group[0].view.lane.direction
+            if (dx * gx + dy * gy) > 0.5 or (dx, dy) == (gx, gy):
+                group.append(lane)
+                break
+        else:
+            groups.append([lane])
+    ways = []
+    for group in groups:
+        points = numpy.float32([p for lane in group for p in lane.view.lane.polygon])
+        hull = cv2.convexHull(points).reshape(-1, 2)
+        ways.append(_Carriageway(lanes=group, region=tuple((float(x), float(y)) for x, y in hull)))
+    return ways
+
+
+def _smooth(previous: float | None, value: float, dt: float, tau: float) -> float:
+    if previous is None:
+        return value
+    alpha = 1.0 - math.exp(-dt / tau) if dt > 0 else 0.0
+    return previous + alpha * (value - previous)
+
+
+def _best_shift(before: numpy.ndarray, after: numpy.ndarray) -> float | None:
+    """The shift (bins, + along the lane) that best maps ``before`` onto ``after``, or None if unclear.
+
+    Normalised correlation of the two profiles at every shift up to MAX_SHIFT, on their overlap.
+    """
+    if before.std() < MIN_PROFILE_STD or after.std() < MIN_PROFILE_STD:
+        return None
+    padded = numpy.zeros(BINS + 2 * MAX_SHIFT)
+    padded[MAX_SHIFT:MAX_SHIFT + BINS] = after
+    windows_after = padded[_WINDOWS]  # [k][i] = after[i + k - MAX_SHIFT]: the score of shift k - MAX_SHIFT
+    sum_a = _OVERLAP @ before
+    sum_b = windows_after.sum(axis=1)
+    sum_ab = windows_after @ before
+    sum_aa = _OVERLAP @ (before * before)
+    sum_bb = (windows_after * windows_after).sum(axis=1)
+    count = _OVERLAP_COUNT
+    covariance = sum_ab - sum_a * sum_b / count
+    variance = (sum_aa - sum_a * sum_a / count) * (sum_bb - sum_b * sum_b / count)
+    scores = numpy.where(variance > 1e-9, covariance / numpy.sqrt(numpy.maximum(variance, 1e-18)), -1.0)
+    peak = int(numpy.argmax(scores))
+    if scores[peak] < 0.5:
+        return None
+    shift = float(peak - MAX_SHIFT)
+    if 0 < peak < scores.size - 1:  # sub-bin: the parabola through the peak and its neighbours
+        left, centre, right = scores[peak - 1], scores[peak], scores[peak + 1]
+        curve = left - 2 * centre + right
+        if curve < 0:
+            shift += 0.5 * (left - right) / curve
+    return shift

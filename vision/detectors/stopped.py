@@ -1,0 +1,169 @@
+"""Stopped vehicle: something came into a lane and has stood still there too long.
+
+Per pixel the detector keeps how long it has been *static*: different from the
+long-term background (something is there that the road does not have) but the same as
+the short-term one (it has not changed for a few seconds).  A pixel back to the road
+forgets at once; a pixel passed over by moving traffic keeps its time and loses it
+slowly, so a car driving past in front of a stopped one does not reset it.
+
+Static pixels are grouped into blobs, and a blob is a stopped vehicle only when it
+looks like one: vehicle-sized and compact, with edges of its own that the road has not
+(a lighting change or a "ghost" of a car that left has none), in a lane that is not
+itself full (a car standing in a jam is the jam: see congestion).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import cv2
+import numpy
+
+from vision.config import CameraConfig
+from vision.detectors import FrameContext, Observation
+from vision.events import Frame
+
+STATIC_MIN_S = 3.0  # pixels static this long form blobs (below: passing traffic)
+FORGET_RATE = 0.5  # seconds of static time lost per second of being passed over
+MIN_AREA = 0.0025  # a vehicle covers at least this share of the analysed image...
+MIN_SIDE_PX = 4  # ...and is at least this many analysis pixels across
+MAX_AREA = 0.12  # ...and at most this share (more is the view changing, not a vehicle)
+MIN_FILL = 0.35  # blob pixels / bounding box: a vehicle is compact, noise and shake edges are not
+MIN_EDGE_GAIN = 1.3  # edges in the blob's box: current / background; a real object brings its own
+GHOST_EDGE_GAIN = 0.8  # fewer edges than the background has: the model remembers something gone
+GONE_AFTER_S = 3.0  # a stopped vehicle not seen this long has left
+
+
+@dataclass
+class _Stop:
+    since_t: float  # stream time the vehicle stopped (estimated)
+    last_seen_t: float
+    observation: Observation
+
+
+class StoppedVehicleDetector:
+    kind = "stopped_vehicle"
+
+    def __init__(self, config: CameraConfig):
+        self.settings = config.settings
+        self.reset()
+
+    def reset(self) -> None:
+        self.static: numpy.ndarray | None = None  # float32 seconds per pixel
+        self.stops: dict[str, _Stop] = {}
+
+    def update(self, frame: Frame, ctx: FrameContext) -> list[Observation]:
+        if self.static is None or self.static.shape != ctx.grey.shape:
+            self.static = numpy.zeros(ctx.grey.shape, numpy.float32)
+        if not ctx.warm or ctx.fg_long is None:
+            return []
+        if not ctx.unstable:  # a lighting jump or a shake says nothing about what stands still
+            self._accumulate(ctx)
+        seen = self._candidates(ctx, frame)
+        out = []
+        after = self.settings.stopped_after_s
+        for name, (still_s, observation) in seen.items():
+            stop = self.stops.get(name)
+            if stop is None:
+                stop = self.stops[name] = _Stop(since_t=frame.t - still_s, last_seen_t=frame.t, observation=observation)
+            stop.last_seen_t = frame.t
+            stop.observation = observation
+            observation.started_at = frame.at - timedelta(seconds=frame.t - stop.since_t)
+            observation.active = frame.t - stop.since_t >= after
+            if observation.active:
+                out.append(observation)
+        for name, stop in list(self.stops.items()):
+            if name in seen:
+                continue
+            if frame.t - stop.last_seen_t > GONE_AFTER_S or frame.t < stop.last_seen_t:
+                del self.stops[name]
+            elif frame.t - stop.since_t >= after:
+                out.append(stop.observation)  # briefly hidden (a bus passing in front): still there
+        return out
+
+    def _accumulate(self, ctx: FrameContext) -> None:
+        static = self.static
+        still = ctx.fg_long & ~ctx.fg_short
+        passed = ctx.fg_long & ctx.fg_short
+        static[still] += ctx.dt
+        static[passed] -= FORGET_RATE * ctx.dt
+        static[~ctx.fg_long] = 0.0
+        numpy.maximum(static, 0.0, out=static)
+
+    def _candidates(self, ctx: FrameContext, frame: Frame) -> dict[str, tuple[float, Observation]]:
+        """Per lane, the vehicle-like static blob that has stood longest: (still seconds, observation)."""
+        mask = (self.static >= STATIC_MIN_S).astype(numpy.uint8)
+        if not mask.any():
+            return {}
+        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, numpy.ones((3, 3), numpy.uint8))
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        width, height = ctx.size
+        image_area = width * height
+        best: dict[str, tuple[float, Observation]] = {}
+        for index in range(1, count):
+            x, y, w, h, area = (int(v) for v in stats[index])
+            if area < MIN_AREA * image_area or area > MAX_AREA * image_area or min(w, h) < MIN_SIDE_PX:
+                continue
+            if area / (w * h) < MIN_FILL or not 0.2 <= w / h <= 5.0:
+                continue
+            blob = labels[y:y + h, x:x + w] == index
+            lane = max(ctx.lanes, key=lambda view: int(numpy.count_nonzero(view.mask[y:y + h, x:x + w][blob])))
+            inside = int(numpy.count_nonzero(lane.mask[y:y + h, x:x + w][blob]))
+            if inside < 0.5 * area:
+                continue  # mostly outside every lane: the roadside
+            still_s = float(numpy.median(self.static[y:y + h, x:x + w][blob]))
+            if name_still(best, lane.lane.name) >= still_s:
+                continue
+            edge_gain = _edge_gain(ctx, x, y, w, h)
+            queued = lane.lane.name in ctx.queued_lanes
+            if edge_gain < GHOST_EDGE_GAIN and not queued and still_s >= self.settings.stopped_after_s / 2:
+                # fewer edges now than the model has: a ghost of something that left (or was there when the
+                # model started): learn the road there
+                region = numpy.zeros(ctx.grey.shape, numpy.uint8)
+                region[y:y + h, x:x + w][blob] = 1
+                if ctx.heal is not None:
+                    ctx.heal(region)
+                self.static[region > 0] = 0.0
+                continue
+            if edge_gain < MIN_EDGE_GAIN:
+                continue  # no edges of its own: a change of light, a shadow
+            others = int(numpy.count_nonzero(ctx.fg_long[lane.mask > 0])) - inside
+            density = max(0, others) / lane.area
+            if lane.lane.name in ctx.queued_lanes or density >= self.settings.congestion_occupancy_off:
+                continue  # the lane is full and standing: a jam (or a queue), not one vehicle
+            fill = area / (w * h)
+            confidence = 0.55 + 0.25 * min(1.0, (edge_gain - MIN_EDGE_GAIN) / 1.5) + 0.2 * min(1.0, fill / 0.8)
+            observation = Observation(
+                kind=self.kind, subtype=lane.lane.name or None, active=False, confidence=min(1.0, confidence),
+                started_at=frame.at, region=ctx.normalise_box(x, y, w, h),
+                evidence={
+                    "still_seconds": round(still_s, 1), "area_share": round(area / lane.area, 3),
+                    "edge_gain": round(edge_gain, 2), "lane_density": round(density, 3),
+                    "lane": lane.lane.name or "-",
+                },
+            )
+            best[lane.lane.name] = (still_s, observation)
+        return best
+
+
+def name_still(best: dict, name: str) -> float:
+    return best[name][0] if name in best else -1.0
+
+
+def _edge_gain(ctx: FrameContext, x: int, y: int, w: int, h: int) -> float:
+    """Edge energy of the blob's box (with a margin) now, over the same in the long-term background.
+
+    The current image's edges are divided by the lighting gain, so a brighter view has no more edges.
+    """
+    height, width = ctx.grey.shape
+    x0, y0, x1, y1 = max(0, x - 2), max(0, y - 2), min(width, x + w + 2), min(height, y + h + 2)
+    current = ctx.grey[y0:y1, x0:x1].astype(numpy.float32)
+    background = ctx.background[y0:y1, x0:x1]
+    return (_edges(current) / max(ctx.gain, 0.2) + 1.0) / (_edges(background) + 1.0)
+
+
+def _edges(patch: numpy.ndarray) -> float:
+    gx = cv2.Sobel(patch, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(patch, cv2.CV_32F, 0, 1, ksize=3)
+    return float(numpy.mean(numpy.abs(gx) + numpy.abs(gy)))
