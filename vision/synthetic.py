@@ -115,11 +115,13 @@ class Projector:
 
 def _fill(img: numpy.ndarray, points, colour) -> None:
     """A convex polygon with anti-aliased, sub-pixel edges."""
-    cv2.fillConvexPoly(img, numpy.asarray(numpy.round(numpy.asarray(points) * 16), numpy.int32), colour, cv2.LINE_AA, 4)
+    cv2.fillConvexPoly(img, numpy.array([(int(x * 16 + 0.5), int(y * 16 + 0.5)) for x, y in points], numpy.int32),
+                       colour, cv2.LINE_AA, 4)
 
 
 def _shade(colour, k: float) -> tuple[int, int, int]:
-    return tuple(int(min(255, max(0, c * k))) for c in colour)
+    b, g, r = colour
+    return min(255, int(b * k)), min(255, int(g * k)), min(255, int(r * k))
 
 
 def _mix(colour, other, k: float) -> tuple[int, int, int]:
@@ -378,7 +380,7 @@ class Recipe:
     stops: tuple = ()  # (t, lane index, z of the stop, seconds stopped): a vehicle breaks down
     night: bool = False
     exposure: tuple = ()  # (t, gain): from t on the image is multiplied by gain
-    rain: bool = False
+    rain: bool | tuple = False  # True, or (t_on, t_off)
     shake_px: float = 0.0
     freeze: tuple | None = None  # (t_on, t_off or None)
     cover: tuple | None = None
@@ -580,12 +582,17 @@ class Traffic:
 def _draw_vehicle(img, proj: Projector, traffic: Traffic, vehicle: Vehicle, t: float, light: float,
                   lights: numpy.ndarray | None) -> None:
     z0, z1 = traffic.z_range(vehicle, t)
-    if z0 < 2.0 or z0 > 400:
+    if z0 < 2.0 or z0 > 300:
         return
     u, w, tall = vehicle.u, vehicle.width, vehicle.tall
     u0, u1 = u - w / 2, u + w / 2
     away = LANES[vehicle.lane].away
     p = proj.point
+    if z0 > 110:  # a few pixels: one box, no detail
+        _box(img, proj, u0, u1, z0, z1, 0.2, tall, vehicle.colour, light=light)
+        if lights is not None:
+            _lamps(lights, proj, vehicle, z0, away, not away)
+        return
     if light > 0.5:  # shadow on the road (the sun is high and a little to the left)
         _fill(img, [p(u0 + 0.25, z0 - 0.15, 0), p(u1 + 0.35, z0 - 0.15, 0), p(u1 + 0.35, z1, 0), p(u0 + 0.25, z1, 0)],
               (52, 53, 55))
@@ -825,7 +832,7 @@ class _Renderer:
             glare = cv2.GaussianBlur(lights, (0, 0), max(1.0, self.size[1] / 50))
             glow = cv2.addWeighted(lights, 1.0 - light, glare, 1.6 * (1.0 - light), 0)
             img = cv2.add(img, cv2.resize(glow, self.size, interpolation=cv2.INTER_LINEAR))
-        if recipe.rain:
+        if recipe.rain is True or (recipe.rain and _within(recipe.rain, t)):
             img = cv2.convertScaleAbs(img, alpha=0.82, beta=22)
             img = cv2.add(img, self.rain[int(self.rng.integers(len(self.rain)))])
         gain = 1.0
@@ -898,8 +905,9 @@ def _vehicle_box(proj: Projector, traffic: Traffic, vehicle: Vehicle, t: float) 
     return tuple((round(float(x), 4), round(float(y), 4)) for x, y in ((nx0, ny0), (nx1, ny0), (nx1, ny1), (nx0, ny1)))
 
 
-def occupancy_series(scenario: Scenario, step_s: float = 0.5) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
-    """Times, lane occupancy (share of the lanes' pixels covered by vehicles) and mean speed in the lanes (m/s)."""
+def _survey(scenario: Scenario, step_s: float) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, dict]:
+    """One run of the simulation without rendering: times, lane occupancy (share of the lanes' pixels covered
+    by vehicles), mean speed in the lanes (m/s), and the breakdowns (vehicle id -> (vehicle, stopped at, box, lane))."""
     small = (max(80, scenario.size[0] // 4), max(45, scenario.size[1] // 4))
     proj = Projector(Pose(), small)
     lane_mask = numpy.zeros((small[1], small[0]), numpy.uint8)
@@ -909,65 +917,62 @@ def occupancy_series(scenario: Scenario, step_s: float = 0.5) -> tuple[numpy.nda
     traffic = Traffic(scenario.recipe, scenario.seed)
     near = proj.z_at_bottom()
     times, occ, speed = [], [], []
+    breakdowns: dict[int, tuple] = {}
     mask = numpy.zeros_like(lane_mask)
     for t in numpy.arange(0.0, scenario.duration_s, step_s):
-        traffic.advance(float(t))
+        t = float(t)
+        traffic.advance(t)
         mask[:] = 0
         speeds = []
         for vehicle in traffic.vehicles:
-            z0, z1 = traffic.z_range(vehicle, float(t))
+            z0, _z1 = traffic.z_range(vehicle, t)
             if z0 < ROI_FAR + 30:
-                _silhouette(mask, proj, traffic, vehicle, float(t))
+                _silhouette(mask, proj, traffic, vehicle, t)
             if near < z0 < ROI_FAR:
                 speeds.append(vehicle.v)
-        times.append(float(t))
+            if vehicle.broken and vehicle.id not in breakdowns:
+                breakdowns[vehicle.id] = (vehicle, vehicle.stopped_at, _vehicle_box(proj, traffic, vehicle, t),
+                                          LANES[vehicle.lane].name)
+        times.append(t)
         occ.append(float((mask & lane_mask).sum()) / area)
         speed.append(float(numpy.mean(speeds)) if speeds else 99.0)
-    return numpy.asarray(times), numpy.asarray(occ), numpy.asarray(speed)
+    return numpy.asarray(times), numpy.asarray(occ), numpy.asarray(speed), breakdowns
+
+
+def occupancy_series(scenario: Scenario, step_s: float = 0.5) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+    """Times, lane occupancy and mean speed in the lanes (m/s), as the truth sees them."""
+    return _survey(scenario, step_s)[:3]
 
 
 def _truths(scenario: Scenario) -> list[Truth]:
     recipe = scenario.recipe
     settings = scenario.config.settings
     truths: list[Truth] = []
-    # stopped vehicles: the breakdowns, from the simulation
-    if recipe.stops:
-        traffic = Traffic(recipe, scenario.seed)
-        proj = Projector(Pose(), scenario.size)
-        seen: dict[int, tuple] = {}
-        t = 0.0
-        while t < scenario.duration_s:
-            traffic.advance(t)
-            for vehicle in traffic.vehicles:
-                if vehicle.broken and vehicle.id not in seen:
-                    seen[vehicle.id] = (vehicle, vehicle.stopped_at, _vehicle_box(proj, traffic, vehicle, t),
-                                        LANES[vehicle.lane].name)
-            t += 1.0
-        for vehicle, stopped_at, region, lane in seen.values():
-            start = stopped_at + settings.stopped_after_s
-            end = vehicle.left_at
-            if start < scenario.duration_s and (end is None or end > start):
-                truths.append(Truth("stopped_vehicle", lane, round(start, 1), None if end is None else round(end, 1),
-                                    region))
-    # congestion: from the occupancy and speed series
-    if recipe.blocks or callable(recipe.flow) or recipe.flow > 0.2:
-        times, occ, speed = occupancy_series(scenario)
-        step = times[1] - times[0] if len(times) > 1 else 0.5
-        k = max(1, int(round(5.0 / step)))
-        occ_s = numpy.convolve(occ, numpy.ones(k) / k, mode="full")[: len(occ)]
-        speed_s = numpy.convolve(speed, numpy.ones(k) / k, mode="full")[: len(speed)]
-        jammed = (occ_s >= settings.congestion_occupancy_on) & (speed_s <= JAM_SPEED_MS)
-        need = int(round(settings.congestion_window_s / step))
-        run, start = 0, None
-        for i, flag in enumerate(jammed):
-            run = run + 1 if flag else 0
-            if start is None and run >= need:
-                start = times[i]
-            elif start is not None and occ_s[i] < settings.congestion_occupancy_off:
-                truths.append(Truth("congestion", None, round(float(start), 1), round(float(times[i]), 1), None))
-                start, run = None, 0
-        if start is not None:
-            truths.append(Truth("congestion", None, round(float(start), 1), None, None))
+    step = 0.5 if scenario.duration_s <= 3600 else 1.0
+    times, occ, speed, breakdowns = _survey(scenario, step)
+    # stopped vehicles: the breakdowns
+    for vehicle, stopped_at, region, lane in breakdowns.values():
+        start = stopped_at + settings.stopped_after_s
+        end = vehicle.left_at
+        if start < scenario.duration_s and (end is None or end > start):
+            truths.append(Truth("stopped_vehicle", lane, round(start, 1), None if end is None else round(end, 1),
+                                region))
+    # congestion: the lanes full and crawling for a whole window
+    k = max(1, int(round(5.0 / step)))
+    occ_s = numpy.convolve(occ, numpy.ones(k) / k, mode="full")[: len(occ)]
+    speed_s = numpy.convolve(speed, numpy.ones(k) / k, mode="full")[: len(speed)]
+    jammed = (occ_s >= settings.congestion_occupancy_on) & (speed_s <= JAM_SPEED_MS)
+    need = int(round(settings.congestion_window_s / step))
+    run, start = 0, None
+    for i, flag in enumerate(jammed):
+        run = run + 1 if flag else 0
+        if start is None and run >= need:
+            start = times[i]
+        elif start is not None and occ_s[i] < settings.congestion_occupancy_off:
+            truths.append(Truth("congestion", None, round(float(start), 1), round(float(times[i]), 1), None))
+            start, run = None, 0
+    if start is not None:
+        truths.append(Truth("congestion", None, round(float(start), 1), None, None))
     # camera faults: onset + the setting's wait
     for span, fault, after in ((recipe.freeze, "frozen", settings.frozen_after_s),
                                (recipe.cover, "covered", settings.covered_after_s),
@@ -1025,6 +1030,51 @@ def scenario(name: str, *, seed: int = 0, duration_s: float | None = None, fps: 
     start_at = NIGHT_START_AT if recipe.night else START_AT
     return Scenario(name, recipe, seed=seed, duration_s=duration_s or default_duration, fps=fps, size=size,
                     start_at=start_at, settings=settings)
+
+
+def _hour(t: float) -> float:
+    return (t / 3600.0) % 24.0
+
+
+def _day_flow(t: float) -> float:
+    """Arrivals per lane per second over a day (t = 0 at midnight): quiet nights, two rush hours."""
+    hour = _hour(t)
+    if hour < 5 or hour >= 23:
+        return 0.03
+    if 6.5 <= hour < 8.5 or 16.5 <= hour < 18.5:
+        return 0.4
+    if hour < 6.5 or hour >= 21:
+        return 0.1
+    return 0.2
+
+
+def _day() -> Recipe:
+    """A whole day: light from the clock, two rush-hour jams, breakdowns by day and night, a rainy hour,
+    clouds passing (exposure steps), and no camera fault (the faults' false alarms per day)."""
+    h = 3600.0
+    stops = tuple((hour * h, lane, z, 240.0) for hour, lane, z in (
+        (1.5, 3, 30.0), (4.2, 0, 25.0), (9.3, 2, 40.0), (10.7, 1, 30.0), (13.2, 3, 45.0), (15.4, 0, 35.0),
+        (19.6, 2, 30.0), (21.8, 1, 25.0), (23.1, 3, 35.0), (12.1, 0, 45.0)))
+    blocks = tuple((t_on, t_on + 900.0, away, 2.0, 14.0) for t_on in (7.4 * h, 17.5 * h) for away in (True, False))
+    exposure = tuple((t * h, gain) for t, gain in ((10.0, 0.7), (10.05, 1.0), (11.5, 1.3), (11.52, 1.0),
+                                                   (14.9, 0.65), (15.0, 1.0)))
+    return Recipe(flow=_day_flow, stops=stops, blocks=blocks, exposure=exposure, rain=(14.0 * h, 15.0 * h),
+                  walkers=0.03, day_cycle=True)
+
+
+DAY_START_AT = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)  # midnight in Đắk Lắk
+
+
+def long_scenario(name: str, *, seed: int = 0, duration_s: float | None = None, fps: float = 2,
+                  size: tuple[int, int] = (320, 180), settings: DetectionSettings | None = None) -> Scenario:
+    """A long scenario for ``ioc vision eval --long`` (rendered small: the analysis size)."""
+    if name != "day":
+        raise ValueError(f"unknown long scenario {name!r}; known: day")
+    return Scenario(name, _day(), seed=seed, duration_s=duration_s or 86400.0, fps=fps, size=size,
+                    start_at=DAY_START_AT, settings=settings)
+
+
+LONG_SCENARIOS: dict[str, Callable[..., Scenario]] = {"day": lambda **kwargs: long_scenario("day", **kwargs)}
 
 
 def _named(name: str) -> Callable[..., Scenario]:

@@ -482,6 +482,40 @@ def _run_vision(runner, for_seconds: float | None, signal) -> None:
         runner.stop()
 
 
+@vision_command.command("eval", with_appcontext=False)
+@click.option("--scenario", "scenarios", multiple=True, metavar="NAME",
+              help="A scenario to run (repeat; default: all the short ones, or all the long ones with --long).")
+@click.option("--long", "long_", is_flag=True, help="The long scenarios (a simulated day; minutes of wall time).")
+@click.option("--seed", default=0, show_default=True, help="The random seed of the traffic and the noise.")
+@click.option("--tolerance", default=10.0, show_default=True,
+              help="Seconds a detection may come before the ground-truth moment and still count.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
+def vision_eval_command(scenarios: tuple[str, ...], long_: bool, seed: int, tolerance: float, as_json: bool) -> None:
+    """Play synthetic scenarios through the detectors: precision, recall and delay per detector and scenario."""
+    import json
+
+    from vision import evaluate, synthetic
+
+    known = set(synthetic.SCENARIOS) | set(synthetic.LONG_SCENARIOS)
+    unknown = [name for name in scenarios if name not in known]
+    if unknown:
+        raise click.BadParameter(f"unknown {', '.join(unknown)}; known: {', '.join(sorted(known))}",
+                                 param_hint="--scenario")
+
+    def progress(run) -> None:
+        if not as_json:
+            click.echo(f"{run.name}: {run.frames} frames ({run.duration_s:g} s simulated) in {run.wall_s:.1f} s, "
+                       f"{len(run.truths)} truths, {len(run.episodes)} incidents", err=True)
+
+    runs = evaluate.evaluate(scenarios or None, seed=seed, long=long_, tolerance_s=tolerance, progress=progress)
+    if as_json:
+        click.echo(json.dumps(evaluate.report(runs), indent=2, default=str))
+        return
+    click.echo(evaluate.table([row for run in runs for row in run.rows]))
+    click.echo("")
+    click.echo(evaluate.table(evaluate.summarise(runs)))
+
+
 @main.group("bench", invoke_without_command=True)
 @click.option("--backend", type=click.Choice(["sqlite", "postgres", "both"]), default="both", show_default=True)
 @click.option("--cases", default=1000, show_default=True, help="Cases to open (then complete and time out).")
