@@ -467,7 +467,8 @@ def vision_command(ctx: click.Context, worker_id: str | None, max_cameras: int |
                 finally:
                     db.session.rollback()
 
-        runner = Runner(Lister(), camera_incidents.CameraIncidents(db.session, clock), redis_lib.Redis.from_url(redis_url),
+        sink = camera_incidents.CameraIncidents(db.session, clock, services_factory=runtime().services)
+        runner = Runner(Lister(), sink, redis_lib.Redis.from_url(redis_url),
                         worker_id=worker_id, clock=clock, max_cameras=max_cameras, lease_ttl_ms=lease_ms,
                         realtime=not fast, once=once)
         _run_vision(runner, for_seconds, signal)

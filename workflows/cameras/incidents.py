@@ -64,6 +64,9 @@ class CameraIncidents:
         self.clock = clock
         self.after_commit = after_commit or (lambda: None)
         if services_factory is None:
+            if files is None:
+                raise ValueError("CameraIncidents keeps snapshots and clips as attachments: give it files= (the "
+                                 "attachments' FileStore) or services_factory= (webapp.runtime's services)")
             from workflows.runtime import make_services
 
             def services_factory(s: Session) -> Any:
