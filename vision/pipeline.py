@@ -36,6 +36,7 @@ WARMUP_S = 20.0  # the long-term model starts as the median of the first seconds
 WARMUP_SAMPLES = 11
 ABSORB_S = 3600.0  # the long-term model learns even what stands, at this pace (an hour: not a jam's vehicles)
 MAX_SHIFT_PX = 6.0  # shake up to this many analysis pixels is compensated; more is a moved camera
+THRESHOLD_FLOOR = 10.0  # grey levels: a pixel differs from a model by more than this (or 4 noise sigmas)
 
 
 @dataclass
@@ -240,7 +241,7 @@ class CameraPipeline:
         if abs(gain - models.gain) > 0.08:
             models.short[:] = current  # a lighting jump: the short-term model starts from the new light
         models.gain = gain
-        threshold = max(14.0, 4.0 * noise)
+        threshold = max(THRESHOLD_FLOOR, 4.0 * noise)
         ctx.fg_long = cv2.absdiff(current, long_ref) > threshold
         ctx.fg_short = cv2.absdiff(current, models.short) > threshold
         ctx.motion = cv2.absdiff(current, models.previous) > threshold

@@ -3,7 +3,7 @@
 Per pixel the detector keeps how long it has been *static*: different from the
 long-term background (something is there that the road does not have) but the same as
 the short-term one (it has not changed for a few seconds).  A pixel back to the road
-forgets at once; a pixel passed over by moving traffic keeps its time and loses it
+forgets quickly; a pixel passed over by moving traffic keeps its time and loses it
 slowly, so a car driving past in front of a stopped one does not reset it.
 
 Static pixels are grouped into blobs, and a blob is a stopped vehicle only when it
@@ -26,13 +26,16 @@ from vision.events import Frame
 
 STATIC_MIN_S = 3.0  # pixels static this long form blobs (below: passing traffic)
 FORGET_RATE = 0.5  # seconds of static time lost per second of being passed over
-MIN_AREA = 0.0025  # a vehicle covers at least this share of the analysed image...
-MIN_SIDE_PX = 4  # ...and is at least this many analysis pixels across
+ROAD_FORGET_RATE = 4.0  # ...and per second of showing the road (or something of the road's shade passing)
+MIN_AREA = 0.0012  # a vehicle covers at least this share of the analysed image (a far car: 5x4 pixels)...
+MIN_SIDE_PX = 3  # ...and is at least this many analysis pixels across
 MAX_AREA = 0.12  # ...and at most this share (more is the view changing, not a vehicle)
 MIN_FILL = 0.35  # blob pixels / bounding box: a vehicle is compact, noise and shake edges are not
 MIN_EDGE_GAIN = 1.3  # edges in the blob's box: current / background; a real object brings its own
 GHOST_EDGE_GAIN = 0.8  # fewer edges than the background has: the model remembers something gone
-GONE_AFTER_S = 3.0  # a stopped vehicle not seen this long has left
+KEEP_EDGE_GAIN = 1.1  # a vehicle already seen stopped is kept with fewer edges (light changes over it)
+QUEUE_CAP_S = 5.0  # static time kept in a lane standing full
+GONE_AFTER_S = 5.0  # a stopped vehicle not seen this long has left
 
 
 @dataclass
@@ -70,6 +73,7 @@ class StoppedVehicleDetector:
             stop.last_seen_t = frame.t
             stop.observation = observation
             observation.started_at = frame.at - timedelta(seconds=frame.t - stop.since_t)
+            observation.evidence["still_seconds"] = round(frame.t - stop.since_t, 1)
             observation.active = frame.t - stop.since_t >= after
             if observation.active:
                 out.append(observation)
@@ -88,8 +92,11 @@ class StoppedVehicleDetector:
         passed = ctx.fg_long & ctx.fg_short
         static[still] += ctx.dt
         static[passed] -= FORGET_RATE * ctx.dt
-        static[~ctx.fg_long] = 0.0
+        static[~ctx.fg_long] -= ROAD_FORGET_RATE * ctx.dt
         numpy.maximum(static, 0.0, out=static)
+        for view in ctx.lanes:  # in a standing queue nobody is "the" stopped vehicle: time counts after it
+            if view.lane.name in ctx.queued_lanes:
+                numpy.minimum(static, QUEUE_CAP_S, out=static, where=view.mask > 0)
 
     def _candidates(self, ctx: FrameContext, frame: Frame) -> dict[str, tuple[float, Observation]]:
         """Per lane, the vehicle-like static blob that has stood longest: (still seconds, observation)."""
@@ -112,6 +119,10 @@ class StoppedVehicleDetector:
             inside = int(numpy.count_nonzero(lane.mask[y:y + h, x:x + w][blob]))
             if inside < 0.5 * area:
                 continue  # mostly outside every lane: the roadside
+            if numpy.count_nonzero(ctx.fg_short[y:y + h, x:x + w][blob]) > 0.3 * area:
+                continue  # something passes in front of it now: judge it when it shows again
+            if numpy.count_nonzero(ctx.fg_long[y:y + h, x:x + w][blob]) < 0.5 * area:
+                continue  # the road shows again: it has left (its static time is still fading)
             still_s = float(numpy.median(self.static[y:y + h, x:x + w][blob]))
             if name_still(best, lane.lane.name) >= still_s:
                 continue
@@ -126,7 +137,7 @@ class StoppedVehicleDetector:
                     ctx.heal(region)
                 self.static[region > 0] = 0.0
                 continue
-            if edge_gain < MIN_EDGE_GAIN:
+            if edge_gain < (KEEP_EDGE_GAIN if lane.lane.name in self.stops else MIN_EDGE_GAIN):
                 continue  # no edges of its own: a change of light, a shadow
             others = int(numpy.count_nonzero(ctx.fg_long[lane.mask > 0])) - inside
             density = max(0, others) / lane.area
