@@ -701,13 +701,14 @@ class Scenario:
         """The ground truth, from a run of the simulation without rendering (computed once)."""
         return _truths(self)
 
-    def frames(self, fps: float | None = None) -> Iterator[Frame]:
-        """The video, one frame at a time (BGR uint8 at ``size``), keyframes every 2 s."""
+    def frames(self, fps: float | None = None, start_s: float = 0.0) -> Iterator[Frame]:
+        """The video, one frame at a time (BGR uint8 at ``size``), keyframes every 2 s; from ``start_s`` on
+        (the traffic before it is simulated, not drawn)."""
         fps = fps or self.fps
         renderer = _Renderer(self)
         count = int(math.floor(self.duration_s * fps + 1e-9))
         gop = max(1, round(2 * fps))
-        for index in range(count):
+        for index in range(int(math.ceil(start_s * fps - 1e-9)), count):
             t = index / fps
             yield Frame(t=t, at=self.start_at + timedelta(seconds=t), image=renderer.render(t), keyframe=index % gop == 0)
 
