@@ -35,7 +35,8 @@ def site(tmp_path_factory):
     cv2.rectangle(picture, (100, 150), (220, 230), (0, 0, 200), -1)
     jpeg = folder / "camera.jpg"
     cv2.imwrite(str(jpeg), picture)
-    app = make_workspace_app(f"sqlite:///{folder / 'c.sqlite3'}", FrozenClock(datetime(2026, 12, 4, 3, tzinfo=UTC)))
+    app = make_workspace_app(f"sqlite:///{folder / 'c.sqlite3'}", FrozenClock(datetime(2026, 12, 4, 3, tzinfo=UTC)),
+                             FILES_DIR=str(folder / "files"))
     with app.app_context():  # the camera the drawing and snapshot tests use (the first test adds its own by form)
         admin = db.session.scalar(select(User).where(User.username == "admin"))
         CameraRegistry(db.session, FrozenClock(datetime(2026, 12, 4, 3, tzinfo=UTC))).create(admin, CameraForm(
@@ -162,3 +163,116 @@ def test_the_snapshot_the_reference_and_the_reasons_a_camera_gives_no_picture(si
     refused = admin.post(f"/cameras/{CODE}/reference", data={"csrf_token": token}, follow_redirects=True)
     assert "không thay đổi" in refused.get_data(as_text=True)
     assert admin.get("/cameras/NOPE/snapshot.jpg").status_code == 404
+
+
+def _clip() -> bytes:
+    """A short H.264 clip, as vision/evidence.py cuts one (yuv420p, MP4)."""
+    import io
+
+    import av
+
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=2)
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
+        for i in range(6):
+            frame = numpy.full((180, 320, 3), 40 + 20 * i, numpy.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="bgr24")):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return out.getvalue()
+
+
+def test_a_camera_case_shows_its_snapshot_region_clip_and_numbers_in_words_and_its_verification(site, tmp_path):
+    from datetime import timedelta
+    from pathlib import Path
+
+    from tests.conftest import BPMN_DIR
+    from vision.events import Incident, incident_key
+    from webapp.runtime import runtime
+    from workflows.cameras.incidents import CameraIncidents
+
+    app, jpeg = site
+    with app.app_context():
+        rt = runtime()
+        bundle = {p.name: p.read_text(encoding="utf-8") for p in sorted(BPMN_DIR.glob("camera_incident*"))}
+        rt.services(db.session).definitions.deploy(bundle, deployed_by="test")
+        db.session.commit()
+        camera = db.session.query(Camera).filter_by(code=CODE).one()
+        camera.lat, camera.lon = 12.6667, 108.0383
+        db.session.commit()
+        now = rt.clock.now()
+        started = now - timedelta(seconds=40)
+        sink = CameraIncidents(db.session, rt.clock, files=rt.files)
+        case = sink.publish(Incident(
+            camera=CODE, key=incident_key(CODE, "stopped_vehicle", "Hướng <Hà Nội>", started), kind="stopped_vehicle",
+            subtype="Hướng <Hà Nội>", state="raised", confidence=0.87, started_at=started, at=now,
+            evidence={"still_seconds": 41.5, "area_share": 0.124, "edge_gain": 2.31, "lane_density": -1.0,
+                      "lane": "Hướng <Hà Nội>"}, region=((0.3, 0.4), (0.5, 0.4), (0.5, 0.6), (0.3, 0.6)),
+            snapshot_jpeg=Path(jpeg).read_bytes(), clip_mp4=_clip()))
+        code = case.code
+    operator = client_of(app, "dtv1")
+    page = operator.get(f"/cases/{code}").get_data(as_text=True)
+    panel = re.search(r'<section class="panel camera-evidence".*?</section>', page, re.S).group(0)
+    assert "Xe dừng đỗ (Hướng &lt;Hà Nội&gt;)" in panel  # the lane's name stays text
+    assert "Đứng yên 41,5 s" in panel and "Xe chiếm 12,4% diện tích làn" in panel and "gấp 2,31 lần" in panel
+    assert "lane_density" not in panel  # a number the detector did not know is left out
+    assert "độ tin cậy 87 %" in panel
+    assert '<polygon points="30.00,40.00 50.00,40.00 50.00,60.00 30.00,60.00"/>' in panel
+    clip = re.search(r'<source src="(/cases/[^"]+)" type="video/mp4">', panel).group(1)
+    # the verification's form is the BPMN's own, completed through the task list
+    form = re.search(r'<form class="verify-form" method="post" action="(/tasks/[^"]+/complete)"', panel)
+    assert form and 'name="verdict"' in panel and 'name="verify_note"' in panel
+    # the clip: its type, and a range for the player's seeking
+    whole = operator.get(clip)
+    whole.close()
+    assert whole.mimetype == "video/mp4" and whole.headers.get("Accept-Ranges") == "bytes"
+    part = operator.get(clip, headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206 and len(part.get_data()) == 100
+    part.close()
+    # the dashboard's map: the case with its snapshot
+    points = operator.get("/dashboard/data.json?map=1").get_json()["map"]["points"]
+    point = next(p for p in points if p["code"] == code)
+    assert point["snapshot"].startswith(f"/cases/{code}/attachments/")
+    thumbnail = operator.get(point["snapshot"])
+    thumbnail.close()
+    assert thumbnail.mimetype == "image/jpeg"
+    others = [p for p in points if p["code"] != code]
+    assert all(p["snapshot"] is None for p in others)
+    # a false alarm recorded from the case page's form
+    token = csrf_of(page)
+    done = operator.post(form.group(1), data={"csrf_token": token, "verdict": "false_alarm",
+                                              "verify_note": "Bóng cây, không có xe"})
+    assert done.status_code == 303
+    page = operator.get(f"/cases/{code}").get_data(as_text=True)
+    assert 'class="verify-form"' not in page and "báo nhầm" in page
+
+
+def test_the_list_shows_the_vision_workers_live_frame_rate_and_says_when_redis_does_not_answer(site, monkeypatch):
+    import redis as redis_lib
+
+    from tests.conftest import REDIS_URL
+    from vision.leases import CAMERA_PREFIX
+
+    app, _ = site
+    client = redis_lib.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis_lib.ConnectionError:
+        pytest.skip("Redis is not running (bash .ci/services)")
+    key = CAMERA_PREFIX + CODE  # as a vision worker writes it (vision/runner.py)
+    client.hset(key, mapping={"worker": "vision-a", "status": "online", "detail": "", "fps": 1.94, "frames": 120,
+                              "attempts": 0, "last_frame_at": ""})
+    client.pexpire(key, 20_000)
+    admin = client_of(app, "admin")
+    try:
+        monkeypatch.setitem(app.config, "REDIS_URL", REDIS_URL)
+        listing = admin.get("/cameras/").get_data(as_text=True)
+        row = re.search(rf'<tr data-camera="{CODE}".*?</tr>', listing, re.S).group(0)
+        assert "1.9" in row and "vision-a" in row
+        monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")  # nobody listens there
+        listing = admin.get("/cameras/")
+        assert listing.status_code == 200 and "Redis không trả lời" in listing.get_data(as_text=True)
+    finally:
+        client.delete(key)

@@ -60,7 +60,10 @@ def _page(code: str, status: int = 200, **form_state: Any):
         abort(404)
     except AccessDeniedError:
         abort(403)
-    return render_template("cases/page.html", case=detail, now=runtime().clock.now(), **map_context(detail),
+    from webapp.blueprints.cameras.case_panel import camera_context
+
+    camera = camera_context(detail, actor(), runtime().services(db.session))
+    return render_template("cases/page.html", case=detail, now=runtime().clock.now(), **map_context(detail), **camera,
                            max_mb=current_app.config["MAX_ATTACHMENT_MB"], form_state=form_state), status
 
 

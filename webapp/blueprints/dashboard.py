@@ -13,6 +13,7 @@ from webapp.extensions import db
 from webapp.i18n import translate
 from webapp.runtime import runtime
 from webapp.security import actor, require
+from workflows.cameras.views import CameraViews
 from workflows.case_view import CHANNEL_LABELS, STATUS_LABELS
 from workflows.dashboard import MAP_MARKERS, Dashboard, DashboardService
 
@@ -57,11 +58,21 @@ def _data(figures: Dashboard, with_map: bool) -> dict[str, Any]:
     }
     if with_map:
         points = _service().map_points(actor())
+        snapshots = CameraViews(db.session).snapshots(p.code for p in points)  # camera cases: their picture
         data["map"] = {"limit": MAP_MARKERS, "points": [
             {"code": p.code, "lat": p.lat, "lon": p.lon, "url": _case_url(p.code), "overdue": p.overdue,
              "priority": p.priority, "status": translate(STATUS_LABELS.get(p.status, p.status)),
-             "category": p.category_en if english and p.category_en else p.category} for p in points]}
+             "category": p.category_en if english and p.category_en else p.category,
+             "snapshot": _snapshot_url(p.code, snapshots.get(p.code))} for p in points]}
     return data
+
+
+def _snapshot_url(code: str, found: tuple[int, bool] | None) -> str | None:
+    """The small picture of a camera case's snapshot (the case pages serve it, checking the reader's view)."""
+    if found is None:
+        return None
+    attachment_id, has_thumbnail = found
+    return url_for("cases.thumbnail" if has_thumbnail else "cases.attachment", code=code, attachment_id=attachment_id)
 
 
 @bp.get("/dashboard/")

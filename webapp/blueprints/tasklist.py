@@ -156,7 +156,9 @@ def _case_context(detail) -> dict[str, Any]:
                                                                                 reader_language())
     except (CaseNotFoundError, AccessDeniedError):  # a task one sees without its case: the form alone
         return {"case": None}
-    return {"case": case, **map_context(case)}
+    from webapp.blueprints.cameras.case_panel import camera_context
+
+    return {"case": case, **map_context(case), **camera_context(case)}  # the form is this page's own
 
 
 def _back(task_id: str):

@@ -29,7 +29,8 @@ DETAILS = {
     "unsupported": _l("the stream's format is not supported"), "no_frames": _l("no pictures arrive"),
     "frozen": _l("the picture is frozen"), "covered": _l("the lens is covered"),
     "defocused": _l("the picture is out of focus"), "moved": _l("the camera was turned away from its view"),
-    "disabled": _l("switched off in the registry"), "stopped": _l("the vision service stopped"),
+    "disabled": _l("switched off in the registry"), "stopped": _l("handed over to another vision worker"),
+    "analysis_failed": _l("the analysis failed; see the vision service's log"),
 }
 READ_MODES = {
     "stream": (_l("Full stream"), _l("every frame is decoded; analysed at the rate below")),

@@ -236,17 +236,14 @@ def _health() -> dict[str, dict]:
     url = current_app.config.get("REDIS_URL")
     if not url:
         return {}
+    from vision.runner import read_health, redis_client
+
     try:
-        import redis
-
-        from vision.runner import read_health
-
-        report = read_health(redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1))
+        report = read_health(redis_client(url))
     except Exception:  # noqa: BLE001 - the list shows without the live figures, and says so
         current_app.logger.warning("camera health could not be read from Redis", exc_info=True)
         return {"_unavailable": {}}
-    cameras = report.get("cameras", report) if isinstance(report, dict) else {}
-    return {code: info for code, info in cameras.items() if isinstance(info, dict)}
+    return {code: info for code, info in (report.get("cameras") or {}).items() if isinstance(info, dict)}
 
 
 # ---------------------------------------------------------------------- pages

@@ -50,6 +50,14 @@
       popup.appendChild(title);
       popup.appendChild(el("div", {}, p.category));
       popup.appendChild(el("div", {}, p.status + (p.overdue ? " · " + root.dataset.overdueLabel : "")));
+      if (p.snapshot) {
+        // A camera case: its snapshot (an element, never markup; the URL is the server's own).
+        var shot = el("img", { src: p.snapshot, alt: root.dataset.snapshotLabel + " " + p.code, width: "200",
+                              "class": "map-snapshot" });
+        // Leaflet sizes a popup when it opens: once the picture is in, size it again.
+        shot.addEventListener("load", function () { if (marker.isPopupOpen()) { marker.getPopup().update(); } });
+        popup.appendChild(p.url ? el("a", { href: p.url }) : el("div")).appendChild(shot);
+      }
       marker.bindPopup(popup);
       marker.addTo(layer);
       bounds.push([p.lat, p.lon]);
