@@ -87,18 +87,24 @@ class CameraWorker:
         self.last_frame_mono: float | None = None
         self.last_t = 0.0
         self._recent: deque[float] = deque(maxlen=64)  # monotonic times of the latest frames, for fps
+        self.source = None
         self.thread = threading.Thread(target=self._run, name=f"camera-{self.code}", daemon=True)
 
     def start(self) -> None:
         self.thread.start()
 
     def stop(self) -> None:
+        """Ask the thread to stop (from any thread): a source waiting for its next frame's time returns at once;
+        one blocked in a network read returns within its read timeout."""
         self.stop_event.set()
+        source = self.source
+        if source is not None:
+            source.interrupt()
 
     def fps(self) -> float:
         """Frames analysed per second over the last few seconds (0 when none came lately)."""
         now = time.monotonic()
-        recent = [t for t in self._recent if now - t <= 5.0]
+        recent = [t for t in list(self._recent) if now - t <= 5.0]  # list(): a copy taken under the GIL
         if len(recent) < 2:
             return 0.0
         return round((len(recent) - 1) / max(now - recent[0], 1e-6), 2)
@@ -120,7 +126,9 @@ class CameraWorker:
             offset: float | None = None
             reason = "ended"
             try:
-                source = self.opener(self.config)
+                source = self.source = self.opener(self.config)
+                if self.stop_event.is_set():
+                    break
                 for frame in source.frames():
                     if offset is None:  # a new source starts its clock anywhere: keep the pipeline's monotonic
                         gap = time.monotonic() - self.last_frame_mono if self.last_frame_mono else 0.0
@@ -143,6 +151,7 @@ class CameraWorker:
                 reason = "analysis_failed"
                 log.exception("camera %s: analysis failed", self.code)
             finally:
+                self.source = None
                 if source is not None:
                     source.close()
             if self.stop_event.is_set():
@@ -260,6 +269,7 @@ class Runner:
         try:
             if now - self._renewed_at >= self.renew_s:
                 self._renew()
+                self.live = max(len(self.leases.live_workers()), 1)
                 self._renewed_at = now
             self._balance()
             self._redis_ok_at = now
@@ -310,7 +320,6 @@ class Runner:
             self._stop_camera(code, release=False, report=False)
 
     def _balance(self) -> None:
-        self.live = max(len(self.leases.live_workers()), 1)
         self.quota = fair_share(len(self.configs), self.live, self.slack)
         if self.max_cameras is not None:
             self.quota = min(self.quota, self.max_cameras)

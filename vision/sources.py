@@ -20,6 +20,7 @@ ended, unsupported, timeout.
 from __future__ import annotations
 
 import os
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -55,13 +56,28 @@ class SourceError(Exception):
 
 
 class FrameSource:
-    """Frames of one camera, in order; ``close()`` frees the connection (idempotent)."""
+    """Frames of one camera, in order; ``close()`` frees the connection (idempotent, from the reading thread);
+    ``interrupt()`` (from any thread) ends a wait between frames so that frames() returns soon."""
+
+    _interrupted: threading.Event
 
     def frames(self) -> Iterator[Frame]:
         raise NotImplementedError
 
     def close(self) -> None:
         pass
+
+    def interrupt(self) -> None:
+        self._wake().set()
+
+    def _wake(self) -> threading.Event:
+        if not hasattr(self, "_interrupted"):
+            self._interrupted = threading.Event()
+        return self._interrupted
+
+    def _sleep(self, seconds: float) -> bool:
+        """Wait; True when interrupted (the reader should stop)."""
+        return self._wake().wait(seconds) if seconds > 0 else self._wake().is_set()
 
     def __enter__(self) -> FrameSource:
         return self
@@ -222,7 +238,10 @@ class AVSource(FrameSource):
                                     continue
                                 next_due = t + self.period if next_due is None or t - next_due > self.period \
                                     else next_due + self.period
-                            yield self._frame(frame, t, start_at, start_mono)
+                            image = self._frame(frame, t, start_at, start_mono)
+                            if image is None:
+                                return  # interrupted while waiting for the frame's time
+                            yield image
                             if self.is_file and self.realtime and time.monotonic() >= next_check:
                                 next_check = time.monotonic() + _FILE_CHECK_S
                                 if not os.path.isfile(self.target):
@@ -240,14 +259,12 @@ class AVSource(FrameSource):
         finally:
             self.close()
 
-    def _frame(self, frame, t: float, start_at: datetime, start_mono: float) -> Frame:
+    def _frame(self, frame, t: float, start_at: datetime, start_mono: float) -> Frame | None:
         image = frame.to_ndarray(format="bgr24")
         keyframe = bool(frame.key_frame)
         if self.is_file:
-            if self.realtime:
-                delay = start_mono + t - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
+            if self.realtime and self._sleep(start_mono + t - time.monotonic()):
+                return None
             return Frame(t=t, at=start_at + timedelta(seconds=t), image=image, keyframe=keyframe)
         return Frame(t=t, at=self.clock.now(), image=image, keyframe=keyframe)
 
@@ -332,26 +349,20 @@ class SnapshotSource(FrameSource):
         self.realtime = realtime
         self.timeout_s = timeout_s
         self.interval = max(config.snapshot_interval_s, 0.05)
-        self.closed = False
 
     def frames(self) -> Iterator[Frame]:
         start_at = self.clock.now()
         start_mono = time.monotonic()
         n = 0
-        while not self.closed:
+        while True:
             t = n * self.interval
-            if self.realtime:
-                delay = start_mono + t - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
+            if self._sleep(start_mono + t - time.monotonic() if self.realtime else 0):
+                return
             data = fetch_bytes(self.config.url, self.timeout_s)
             image = decode_jpeg(data)
             at = self.clock.now() if self.realtime else start_at + timedelta(seconds=t)
             yield Frame(t=t, at=at, image=image, keyframe=True)
             n += 1
-
-    def close(self) -> None:
-        self.closed = True
 
 
 def grab_snapshot(url: str, timeout_s: float = 5.0) -> bytes:

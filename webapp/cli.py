@@ -451,25 +451,16 @@ def vision_command(ctx: click.Context, worker_id: str | None, max_cameras: int |
         return
     app = ctx.ensure_object(ScriptInfo).load_app()
     with app.app_context():
-        from workflows.cameras import incidents as camera_incidents
-        from workflows.cameras import registry as camera_registry
+        from workflows.cameras.incidents import CameraIncidents, CameraLister
 
         redis_url = redis_url or app.config.get("REDIS_URL")
         if not redis_url:
             raise click.UsageError("the leases need Redis: --redis-url or IOC_REDIS_URL")
-        clock = runtime().clock
-        registry = camera_registry.CameraRegistry(db.session, clock)
-
-        class Lister:  # the registry's enabled cameras, read in a transaction of its own
-            def cameras(self):
-                try:
-                    return registry.configs()
-                finally:
-                    db.session.rollback()
-
-        sink = camera_incidents.CameraIncidents(db.session, clock, services_factory=runtime().services)
-        runner = Runner(Lister(), sink, redis_lib.Redis.from_url(redis_url),
-                        worker_id=worker_id, clock=clock, max_cameras=max_cameras, lease_ttl_ms=lease_ms,
+        wiring = runtime()
+        sink = CameraIncidents(db.session, wiring.clock, services_factory=wiring.services,
+                               after_commit=wiring.enqueue_outbox)
+        runner = Runner(CameraLister(wiring.session_factory), sink, redis_lib.Redis.from_url(redis_url),
+                        worker_id=worker_id, clock=wiring.clock, max_cameras=max_cameras, lease_ttl_ms=lease_ms,
                         realtime=not fast, once=once)
         _run_vision(runner, for_seconds, signal)
 
@@ -671,6 +662,25 @@ def bench_kpi_command(backend: str, values: int, file_rows: int, alerts: int, po
         with tempfile.TemporaryDirectory() as tmp:
             measure(bench.scratch_postgres(postgres_url, "ioc_bench_kpi"), "postgresql", f"{tmp}/files")
     click.echo(bench_kpi.table(figures))
+
+
+@bench_command.command("vision", with_appcontext=False)
+@click.option("--seconds", default=10.0, show_default=True, help="Seconds of each figure.")
+@click.option("--threads", default=4, show_default=True, help="Camera threads sharing the core with analysis.")
+def bench_vision_command(seconds: float, threads: int) -> None:
+    """Cameras one core handles (pinned), decode included, by read mode: 640x360 H.264 25 fps analysed at
+    2 frames/s, keyframes only, a JPEG every 2 s — each next to the decode-only figure of the same run."""
+    import os
+
+    from vision import bench as vision_bench
+    from workflows import bench
+
+    click.echo(f"machine: {bench.machine()}")
+    click.echo(f"CPU reference: {bench.cpu_reference_ms():.0f} ms for 5M loop iterations (lower is faster)")
+    click.echo("load average: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    figures, _setup = vision_bench.run(seconds=seconds, threads=threads, log=click.echo)
+    click.echo("load average: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    click.echo(vision_bench.table(figures))
 
 
 def _bench_alerts_webhook(url: str, label: str, alerts: int, files: str) -> list:
