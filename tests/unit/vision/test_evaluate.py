@@ -70,3 +70,23 @@ def test_the_summary_adds_up_scenarios_and_the_table_prints_every_detector():
     assert stopped.detector == "stopped_vehicle" and stopped.truths == 0
     text = table([congestion, stopped])
     assert "congestion" in text and "stopped_vehicle" in text and "0.50" in text
+
+
+def test_ioc_vision_eval_prints_the_table_or_json_and_refuses_an_unknown_scenario():
+    import json
+
+    from click.testing import CliRunner
+
+    from webapp.cli import main
+
+    runner = CliRunner()
+    result = runner.invoke(main, ["vision", "eval", "--scenario", "covered", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    (run,) = data["scenarios"]
+    assert run["name"] == "covered" and run["frames"] == 200 and run["truths"][0]["subtype"] == "covered"
+    assert {row["detector"] for row in data["summary"]} >= {"stopped_vehicle", "congestion", "camera_fault/covered"}
+    result = runner.invoke(main, ["vision", "eval", "--scenario", "covered"])
+    assert result.exit_code == 0 and "camera_fault/covered" in result.stdout and "precision" in result.stdout
+    result = runner.invoke(main, ["vision", "eval", "--scenario", "nowhere"])
+    assert result.exit_code == 2 and "unknown nowhere" in result.output
