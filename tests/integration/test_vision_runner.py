@@ -23,6 +23,7 @@ from tests.conftest import REDIS_URL
 from tests.unit.vision.test_sources import _write_h264
 from vision.leases import CAMERA_PREFIX, HEALTH_PREFIX, LEASE_PREFIX, fair_share
 from vision.runner import backoff_delay, read_health
+from webapp.health import vision_health
 
 IOC = str(Path(sys.executable).with_name("ioc"))
 LEASE_MS = 2000
@@ -102,6 +103,11 @@ def test_two_workers_share_cameras_a_killed_one_is_taken_over_and_a_vanished_fil
         health = _wait("frames flow on every camera", flowing, 15)
         assert health["workers_alive"] == 2 and health["cameras_leased"] == len(codes)
         assert all(c["status"] == "online" for c in health["cameras"].values())
+        seen = vision_health({"REDIS_URL": REDIS_URL})  # what /healthz shows under "vision"
+        assert seen["ok"] and seen["workers_alive"] == 2 and seen["cameras_leased"] == len(codes)
+        assert {w["worker"] for w in seen["workers"]} == {"w1", "w2"}
+        assert _wait("every camera's fps shows", lambda: all(
+            c["fps"] > 0 for c in vision_health({"REDIS_URL": REDIS_URL})["cameras"].values()), 5)
 
         # the file of one camera vanishes mid-stream: offline "unreachable", the others go on
         holder = _holders(redis, ["CAM-V"])["CAM-V"]
