@@ -89,6 +89,7 @@ class ScenarioRun:
     truths: list[Truth]
     episodes: list[Episode]
     rows: list[Row]
+    cpu_s: float = 0.0  # this process's CPU time (the host is shared: wall time says less)
 
 
 def detector_of(kind: str, subtype: str | None) -> str:
@@ -150,8 +151,10 @@ def match(truths: list[Truth], episodes: list[Episode], duration_s: float, scena
 
 
 def run_scenario(sc: Scenario, *, pipeline_factory: Callable | None = None, fps: float | None = None,
-                 tolerance_s: float = 10.0) -> ScenarioRun:
-    """Play one scenario through a pipeline at the camera's analysis rate and score it."""
+                 tolerance_s: float = 10.0, heartbeat: Callable[[float, int], None] | None = None) -> ScenarioRun:
+    """Play one scenario through a pipeline at the camera's analysis rate and score it.
+
+    ``heartbeat(simulated seconds, incidents so far)`` is called every simulated hour (long scenarios)."""
     if pipeline_factory is None:
         from vision.pipeline import CameraPipeline
 
@@ -159,16 +162,21 @@ def run_scenario(sc: Scenario, *, pipeline_factory: Callable | None = None, fps:
     pipeline = pipeline_factory(sc.config)
     incidents: list[Incident] = []
     frames = 0
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
+    next_beat = 3600.0
     for frame in sc.frames(fps or sc.config.analysis_fps):
         incidents.extend(pipeline.process(frame))
         frames += 1
+        if heartbeat and frame.t >= next_beat:
+            heartbeat(frame.t, len({i.key for i in incidents}))
+            next_beat += 3600.0
     incidents.extend(pipeline.close())
-    wall = time.perf_counter() - started
     episodes = episodes_of(incidents, sc)
     truths = sc.truths
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     rows = match(truths, episodes, sc.duration_s, sc.name, tolerance_s)
-    return ScenarioRun(sc.name, sc.seed, sc.duration_s, frames, round(wall, 2), truths, episodes, rows)
+    return ScenarioRun(sc.name, sc.seed, sc.duration_s, frames, round(wall, 2), truths, episodes, rows,
+                       round(cpu, 2))
 
 
 def summarise(runs: list[ScenarioRun]) -> list[Row]:
@@ -190,7 +198,8 @@ def summarise(runs: list[ScenarioRun]) -> list[Row]:
 
 def evaluate(names: Iterable[str] | None = None, *, seed: int = 0, long: bool = False,
              size: tuple[int, int] | None = None, pipeline_factory: Callable | None = None,
-             tolerance_s: float = 10.0, progress: Callable[[ScenarioRun], None] | None = None) -> list[ScenarioRun]:
+             tolerance_s: float = 10.0, progress: Callable[[ScenarioRun], None] | None = None,
+             heartbeat: Callable[[str, float, int], None] | None = None) -> list[ScenarioRun]:
     """Run the named scenarios (default: all the short ones, or the long ones with ``long``)."""
     names = list(names or (LONG_SCENARIOS if long else SHORT))
     runs = []
@@ -201,7 +210,8 @@ def evaluate(names: Iterable[str] | None = None, *, seed: int = 0, long: bool = 
             sc = scenario(name, seed=seed, size=size or (640, 360))
         if name == "moved":
             sc = sc.with_reference()
-        run = run_scenario(sc, pipeline_factory=pipeline_factory, tolerance_s=tolerance_s)
+        beat = (lambda t, n, name=name: heartbeat(name, t, n)) if heartbeat else None
+        run = run_scenario(sc, pipeline_factory=pipeline_factory, tolerance_s=tolerance_s, heartbeat=beat)
         runs.append(run)
         if progress:
             progress(run)
@@ -229,7 +239,7 @@ def report(runs: list[ScenarioRun]) -> dict:
     """Everything as JSON-ready data (``ioc vision eval --json``)."""
     return {
         "scenarios": [{"name": run.name, "seed": run.seed, "duration_s": run.duration_s, "frames": run.frames,
-                       "wall_s": run.wall_s, "truths": [asdict(t) for t in run.truths],
+                       "wall_s": run.wall_s, "cpu_s": run.cpu_s, "truths": [asdict(t) for t in run.truths],
                        "episodes": [asdict(e) for e in run.episodes], "rows": [r.to_dict() for r in run.rows]}
                       for run in runs],
         "summary": [r.to_dict() for r in summarise(runs)],

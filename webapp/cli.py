@@ -495,11 +495,14 @@ def vision_eval_command(scenarios: tuple[str, ...], long_: bool, seed: int, tole
                                  param_hint="--scenario")
 
     def progress(run) -> None:
-        if not as_json:
-            click.echo(f"{run.name}: {run.frames} frames ({run.duration_s:g} s simulated) in {run.wall_s:.1f} s, "
-                       f"{len(run.truths)} truths, {len(run.episodes)} incidents", err=True)
+        click.echo(f"{run.name}: {run.frames} frames ({run.duration_s:g} s simulated) in {run.wall_s:.1f} s "
+                   f"({run.cpu_s:.1f} s CPU), {len(run.truths)} truths, {len(run.episodes)} incidents", err=True)
 
-    runs = evaluate.evaluate(scenarios or None, seed=seed, long=long_, tolerance_s=tolerance, progress=progress)
+    def heartbeat(name: str, simulated_s: float, incidents: int) -> None:
+        click.echo(f"{name}: {simulated_s / 3600:.0f} h simulated, {incidents} incidents so far", err=True)
+
+    runs = evaluate.evaluate(scenarios or None, seed=seed, long=long_, tolerance_s=tolerance, progress=progress,
+                             heartbeat=heartbeat)
     if as_json:
         click.echo(json.dumps(evaluate.report(runs), indent=2, default=str))
         return
