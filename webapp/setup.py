@@ -53,7 +53,21 @@ def setup_demo(app: Flask) -> list[str]:
         if Open311Service(db.session, services.cases, runtime().clock).seed_demo_client():
             lines.append(t("Open311: demo api_key added"))
         lines.extend(_monitoring_demo(now))
+        lines.extend(_camera_demo(app, now))
     return lines
+
+
+def _camera_demo(app: Flask, now) -> list:
+    """The cameras of Buôn Ma Thuột (workflows/cameras/demo.py) with their synthetic videos under instance/cameras,
+    and the case of a stopped vehicle the pipeline raised, played like the monitoring demo six minutes ago."""
+    from workflows.cameras.demo import load_camera_demo
+
+    played = replace(runtime(), clock=FrozenClock(now - timedelta(minutes=6)))
+    added = load_camera_demo(played.services(db.session), played.clock, Path(app.instance_path) / "cameras")
+    if not added.cameras:
+        return []
+    return [t("cameras: +%(cameras)s demo cameras, %(videos)s synthetic videos written, %(cases)s cases opened "
+              "(watch them with: ioc vision)", cameras=added.cameras, videos=added.videos, cases=added.cases)]
 
 
 def _monitoring_demo(now) -> list:
