@@ -68,8 +68,8 @@ MIN_STRUCTURE = 10.0  # mean |gradient| below which sharpness is not judged (a d
 SHARP_EVERY_S = 1.0
 
 # moved: edge-map correlation with the reference
-MOVED_MATCH = 0.45  # normalised correlation below this …
-MOVED_MATCH_SHARE = 0.6  # … or below this share of the camera's usual match
+MOVED_MATCH = 0.4  # normalised correlation below this …
+MOVED_MATCH_SHARE = 0.5  # … or below this share of the camera's usual match
 SHIFT_RESPONSE = 0.15  # phase correlation peak above which the shift found is reported
 MOVED_EVERY_S = 1.0
 MIN_SCENERY = 0.2  # share of the picture outside the ROI needed to compare only the scenery
