@@ -39,6 +39,7 @@ REASONS = ("unreachable", "corrupt", "ended", "unsupported", "timeout")
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
 OPEN_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 10.0
+MAX_PTS_JUMP_S = 10.0  # a larger step of the timestamps between two frames is a discontinuity, not time
 MAX_DECODE_ERRORS = 25  # consecutive undecodable packets before a stream counts as corrupt
 SNAPSHOT_MAX_WIDTH = 640  # a larger JPEG is decoded at 1/2, 1/4 or 1/8 down to about this width
 _FILE_CHECK_S = 1.0  # how often a file camera checks that its file is still there
@@ -201,7 +202,8 @@ class AVSource(FrameSource):
     def frames(self) -> Iterator[Frame]:
         container, stream = self._open()
         time_base = float(stream.time_base) if stream.time_base else 1 / 90000
-        rate = float(stream.average_rate or stream.guessed_rate or 25)
+        rate = float(stream.base_rate or stream.guessed_rate or stream.average_rate or 25)
+        step = 1.0 / rate  # the latest interval between two frames' timestamps
         start_at = self.clock.now()
         start_mono = time.monotonic()
         first_t: float | None = None
@@ -232,12 +234,21 @@ class AVSource(FrameSource):
                             if first_t is None:
                                 first_t = stream_t
                             t = stream_t - first_t + loop_offset
+                            if self.decoded > 1:
+                                if last_t < t <= last_t + MAX_PTS_JUMP_S:
+                                    step = t - last_t
+                                elif t != last_t:
+                                    # the timestamps jumped (a camera restarted its encoder, a wrap): the clock
+                                    # goes on by one frame's step, so the analysis sees no time warp
+                                    loop_offset += last_t + step - t
+                                    t = last_t + step
                             last_t = t
                             if not self.keyframes_only and self.period:
-                                if next_due is not None and t < next_due:
+                                slack = 0.25 / rate  # timestamps are rounded: a frame due at 0.08 may say 0.0799
+                                if next_due is not None and t < next_due - slack:
                                     continue
-                                next_due = t + self.period if next_due is None or t - next_due > self.period \
-                                    else next_due + self.period
+                                late = next_due is None or t - next_due > self.period - slack
+                                next_due = t + self.period if late else next_due + self.period
                             image = self._frame(frame, t, start_at, start_mono)
                             if image is None:
                                 return  # interrupted while waiting for the frame's time

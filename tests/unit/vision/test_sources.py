@@ -182,3 +182,24 @@ def test_grab_snapshot_gives_one_jpeg_from_a_video_or_a_snapshot_url(video, tmp_
     with pytest.raises(SourceError) as caught:
         grab_snapshot(str(tmp_path / "none.mp4"))
     assert caught.value.reason == "unreachable"
+
+
+def test_a_jump_of_the_stream_timestamps_does_not_warp_the_analysis_clock(tmp_path):
+    """An encoder restarted on the camera: its timestamps leap a minute ahead; the frames stay 1/25 s apart."""
+    path = tmp_path / "jump.mp4"
+    container = av.open(str(path), "w")
+    stream = container.add_stream("libx264", rate=FPS)
+    stream.width, stream.height, stream.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
+    stream.options = {"g": str(GOP), "preset": "ultrafast", "bf": "0"}
+    for i in range(2 * FPS):
+        frame = av.VideoFrame.from_ndarray(numpy.full((SIZE[1], SIZE[0], 3), 3 * i, numpy.uint8), format="bgr24")
+        frame.pts = i if i < FPS else i + 60 * FPS
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+    frames, error = _read(CameraConfig(code="CAM-7", url=str(path), analysis_fps=25.0))
+    assert error.reason == "ended" and len(frames) == 2 * FPS
+    steps = [b.t - a.t for a, b in zip(frames, frames[1:], strict=False)]
+    assert max(steps) == pytest.approx(1 / FPS, abs=1e-3) and min(steps) > 0
