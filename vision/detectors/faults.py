@@ -185,6 +185,7 @@ class FaultDetector:
         # no frames: kept across a reset (silence is about the source, not the picture)
         self._no_frames_active = False
         self._last_frame_at: datetime | None = None
+        self._last_frame_t: float | None = None
         self._idle_since: datetime | None = None
         self.reset()
 
@@ -223,7 +224,12 @@ class FaultDetector:
         since = self._last_frame_at or self._idle_since
         if since is None:
             self._idle_since = since = at
-        silent = (at - since).total_seconds()
+        if t is not None and self._last_frame_t is not None:
+            # on the stream's clock (the runner passes the last frame's t + the time gone since): a file
+            # played faster than real time has frame times ahead of the wall clock
+            silent = t - self._last_frame_t
+        else:
+            silent = (at - since).total_seconds()
         if silent < self.no_frames_after_s:
             return []
         self._no_frames_active = True
@@ -242,7 +248,7 @@ class FaultDetector:
             since = self._last_frame_at or self._idle_since or frame.at
             silent = (frame.at - since).total_seconds()
             out.append(Observation(KIND, "no_frames", False, 1.0, since, {"seconds_without_frames": round(silent, 1)}))
-        self._last_frame_at, self._idle_since = frame.at, None
+        self._last_frame_at, self._last_frame_t, self._idle_since = frame.at, frame.t, None
 
         # the pipeline's small grey (area-averaged, lightly blurred, aligned when the camera shakes),
         # else the same made here; every threshold below is relative or holds for both

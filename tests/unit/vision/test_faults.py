@@ -252,6 +252,12 @@ def test_no_frames_comes_from_the_idle_ticks_and_clears_with_the_next_frame(stre
     back = detector.update(frame(60.0, street.image(60.0)))
     assert [(o.subtype, o.active) for o in back] == [("no_frames", False)]
     assert detector.update(frame(60.5, street.image(60.5))) == []
+    # a file played faster than real time: its frames' times run ahead of the wall clock; silence is
+    # counted on the stream's clock the runner passes (the last frame's t + the time gone since)
+    fast = FaultDetector(config(no_frames_after_s=30))
+    play(fast, seconds(10, street.image))
+    (silent,) = fast.idle(START - timedelta(minutes=5), 9.5 + 30)
+    assert silent.started_at == last and silent.evidence["seconds_without_frames"] == 30.0
     # a camera that never sent a frame: silent from the first tick
     never = FaultDetector(config(no_frames_after_s=30))
     assert never.idle(START, 0.0) == []
