@@ -168,6 +168,8 @@ def test_confirmed_accident_is_dispatched_to_traffic_police_with_leaders_told_th
 def test_a_false_alarm_closes_the_case_and_is_counted_against_the_camera(session, clock, world):
     sink, services, _files = world
     case = sink.publish(incident(clock))
+    clock.advance(minutes=2)
+    assert sink.publish(incident(clock, subtype="lane-2")).id == case.id  # a second incident joins the case
     task = open_task(session, case)
     services.tasks.complete(actor(session, "dtv2"), task.id, {"verdict": "false_alarm",
                                                              "verify_note": "Bóng cây di chuyển"})
@@ -177,7 +179,7 @@ def test_a_false_alarm_closes_the_case_and_is_counted_against_the_camera(session
     camera = session.scalar(select(Camera).where(Camera.code == "BMT-01"))
     assert camera.false_alarms == 1
     assert CameraRegistry(session, clock).false_alarms() == {"BMT-01": 1}
-    assert session.scalar(select(CameraIncident.verdict)) == "false_alarm"
+    assert set(session.scalars(select(CameraIncident.verdict))) == {"false_alarm"}  # both, counted once
 
 
 def test_a_camera_fault_goes_to_the_unit_that_maintains_the_camera(session, clock, world):

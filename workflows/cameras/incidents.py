@@ -165,7 +165,7 @@ class CameraIncidents:
             title = f"{TITLE_OF[incident.kind]} ({FAULT_WORDS[incident.subtype]}): {camera.name}"
         case = self.services.cases.open_case(IntakeRequest(
             channel="camera", category=CATEGORY_OF[incident.kind], title=title[:255],
-            admin_unit=camera.admin_unit.code, description=_description(camera, incident), lat=camera.lat,
+            admin_unit=camera.admin_unit.code, description=_description(camera), lat=camera.lat,
             lon=camera.lon, address=camera.address, priority=PRIORITY_OF[incident.kind], source="camera",
             idempotency_key=f"camera:{incident.key}"[:120],
             process_data={"camera_kind": incident.kind, "situation": SITUATION_OF[incident.kind],
@@ -267,12 +267,10 @@ def _region(region: Any) -> list | None:
     return [[float(x), float(y)] for x, y in region] if region else None
 
 
-def _description(camera: Camera, incident: Incident) -> str:
-    """The case's description: where, what kind, since when, the detector's numbers (read on the case page)."""
+def _description(camera: Camera) -> str:
+    """The case's description: the camera and where it stands (the detector's numbers, snapshot and clip are shown
+    beside it from the incidents, in the reader's language)."""
     lines = [f"Camera {camera.code} — {camera.name}"]
     if camera.address:
         lines.append(camera.address)
-    lines.append(f"{incident.kind}{' / ' + incident.subtype if incident.subtype else ''}, "
-                 f"confidence {incident.confidence:.2f}, since {incident.started_at:%Y-%m-%d %H:%M:%S} UTC")
-    lines += [f"{k}: {v}" for k, v in sorted(incident.evidence.items())]
     return "\n".join(lines)[:10_000]

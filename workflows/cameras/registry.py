@@ -181,8 +181,9 @@ class CameraRegistry:
             select(Camera).where(Camera.enabled.is_(True)).order_by(Camera.code))]
 
     def false_alarms(self) -> dict[str, int]:
-        """Per camera code, the incidents operators judged false alarms (counted from the incidents' verdicts)."""
-        rows = self.session.execute(select(Camera.code, func.count(CameraIncident.id))
+        """Per camera code, the cases operators judged false alarms (counted from the incidents' verdicts: the
+        incidents that joined one case count once, as Camera.false_alarms does)."""
+        rows = self.session.execute(select(Camera.code, func.count(CameraIncident.case_id.distinct()))
                                     .join(CameraIncident, CameraIncident.camera_id == Camera.id)
                                     .where(CameraIncident.verdict == "false_alarm").group_by(Camera.code)).all()
         return dict(rows)
