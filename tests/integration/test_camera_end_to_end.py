@@ -83,8 +83,9 @@ def actor(session, username):
 
 
 def watch(session, runner, code) -> Case:
-    """The runner reads the whole file once; the one case its incident opened."""
-    runner.run(for_seconds=120)
+    """The runner reads the whole file once (None: it did already); the one case its incident opened."""
+    if runner is not None:
+        runner.run(for_seconds=120)
     session.expire_all()
     cases = list(session.scalars(select(Case).where(Case.channel == "camera")))
     assert len(cases) == 1, [c.title for c in cases]
@@ -130,6 +131,25 @@ def test_a_video_file_as_a_camera_opens_a_case_the_operator_verifies_and_the_pol
     assert (case.status, case.close_reason, case.resolution) == ("closed", "resolved", "Đã kéo xe vào lề, thông đường")
     assert session.scalar(select(CameraIncident.verdict)) == "confirmed"
     assert session.scalar(select(Camera.false_alarms).where(Camera.code == code)) == 0
+
+
+def test_ioc_vision_once_on_the_registry_opens_the_case_with_its_evidence(session, db_url, tmp_path, world):
+    """The same through the command an operator runs: `ioc vision --once --fast` on the registry's cameras."""
+    from click.testing import CliRunner
+
+    from webapp.cli import main
+
+    code, _runner, _services, _files, _sc = world
+    env = {"IOC_DATABASE_URL": db_url, "IOC_FILES_DIR": str(tmp_path / "cli-files"), "IOC_LANG": "en",
+           "IOC_TIMER_SWEEP": "off"}
+    result = CliRunner().invoke(main, ["vision", "--once", "--fast", "--redis-url", REDIS_URL, "--worker-id",
+                                       f"cli-{code}", "--for-seconds", "120"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    case = watch(session, None, code)
+    digests = session.scalars(select(Attachment.sha256).where(Attachment.case_id == case.id)).all()
+    store = FileStore(tmp_path / "cli-files")
+    assert len(digests) == 2 and all(store.path(d).exists() for d in digests)
+    verify_task(session, case)
 
 
 def test_a_false_alarm_from_a_video_camera_is_counted_against_it(session, clock, world):
