@@ -11,7 +11,7 @@ from flask import abort, flash, g, jsonify, make_response, redirect, render_temp
 from flask_babel import gettext as _
 
 from vision.sources import SourceError, grab_snapshot
-from webapp.blueprints.cameras import EDITORS, VIEWERS, bp, detail_words, registry
+from webapp.blueprints.cameras import EDITORS, STATUSES, VIEWERS, bp, detail_words, registry
 from webapp.extensions import db
 from webapp.i18n import translate
 from webapp.security import require
@@ -53,6 +53,7 @@ def _text() -> dict[str, Any]:
 def _page(camera, roi_text: str, lanes_text: str, errors: dict[str, str] | None = None, status: int = 200):
     return render_template("cameras/regions.html", camera=camera, roi_text=roi_text, lanes_text=lanes_text,
                            errors=errors or {}, can_edit=g.actor.has_role(*EDITORS), text=_text(),
+                           status_words=STATUSES.get(camera.status, camera.status),
                            detail=detail_words(camera.status_detail)), status
 
 

@@ -53,7 +53,7 @@ SETTING_GROUPS: list[tuple[Any, list[Setting]]] = [
         Setting("congestion_occupancy_off", _l("Cleared below occupancy"), "share",
                 _l("lower than the level that raises it, so one jam is one incident")),
         Setting("congestion_speed_on", _l("Raised below speed"), "number",
-                _l("lane lengths per second: 0.25 means a vehicle crosses the lane in 4 s")),
+                _l("lane lengths per second along the road: 0.03 is about 2 m/s on a 70 m lane")),
     ]),
     (_l("Camera faults"), [
         Setting("faults_enabled", _l("Detect camera faults"), "bool"),

@@ -48,6 +48,9 @@ async function picture(stage, img, editor) {
     }
   }
   stage.classList.remove("loading");
+  // Only a live picture can become the reference view (the server takes a fresh one, but not from a dead camera).
+  const reference = document.getElementById("reference-save");
+  if (reference) reference.disabled = stage.dataset.state !== "live";
   editor.render();
 }
 

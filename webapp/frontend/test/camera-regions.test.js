@@ -162,11 +162,18 @@ describe("camera drawing: the editor over a picture", () => {
     expect(box.querySelector("p").textContent).not.to.contain("no direction");
     box.querySelector('[data-lane-action="reverse"]').click();
     expect(JSON.parse(fields.lanes.value)[0].direction).to.deep.equal([0, -1]);
-    // a press on the region's side of the picture (not on the lane) adds to the active lane until the region is chosen
+    // the region of interest is chosen by its button; a press over the lane then adds to the region
     box.querySelector('[data-action="edit-roi"]').click();
-    click(0.7, 0.1);
-    expect(JSON.parse(fields.roi.value)).to.deep.equal([[0.7, 0.1]]);
+    click(0.3, 0.3);
+    expect(JSON.parse(fields.roi.value)).to.deep.equal([[0.3, 0.3]]);
     expect(JSON.parse(fields.lanes.value)[0].polygon).to.have.length(4);
+    // and the lane, chosen again from its list, takes a point lying inside the region
+    click(0.9, 0.1);
+    click(0.9, 0.9);
+    box.querySelector("ol li button").click();
+    click(0.35, 0.85);
+    expect(JSON.parse(fields.lanes.value)[0].polygon).to.have.length(5);
+    expect(JSON.parse(fields.roi.value)).to.have.length(3);
   });
 
   it("works from the keyboard: add points, move them with the arrows, delete them", () => {

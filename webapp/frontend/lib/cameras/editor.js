@@ -208,7 +208,7 @@ export class RegionEditor {
 
   focusLaneName(index) {
     const input = this.laneList && this.laneList.querySelector(`li[data-lane="${index}"] input`);
-    if (input) input.focus();
+    if (input) input.focus({ preventScroll: true }); // the picture stays where it is: the next press draws on it
   }
 
   // ------------------------------------------------------------------ pointer
@@ -218,19 +218,13 @@ export class RegionEditor {
     const at = toNormalised(event.clientX, event.clientY, this.overlay.getBoundingClientRect());
     const handle = target.closest("[data-point]");
     const arrow = target.closest("[data-arrow]");
-    const other = target.closest("[data-shape]");
+    // A press anywhere else adds a point to the shape being drawn, even over another shape (lanes lie inside the
+    // region of interest); the toolbar and the lanes' list choose which shape that is.
     if (handle) {
       this.state.selected = Number(handle.dataset.point);
       this.drag = { kind: "point", index: this.state.selected, moved: false };
     } else if (arrow) {
       this.drag = { kind: "arrow", lane: Number(arrow.dataset.arrow), moved: false };
-    } else if (other && other.dataset.shape !== String(this.state.active)) {
-      // A press on another shape chooses it; the next press adds points to it.
-      this.state.active = other.dataset.shape === "roi" ? "roi" : Number(other.dataset.shape);
-      this.state.selected = null;
-      this.changed();
-      event.preventDefault();
-      return;
     } else {
       this.remember();
       const points = this.shape();
@@ -291,8 +285,14 @@ export class RegionEditor {
       if (points.length >= 3) group.appendChild(svg("polygon", { points: line(points) }));
       else if (points.length === 2) group.appendChild(svg("polyline", { points: line(points) }));
       if (label && points.length) {
-        const [cx, cy] = px(centroid(points));
-        group.appendChild(svg("text", { x: cx.toFixed(1), y: (cy - 10).toFixed(1), "text-anchor": "middle", class: "shape-label" }, label));
+        // a lane's name at its centre; the region's in its top left corner, out of the lanes' way
+        const corner = key === "roi";
+        const [cx, cy] = corner ? px([Math.min(...points.map((p) => p[0])), Math.min(...points.map((p) => p[1]))])
+          : px(centroid(points));
+        group.appendChild(svg("text", {
+          x: (corner ? cx + 6 : cx).toFixed(1), y: (corner ? cy + 18 : cy - 10).toFixed(1),
+          "text-anchor": corner ? "start" : "middle", class: "shape-label",
+        }, label));
       }
       overlay.appendChild(group);
       return group;
