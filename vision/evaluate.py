@@ -174,7 +174,7 @@ def run_scenario(sc: Scenario, *, pipeline_factory: Callable | None = None, fps:
     episodes = episodes_of(incidents, sc)
     truths = sc.truths
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-    rows = match(truths, episodes, sc.duration_s, sc.name, tolerance_s)
+    rows = match(truths, episodes, sc.duration_s, sc.name if sc.seed == 0 else f"{sc.name}/{sc.seed}", tolerance_s)
     return ScenarioRun(sc.name, sc.seed, sc.duration_s, frames, round(wall, 2), truths, episodes, rows,
                        round(cpu, 2))
 

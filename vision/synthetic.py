@@ -999,23 +999,35 @@ def _jam_flow(t_up: float, t_down: float, base: float, peak: float) -> Callable[
     return flow
 
 
-RECIPES: dict[str, tuple[float, Callable[[], Recipe]]] = {
-    "free_flow": (120.0, lambda: Recipe(flow=0.22)),
-    "stopped_vehicle": (150.0, lambda: Recipe(flow=0.11, stops=((8.0, 3, 34.0, 55.0), (40.0, 0, 28.0, 60.0)))),
-    "jam_builds_and_clears": (300.0, lambda: Recipe(
+def _breakdowns(seed: int) -> tuple:
+    """Seed 0: the reference layout (a car in out2 at 34 m, then one in in2 at 28 m); other seeds draw an away and
+    a towards lane, the distances (22-50 m), which comes first and how long each stays."""
+    if seed == 0:
+        return (8.0, 3, 34.0, 55.0), (40.0, 0, 28.0, 60.0)
+    rng = numpy.random.default_rng(seed + 4242)
+    away, towards = int(rng.integers(2, 4)), int(rng.integers(0, 2))
+    first, second = (away, towards) if rng.random() < 0.5 else (towards, away)
+    return ((8.0, first, float(rng.uniform(22, 50)), float(rng.uniform(45, 60))),
+            (40.0, second, float(rng.uniform(22, 50)), float(rng.uniform(50, 65))))
+
+
+RECIPES: dict[str, tuple[float, Callable[[int], Recipe]]] = {
+    "free_flow": (120.0, lambda seed: Recipe(flow=0.22)),
+    "stopped_vehicle": (150.0, lambda seed: Recipe(flow=0.11, stops=_breakdowns(seed))),
+    "jam_builds_and_clears": (300.0, lambda seed: Recipe(
         flow=_jam_flow(5.0, 185.0, 0.14, 0.55),
         blocks=((15.0, 200.0, True, 2.0, 14.0), (15.0, 200.0, False, 2.0, 14.0)))),
-    "slow_dense": (150.0, lambda: Recipe(flow=0.6, speed_scale=0.5)),
-    "weaving": (120.0, lambda: Recipe(flow=0.35, mix={"motorbike": 0.85, "car": 0.12, "bus": 0.03}, weave=1.3,
+    "slow_dense": (150.0, lambda seed: Recipe(flow=0.6, speed_scale=0.5)),
+    "weaving": (120.0, lambda seed: Recipe(flow=0.35, mix={"motorbike": 0.85, "car": 0.12, "bus": 0.03}, weave=1.3,
                                       walkers=0.15, crossers=0.04)),
-    "lighting_change": (120.0, lambda: Recipe(flow=0.14, exposure=((40.0, 0.5), (80.0, 1.35)))),
-    "night_headlights": (120.0, lambda: Recipe(flow=0.14, night=True)),
-    "rain": (120.0, lambda: Recipe(flow=0.12, rain=True)),
-    "shake": (120.0, lambda: Recipe(flow=0.14, shake_px=3.0)),
-    "frozen": (150.0, lambda: Recipe(flow=0.14, freeze=(30.0, None))),
-    "covered": (100.0, lambda: Recipe(flow=0.14, cover=(30.0, None))),
-    "defocused": (130.0, lambda: Recipe(flow=0.14, blur=(30.0, None))),
-    "moved": (100.0, lambda: Recipe(flow=0.14, move=(30.0, None))),
+    "lighting_change": (120.0, lambda seed: Recipe(flow=0.14, exposure=((40.0, 0.5), (80.0, 1.35)))),
+    "night_headlights": (120.0, lambda seed: Recipe(flow=0.14, night=True)),
+    "rain": (120.0, lambda seed: Recipe(flow=0.12, rain=True)),
+    "shake": (120.0, lambda seed: Recipe(flow=0.14, shake_px=3.0)),
+    "frozen": (150.0, lambda seed: Recipe(flow=0.14, freeze=(30.0, None))),
+    "covered": (100.0, lambda seed: Recipe(flow=0.14, cover=(30.0, None))),
+    "defocused": (130.0, lambda seed: Recipe(flow=0.14, blur=(30.0, None))),
+    "moved": (100.0, lambda seed: Recipe(flow=0.14, move=(30.0, None))),
 }
 START_AT = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # 08:00 in Đắk Lắk
 NIGHT_START_AT = datetime(2026, 12, 1, 13, 0, tzinfo=UTC)  # 20:00
@@ -1027,7 +1039,7 @@ def scenario(name: str, *, seed: int = 0, duration_s: float | None = None, fps: 
     if name not in RECIPES:
         raise ValueError(f"unknown scenario {name!r}; known: {', '.join(RECIPES)}")
     default_duration, make = RECIPES[name]
-    recipe = make()
+    recipe = make(seed)
     start_at = NIGHT_START_AT if recipe.night else START_AT
     return Scenario(name, recipe, seed=seed, duration_s=duration_s or default_duration, fps=fps, size=size,
                     start_at=start_at, settings=settings)

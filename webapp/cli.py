@@ -478,11 +478,13 @@ def _run_vision(runner, for_seconds: float | None, signal) -> None:
 @click.option("--scenario", "scenarios", multiple=True, metavar="NAME",
               help="A scenario to run (repeat; default: all the short ones, or all the long ones with --long).")
 @click.option("--long", "long_", is_flag=True, help="The long scenarios (a simulated day; minutes of wall time).")
-@click.option("--seed", default=0, show_default=True, help="The random seed of the traffic and the noise.")
+@click.option("--seed", "seeds", type=int, multiple=True, default=(0,), show_default=True,
+              help="The random seed of the traffic and the noise (repeat to run each scenario with several).")
 @click.option("--tolerance", default=10.0, show_default=True,
               help="Seconds a detection may come before the ground-truth moment and still count.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
-def vision_eval_command(scenarios: tuple[str, ...], long_: bool, seed: int, tolerance: float, as_json: bool) -> None:
+def vision_eval_command(scenarios: tuple[str, ...], long_: bool, seeds: tuple[int, ...], tolerance: float,
+                        as_json: bool) -> None:
     """Play synthetic scenarios through the detectors: precision, recall and delay per detector and scenario."""
     import json
 
@@ -501,8 +503,9 @@ def vision_eval_command(scenarios: tuple[str, ...], long_: bool, seed: int, tole
     def heartbeat(name: str, simulated_s: float, incidents: int) -> None:
         click.echo(f"{name}: {simulated_s / 3600:.0f} h simulated, {incidents} incidents so far", err=True)
 
-    runs = evaluate.evaluate(scenarios or None, seed=seed, long=long_, tolerance_s=tolerance, progress=progress,
-                             heartbeat=heartbeat)
+    runs = [run for seed in seeds
+            for run in evaluate.evaluate(scenarios or None, seed=seed, long=long_, tolerance_s=tolerance,
+                                         progress=progress, heartbeat=heartbeat)]
     if as_json:
         click.echo(json.dumps(evaluate.report(runs), indent=2, default=str))
         return

@@ -101,3 +101,14 @@ def test_write_mp4_encodes_h264_that_decodes_back(tmp_path):
     original = next(iter(sc.frames(10))).image
     decoded = frames[0].to_ndarray(format="bgr24")
     assert numpy.abs(original.astype(int) - decoded.astype(int)).mean() < 8
+
+
+def test_other_seeds_move_the_breakdowns_to_an_away_and_a_towards_lane():
+    layouts = set()
+    for seed in (1, 2, 3):
+        truths = scenario("stopped_vehicle", seed=seed).truths
+        assert len(truths) == 2
+        lanes = {t.subtype for t in truths}
+        assert len(lanes & {"in1", "in2"}) == 1 and len(lanes & {"out1", "out2"}) == 1
+        layouts.add(tuple(sorted((t.subtype, t.start_s) for t in truths)))
+    assert len(layouts) == 3
