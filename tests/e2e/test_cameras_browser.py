@@ -1,9 +1,11 @@
 """Cameras in a real browser (Playwright driving Debian's chromium) on the demo server, whose cameras read
 synthetic videos (workflows/cameras/demo.py): an administrator draws a region of interest and a lane with its
 direction on a camera's live snapshot, with the mouse and a finger, and saves it; an operator verifies the demo's
-stopped-vehicle case from its snapshot and its clip, which plays.
+stopped-vehicle case from its snapshot and its clip, which plays, after finding it on the dashboard's map with its
+snapshot.
 
-Screenshots: docs/img/cameras-list.png, cameras-regions.png, cameras-verify.png (IOC_SCREENSHOTS_DIR=docs/img).
+Screenshots: docs/img/cameras-list.png, cameras-regions.png, cameras-verify.png, cameras-dashboard.png
+(IOC_SCREENSHOTS_DIR=docs/img).
 """
 
 from __future__ import annotations
@@ -12,6 +14,15 @@ import json
 import re
 
 DRAWN = "BMT-NTT-HHT"  # a demo camera reading a synthetic street video (free flow)
+# Keeps the dashboard's Leaflet map where the test can reach it (the page's script does not publish it).
+KEEP_MAPS = """(() => { let real; Object.defineProperty(window, "L", { configurable: true, get() { return real; },
+  set(value) { real = value; const make = value.map;
+    value.map = function (...args) {
+      const map = make.apply(this, args);
+      (window.testMaps = window.testMaps || []).push(map);
+      return map;
+    };
+  } }); })();"""
 
 
 def _page(browser, base, username, touch=False):
@@ -99,6 +110,21 @@ def test_an_operator_verifies_a_stopped_vehicle_from_its_snapshot_and_clip(serve
     page.click("h2 a[href^='/cases/']")
     page.wait_for_url(re.compile(r".*/cases/CAM-.*"))
     code = page.url.rsplit("/", 1)[1]
+    # the dashboard's map: the case's marker opens a popup with its snapshot
+    page.add_init_script(KEEP_MAPS)
+    page.goto(f"{server}/dashboard/")
+    page.wait_for_function("window.testMaps && window.testMaps.length")
+    opened = page.wait_for_function("""(code) => { let found = null;
+        window.testMaps[0].eachLayer((layer) => { const popup = layer.getPopup && layer.getPopup();
+          const content = popup && popup.getContent();
+          if (content && content.querySelector && content.textContent.includes(code)) { found = layer; } });
+        if (found) { found.openPopup(); } return !!found; }""", arg=code, timeout=15_000)
+    assert opened
+    popup = page.locator(".leaflet-popup-content")
+    page.wait_for_function("document.querySelector('.leaflet-popup-content img.map-snapshot').naturalWidth > 0")
+    assert code in popup.inner_text()
+    page.locator("#dash-map").screenshot(path=str(shots / "cameras-dashboard.png"))
+    page.goto(f"{server}/cases/{code}")
     panel = page.locator("#camera-evidence")
     assert "Xe dừng đỗ" in panel.inner_text() and "Đứng yên" in panel.inner_text()
     page.wait_for_function("document.querySelector('.evidence-snapshot img').naturalWidth > 0")
