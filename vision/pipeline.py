@@ -134,9 +134,11 @@ class _Models:
     lanes: list
     samples: numpy.ndarray  # flat indices of a sparse grid, outside the ROI when it leaves room (lighting fit)
     roi_samples: numpy.ndarray  # flat indices of a sparse grid inside the ROI (brightness)
-    long: numpy.ndarray | None = None  # float32
-    short: numpy.ndarray | None = None  # float32
+    align_window: numpy.ndarray  # float32 weights of the shake estimate: the view outside the lanes
+    long: numpy.ndarray | None = None  # float32 HxWx3
+    short: numpy.ndarray | None = None  # float32 HxWx3
     previous: numpy.ndarray | None = None  # float32, the previous analysed grey
+    colour: numpy.ndarray | None = None  # float32, the previous analysed colour image
     first_t: float | None = None
     last_t: float | None = None
     warmup: list = field(default_factory=list)
@@ -198,35 +200,36 @@ class CameraPipeline:
     # -- shared per-frame work ---------------------------------------------------------
 
     def context(self, frame: Frame) -> FrameContext:
-        image = frame.image
+        """The shared per-frame work; also updates the background models."""
+        image = frame.image if frame.image.ndim == 3 else cv2.cvtColor(frame.image, cv2.COLOR_GRAY2BGR)
         models = self._models
         if models is None or models.source_shape != image.shape:
             models = self._models = self._new_models(image)
-        small = cv2.resize(image, models.size, interpolation=cv2.INTER_AREA)
-        grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
-        grey = cv2.GaussianBlur(grey, (3, 3), 0)
+        small = cv2.GaussianBlur(cv2.resize(image, models.size, interpolation=cv2.INTER_AREA), (3, 3), 0)
+        colour = small.astype(numpy.float32)  # the backgrounds are in colour: a green car on a grey road
+        grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
         current = grey.astype(numpy.float32)
         dt = 0.0 if models.last_t is None else max(0.0, frame.t - models.last_t)
-        if models.last_t is not None and frame.t < models.last_t:
-            dt = 0.0  # the stream's clock went back (a source restarted): treat as a new start
-        models.last_t = frame.t
+        models.last_t = frame.t  # a clock going back (a source restarted) counts as no time passing
         ctx = FrameContext(frame=frame, config=self.config, size=models.size, grey=grey,
                            roi_mask=models.roi_mask, lanes=models.lanes, dt=dt, heal=self.heal)
         if models.long is None:
-            models.long = current.copy()
-            models.short = current.copy()
-            models.previous = current
+            models.long, models.short = colour.copy(), colour.copy()
+            models.previous, models.colour = current, colour
             models.first_t = frame.t
-            models.warmup.append(current)
+            models.warmup.append(colour)
             ctx.fg_long = ctx.fg_short = ctx.motion = numpy.zeros(grey.shape, bool)
             ctx.brightness = float(current.ravel()[models.roi_samples].mean())
+            ctx.background = current
             return ctx
 
-        shift = self._align(models, current)
+        long_grey = cv2.cvtColor(models.long, cv2.COLOR_BGR2GRAY)
+        shift = self._align(long_grey, current, models.align_window)
         if shift is not None:
             dx, dy = shift
-            current = cv2.warpAffine(current, numpy.float32([[1, 0, -dx], [0, 1, -dy]]), models.size,
-                                     borderMode=cv2.BORDER_REPLICATE)
+            move = numpy.float32([[1, 0, -dx], [0, 1, -dy]])
+            current = cv2.warpAffine(current, move, models.size, borderMode=cv2.BORDER_REPLICATE)
+            colour = cv2.warpAffine(colour, move, models.size, borderMode=cv2.BORDER_REPLICATE)
             ctx.grey = current.astype(numpy.uint8)
             ctx.shift = math.hypot(dx, dy)
         ctx.brightness = float(current.ravel()[models.roi_samples].mean())
@@ -234,35 +237,34 @@ class CameraPipeline:
 
         flat = current.ravel()[models.samples]
         keep = ~models.fg_long.ravel()[models.samples] if models.fg_long is not None else None
-        long_ref, noise, gain = self._photometric(models.long, flat, keep, models.samples)
+        gain, offset, noise = self._photometric(long_grey, flat, keep, models.samples)
         # the view changed as a whole since the previous frame: what differs says nothing of objects
         ctx.unstable = (abs(gain - models.gain) > 0.08 or abs(ctx.brightness_jump) > 12.0
                         or (shift is not None and math.hypot(*shift) > 1.0))
         if abs(gain - models.gain) > 0.08:
-            models.short[:] = current  # a lighting jump: the short-term model starts from the new light
+            models.short[:] = colour  # a lighting jump: the short-term model starts from the new light
         models.gain = gain
         threshold = max(THRESHOLD_FLOOR, 4.0 * noise)
-        ctx.fg_long = cv2.absdiff(current, long_ref) > threshold
-        ctx.fg_short = cv2.absdiff(current, models.short) > threshold
+        long_ref = models.long if gain == 1.0 and offset == 0.0 else cv2.addWeighted(
+            models.long, gain, models.long, 0.0, offset)
+        ctx.fg_long = _differs(colour, long_ref, threshold) & (models.roi_mask > 0)
+        ctx.fg_short = _differs(colour, models.short, threshold)
         ctx.motion = cv2.absdiff(current, models.previous) > threshold
-        ctx.fg_long &= models.roi_mask > 0
         ctx.noise = noise
         ctx.gain = gain
 
         # the short-term model follows everything; the long-term one only the road it sees
         alpha_short = 1.0 - math.exp(-dt / TAU_SHORT_S) if dt else 0.0
-        cv2.accumulateWeighted(current, models.short, alpha_short)
+        cv2.accumulateWeighted(colour, models.short, alpha_short)
         alpha_long = 1.0 - math.exp(-dt / TAU_LONG_S) if dt else 0.0
-        background = (~ctx.fg_long).astype(numpy.uint8)
-        cv2.accumulateWeighted(current, models.long, alpha_long, mask=background)
+        cv2.accumulateWeighted(colour, models.long, alpha_long, mask=(~ctx.fg_long).astype(numpy.uint8))
         # and everything, very slowly, so that a lasting change of the view is learnt in the end
-        absorb_s = ABSORB_S
-        cv2.accumulateWeighted(current, models.long, 1.0 - math.exp(-dt / absorb_s) if dt else 0.0)
+        cv2.accumulateWeighted(colour, models.long, 1.0 - math.exp(-dt / ABSORB_S) if dt else 0.0)
         if not models.warm:
-            self._warm_up(models, current, frame.t)
+            self._warm_up(models, colour, frame.t)
         ctx.warm = models.warm
-        ctx.background = models.long
-        models.previous = current
+        ctx.background = long_grey
+        models.previous, models.colour = current, colour
         models.fg_long = ctx.fg_long
         return ctx
 
@@ -270,7 +272,7 @@ class CameraPipeline:
         """Learn the current view into the long-term model where ``region_mask`` is set (a ghost)."""
         models = self._models
         if models is not None and models.long is not None:
-            numpy.copyto(models.long, models.previous, where=region_mask.astype(bool))
+            numpy.copyto(models.long, models.colour, where=region_mask.astype(bool)[:, :, None])
 
     def _new_models(self, image: numpy.ndarray) -> _Models:
         height, width = image.shape[:2]
@@ -290,8 +292,16 @@ class CameraPipeline:
             reset = getattr(detector, "reset", None)
             if reset is not None:
                 reset()
+        # the shake is measured on what does not move: outside the lanes if it leaves enough of the view (a
+        # lane full of vehicles in a row would otherwise pull the estimate)
+        outside = numpy.ones(roi.shape, numpy.float32)
+        for view in lanes:
+            outside[view.mask > 0] = 0.0
+        if outside.mean() < 0.15:
+            outside[:] = 1.0
+        window = cv2.createHanningWindow(size, cv2.CV_32F) * cv2.GaussianBlur(outside, (5, 5), 0)
         return _Models(size=size, source_shape=image.shape, roi_mask=roi, lanes=lanes, samples=samples,
-                       roi_samples=roi_samples)
+                       roi_samples=roi_samples, align_window=window)
 
     def _warm_up(self, models: _Models, current: numpy.ndarray, t: float) -> None:
         step = WARMUP_S / (WARMUP_SAMPLES - 1)
@@ -303,9 +313,9 @@ class CameraPipeline:
             models.warm = True
 
     @staticmethod
-    def _align(models: _Models, current: numpy.ndarray) -> tuple[float, float] | None:
+    def _align(background: numpy.ndarray, current: numpy.ndarray, window) -> tuple[float, float] | None:
         """The camera's shake: the shift of this frame against the long-term background, if small."""
-        (dx, dy), response = cv2.phaseCorrelate(models.long, current)
+        (dx, dy), response = cv2.phaseCorrelate(background, current, window)
         distance = math.hypot(dx, dy)
         if distance < 0.5 or distance > MAX_SHIFT_PX or response < 0.05:
             return None
@@ -313,7 +323,7 @@ class CameraPipeline:
 
     @staticmethod
     def _photometric(model, flat, keep, samples):
-        """The model lit like the current frame (gain and offset fitted where nothing moved) and the noise."""
+        """Gain and offset that light the model like the current frame (fitted where nothing moved), and the noise."""
         reference = model.ravel()[samples]
         if keep is not None and keep.sum() > 32:
             reference, flat = reference[keep], flat[keep]
@@ -332,8 +342,8 @@ class CameraPipeline:
             offset = flat_mean - gain * ref_mean
             noise = max(1.0, 1.4826 * float(numpy.median(numpy.abs(flat_in - gain * ref_in - offset))))
         if abs(gain - 1.0) < 0.02 and abs(offset) < 2.0:
-            return model, noise, 1.0
-        return cv2.addWeighted(model, gain, model, 0.0, offset), noise, gain
+            return 1.0, 0.0, noise
+        return gain, offset, noise
 
     # -- incidents ---------------------------------------------------------------------
 
@@ -400,6 +410,13 @@ class CameraPipeline:
             confidence=round(min(1.0, max(0.0, episode.confidence)), 3), started_at=episode.started_at, at=at,
             evidence=dict(episode.evidence), region=episode.region, snapshot_jpeg=snapshot, clip_mp4=clip,
         )
+
+
+def _differs(colour: numpy.ndarray, model: numpy.ndarray, threshold: float) -> numpy.ndarray:
+    """Where any colour channel differs from the model by more than ``threshold``."""
+    difference = cv2.absdiff(colour, model)
+    # numpy's max over a 3-wide last axis is 25x slower than two element-wise maxima
+    return numpy.maximum(numpy.maximum(difference[..., 0], difference[..., 1]), difference[..., 2]) > threshold
 
 
 def _label(episode: _Episode) -> str:

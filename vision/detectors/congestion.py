@@ -10,9 +10,12 @@ Per lane and frame two numbers:
   background makes a profile, and the shift that best matches the previous profile is
   the motion (a cheap 1-D optical flow that follows the traffic, not the pixels' noise).
 
-Both are smoothed and combined per carriageway (the lanes going the same way, weighted by
+A third number guards the speed: the share of the vehicles' pixels that changed within the
+last seconds (dense traffic that flows changes nearly everywhere; a jam stands).
+
+All are smoothed and combined per carriageway (the lanes going the same way, weighted by
 their area); a carriageway is jammed when occupancy ≥ ``congestion_occupancy_on`` and
-speed < ``congestion_speed_on`` have held for ``congestion_window_s``.  It clears when
+speed < ``congestion_speed_on`` (and few pixels changing) have held for ``congestion_window_s``.  It clears when
 occupancy falls below ``congestion_occupancy_off`` or the traffic moves at 1.5 times the
 "on" speed, for about ``CLEAR_HOLD_S`` — hysteresis, so that one jam is one incident.  Dense
 traffic that still moves (above the speed) is not a jam.
@@ -20,8 +23,8 @@ traffic that still moves (above the speed) is not a jam.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import cv2
@@ -34,8 +37,8 @@ from vision.geometry import metric_along
 
 BINS = 32
 MAX_SHIFT = 12  # bins per frame
-TAU_OCCUPANCY_S = 4.0
-TAU_SPEED_S = 6.0
+RECENT_S = 5.0  # occupancy, speed and change are taken over the last seconds (speed: their median)
+CHANGING_MAX = 0.75  # a jam stands: fewer of its vehicles' pixels change within seconds than in dense flow
 GAP_S = 6.0  # the jam's condition may lapse this long (stop-and-go) without restarting its window
 CLEAR_HOLD_S = 10.0
 MIN_PROFILE_STD = 2.0  # grey levels: a flatter profile has nothing to follow
@@ -53,6 +56,8 @@ class _Lane:
     profile: numpy.ndarray | None = None
     occupancy: float | None = None  # smoothed
     speed: float | None = None  # smoothed, lane lengths per second
+    changing: float | None = None  # smoothed: share of the vehicles' pixels that changed within seconds
+    recent: deque = field(default_factory=deque)  # (t, occupancy, speed or None, changing) of the last seconds
 
 
 @dataclass
@@ -63,6 +68,7 @@ class _Carriageway:
     region: tuple
     occupancy: float = 0.0
     speed: float | None = None
+    changing: float = 0.0
     held_since: float | None = None  # the jam's condition holding since (stream time)
     lapsed_at: float | None = None
     active: bool = False
@@ -75,6 +81,7 @@ class _Carriageway:
                     for lane in self.lanes if lane.speed is not None]
         total = sum(weight for weight, _ in weighted)
         self.speed = sum(weight * speed for weight, speed in weighted) / total if weighted else None
+        self.changing = sum((lane.changing or 0.0) * lane.view.area for lane in self.lanes) / max(1, area)
 
     @property
     def name(self) -> str:
@@ -126,6 +133,7 @@ class CongestionDetector:
             region=worst.region,
             evidence={
                 "occupancy": round(worst.occupancy, 3), "speed": round(worst.speed or 0.0, 4),
+                "changing": round(worst.changing, 3),
                 "lanes": ";".join(way.name for way in active), "window_s": s.congestion_window_s,
             },
         )]
@@ -147,19 +155,27 @@ class CongestionDetector:
             shift = _best_shift(lane.profile, profile)
             if shift is not None:
                 speed = abs(shift) / BINS / ctx.dt
+        present = ctx.fg_long.ravel()[lane.index]
+        changing = float(numpy.count_nonzero(present & ctx.fg_short.ravel()[lane.index])) / max(1, int(present.sum()))
+        t = ctx.frame.t
+        lane.recent.append((t, occupancy, speed, changing))
+        while lane.recent and (lane.recent[0][0] < t - RECENT_S or lane.recent[0][0] > t):
+            lane.recent.popleft()  # too old (or from before the stream's clock went back)
         moving = float(numpy.count_nonzero(ctx.motion.ravel()[lane.index])) / max(1, lane.index.size)
         if occupancy > 0.2 and moving < 0.01:
             speed = 0.0  # nothing changed at all in a full lane: it stands
         lane.profile = profile
-        lane.occupancy = _smooth(lane.occupancy, occupancy, ctx.dt, TAU_OCCUPANCY_S)
-        if speed is not None:
-            lane.speed = _smooth(lane.speed, speed, ctx.dt, TAU_SPEED_S)
+        lane.occupancy = sum(item[1] for item in lane.recent) / len(lane.recent)
+        lane.changing = sum(item[3] for item in lane.recent) / len(lane.recent)
+        speeds = [item[2] for item in lane.recent if item[2] is not None]
+        lane.speed = float(numpy.median(speeds)) if speeds else lane.speed
 
     def _decide(self, way: _Carriageway, t: float, dt: float) -> None:
         s = self.settings
         if way.speed is None:
             return
-        jammed = way.occupancy >= s.congestion_occupancy_on and way.speed < s.congestion_speed_on
+        jammed = (way.occupancy >= s.congestion_occupancy_on and way.speed < s.congestion_speed_on
+                  and way.changing < CHANGING_MAX)
         if jammed:
             if way.held_since is None:
                 way.held_since = t
@@ -199,13 +215,6 @@ def _carriageways(lanes: list[_Lane]) -> list[_Carriageway]:
         hull = cv2.convexHull(points).reshape(-1, 2)
         ways.append(_Carriageway(lanes=group, region=tuple((float(x), float(y)) for x, y in hull)))
     return ways
-
-
-def _smooth(previous: float | None, value: float, dt: float, tau: float) -> float:
-    if previous is None:
-        return value
-    alpha = 1.0 - math.exp(-dt / tau) if dt > 0 else 0.0
-    return previous + alpha * (value - previous)
 
 
 def _best_shift(before: numpy.ndarray, after: numpy.ndarray) -> float | None:

@@ -37,5 +37,5 @@ def test_moving_traffic_and_a_changing_view_raise_nothing(scene):
 
 
 def test_vehicles_standing_in_a_jam_are_the_jam_not_stopped_vehicles():
-    events = run(Scene(headway_s=0.25, jam=(20.0, 60.0)))
+    events = run(Scene(headway_s=0.25, jam=(25.0, 65.0)))
     assert {i.kind for _, i in events} == {"congestion"}
