@@ -205,3 +205,18 @@ def test_camera_status_reports_and_unknown_cameras(session, clock, world):
     assert sink.publish(incident(clock, camera="NOPE")) is None
     camera = session.scalar(select(Camera).where(Camera.code == "BMT-02"))
     assert (camera.status, camera.status_detail, camera.status_since) == ("offline", "unreachable", clock.now())
+
+
+def test_a_camera_fault_makes_the_camera_faulty_until_it_clears(session, clock, world):
+    sink, _services, _files = world
+    sink.camera_status("BMT-02", "online", "", clock.now(), fps=2.0)
+    fault = incident(clock, kind="camera_fault", subtype="covered", camera="BMT-02")
+    sink.publish(fault)
+    camera = session.scalar(select(Camera).where(Camera.code == "BMT-02"))
+    assert (camera.status, camera.status_detail) == ("faulty", "covered")
+    clock.advance(minutes=1)
+    sink.camera_status("BMT-02", "online", "", clock.now(), fps=1.9)  # frames still come: it stays faulty
+    assert (camera.status, camera.status_detail, camera.fps) == ("faulty", "covered", 1.9)
+    clock.advance(minutes=1)
+    sink.publish(Incident(**{**fault.__dict__, "state": "cleared", "at": clock.now(), "snapshot_jpeg": None}))
+    assert (camera.status, camera.status_detail, camera.status_since) == ("online", "", clock.now())

@@ -95,8 +95,13 @@ class CameraIncidents:
         return None
 
     def camera_status(self, camera: str, status: str, detail: str, at: datetime, fps: float | None = None) -> None:
-        """The runner's report of a camera's status (online, offline, faulty), its detail key and frame rate."""
+        """The runner's report of a camera's status (online, offline, faulty), its detail key and frame rate. A
+        camera that sends frames while a fault of it is still going on (covered, frozen…) stays "faulty"."""
         try:
+            if status == "online":
+                fault = self._open_fault(camera)
+                if fault is not None:
+                    status, detail = "faulty", fault
             CameraRegistry(self.session, self.clock).set_status(camera, status, detail, at, fps)
             self.session.commit()
         except CaseNotFoundError:
@@ -105,6 +110,29 @@ class CameraIncidents:
         except Exception:
             self.session.rollback()
             raise
+
+    def _open_fault(self, code: str) -> str | None:
+        """The subtype of the camera's newest camera fault not cleared yet, if any."""
+        return self.session.scalar(
+            select(CameraIncident.subtype).join(Camera, Camera.id == CameraIncident.camera_id)
+            .where(Camera.code == code, CameraIncident.kind == "camera_fault", CameraIncident.cleared_at.is_(None))
+            .order_by(CameraIncident.id.desc()).limit(1))
+
+    def _fault_status(self, camera: Camera, row: CameraIncident, at: datetime) -> None:
+        """A camera fault makes the camera "faulty" (its detail the fault) until it clears, unless the runner
+        says it is offline; when the last one clears it is online again."""
+        if row.kind != "camera_fault" or camera.status == "offline":
+            return
+        registry = CameraRegistry(self.session, self.clock)
+        if row.cleared_at is None:
+            registry.set_status(camera.code, "faulty", row.subtype or "", at)
+            return
+        self.session.flush()
+        other = self._open_fault(camera.code)
+        if other is not None:
+            registry.set_status(camera.code, "faulty", other, at)
+        elif camera.status == "faulty":
+            registry.set_status(camera.code, "online", "", at)
 
     # ------------------------------------------------------------------ one event
     def _apply(self, incident: Incident) -> Case | None:
@@ -124,6 +152,7 @@ class CameraIncidents:
             row.state, row.cleared_at = "cleared", incident.at
             if case is not None:
                 self._cleared(camera, case, row)
+            self._fault_status(camera, row, incident.at)
         return case
 
     def _camera(self, code: str) -> Camera | None:
@@ -150,6 +179,7 @@ class CameraIncidents:
         self._evidence(case, row, incident)
         if row.cleared_at is not None:
             self._cleared(camera, case, row)
+        self._fault_status(camera, row, incident.at)
         return case
 
     def _open_case_of(self, camera: Camera, kind: str) -> Case | None:

@@ -232,7 +232,7 @@ class CameraRegistry:
         camera.status_at = at
         if fps is not None and math.isfinite(fps):
             camera.fps = round(float(fps), 2)
-        elif status != "online":
+        elif status == "offline":
             camera.fps = 0.0
         return camera
 
