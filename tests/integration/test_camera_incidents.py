@@ -220,3 +220,21 @@ def test_a_camera_fault_makes_the_camera_faulty_until_it_clears(session, clock, 
     clock.advance(minutes=1)
     sink.publish(Incident(**{**fault.__dict__, "state": "cleared", "at": clock.now(), "snapshot_jpeg": None}))
     assert (camera.status, camera.status_detail, camera.status_since) == ("online", "", clock.now())
+
+
+def test_an_incident_that_cannot_open_its_case_waits_and_is_tried_again(session, clock, world):
+    from workflows.models import Category
+
+    sink, _services, _files = world
+    category = session.get(Category, "traffic_incident")
+    category.active = False  # an administrator disabled the category by mistake
+    session.commit()
+    with pytest.raises(RuntimeError, match="traffic_incident"):
+        sink.publish(incident(clock))
+    assert session.scalar(select(func.count()).select_from(Case)) == 0 and len(sink.pending) == 1
+    category.active = True  # mended in the console
+    session.commit()
+    sink.camera_status("BMT-01", "online", "", clock.now(), fps=2.0)  # the next report tries it again
+    case = session.scalar(select(Case))
+    assert case is not None and case.category_code == "traffic_incident" and sink.pending == []
+    assert session.scalar(select(Attachment.kind).where(Attachment.case_id == case.id)) == "image"

@@ -51,6 +51,8 @@ FAULT_WORDS = {"no_frames": "mất tín hiệu", "frozen": "hình đứng yên",
 EVIDENCE_LIMITS = MediaLimits(max_images=1, max_videos=1, max_image_bytes=5 * 1024 * 1024,
                               max_video_bytes=30 * 1024 * 1024)
 UPLOADER = "camera"
+MAX_ATTEMPTS = 20  # tries of an event that fails (one per later event or status report: minutes to hours)
+MAX_PENDING = 1000  # events kept waiting at most (the oldest dropped, logged)
 
 
 class CameraIncidents:
@@ -72,11 +74,41 @@ class CameraIncidents:
             def services_factory(s: Session) -> Any:
                 return make_services(s, clock, after_commit=after_commit, files=files)
         self.services = services_factory(session)
+        self.pending: list[tuple[Incident, int]] = []  # events that failed, tried again before the next one
         self.files = self.services.cases.files
 
     # ------------------------------------------------------------------ IncidentSink
     def publish(self, incident: Incident) -> Case | None:
-        """Apply one event of an incident in one transaction; the case it concerns (None for an unknown camera)."""
+        """Apply one event of an incident in one transaction; the case it concerns (None for an unknown camera).
+        An event that fails (the database away, a category missing) is kept and tried again, in order, before the
+        next event or status (MAX_ATTEMPTS times); the error is raised for the runner to log."""
+        self._retry()
+        try:
+            return self._publish(incident)
+        except Exception:
+            self._keep(incident, 1)
+            raise
+
+    def _keep(self, incident: Incident, attempts: int) -> None:
+        if attempts > MAX_ATTEMPTS:
+            log.error("incident %s (%s) dropped after %s attempts", incident.key, incident.state, MAX_ATTEMPTS)
+            return
+        if len(self.pending) >= MAX_PENDING:
+            dropped, _ = self.pending.pop(0)
+            log.error("incident %s (%s) dropped: %s events wait already", dropped.key, dropped.state, MAX_PENDING)
+        self.pending.append((incident, attempts))
+
+    def _retry(self) -> None:
+        waiting, self.pending = self.pending, []
+        for incident, attempts in waiting:
+            try:
+                self._publish(incident)
+            except Exception:  # noqa: BLE001 - kept for the next try, logged
+                log.exception("incident %s (%s) failed again (attempt %s)", incident.key, incident.state,
+                              attempts + 1)
+                self._keep(incident, attempts + 1)
+
+    def _publish(self, incident: Incident) -> Case | None:
         for attempt in (1, 2):
             try:
                 case = self._apply(incident)
@@ -97,6 +129,7 @@ class CameraIncidents:
     def camera_status(self, camera: str, status: str, detail: str, at: datetime, fps: float | None = None) -> None:
         """The runner's report of a camera's status (online, offline, faulty), its detail key and frame rate. A
         camera that sends frames while a fault of it is still going on (covered, frozen…) stays "faulty"."""
+        self._retry()
         try:
             if status == "online":
                 fault = self._open_fault(camera)
@@ -193,7 +226,7 @@ class CameraIncidents:
         title = f"{TITLE_OF[incident.kind]}: {camera.name}"
         if incident.kind == "camera_fault" and incident.subtype in FAULT_WORDS:
             title = f"{TITLE_OF[incident.kind]} ({FAULT_WORDS[incident.subtype]}): {camera.name}"
-        case = self.services.cases.open_case(IntakeRequest(
+        request = IntakeRequest(
             channel="camera", category=CATEGORY_OF[incident.kind], title=title[:255],
             admin_unit=camera.admin_unit.code, description=_description(camera), lat=camera.lat,
             lon=camera.lon, address=camera.address, priority=PRIORITY_OF[incident.kind], source="camera",
@@ -201,8 +234,14 @@ class CameraIncidents:
             process_data={"camera_kind": incident.kind, "situation": SITUATION_OF[incident.kind],
                           "camera": camera.code, "camera_name": camera.name,
                           "camera_maintainer": camera.maintainer_unit.code, "camera_subtype": incident.subtype or "",
-                          "incident_key": incident.key, "verify_note": ""}))
-        return case
+                          "incident_key": incident.key, "verify_note": ""})
+        try:
+            return self.services.cases.open_case(request)
+        except IntakeError as exc:
+            # Only reference data can be missing here (the camera's units were checked when it was saved): say which.
+            raise RuntimeError(f"camera {camera.code}: no case can be opened for its {incident.kind} ({exc}); the "
+                               f"internal category {request.category!r} and the place {request.admin_unit!r} must "
+                               "exist and be active (administration console)") from exc
 
     @staticmethod
     def _refresh(row: CameraIncident, incident: Incident) -> None:
