@@ -113,6 +113,17 @@ def world(tmp_path_factory):
         db.session.add(checked)
         db.session.commit()
         ids["kpi_upload"] = checked.id
+        import cv2  # a camera whose stream is a JPEG file: its snapshot answers at once
+        import numpy
+
+        from workflows.cameras.registry import CameraForm, CameraRegistry
+
+        picture = folder / "camera.jpg"
+        cv2.imwrite(str(picture), numpy.full((90, 160, 3), 120, numpy.uint8))
+        admin = db.session.scalar(select(User).where(User.username == "admin"))
+        ids["camera"] = CameraRegistry(db.session, FrozenClock()).create(admin, CameraForm(
+            code="MATRIX-CAM", name="Camera ma trận", name_en="Matrix camera", admin_unit="P-BUON-MA-THUOT",
+            maintainer_unit="IOC-DLK", stream_url=str(picture), read_mode="snapshot")).code
     yield app, clients, ids
     with app.app_context():
         db.engine.dispose()
@@ -311,6 +322,18 @@ ROUTES = [
     ("monitoring.upload_decide", "POST", "/monitoring/uploads/{kpi_upload}/decide", {"operator", "admin"},
      {"data": {"choice": "maybe"}}, set()),
     ("api.kpi_values", "POST", "/api/v1/kpi/values", REPORTER_PEOPLE, {"json": {"values": []}}, set()),
+    # The camera registry: the IOC's operators read it, administrators change it (an empty form answers 400; the
+    # reference view exists once the administrator took it).
+    ("cameras.index", "GET", "/cameras/", {"operator", "admin"}, {}, set()),
+    ("cameras.new", "GET", "/cameras/new", {"admin"}, {}, set()),
+    ("cameras.new", "POST", "/cameras/new", {"admin"}, {"data": {"code": ""}}, set()),
+    ("cameras.edit", "GET", "/cameras/{camera}", {"operator", "admin"}, {}, set()),
+    ("cameras.edit", "POST", "/cameras/{camera}", {"admin"}, {"data": {"name": ""}}, set()),
+    ("cameras.regions", "GET", "/cameras/{camera}/regions", {"operator", "admin"}, {}, set()),
+    ("cameras.regions_save", "POST", "/cameras/{camera}/regions", {"admin"}, {"data": {"roi": "[1"}}, set()),
+    ("cameras.snapshot", "GET", "/cameras/{camera}/snapshot.jpg", {"operator", "admin"}, {}, set()),
+    ("cameras.reference_save", "POST", "/cameras/{camera}/reference", {"admin"}, {}, set()),
+    ("cameras.reference", "GET", "/cameras/{camera}/reference.jpg", {"operator", "admin"}, {}, set()),
     # Everyone's own account page (a password change without the current password answers 400).
     ("auth.profile", "GET", "/account/profile", SIGNED, {}, set()),
     ("auth.profile", "POST", "/account/profile", SIGNED, {"data": {"current": ""}}, set()),
