@@ -156,6 +156,11 @@ class _Run:
         if not condition and t - self.last_true_t > GRACE_S:
             self._reset()
             return None
+        if self.seen >= 10 and self.held < 0.5 * self.share * self.seen:
+            # a scattering of true verdicts (a still frame now and then on a quiet night) is not a
+            # run: let a real fault start its own, instead of paying back this one's false frames
+            self._reset()
+            return None
         if condition and t - self.onset_t >= self.after_s and self.held >= self.share * self.seen:
             self.active = True
             return "raised"

@@ -168,6 +168,19 @@ def test_a_frozen_picture_is_raised_after_frozen_after_s_and_clears_when_it_move
     assert [o.subtype for _, o in seen] == ["frozen"] * len(seen)
 
 
+def test_an_encoder_repeating_frames_is_not_frozen_and_a_later_freeze_is_found_on_time(street):
+    """A camera that repeats a frame now and then (its encoder short of time): no alarm, and when the
+    picture really freezes, the wait counts from then, not from the first repeated frame."""
+    pictures, last = [], None
+    for i in range(int(300 * FPS)):
+        t = i / FPS
+        last = last if (i % 5 == 0 and last is not None) or t >= 240 else street.image(t)
+        pictures.append((t, last))
+    fault = episodes(play(FaultDetector(config()), pictures))["frozen"]
+    # (a repeat up to GRACE_S before the freeze joins its run: the wait may start that much earlier)
+    assert 236.5 <= fault["began"] <= 239.5 and 296.5 <= fault["raised"] <= 300.0
+
+
 def h264(pictures) -> list[tuple[float, numpy.ndarray]]:
     """The pictures through a real H.264 encoder and decoder (a keyframe every 2 s, as cameras send)."""
     buffer = io.BytesIO()
