@@ -10,7 +10,7 @@ import {
 
 const SVG = "http://www.w3.org/2000/svg";
 const HISTORY = 100;
-const ARROW = 0.09; // the direction arrow's length, as a share of the picture's smaller side
+const ARROW = 0.12; // the direction arrow's length, as a share of the picture's smaller side
 const STEP = 0.005; // an arrow key moves a point this much (Shift: four times as much)
 
 function svg(tag, attrs, text) {
