@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -182,7 +183,8 @@ def _form_page(template: str, values: dict[str, str], errors: dict[str, str] | N
     config = current_app.config
     camera = extra.get("camera")
     if camera is not None:
-        extra.update(status_words=STATUSES.get(camera.status, camera.status), detail=detail_words(camera.status_detail))
+        extra.update(status_words=STATUSES.get(camera.status, camera.status), detail=detail_words(camera.status_detail),
+                     fps=_fps(camera.fps))
     return render_template(
         template, values=values, errors=errors or {}, language=language, can_edit=_can_edit(),
         places=[(c.code, c.label(language)) for c in service.places()],
@@ -230,6 +232,11 @@ def _camera(code: str):
         abort(404)
 
 
+def _fps(value: float | None) -> str | None:
+    """Frames per second as the reader writes numbers (1,9 in Vietnamese), or None when unknown."""
+    return None if value is None else format_decimal(round(float(value), 1), format="#,##0.0")
+
+
 def _health() -> dict[str, dict]:
     """What the vision workers last said of each camera (Redis, through vision.runner), by code; empty when
     there is no Redis (the embedded demo) or it does not answer: the registry's own figures stand then."""
@@ -265,7 +272,7 @@ def index():
         rows.append({"line": line, "name": line.label(language),
                      "place": line.admin_unit_name_en if language == "en" else line.admin_unit_name,
                      "status": STATUSES.get(line.status, line.status), "detail": detail_words(line.status_detail),
-                     "fps": fps, "worker": live.get("worker")})
+                     "fps": _fps(fps), "worker": live.get("worker")})
     return render_template("cameras/index.html", rows=rows, can_edit=_can_edit(), read_modes=READ_MODES,
                            health_unavailable="_unavailable" in health)
 
