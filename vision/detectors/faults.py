@@ -4,10 +4,10 @@ Operators stop trusting a fault alarm that cries wolf, so every fault is a *pers
 judged against the camera's own learned normal, not against one fixed number:
 
 - **no frames**: nothing came for ``no_frames_after_s`` (the pipeline's idle path, ``idle()``).
-- **frozen**: consecutive frames identical or nearly so (mean absolute difference far below the
-  sensor noise this camera shows when live) for ``frozen_after_s``.  A live camera, even on an
-  empty road at night, has noise on every frame; a repeated frame or a re-encoded keyframe of a
-  frozen picture is one short blip that does not break the run.
+- **frozen**: the same picture again and again (mean absolute difference from the previous frame
+  below 0.05 grey levels and a fifth of the camera's live noise) for ``frozen_after_s``.  A live
+  camera, even on an empty road at night or behind a noise filter, is calm but never identical; a
+  re-encoded keyframe of a frozen picture is one short blip that does not break the run.
 - **covered**: the whole frame dark or uniform — a narrow brightness range and almost no edges,
   far below the camera's learned edge density — for ``covered_after_s``.  Night with headlights
   keeps a wide range (the lights) and edges, so it is not covered.
@@ -20,9 +20,10 @@ judged against the camera's own learned normal, not against one fixed number:
   it matches), for ``moved_after_s``; the shift is reported when the old view is found in the new.
 
 Each raised fault carries its numbers (``evidence``) and clears once its condition has been absent
-for a few seconds.  While a lens is covered, "defocused" and "moved" are not judged (a covered
-lens shows neither sharpness nor view).  All work is on the pipeline's 160-pixel-wide grey image
-(sharpness on its own unblurred one every 2 s, the view once a second): about 0.3 ms a frame.
+for a few seconds.  While a lens is covered, the others are not judged (a covered lens shows neither
+sharpness nor view, and a black picture without noise is also the same picture again).  All work
+is on the pipeline's 160-pixel-wide grey image (sharpness on its own unblurred one every 2 s, the
+view once a second): about 0.3 ms a frame.
 """
 
 from __future__ import annotations
@@ -51,9 +52,11 @@ MIN_RUN_SHARE = 0.8  # … as long as the condition held on this share of the ru
 FROZEN_RUN_SHARE = 0.6
 
 # frozen: a frame is "still" when its mean absolute difference from the previous one is below
-# STILL_SHARE of the camera's live noise (and never above STILL_MAX grey levels)
+# STILL_SHARE of the camera's live noise and below STILL_MAX grey levels: the same picture again,
+# not merely a quiet one (a covered lens, an empty road at night or a camera's noise filter leave
+# the picture calm, 0.1-0.2, but never identical; a repeated or re-sent frame differs by 0-0.01)
 STILL_SHARE = 0.2
-STILL_MAX = 0.35
+STILL_MAX = 0.05
 STILL_FLOOR = 0.02  # exactly repeated frames differ by 0; below this a frame is still whatever the noise
 
 # covered: brightness range (2nd to 98th percentile) and edge density
@@ -261,9 +264,9 @@ class FaultDetector:
         t, at = frame.t, frame.at
         if self._prev is not None and (self._prev.shape != grey.shape or t < self._prev_t):
             self.reset()  # the stream changed size (views not comparable) or its clock restarted
-        self._check_frozen(t, at, grey)
         self._check_covered(t, at, grey)
         if not (self.covered.active or self.covered.pending()):
+            self._check_frozen(t, at, grey)
             self._check_defocused(t, at, frame.image)
             self._check_moved(t, at, grey)
         else:
