@@ -23,15 +23,17 @@ import numpy
 from vision.config import CameraConfig
 from vision.detectors import FrameContext, Observation
 from vision.events import Frame
+from vision.geometry import along
 
 STATIC_MIN_S = 3.0  # pixels static this long form blobs (below: passing traffic)
 FORGET_RATE = 0.5  # seconds of static time lost per second of being passed over
 ROAD_FORGET_RATE = 4.0  # ...and per second of showing the road (or something of the road's shade passing)
 MIN_AREA = 0.0012  # a vehicle covers at least this share of the analysed image (a far car: 5x4 pixels)...
 MIN_SIDE_PX = 3  # ...and is at least this many analysis pixels across
+MIN_AREA_LANE = 0.12  # in a lane with a direction: at least this many lane widths squared (a car's half)
 MAX_AREA = 0.12  # ...and at most this share (more is the view changing, not a vehicle)
 MIN_FILL = 0.35  # blob pixels / bounding box: a vehicle is compact, noise and shake edges are not
-MIN_EDGE_GAIN = 1.3  # edges in the blob's box: current / background; a real object brings its own
+MIN_EDGE_GAIN = 1.05  # edges in the blob's box: current / background; a real object brings its own
 GHOST_EDGE_GAIN = 0.8  # fewer edges than the background has: the model remembers something gone
 KEEP_EDGE_GAIN = 1.1  # a vehicle already seen stopped is kept with fewer edges (light changes over it)
 QUEUE_CAP_S = 5.0  # static time kept in a lane standing full
@@ -54,6 +56,7 @@ class StoppedVehicleDetector:
 
     def reset(self) -> None:
         self.static: numpy.ndarray | None = None  # float32 seconds per pixel
+        self.lane_width: numpy.ndarray | None = None  # float32: the lane's width in pixels where it is
         self.stops: dict[str, _Stop] = {}
 
     def update(self, frame: Frame, ctx: FrameContext) -> list[Observation]:
@@ -103,14 +106,26 @@ class StoppedVehicleDetector:
         mask = (self.static >= STATIC_MIN_S).astype(numpy.uint8)
         if not mask.any():
             return {}
-        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, numpy.ones((3, 3), numpy.uint8))
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        # an opening by a 2x2 square (OpenCV's even kernels shift unless erosion and dilation anchor opposite):
+        # single pixels and one-pixel lines (noise, shake edges) go, a far car of 3x2 pixels stays
+        square = numpy.ones((2, 2), numpy.uint8)
+        mask = cv2.dilate(cv2.erode(mask, square, anchor=(0, 0)), square, anchor=(1, 1))
+        count, labels, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
         width, height = ctx.size
         image_area = width * height
+        if self.lane_width is None or self.lane_width.shape != ctx.grey.shape:
+            self.lane_width = _lane_widths(ctx)
         best: dict[str, tuple[float, Observation]] = {}
         for index in range(1, count):
             x, y, w, h, area = (int(v) for v in stats[index])
-            if area < MIN_AREA * image_area or area > MAX_AREA * image_area or min(w, h) < MIN_SIDE_PX:
+            # how big a vehicle is there: the lane's width where the blob is (far is small)
+            across = float(self.lane_width[min(height - 1, int(centroids[index][1])),
+                                           min(width - 1, int(centroids[index][0]))])
+            if across > 0:
+                too_small = area < max(4.0, MIN_AREA_LANE * across * across) or max(w, h) < max(2.0, 0.3 * across)
+            else:  # no lane with a direction here: the picture's share
+                too_small = area < MIN_AREA * image_area or min(w, h) < MIN_SIDE_PX
+            if too_small or area > MAX_AREA * image_area:
                 continue
             if area / (w * h) < MIN_FILL or not 0.2 <= w / h <= 5.0:
                 continue
@@ -156,6 +171,21 @@ class StoppedVehicleDetector:
             )
             best[lane.lane.name] = (still_s, observation)
         return best
+
+
+def _lane_widths(ctx: FrameContext) -> numpy.ndarray:
+    """Per pixel, the width (analysis pixels) of its lane at that point across the traffic's direction (0: none)."""
+    widths = numpy.zeros(ctx.grey.shape, numpy.float32)
+    for view in ctx.lanes:
+        dx, dy = view.lane.direction
+        if dx == 0 and dy == 0:
+            continue  # a lane without a direction has no "across"
+        position = along(view.mask, view.lane.direction)
+        band = numpy.floor(position - position.min()).astype(numpy.int64)
+        across = numpy.bincount(band).astype(numpy.float32)  # pixels per 1-pixel band along the lane
+        ys, xs = numpy.nonzero(view.mask)
+        widths[ys, xs] = numpy.maximum(widths[ys, xs], across[band])
+    return widths
 
 
 def name_still(best: dict, name: str) -> float:
