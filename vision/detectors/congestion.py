@@ -23,6 +23,7 @@ traffic that still moves (above the speed) is not a jam.
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -42,9 +43,7 @@ CHANGING_MAX = 0.75  # a jam stands: fewer of its vehicles' pixels change within
 GAP_S = 6.0  # the jam's condition may lapse this long (stop-and-go) without restarting its window
 CLEAR_HOLD_S = 10.0
 MIN_PROFILE_STD = 2.0  # grey levels: a flatter profile has nothing to follow
-_WINDOWS = numpy.arange(BINS)[None, :] + numpy.arange(2 * MAX_SHIFT + 1)[:, None]
-_OVERLAP = ((_WINDOWS >= MAX_SHIFT) & (_WINDOWS < MAX_SHIFT + BINS)).astype(numpy.float64)  # where the shift overlaps
-_OVERLAP_COUNT = _OVERLAP.sum(axis=1)
+HALVES = ((0, BINS // 2), (BINS // 2, BINS))  # equal lengths of road: about as many vehicles in each
 
 
 @dataclass
@@ -152,9 +151,13 @@ class CongestionDetector:
         profile = numpy.bincount(lane.bins, weights=difference, minlength=BINS) / lane.counts
         speed = None
         if lane.profile is not None and ctx.dt > 0:
-            shift = _best_shift(lane.profile, profile)
-            if shift is not None:
-                speed = abs(shift) / BINS / ctx.dt
+            # each half of the road by itself, then their mean: the near half's big vehicles would
+            # otherwise outweigh the far half's small ones (a queue standing near, traffic coming far)
+            shifts = [shift for half in HALVES if (shift := _best_shift(lane.profile, profile, half)) is not None]
+            if not shifts:
+                shifts = [shift] if (shift := _best_shift(lane.profile, profile)) is not None else []
+            if shifts:
+                speed = sum(abs(shift) for shift in shifts) / len(shifts) / BINS / ctx.dt
         present = ctx.fg_long.ravel()[lane.index]
         changing = float(numpy.count_nonzero(present & ctx.fg_short.ravel()[lane.index])) / max(1, int(present.sum()))
         t = ctx.frame.t
@@ -217,22 +220,25 @@ def _carriageways(lanes: list[_Lane]) -> list[_Carriageway]:
     return ways
 
 
-def _best_shift(before: numpy.ndarray, after: numpy.ndarray) -> float | None:
-    """The shift (bins, + along the lane) that best maps ``before`` onto ``after``, or None if unclear.
+def _best_shift(before: numpy.ndarray, after: numpy.ndarray, segment: tuple[int, int] = (0, BINS)) -> float | None:
+    """The shift (bins, + along the lane) that best maps ``before[segment]`` into ``after``, or None if unclear.
 
-    Normalised correlation of the two profiles at every shift up to MAX_SHIFT, on their overlap.
+    Normalised correlation of the segment with ``after`` at every shift up to MAX_SHIFT (the part of
+    ``after`` beyond the lane counts as empty), the peak refined to a fraction of a bin.
     """
-    if before.std() < MIN_PROFILE_STD or after.std() < MIN_PROFILE_STD:
+    lo, hi = segment
+    part = before[lo:hi]
+    if part.std() < MIN_PROFILE_STD or after.std() < MIN_PROFILE_STD:
         return None
     padded = numpy.zeros(BINS + 2 * MAX_SHIFT)
     padded[MAX_SHIFT:MAX_SHIFT + BINS] = after
-    windows_after = padded[_WINDOWS]  # [k][i] = after[i + k - MAX_SHIFT]: the score of shift k - MAX_SHIFT
-    sum_a = _OVERLAP @ before
+    windows, overlap, count = _windows(lo, hi)
+    windows_after = padded[windows]  # [k][i] = after[lo + i + k - MAX_SHIFT]: the score of shift k - MAX_SHIFT
+    sum_a = overlap @ part
     sum_b = windows_after.sum(axis=1)
-    sum_ab = windows_after @ before
-    sum_aa = _OVERLAP @ (before * before)
+    sum_ab = windows_after @ part
+    sum_aa = overlap @ (part * part)
     sum_bb = (windows_after * windows_after).sum(axis=1)
-    count = _OVERLAP_COUNT
     covariance = sum_ab - sum_a * sum_b / count
     variance = (sum_aa - sum_a * sum_a / count) * (sum_bb - sum_b * sum_b / count)
     scores = numpy.where(variance > 1e-9, covariance / numpy.sqrt(numpy.maximum(variance, 1e-18)), -1.0)
@@ -246,3 +252,11 @@ def _best_shift(before: numpy.ndarray, after: numpy.ndarray) -> float | None:
         if curve < 0:
             shift += 0.5 * (left - right) / curve
     return shift
+
+
+@functools.cache
+def _windows(lo: int, hi: int) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+    """Indices into the padded profile for every shift of bins lo..hi, where they overlap the lane, and how many."""
+    windows = numpy.arange(lo, hi)[None, :] + numpy.arange(2 * MAX_SHIFT + 1)[:, None]
+    overlap = ((windows >= MAX_SHIFT) & (windows < MAX_SHIFT + BINS)).astype(numpy.float64)
+    return windows, overlap, numpy.maximum(overlap.sum(axis=1), 1.0)

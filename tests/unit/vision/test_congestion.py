@@ -34,3 +34,5 @@ def test_the_profile_shift_follows_the_traffic_along_the_lane():
         after = numpy.interp(numpy.arange(BINS) - shift + 20, numpy.arange(80), road)
         assert abs(_best_shift(before, after) - shift) < 0.3
     assert _best_shift(numpy.zeros(BINS), before) is None  # an empty lane has nothing to follow
+    far = numpy.interp(numpy.arange(BINS) - 3.0 + 20, numpy.arange(80), road)
+    assert abs(_best_shift(before, far, (BINS // 2, BINS)) - 3.0) < 0.3  # one half of the lane by itself
