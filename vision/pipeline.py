@@ -87,6 +87,59 @@ class _Evidence:
         return self.recorder.clip_for(started, region=region, label=label, partial=partial)
 
 
+class _ModelCheck:
+    """The operator's optional ONNX detector (vision/onnx_detector.py), asked once before a traffic incident
+    is raised: does it see an object where the background models do? Off unless ``detector_model`` is set.
+
+    Its answer goes into the evidence (``model_score``, ``model_objects``) and into the confidence: nothing
+    seen there lowers it by a third, so that below ``min_confidence`` the incident waits (the model is
+    asked again at most every ``RECHECK_S``). A model that cannot be used is said in the evidence
+    (``model`` = its reason) and the detectors go on without it.
+    """
+
+    RECHECK_S = 10.0
+    KINDS = ("stopped_vehicle", "congestion")
+
+    def __init__(self, settings: DetectionSettings):
+        self.detector = None
+        self.problem: str | None = None
+        self.asked: dict[tuple[str, str | None], tuple[float, float, dict]] = {}
+        if settings.detector_model:
+            from vision.onnx_detector import OnnxDetectorError, load_detector
+
+            try:
+                self.detector = load_detector(settings)
+            except OnnxDetectorError as error:
+                self.problem = error.reason
+
+    def check(self, observation: Observation, frame: Frame | None, t: float) -> None:
+        """Adjust the observation (confidence, evidence) by what the model sees in its region."""
+        if observation.kind not in self.KINDS or frame is None:
+            return
+        if self.problem:
+            observation.evidence["model"] = self.problem
+            return
+        if self.detector is None:
+            return
+        slot = (observation.kind, observation.subtype)
+        asked = self.asked.get(slot)
+        if asked is None or t - asked[0] >= self.RECHECK_S or t < asked[0]:
+            found = [d for d in self.detector.detect(frame.image) if _overlaps(d.box, observation.region)]
+            factor = 1.0 if found else 2.0 / 3.0
+            evidence = {"model_score": max((d.score for d in found), default=0.0), "model_objects": len(found)}
+            asked = self.asked[slot] = (t, factor, evidence)
+        observation.confidence *= asked[1]
+        observation.evidence.update(asked[2])
+
+
+def _overlaps(box, region) -> bool:
+    if region is None:
+        return True
+    xs, ys = [p[0] for p in region], [p[1] for p in region]
+    x0, y0, x1, y1 = box
+    return x0 < max(xs) and min(xs) < x1 and y0 < max(ys) and min(ys) < y1
+
+
 def default_detectors(config: CameraConfig) -> list[Detector]:
     """The detectors a camera's settings switch on; each takes the CameraConfig."""
     from vision.detectors.congestion import CongestionDetector
@@ -156,6 +209,7 @@ class CameraPipeline:
         self.width = width
         self.detectors = default_detectors(config) if detectors is None else detectors
         self.evidence = _Evidence(self.settings)
+        self.model = _ModelCheck(self.settings)
         self._models: _Models | None = None
         self._episodes: dict[tuple[str, str | None], _Episode] = {}
         self._cleared_t: dict[tuple[str, str | None], float] = {}
@@ -354,6 +408,8 @@ class CameraPipeline:
         for observation in observations:
             slot = (observation.kind, observation.subtype)
             reported.add(slot)
+            if observation.active and slot not in self._episodes:
+                self.model.check(observation, frame, t)  # only before raising: the model is slow
             if not observation.active or observation.confidence < settings.min_confidence:
                 continue
             if slot not in seen or observation.confidence > seen[slot].confidence:

@@ -148,3 +148,31 @@ def test_a_camera_config_round_trips_and_refuses_bad_regions():
                           "direction must not be zero")):
         with pytest.raises(ValueError, match=message):
             CameraConfig.from_dict({**data, **bad})
+
+
+def test_an_operators_model_is_asked_before_a_traffic_incident_is_raised(tmp_path):
+    # the test model (vision/onnx_detector.py's tests) finds one box (0.25, 0.5)-(0.75, 1.0) scored by brightness
+    pytest.importorskip("onnxruntime")
+    rows_model = pytest.importorskip("tests.unit.vision.test_onnx_detector")._rows_model
+    path = rows_model(tmp_path)
+
+    def raised(brightness, region, confidence=0.9, model=path):
+        detector = Scripted(spans=[(0, 100)], confidence=confidence)
+        detector._see = lambda at, t: Observation("stopped_vehicle", "L1", True, detector.confidence, at, {}, region)
+        config = CameraConfig(code="CAM-T", url="file:///dev/null",
+                              settings=DetectionSettings(detector_model=model, clip_after_s=0.0))
+        pipeline = CameraPipeline(config, detectors=[detector])
+        image = numpy.full((36, 64, 3), brightness, numpy.uint8)
+        return [i for frame in frames(5) for i in pipeline.process(Frame(frame.t, frame.at, image))]
+
+    inside = ((0.4, 0.6), (0.6, 0.6), (0.6, 0.9), (0.4, 0.9))
+    (seen,) = raised(255, inside)
+    assert seen.evidence["model_objects"] == 1 and seen.evidence["model_score"] == pytest.approx(1.0)
+    assert seen.confidence == pytest.approx(0.9)
+    # the model sees nothing there: a third less sure, and below min_confidence (0.5) it waits
+    (unseen,) = raised(255, ((0.0, 0.0), (0.2, 0.0), (0.2, 0.2)))
+    assert unseen.evidence["model_objects"] == 0 and unseen.confidence == pytest.approx(0.6)
+    assert raised(30, inside, confidence=0.7) == []
+    # a model that cannot be used: said in the evidence, the detectors go on
+    (anyway,) = raised(255, inside, model=str(tmp_path / "absent.onnx"))
+    assert anyway.evidence["model"] == "unreadable" and anyway.confidence == pytest.approx(0.9)
