@@ -207,6 +207,7 @@ class FaultDetector:
         self._runs = (self.frozen, self.covered, self.defocused, self.moved)
         self._prev: numpy.ndarray | None = None
         self._prev_t = 0.0
+        self._still_now = False
         self._prev_at: datetime | None = None
         self._noise = _Baseline()
         self._edges = _Baseline()
@@ -246,6 +247,18 @@ class FaultDetector:
             evidence["last_frame_at"] = self._last_frame_at.isoformat()
         return [Observation(KIND, "no_frames", True, 1.0, since, evidence)]
 
+    @property
+    def still_for_s(self) -> float:
+        """How long the picture has been the same picture (a frozen run, raised or not yet), else 0.
+
+        Traffic detectors should not judge a picture that does not change: a car in a frozen
+        picture stands still for as long as the picture does (the pipeline skips them past a few
+        seconds of this)."""
+        run = self.frozen
+        if not self._still_now or run.onset_t is None or run.held < run.share * run.seen:
+            return 0.0
+        return run.last_true_t - run.onset_t
+
     def update(self, frame: Frame, ctx: FrameContext | None = None) -> list[Observation]:
         """Judge this frame; one observation per fault that is raised, still on, or just cleared."""
         if not self.enabled:
@@ -271,6 +284,7 @@ class FaultDetector:
             self._check_moved(t, at, grey)
         else:
             self._view_t = t  # the averaged view keeps its pre-cover state
+            self._still_now = False
         self._prev, self._prev_t, self._prev_at = grey, t, at
 
         for run in self._runs:
@@ -303,7 +317,7 @@ class FaultDetector:
         diff = float(cv2.absdiff(grey, self._prev).mean())
         noise = self._noise.value
         limit = STILL_MAX if noise is None else min(STILL_MAX, STILL_SHARE * noise)
-        still = diff <= max(STILL_FLOOR, limit)
+        still = self._still_now = diff <= max(STILL_FLOOR, limit)
         if not still:
             self._noise.add(t, diff)
         evidence = {

@@ -167,6 +167,14 @@ def test_a_frozen_picture_is_raised_after_frozen_after_s_and_clears_when_it_move
     assert fault["evidence"]["seconds"] >= 60 and fault["confidence"] >= 0.9
     assert 120.0 < fault["cleared"] <= 125.0
     assert [o.subtype for _, o in seen] == ["frozen"] * len(seen)
+    # how long the picture has been the same, for the pipeline to hold the traffic detectors
+    detector = FaultDetector(config())
+    play(detector, seconds(20, street.image))
+    assert detector.still_for_s == 0.0
+    play(detector, seconds(10, lambda t: still, 20))
+    assert detector.still_for_s == pytest.approx(10.0, abs=0.6)
+    play(detector, seconds(3, street.image, 30))
+    assert detector.still_for_s == 0.0
 
 
 def test_a_calm_picture_is_not_a_frozen_one(street):
