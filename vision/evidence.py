@@ -220,7 +220,7 @@ def mark(image: numpy.ndarray, region: Sequence[Point] | None, label: str | None
     """
     h, w = image.shape[:2]
     thickness = max(2, round(w / 320))  # 2 px at least: a 1 px red line fades in yuv420p
-    anchor = (4, 4)
+    anchor = (4, 0)
     if region:
         points = numpy.array([[round(x * (w - 1)), round(y * (h - 1))] for x, y in region], numpy.int32)
         cv2.polylines(image, [points], True, _SHADOW, thickness + 2, cv2.LINE_AA)
@@ -232,6 +232,8 @@ def mark(image: numpy.ndarray, region: Sequence[Point] | None, label: str | None
     stroke = max(1, round(w / 640))
     (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, stroke)
     x = min(max(0, anchor[0]), max(0, w - tw - 4))
+    if not region:  # the whole picture: bottom left, clear of the clock cameras print at the top
+        anchor = (x, h)
     y = anchor[1] - th - base - 4 if anchor[1] - th - base - 4 >= 0 else anchor[1] + 2
     y = min(max(0, y), max(0, h - th - base - 4))
     cv2.rectangle(image, (x, y), (x + tw + 4, y + th + base + 4), _OUTLINE, -1)

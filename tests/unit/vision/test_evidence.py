@@ -81,6 +81,11 @@ def test_a_snapshot_marks_the_region_and_never_draws_on_the_frame():
     assert red[100:134, 240:400].sum() > 200
     plain = cv2.imdecode(numpy.frombuffer(recorder().snapshot(original), numpy.uint8), cv2.IMREAD_COLOR)
     assert not ((plain[:, :, 2] > 180) & (plain[:, :, 1] < 80)).any()
+    # a fault of the whole picture: no outline, the label at the bottom left, clear of a camera's clock at the top
+    whole = cv2.imdecode(numpy.frombuffer(recorder().snapshot(original, None, "camera_fault frozen"), numpy.uint8),
+                         cv2.IMREAD_COLOR)
+    red = (whole[:, :, 2] > 180) & (whole[:, :, 1] < 80) & (whole[:, :, 0] < 80)
+    assert red[500:, :300].sum() > 2000 and not red[:480].any() and not red[:, 480:].any()
 
 
 def test_the_clip_spans_before_and_after_the_moment_and_plays_in_browsers():
