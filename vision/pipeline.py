@@ -198,6 +198,7 @@ class _Models:
     warm: bool = False
     fg_long: numpy.ndarray | None = None
     gain: float = 1.0
+    offset: float = 0.0
 
 
 class CameraPipeline:
@@ -293,11 +294,12 @@ class CameraPipeline:
         keep = ~models.fg_long.ravel()[models.samples] if models.fg_long is not None else None
         gain, offset, noise = self._photometric(long_grey, flat, keep, models.samples)
         # the view changed as a whole since the previous frame: what differs says nothing of objects
-        ctx.unstable = (abs(gain - models.gain) > 0.08 or abs(ctx.brightness_jump) > 12.0
-                        or (shift is not None and math.hypot(*shift) > 1.0))
-        if abs(gain - models.gain) > 0.08:
+        # (measured where the lighting is fitted: a bus coming near changes the ROI's brightness, not the light)
+        light_jump = abs(gain - models.gain) > 0.08 or abs(offset - models.offset) > 10.0
+        ctx.unstable = light_jump or (shift is not None and math.hypot(*shift) > 1.0)
+        if light_jump:
             models.short[:] = colour  # a lighting jump: the short-term model starts from the new light
-        models.gain = gain
+        models.gain, models.offset = gain, offset
         threshold = max(THRESHOLD_FLOOR, 4.0 * noise)
         long_ref = models.long if gain == 1.0 and offset == 0.0 else cv2.addWeighted(
             models.long, gain, models.long, 0.0, offset)
@@ -332,7 +334,7 @@ class CameraPipeline:
         height, width = image.shape[:2]
         size = analysis_size(width, height, self.width)
         roi, lanes = lane_views(self.config, size)
-        step = 3
+        step = 4
         grid = numpy.zeros(roi.shape, bool)
         grid[1::step, 1::step] = True
         roi_samples = numpy.flatnonzero(grid & (roi > 0))
