@@ -26,11 +26,11 @@ from vision.events import Frame
 from vision.geometry import along
 
 STATIC_MIN_S = 3.0  # pixels static this long form blobs (below: passing traffic)
-FORGET_RATE = 0.5  # seconds of static time lost per second of being passed over
+FORGET_RATE = 1.0  # seconds of static time lost per second of being passed over
 ROAD_FORGET_RATE = 4.0  # ...and per second of showing the road (or something of the road's shade passing)
 MIN_AREA = 0.0012  # a vehicle covers at least this share of the analysed image (a far car: 5x4 pixels)...
 MIN_SIDE_PX = 3  # ...and is at least this many analysis pixels across
-MIN_AREA_LANE = 0.12  # in a lane with a direction: at least this many lane widths squared (a car's half)
+MIN_AREA_LANE = 0.25  # in a lane with a direction: at least this many lane widths squared (a car: 0.3-1.1)
 MAX_AREA = 0.12  # ...and at most this share (more is the view changing, not a vehicle)
 MIN_FILL = 0.35  # blob pixels / bounding box: a vehicle is compact, noise and shake edges are not
 MIN_EDGE_GAIN = 1.05  # edges in the blob's box: current / background; a real object brings its own
@@ -165,6 +165,7 @@ class StoppedVehicleDetector:
                 started_at=frame.at, region=ctx.normalise_box(x, y, w, h),
                 evidence={
                     "still_seconds": round(still_s, 1), "area_share": round(area / lane.area, 3),
+                    "size_in_lane": round(area / across / across, 2) if across > 0 else -1,
                     "edge_gain": round(edge_gain, 2), "lane_density": round(density, 3),
                     "lane": lane.lane.name or "-",
                 },
