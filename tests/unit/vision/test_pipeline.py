@@ -176,3 +176,29 @@ def test_an_operators_model_is_asked_before_a_traffic_incident_is_raised(tmp_pat
     # a model that cannot be used: said in the evidence, the detectors go on
     (anyway,) = raised(255, inside, model=str(tmp_path / "absent.onnx"))
     assert anyway.evidence["model"] == "unreadable" and anyway.confidence == pytest.approx(0.9)
+
+
+def test_the_clip_comes_once_its_post_roll_is_recorded_and_is_never_lost():
+    # vision/evidence.py's recorder: the clip spans clip_before_s before to clip_after_s after the start
+    config = CameraConfig(code="CAM-T", url="file:///dev/null",
+                          settings=DetectionSettings(clip_before_s=2.0, clip_after_s=3.0, cooldown_s=0.0))
+
+    def play(spans, started_before_s):
+        detector = Scripted(spans=spans)
+        detector._see = lambda at, t: Observation("congestion", None, True, 0.9,
+                                                  at - timedelta(seconds=started_before_s), {}, None)
+        pipeline = CameraPipeline(config, detectors=[detector])
+        return [(frame.t, i) for frame in frames(30) for i in pipeline.process(frame)]
+
+    # began 5 s before it is raised: the post-roll is there already, the clip comes with "raised"
+    events = play([(10, 20)], started_before_s=5.0)
+    assert [(t, i.state, i.clip_mp4 is not None) for t, i in events] == [(10.0, "raised", True), (20.0, "cleared", False)]
+    assert events[0][1].clip_mp4[4:8] == b"ftyp" and events[0][1].snapshot_jpeg[:2] == b"\xff\xd8"
+    # began when raised: the clip comes with the first "updated" 3 s later
+    events = play([(10, 20)], started_before_s=0.0)
+    assert [(t, i.state, i.clip_mp4 is not None) for t, i in events] == [
+        (10.0, "raised", False), (13.0, "updated", True), (20.0, "cleared", False)]
+    # gone before its post-roll: "cleared" waits for it and brings the clip
+    events = play([(10, 11)], started_before_s=0.0)
+    assert [(t, i.state, i.clip_mp4 is not None) for t, i in events] == [(10.0, "raised", False), (13.0, "cleared", True)]
+    assert events[1][1].at == START + timedelta(seconds=11)  # cleared as of when it ended
