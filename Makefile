@@ -56,12 +56,15 @@ translations: $(STAMP)
 demo: install
 	$(BIN)/ioc demo
 
-# The whole suite: unit, integration (SQLite and PostgreSQL), Celery worker, crash tests.
+# The whole suite: unit, integration (SQLite and PostgreSQL), Celery worker, crash tests; in TEST_WORKERS
+# processes (pytest-xdist, a test file per process at a time; each process has its own PostgreSQL
+# database and its own Redis databases).
+TEST_WORKERS ?= 2
 test: install browser
 	bash .ci/services
 	$(BIN)/ruff check .
 	cd webapp && npm test --silent
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .

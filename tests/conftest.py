@@ -19,7 +19,11 @@ BPMN_DIR = ROOT / "bpmn"
 DATA_DIR = Path(__file__).parent / "data"
 # The real PostgreSQL server of the machine; tests create and drop their own database on it.
 POSTGRES_ADMIN_URL = os.environ.get("IOC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("IOC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Under pytest-xdist each worker takes its own pair of Redis databases (15/14, 13/12, …): tests that flush
+# the broker's database or read the vision leases never see another worker's keys.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+WORKER_INDEX = int(_WORKER[2:]) if _WORKER[2:].isdigit() else 0
+REDIS_URL = os.environ.get("IOC_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - 2 * WORKER_INDEX}")
 
 
 def _all_models():

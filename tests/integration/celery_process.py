@@ -9,8 +9,10 @@ import sys
 import uuid
 from pathlib import Path
 
+from tests.conftest import WORKER_INDEX
+
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_TEST_URL = "redis://127.0.0.1:6379/14"
+REDIS_TEST_URL = f"redis://127.0.0.1:6379/{14 - 2 * WORKER_INDEX}"  # the broker: beside this worker's REDIS_URL
 
 
 def flush_redis() -> None:
