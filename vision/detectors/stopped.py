@@ -37,6 +37,7 @@ MIN_EDGE_GAIN = 1.05  # edges in the blob's box: current / background; a real ob
 GHOST_EDGE_GAIN = 0.8  # fewer edges than the background has: the model remembers something gone
 KEEP_EDGE_GAIN = 1.1  # a vehicle already seen stopped is kept with fewer edges (light changes over it)
 QUEUE_CAP_S = 5.0  # static time kept in a lane standing full
+QUEUE_OTHERS = 0.05  # ...with still things other than the candidate over this share of the lane
 GONE_AFTER_S = 5.0  # a stopped vehicle not seen this long has left
 
 
@@ -97,9 +98,6 @@ class StoppedVehicleDetector:
         static[passed] -= FORGET_RATE * ctx.dt
         static[~ctx.fg_long] -= ROAD_FORGET_RATE * ctx.dt
         numpy.maximum(static, 0.0, out=static)
-        for view in ctx.lanes:  # in a standing queue nobody is "the" stopped vehicle: time counts after it
-            if view.lane.name in ctx.queued_lanes:
-                numpy.minimum(static, QUEUE_CAP_S, out=static, where=view.mask > 0)
 
     def _candidates(self, ctx: FrameContext, frame: Frame) -> dict[str, tuple[float, Observation]]:
         """Per lane, the vehicle-like static blob that has stood longest: (still seconds, observation)."""
@@ -134,6 +132,14 @@ class StoppedVehicleDetector:
             inside = int(numpy.count_nonzero(lane.mask[y:y + h, x:x + w][blob]))
             if inside < 0.5 * area:
                 continue  # mostly outside every lane: the roadside
+            # a lane standing full with other still things than this one is a queue: nobody in it is "the"
+            # stopped vehicle, and their time counts only after it (a car alone with its lights on at night
+            # fills its lane with light, but stands alone)
+            others_still = int(numpy.count_nonzero(mask[lane.mask > 0])) - inside
+            queued = lane.lane.name in ctx.queued_lanes and others_still >= QUEUE_OTHERS * lane.area
+            if queued:
+                numpy.minimum(self.static, QUEUE_CAP_S, out=self.static, where=lane.mask > 0)
+                continue
             if numpy.count_nonzero(ctx.fg_short[y:y + h, x:x + w][blob]) > 0.3 * area:
                 continue  # something passes in front of it now: judge it when it shows again
             if numpy.count_nonzero(ctx.fg_long[y:y + h, x:x + w][blob]) < 0.5 * area:
@@ -142,8 +148,7 @@ class StoppedVehicleDetector:
             if name_still(best, lane.lane.name) >= still_s:
                 continue
             edge_gain = _edge_gain(ctx, x, y, w, h)
-            queued = lane.lane.name in ctx.queued_lanes
-            if edge_gain < GHOST_EDGE_GAIN and not queued and still_s >= self.settings.stopped_after_s / 2:
+            if edge_gain < GHOST_EDGE_GAIN and still_s >= self.settings.stopped_after_s / 2:
                 # fewer edges now than the model has: a ghost of something that left (or was there when the
                 # model started): learn the road there
                 region = numpy.zeros(ctx.grey.shape, numpy.uint8)
@@ -156,7 +161,7 @@ class StoppedVehicleDetector:
                 continue  # no edges of its own: a change of light, a shadow
             others = int(numpy.count_nonzero(ctx.fg_long[lane.mask > 0])) - inside
             density = max(0, others) / lane.area
-            if lane.lane.name in ctx.queued_lanes or density >= self.settings.congestion_occupancy_off:
+            if density >= self.settings.congestion_occupancy_off:
                 continue  # the lane is full and standing: a jam (or a queue), not one vehicle
             fill = area / (w * h)
             confidence = 0.55 + 0.25 * min(1.0, (edge_gain - MIN_EDGE_GAIN) / 1.5) + 0.2 * min(1.0, fill / 0.8)
