@@ -6,12 +6,22 @@ dies stops renewing; its leases expire and the other workers take its cameras on
 next round.  Each worker announces itself with ``ioc:vision:health:<worker>`` (same time
 to live), so every worker can count the live ones and take no more than its fair share:
 ``ceil(cameras / live workers) + slack``.
+
+The runner reaches leases and health through a store: ``RedisStore`` (the keys above, shared by
+every worker) or ``LocalStore`` (this process's memory: the embedded demo's server watches the
+cameras in a thread without Redis; one worker, nothing shared).  Both give the same leases
+interface (``holders``, ``acquire``, ``renew``, ``release``, ``live_workers``) and the same
+health report (``read()``, as ``vision.runner.read_health``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import os
+import socket
+import threading
+import time
 from collections.abc import Iterable
 
 LEASE_PREFIX = "ioc:vision:lease:"
@@ -95,3 +105,159 @@ class Leases:
         """The workers whose health key has not expired (this one included once it has announced itself)."""
         return sorted(_text(key)[len(HEALTH_PREFIX):] for key in self.redis.scan_iter(match=HEALTH_PREFIX + "*",
                                                                                         count=500))
+
+
+def _camera_row(row: dict) -> dict:
+    """A camera's health as the pages read it, from the fields a worker wrote (str or typed)."""
+    return {"worker": row.get("worker"), "status": row.get("status"), "detail": row.get("detail") or "",
+            "fps": float(row.get("fps") or 0), "frames": int(row.get("frames") or 0),
+            "attempts": int(row.get("attempts") or 0), "last_frame_at": row.get("last_frame_at") or None}
+
+
+def _worker_row(row: dict) -> dict:
+    return {"worker": row.get("worker"), "host": row.get("host"), "pid": int(row.get("pid") or 0),
+            "started_at": row.get("started_at"), "at": row.get("at"), "cameras": int(row.get("cameras") or 0),
+            "quota": int(row.get("quota") or 0)}
+
+
+def _report(workers: list[dict], cameras: dict[str, dict]) -> dict:
+    workers = sorted(workers, key=lambda w: w["worker"] or "")
+    return {"workers": workers, "cameras": dict(sorted(cameras.items())), "workers_alive": len(workers),
+            "cameras_leased": len(cameras)}
+
+
+class RedisStore:
+    """Leases and health in Redis, shared by every worker (``ioc vision`` on any number of machines)."""
+
+    def __init__(self, redis):
+        self.redis = redis
+
+    def leases(self, worker_id: str, ttl_ms: int) -> Leases:
+        return Leases(self.redis, worker_id, ttl_ms)
+
+    def announce(self, worker_id: str, fields: dict, ttl_ms: int) -> None:
+        key = HEALTH_PREFIX + worker_id
+        pipe = self.redis.pipeline()
+        pipe.hset(key, mapping={"host": socket.gethostname(), "pid": os.getpid(), **fields, "worker": worker_id})
+        pipe.pexpire(key, ttl_ms)
+        pipe.execute()
+
+    def put_cameras(self, rows: dict[str, dict], ttl_ms: int) -> None:
+        if not rows:
+            return
+        pipe = self.redis.pipeline()
+        for code, fields in rows.items():
+            pipe.hset(CAMERA_PREFIX + code, mapping=fields)
+            pipe.pexpire(CAMERA_PREFIX + code, ttl_ms)
+        pipe.execute()
+
+    def forget_camera(self, code: str) -> None:
+        self.redis.delete(CAMERA_PREFIX + code)
+
+    def forget_worker(self, worker_id: str) -> None:
+        self.redis.delete(HEALTH_PREFIX + worker_id)
+
+    def read(self) -> dict:
+        """{"workers": [...], "cameras": {code: {...}}, "workers_alive", "cameras_leased"}; every key has a
+        time to live, so a dead worker and its cameras vanish from here within seconds."""
+        redis = self.redis
+        worker_keys = list(redis.scan_iter(match=HEALTH_PREFIX + "*", count=500))
+        camera_keys = list(redis.scan_iter(match=CAMERA_PREFIX + "*", count=1000))
+        pipe = redis.pipeline()
+        for key in worker_keys + camera_keys:
+            pipe.hgetall(key)
+        rows = pipe.execute() if worker_keys or camera_keys else []
+        workers = [_worker_row({_text(k): _text(v) for k, v in row.items()})
+                   for row in rows[:len(worker_keys)] if row]
+        cameras = {_text(key)[len(CAMERA_PREFIX):]: _camera_row({_text(k): _text(v) for k, v in row.items()})
+                   for key, row in zip(camera_keys, rows[len(worker_keys):], strict=True) if row}
+        return _report(workers, cameras)
+
+
+class LocalStore:
+    """Leases and health in this process's memory, with the same times to live as in Redis: the web server's
+    vision thread when no Redis is configured (the embedded demo). Thread-safe; pages read ``read()``."""
+
+    def __init__(self, monotonic=time.monotonic):
+        self.monotonic = monotonic
+        self.lock = threading.Lock()
+        self.held: dict[str, tuple[str, float]] = {}  # camera code -> (worker, expires)
+        self.workers: dict[str, tuple[dict, float]] = {}
+        self.cameras: dict[str, tuple[dict, float]] = {}
+
+    def leases(self, worker_id: str, ttl_ms: int) -> LocalLeases:
+        return LocalLeases(self, worker_id, ttl_ms)
+
+    def _live(self, table: dict) -> dict:
+        """The unexpired entries of a table (the expired ones dropped); call under the lock."""
+        now = self.monotonic()
+        for key in [k for k, (_v, expires) in table.items() if expires <= now]:
+            del table[key]
+        return {k: v for k, (v, _expires) in table.items()}
+
+    def announce(self, worker_id: str, fields: dict, ttl_ms: int) -> None:
+        with self.lock:
+            self.workers[worker_id] = ({"host": socket.gethostname(), "pid": os.getpid(), **fields,
+                                        "worker": worker_id}, self.monotonic() + ttl_ms / 1000)
+
+    def put_cameras(self, rows: dict[str, dict], ttl_ms: int) -> None:
+        with self.lock:
+            expires = self.monotonic() + ttl_ms / 1000
+            for code, fields in rows.items():
+                self.cameras[code] = (dict(fields), expires)
+
+    def forget_camera(self, code: str) -> None:
+        with self.lock:
+            self.cameras.pop(code, None)
+
+    def forget_worker(self, worker_id: str) -> None:
+        with self.lock:
+            self.workers.pop(worker_id, None)
+
+    def read(self) -> dict:
+        with self.lock:
+            workers = [_worker_row(row) for row in self._live(self.workers).values()]
+            cameras = {code: _camera_row(row) for code, row in self._live(self.cameras).items()}
+        return _report(workers, cameras)
+
+
+class LocalLeases:
+    """``Leases`` over a LocalStore: the same calls and answers, in memory."""
+
+    def __init__(self, store: LocalStore, worker_id: str, ttl_ms: int = 6000):
+        self.store = store
+        self.worker_id = worker_id
+        self.ttl_ms = int(ttl_ms)
+
+    def holders(self, codes: list[str]) -> dict[str, str | None]:
+        with self.store.lock:
+            held = self.store._live(self.store.held)
+        return {code: held.get(code) for code in codes}
+
+    def acquire(self, code: str) -> bool:
+        with self.store.lock:
+            if self.store._live(self.store.held).get(code) is not None:
+                return False
+            self.store.held[code] = (self.worker_id, self.store.monotonic() + self.ttl_ms / 1000)
+            return True
+
+    def renew(self, codes: Iterable[str]) -> set[str]:
+        with self.store.lock:
+            held = self.store._live(self.store.held)
+            expires = self.store.monotonic() + self.ttl_ms / 1000
+            mine = {code for code in codes if held.get(code) == self.worker_id}
+            for code in mine:
+                self.store.held[code] = (self.worker_id, expires)
+            return mine
+
+    def release(self, codes: Iterable[str]) -> int:
+        with self.store.lock:
+            held = self.store._live(self.store.held)
+            mine = [code for code in codes if held.get(code) == self.worker_id]
+            for code in mine:
+                del self.store.held[code]
+            return len(mine)
+
+    def live_workers(self) -> list[str]:
+        with self.store.lock:
+            return sorted(self.store._live(self.store.workers))

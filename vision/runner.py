@@ -10,6 +10,9 @@ The main thread does everything that is not thread-safe or not per camera: it re
 and takes leases, reads the camera list (CameraLister) and calls the IncidentSink —
 both are the registry's (workflows/cameras), which hold a database session — and it
 writes the health keys that /healthz and the cameras page read (read_health).
+
+Leases and health go through a store (vision/leases.py): Redis, shared by every worker, or the
+process's memory (LocalStore: the web server's own vision thread in the embedded demo).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from typing import Any, Protocol
 from engine.clock import SYSTEM_CLOCK, Clock
 from vision.config import CameraConfig
 from vision.events import Frame, Incident, IncidentSink
-from vision.leases import CAMERA_PREFIX, HEALTH_PREFIX, Leases, fair_share, preference
+from vision.leases import RedisStore, fair_share, preference
 from vision.sources import SourceError, open_source
 
 log = logging.getLogger("ioc.vision")
@@ -199,7 +202,8 @@ def _default_pipeline(config: CameraConfig):
 class Runner:
     """The `ioc vision` loop of one worker."""
 
-    def __init__(self, lister: CameraLister, sink: IncidentSink, redis, *, worker_id: str | None = None,
+    def __init__(self, lister: CameraLister, sink: IncidentSink, redis=None, *, store=None,
+                 worker_id: str | None = None,
                  clock: Clock = SYSTEM_CLOCK, max_cameras: int | None = None, slack: int = 1,
                  lease_ttl_ms: int = LEASE_TTL_MS, tick_s: float = TICK_S, list_refresh_s: float = LIST_REFRESH_S,
                  realtime: bool = True, backoff_base_s: float = BACKOFF_BASE_S, backoff_max_s: float = BACKOFF_MAX_S,
@@ -207,12 +211,15 @@ class Runner:
                  opener: Callable[[CameraConfig], Any] | None = None, once: bool = False):
         self.lister = lister
         self.sink = sink
+        if store is None and redis is None:
+            raise ValueError("the runner needs a store of leases and health: redis= or store=")
         self.redis = redis
+        self.store = store if store is not None else RedisStore(redis)
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}"
         self.clock = clock
         self.max_cameras = max_cameras
         self.slack = slack
-        self.leases = Leases(redis, self.worker_id, lease_ttl_ms)
+        self.leases = self.store.leases(self.worker_id, lease_ttl_ms)
         self.tick_s = tick_s
         self.renew_s = max(tick_s, lease_ttl_ms / 1000 / 3)
         self.list_refresh_s = list_refresh_s
@@ -386,7 +393,7 @@ class Runner:
             if release:
                 try:
                     self.leases.release([code])
-                    self.redis.delete(CAMERA_PREFIX + code)
+                    self.store.forget_camera(code)
                 except Exception as exc:  # noqa: BLE001 - it expires anyway
                     log.warning("vision worker %s: lease of %s not released: %s", self.worker_id, code, exc)
 
@@ -409,28 +416,21 @@ class Runner:
 
     # -- health -----------------------------------------------------------------------------------------------
     def _announce(self) -> None:
-        key = HEALTH_PREFIX + self.worker_id
-        pipe = self.redis.pipeline()
-        pipe.hset(key, mapping={"worker": self.worker_id, "host": socket.gethostname(), "pid": os.getpid(),
-                                "started_at": self.started_at.isoformat(), "at": self.clock.now().isoformat(),
-                                "cameras": len(self.workers), "quota": self.quota})
-        pipe.pexpire(key, self.leases.ttl_ms)
-        pipe.execute()
+        self.store.announce(self.worker_id, {"started_at": self.started_at.isoformat(),
+                                             "at": self.clock.now().isoformat(), "cameras": len(self.workers),
+                                             "quota": self.quota}, self.leases.ttl_ms)
 
     def _write_health(self) -> None:
-        pipe = self.redis.pipeline()
+        rows = {}
         now = time.monotonic()
         for code, worker in self.workers.items():
-            key = CAMERA_PREFIX + code
             fps = worker.fps()
-            pipe.hset(key, mapping={"worker": self.worker_id, "status": worker.status, "detail": worker.detail,
-                                    "fps": fps, "frames": worker.frames, "attempts": worker.attempts,
-                                    "last_frame_at": worker.last_frame_at.isoformat() if worker.last_frame_at
-                                    else ""})
-            pipe.pexpire(key, self.leases.ttl_ms)
+            rows[code] = {"worker": self.worker_id, "status": worker.status, "detail": worker.detail, "fps": fps,
+                          "frames": worker.frames, "attempts": worker.attempts,
+                          "last_frame_at": worker.last_frame_at.isoformat() if worker.last_frame_at else ""}
             if worker.status == "online" and now - self._status_fps_at.get(code, 0) >= STATUS_FPS_EVERY_S:
                 self.events.put(("status", code, "online", "", self.clock.now(), fps))
-        pipe.execute()
+        self.store.put_cameras(rows, self.leases.ttl_ms)
         self._drain()
 
     def shutdown(self) -> None:
@@ -443,7 +443,7 @@ class Runner:
         self._reap()
         self._drain()
         try:
-            self.redis.delete(HEALTH_PREFIX + self.worker_id)
+            self.store.forget_worker(self.worker_id)
         except Exception:  # noqa: BLE001
             pass
         log.info("vision worker %s stopped", self.worker_id)
@@ -465,40 +465,11 @@ def redis_client(url: str):
 
 
 def read_health(redis) -> dict:
-    """What the vision workers report now: {"workers": [...], "cameras": {code: {...}}, counts}.
+    """What the vision workers report now in Redis: {"workers": [...], "cameras": {code: {...}}, counts}.
 
     Read by /healthz and the cameras page; every key has a time to live, so a dead worker and
-    its cameras vanish from here within seconds."""
-    def text(value):
-        return value.decode() if isinstance(value, bytes) else value
-
-    worker_keys = list(redis.scan_iter(match=HEALTH_PREFIX + "*", count=500))
-    camera_keys = list(redis.scan_iter(match=CAMERA_PREFIX + "*", count=1000))
-    pipe = redis.pipeline()
-    for key in worker_keys + camera_keys:
-        pipe.hgetall(key)
-    rows = pipe.execute() if worker_keys or camera_keys else []
-    workers = []
-    for row in rows[:len(worker_keys)]:
-        if not row:
-            continue
-        row = {text(k): text(v) for k, v in row.items()}
-        workers.append({"worker": row.get("worker"), "host": row.get("host"), "pid": int(row.get("pid") or 0),
-                        "started_at": row.get("started_at"), "at": row.get("at"),
-                        "cameras": int(row.get("cameras") or 0), "quota": int(row.get("quota") or 0)})
-    cameras = {}
-    for key, row in zip(camera_keys, rows[len(worker_keys):], strict=True):
-        if not row:
-            continue
-        row = {text(k): text(v) for k, v in row.items()}
-        cameras[text(key)[len(CAMERA_PREFIX):]] = {
-            "worker": row.get("worker"), "status": row.get("status"), "detail": row.get("detail") or "",
-            "fps": float(row.get("fps") or 0), "frames": int(row.get("frames") or 0),
-            "attempts": int(row.get("attempts") or 0),
-            "last_frame_at": row.get("last_frame_at") or None}
-    workers.sort(key=lambda w: w["worker"] or "")
-    return {"workers": workers, "cameras": dict(sorted(cameras.items())),
-            "workers_alive": len(workers), "cameras_leased": len(cameras)}
+    its cameras vanish from here within seconds.  (A LocalStore answers the same from .read().)"""
+    return RedisStore(redis).read()
 
 
 # -- trying cameras without the registry: a JSON file of cameras in, JSON lines out ------------------------------

@@ -305,8 +305,9 @@ def complete_command(task_id: str, data: str, actor: str) -> None:
     _print_instance(task.instance_id)
 
 
-def _serve(with_sweep: bool) -> None:
+def _serve(with_sweep: bool, vision: str = "off") -> None:
     from engine.sweep import SweepThread
+    from webapp.vision_thread import start_vision
 
     app = current_app._get_current_object()
     if with_sweep and app.config["TIMER_SWEEP"] == "thread":
@@ -316,10 +317,23 @@ def _serve(with_sweep: bool) -> None:
     host, port = app.config["HOST"], int(app.config["PORT"])
     echo(t("Serving IOC Case Flow at %(url)s  (health: %(health)s)",
            url=f"http://{host}:{port}", health=f"http://{host}:{port}/healthz"))
+    cameras = start_vision(app, default=vision)  # `vision`: what IOC_VISION unset means for this command
+    if cameras is not None:
+        echo(t("The server watches the cameras itself (IOC_VISION=thread; off: IOC_VISION=off)."))
+        import signal
+
+        def _terminate(*_args) -> None:
+            raise SystemExit(0)  # through run_simple, so the cameras stop and say so before the process ends
+
+        signal.signal(signal.SIGTERM, _terminate)
     # app.run() refuses to run inside the flask CLI; run_simple is the same server without the guard.
     from werkzeug.serving import run_simple
 
-    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    finally:
+        if cameras is not None:
+            cameras.stop()
 
 
 @main.command("serve")
@@ -370,7 +384,7 @@ def demo_command(no_serve: bool) -> None:
                url=f"http://{app.config['HOST']}:{app.config['PORT']}/track/{code}?key={DEMO_FOLLOW_KEY}"))
     echo(t("Open %(url)s", url=f"http://{app.config['HOST']}:{app.config['PORT']}"))
     if not no_serve:
-        _serve(with_sweep=True)
+        _serve(with_sweep=True, vision="thread")
 
 
 # The people of one case's journey in Buôn Ma Thuột, then the province and the back office.

@@ -27,6 +27,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "CELERY_EAGER": None,  # None = eager exactly when REDIS_URL is unset
         "TIMER_SWEEP": "thread",  # thread (in the server), beat (Celery beat), off
         "TIMER_SWEEP_INTERVAL": 1.0,
+        # The cameras watched by the server itself (webapp/vision_thread.py): thread, or off (`ioc vision` workers do
+        # it); None = thread for `ioc demo`, off for `ioc serve`. Without IOC_REDIS_URL its leases stay in memory.
+        "VISION": None,
         "OUTBOX_INTERVAL": 2.0,
         "HOST": "127.0.0.1",
         "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-For/Proto/Host are believed
@@ -124,6 +127,8 @@ def finish(config: dict[str, Any]) -> None:
         raise ConfigError("IOC_ALERT_PROCESSING must be queue or periodic")
     if config["TIMER_SWEEP"] not in ("thread", "beat", "off"):
         raise ConfigError("IOC_TIMER_SWEEP must be thread, beat or off")
+    if config.get("VISION") not in (None, "", "thread", "off"):
+        raise ConfigError("IOC_VISION must be thread (the server watches the cameras) or off")
     if not config.get("CELERY_EAGER") and not config.get("REDIS_URL"):
         raise ConfigError("IOC_CELERY_EAGER=false needs a broker: set IOC_REDIS_URL=redis://host:6379/0")
     if config.get("PRODUCTION") and not config.get("TESTING"):

@@ -59,16 +59,20 @@ def vision_health(config: Any) -> dict[str, Any]:
     """The camera workers (`ioc vision`) as they report themselves in Redis: workers alive, cameras leased,
     each camera's status and analysed frames per second.  Informational: the server does not depend on
     them, so it does not make the status "degraded"."""
+    from flask import current_app, has_app_context
+
+    thread = current_app.extensions.get("ioc_vision") if has_app_context() else None
     url = config.get("REDIS_URL")
-    if not url:
+    if thread is None and not url:
         return {"ok": True, "mode": "off", "detail": "no Redis (IOC_REDIS_URL): the vision workers need it"}
     from vision.runner import read_health, redis_client
 
     try:
-        seen = read_health(redis_client(url))
+        seen = thread.report() if thread is not None else read_health(redis_client(url))
     except Exception as exc:  # noqa: BLE001
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
-    return {"ok": True, "workers_alive": seen["workers_alive"], "cameras_leased": seen["cameras_leased"],
+    mode = {"mode": "thread"} if thread is not None else {}  # the server's own vision thread
+    return {"ok": True, **mode, "workers_alive": seen["workers_alive"], "cameras_leased": seen["cameras_leased"],
             "workers": [{"worker": w["worker"], "cameras": w["cameras"], "at": w["at"]} for w in seen["workers"]],
             "cameras": {code: {"status": c["status"], "detail": c["detail"], "fps": c["fps"], "worker": c["worker"]}
                         for code, c in seen["cameras"].items()}}

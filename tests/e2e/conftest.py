@@ -23,12 +23,16 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`ioc demo` on a free port with its own SQLite file and files folder; the base URL."""
+def server(request, tmp_path_factory):
+    """`ioc demo` on a free port with its own SQLite file and files folder; the base URL.
+
+    The demo server's own camera watching (IOC_VISION) is off here: a test module that wants it sets
+    ``DEMO_ENV = {"IOC_VISION": "thread"}`` (any environment it needs for its server)."""
     folder = tmp_path_factory.mktemp("browser-demo")
     port = free_port()
     env = {**os.environ, "IOC_DATABASE_URL": f"sqlite:///{folder / 'demo.sqlite3'}", "IOC_PORT": str(port),
-           "IOC_FILES_DIR": str(folder / "files"), "IOC_MAP_TILES_URL": "", "IOC_LANG": "vi"}
+           "IOC_FILES_DIR": str(folder / "files"), "IOC_MAP_TILES_URL": "", "IOC_LANG": "vi", "IOC_VISION": "off",
+           **getattr(request.module, "DEMO_ENV", {})}
     env.pop("IOC_REDIS_URL", None)
     log = (folder / "server.log").open("w")
     process = subprocess.Popen([str(Path(sys.executable).parent / "ioc"), "demo"], cwd=ROOT, env=env,

@@ -3,9 +3,10 @@ synthetic street videos they read (vision/synthetic.py, written under instance/c
 and one case the vision pipeline opened from a vehicle that broke down at the six-way junction, waiting for the
 IOC's operator to verify it on its snapshot and clip. Idempotent: only what is missing is added.
 
-The locations are plausible, not surveyed; the videos are generated, not recorded. `ioc vision` watches the cameras
-(the files play in a loop; the fourth camera's RTSP address answers nowhere: offline, and after 30 s a camera
-fault case for its maintainer).
+The locations are plausible, not surveyed; the videos are generated, not recorded. The demo server watches the
+cameras itself (webapp/vision_thread.py; or `ioc vision`): the files play in a loop, the six-way junction's stopped
+vehicle comes back about a minute after the start and then every 15 min (its cool-down), joining its open case; the
+fourth camera's RTSP address answers nowhere: offline, and after 30 s a camera fault case for its maintainer.
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ class DemoCamera:
 DEMO_CAMERAS = (
     DemoCamera("BMT-NGA6", "Ngã sáu Buôn Ma Thuột", "Buôn Ma Thuột six-way junction", "P-BUON-MA-THUOT",
                "CSGT-DLK", 12.66795, 108.03790, "Ngã sáu trung tâm, phường Buôn Ma Thuột", "stopped_vehicle",
-               settings=(("stopped_after_s", 20.0),)),
+               # its 90 s video loops: the same breakdown comes back every loop; once in 15 min joins the open case
+               # (or opens one) often enough to watch, without piling a snapshot and clip on it every 6 min
+               settings=(("stopped_after_s", 20.0), ("cooldown_s", 900.0))),
     DemoCamera("BMT-NTT-HHT", "Nguyễn Tất Thành – Hà Huy Tập", "Nguyễn Tất Thành – Hà Huy Tập junction",
                "P-TAN-LAP", "CSGT-DLK", 12.68320, 108.05850, "Ngã tư Nguyễn Tất Thành – Hà Huy Tập", "free_flow",
                duration_s=60.0),

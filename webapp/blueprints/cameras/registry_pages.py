@@ -238,18 +238,18 @@ def _fps(value: float | None) -> str | None:
 
 
 def _health() -> dict[str, dict]:
-    """What the vision workers last said of each camera (Redis, through vision.runner), by code; empty when
-    there is no Redis (the embedded demo) or it does not answer: the registry's own figures stand then."""
-    url = current_app.config.get("REDIS_URL")
-    if not url:
-        return {}
-    from vision.runner import read_health, redis_client
+    """What the vision workers last said of each camera (Redis, through vision.runner, or the server's own vision
+    thread: webapp/vision_thread.py), by code; empty when there is neither or Redis does not answer: the
+    registry's own figures stand then."""
+    from webapp.vision_thread import vision_report
 
     try:
-        report = read_health(redis_client(url))
+        report = vision_report(current_app._get_current_object())
     except Exception:  # noqa: BLE001 - the list shows without the live figures, and says so
         current_app.logger.warning("camera health could not be read from Redis", exc_info=True)
         return {"_unavailable": {}}
+    if report is None:
+        return {}
     return {code: info for code, info in (report.get("cameras") or {}).items() if isinstance(info, dict)}
 
 
