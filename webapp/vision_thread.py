@@ -33,7 +33,8 @@ def vision_mode(config: Any, default: str = "off") -> str:
 class VisionThread(threading.Thread):
     """Runs the vision runner over the app's registry until stop()."""
 
-    def __init__(self, app: Flask, *, tick_s: float | None = None, list_refresh_s: float | None = None):
+    def __init__(self, app: Flask, **runner_options: Any):
+        """`runner_options`: more keywords for vision.runner.Runner (tests: tick_s, realtime=False…)."""
         super().__init__(name="ioc-vision", daemon=True)
         from vision.leases import LocalStore, RedisStore
 
@@ -46,7 +47,7 @@ class VisionThread(threading.Thread):
         else:
             self.store = LocalStore()
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}-server"
-        self.options = {k: v for k, v in (("tick_s", tick_s), ("list_refresh_s", list_refresh_s)) if v is not None}
+        self.options = runner_options
         self.runner = None
         self._stop_event = threading.Event()
 
