@@ -39,6 +39,7 @@ KEEP_EDGE_GAIN = 1.1  # a vehicle already seen stopped is kept with fewer edges 
 QUEUE_CAP_S = 5.0  # static time kept in a lane standing full
 QUEUE_OTHERS = 0.05  # ...with still things other than the candidate over this share of the lane
 GONE_AFTER_S = 5.0  # a stopped vehicle not seen this long has left
+RAISED_GONE_AFTER_S = 15.0  # ...once raised (traffic squeezing past hides it for longer)
 
 
 @dataclass
@@ -46,6 +47,7 @@ class _Stop:
     since_t: float  # stream time the vehicle stopped (estimated)
     last_seen_t: float
     observation: Observation
+    raised_region: tuple | None = None
 
 
 class StoppedVehicleDetector:
@@ -79,12 +81,19 @@ class StoppedVehicleDetector:
             observation.started_at = frame.at - timedelta(seconds=frame.t - stop.since_t)
             observation.evidence["still_seconds"] = round(frame.t - stop.since_t, 1)
             observation.active = frame.t - stop.since_t >= after
+            if observation.active and stop.raised_region is None:
+                stop.raised_region = observation.region  # where it stood when it became a stopped vehicle
             if observation.active:
                 out.append(observation)
         for name, stop in list(self.stops.items()):
             if name in seen:
                 continue
-            if frame.t - stop.last_seen_t > GONE_AFTER_S or frame.t < stop.last_seen_t:
+            if stop.raised_region is not None and _still_there(ctx, stop.raised_region):
+                # raised, and its place still differs from the road: traffic squeezing past it or queueing
+                # behind it changes the blob, not the fact
+                stop.last_seen_t = frame.t
+            gone_after = GONE_AFTER_S if stop.raised_region is None else RAISED_GONE_AFTER_S
+            if frame.t - stop.last_seen_t > gone_after or frame.t < stop.last_seen_t:
                 del self.stops[name]
             elif frame.t - stop.since_t >= after:
                 out.append(stop.observation)  # briefly hidden (a bus passing in front): still there
@@ -177,6 +186,19 @@ class StoppedVehicleDetector:
             )
             best[lane.lane.name] = (still_s, observation)
         return best
+
+
+def _still_there(ctx: FrameContext, region) -> bool:
+    """Whether most of a normalised box still differs from the long-term background, and stands."""
+    if region is None:
+        return False
+    width, height = ctx.size
+    xs, ys = [p[0] * width for p in region], [p[1] * height for p in region]
+    x0, x1 = int(min(xs)), int(numpy.ceil(max(xs)))
+    y0, y1 = int(min(ys)), int(numpy.ceil(max(ys)))
+    window = (slice(max(0, y0), y1), slice(max(0, x0), x1))
+    present, moving = ctx.fg_long[window], ctx.fg_short[window]
+    return present.size > 0 and float(present.mean()) >= 0.5 and float(moving.mean()) < 0.5
 
 
 def _lane_widths(ctx: FrameContext) -> numpy.ndarray:
