@@ -36,6 +36,8 @@ WARMUP_S = 20.0  # the long-term model starts as the median of the first seconds
 WARMUP_SAMPLES = 11
 ABSORB_S = 3600.0  # the long-term model learns even what stands, at this pace (an hour: not a jam's vehicles)
 MAX_SHIFT_PX = 6.0  # shake up to this many analysis pixels is compensated; more is a moved camera
+RELIGHT_GAIN = 0.06  # a lighting change this large (gain, or offset in grey levels) is applied to the model
+RELIGHT_OFFSET = 6.0
 THRESHOLD_FLOOR = 10.0  # grey levels: a pixel differs from a model by more than this (or 4 noise sigmas)
 
 
@@ -301,8 +303,14 @@ class CameraPipeline:
             models.short[:] = colour  # a lighting jump: the short-term model starts from the new light
         models.gain, models.offset = gain, offset
         threshold = max(THRESHOLD_FLOOR, 4.0 * noise)
-        long_ref = models.long if gain == 1.0 and offset == 0.0 else cv2.addWeighted(
-            models.long, gain, models.long, 0.0, offset)
+        if abs(gain - 1.0) > RELIGHT_GAIN or abs(offset) > RELIGHT_OFFSET:
+            # the light changed for good: re-light the whole long-term model, also where something stands
+            # and the model is not updated (else the road it hides turns into a "ghost" when it leaves)
+            cv2.addWeighted(models.long, gain, models.long, 0.0, offset, dst=models.long)
+            long_ref = models.long
+        else:  # small differences are compared through the fit (re-lighting on each would random-walk)
+            long_ref = models.long if gain == 1.0 and offset == 0.0 else cv2.addWeighted(
+                models.long, gain, models.long, 0.0, offset)
         ctx.fg_long = _differs(colour, long_ref, threshold) & (models.roi_mask > 0)
         ctx.fg_short = _differs(colour, models.short, threshold)
         ctx.motion = cv2.absdiff(current, models.previous) > threshold

@@ -39,7 +39,7 @@ KEEP_EDGE_GAIN = 1.1  # a vehicle already seen stopped is kept with fewer edges 
 QUEUE_CAP_S = 5.0  # static time kept in a lane standing full
 QUEUE_OTHERS = 0.05  # ...with still things other than the candidate over this share of the lane
 GONE_AFTER_S = 5.0  # a stopped vehicle not seen this long has left
-RAISED_GONE_AFTER_S = 15.0  # ...once raised (traffic squeezing past hides it for longer)
+RAISED_GONE_AFTER_S = 15.0  # ...once raised, while traffic moves over its place (it may be behind)
 
 
 @dataclass
@@ -88,11 +88,15 @@ class StoppedVehicleDetector:
         for name, stop in list(self.stops.items()):
             if name in seen:
                 continue
-            if stop.raised_region is not None and _still_there(ctx, stop.raised_region):
-                # raised, and its place still differs from the road: traffic squeezing past it or queueing
-                # behind it changes the blob, not the fact
-                stop.last_seen_t = frame.t
-            gone_after = GONE_AFTER_S if stop.raised_region is None else RAISED_GONE_AFTER_S
+            gone_after = GONE_AFTER_S
+            if stop.raised_region is not None:
+                place = _place(ctx, stop.raised_region)
+                if place == "there":
+                    # raised, and its place still differs from the road and stands: traffic squeezing past it
+                    # or queueing behind it changes the blob, not the fact
+                    stop.last_seen_t = frame.t
+                elif place == "busy":
+                    gone_after = RAISED_GONE_AFTER_S  # traffic over its place hides whether it is still there
             if frame.t - stop.last_seen_t > gone_after or frame.t < stop.last_seen_t:
                 del self.stops[name]
             elif frame.t - stop.since_t >= after:
@@ -188,17 +192,16 @@ class StoppedVehicleDetector:
         return best
 
 
-def _still_there(ctx: FrameContext, region) -> bool:
-    """Whether most of a normalised box still differs from the long-term background, and stands."""
-    if region is None:
-        return False
+def _place(ctx: FrameContext, region) -> str:
+    """What a normalised box shows now: "there" (differs from the road, standing), "busy" (traffic moving
+    over it) or "road"."""
     width, height = ctx.size
     xs, ys = [p[0] * width for p in region], [p[1] * height for p in region]
-    x0, x1 = int(min(xs)), int(numpy.ceil(max(xs)))
-    y0, y1 = int(min(ys)), int(numpy.ceil(max(ys)))
-    window = (slice(max(0, y0), y1), slice(max(0, x0), x1))
+    window = (slice(max(0, int(min(ys))), int(numpy.ceil(max(ys)))), slice(max(0, int(min(xs))), int(numpy.ceil(max(xs)))))
     present, moving = ctx.fg_long[window], ctx.fg_short[window]
-    return present.size > 0 and float(present.mean()) >= 0.5 and float(moving.mean()) < 0.5
+    if present.size == 0 or float(present.mean()) < 0.5:
+        return "road"
+    return "busy" if float(moving.mean()) >= 0.5 else "there"
 
 
 def _lane_widths(ctx: FrameContext) -> numpy.ndarray:
