@@ -52,7 +52,7 @@ browser:
 translations: $(STAMP)
 	$(BIN)/pybabel compile --use-fuzzy -d webapp/translations -f >/dev/null
 
-# The embedded demo: SQLite under instance/, eager Celery, the timer sweep in the server.
+# The embedded demo: SQLite under instance/, eager Celery, the timer sweep and the cameras' vision runner in the server.
 demo: install
 	$(BIN)/ioc demo
 
