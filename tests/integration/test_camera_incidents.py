@@ -154,10 +154,15 @@ def test_confirmed_accident_is_dispatched_to_traffic_police_with_leaders_told_th
     assert "ld.buonmathuot" in leaders
     row = session.scalar(select(CameraIncident))
     assert (row.verdict, row.verdict_by) == ("confirmed", "dtv1")
-    # Cleared after the verification: only recorded; the police finish their work.
+    camera_line = next(line for line in CameraRegistry(session, clock).list() if line.id == row.camera_id)
+    assert camera_line.open_incidents == 1
+    # Cleared after the verification: only recorded; the police finish their work, and the camera's list no
+    # longer counts it as an open incident though its case is open.
     sink.publish(Incident(**{**raised.__dict__, "state": "cleared", "at": clock.now(), "snapshot_jpeg": None}))
     session.expire_all()
     assert session.get(Case, case.id).status == "in_progress" and open_task(session, case).element_id == "handle"
+    camera_line = next(line for line in CameraRegistry(session, clock).list() if line.id == row.camera_id)
+    assert camera_line.open_incidents == 0
     assert "camera_incident_cleared" in history(session, case)
     services.tasks.complete(actor(session, "cb.csgt"), handle.id, {"resolution": "Đã phân luồng, kéo xe"})
     session.expire_all()

@@ -126,12 +126,13 @@ class CameraRegistry:
 
     # ------------------------------------------------------------------ reading
     def list(self, enabled_only: bool = False) -> list[CameraLine]:
-        """Every camera by code, with its units, status, false alarms and incidents whose case is open."""
-        from workflows.models import Case  # the case table: open incidents are those whose case is not closed
+        """Every camera by code, with its units, status, false alarms and open incidents (still seen, case open)."""
+        from workflows.models import Case  # the case table: an open incident is not cleared and its case not closed
 
         open_counts = dict(self.session.execute(
             select(CameraIncident.camera_id, func.count()).join(Case, Case.id == CameraIncident.case_id)
-            .where(Case.status.not_in(("closed", "rejected", "merged"))).group_by(CameraIncident.camera_id)).all())
+            .where(Case.status.not_in(("closed", "rejected", "merged")), CameraIncident.state != "cleared")
+            .group_by(CameraIncident.camera_id)).all())
         query = select(Camera).order_by(Camera.code)
         if enabled_only:
             query = query.where(Camera.enabled.is_(True))
