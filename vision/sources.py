@@ -183,7 +183,12 @@ class AVSource(FrameSource):
         except Exception as exc:  # noqa: BLE001 - every FFmpeg failure gets its reason
             if time.monotonic() - began >= self.open_timeout_s * 0.9:
                 raise SourceError("timeout", f"no answer within {self.open_timeout_s:g} s") from exc
-            raise _av_error(exc) from exc
+            error = _av_error(exc)
+            # FFmpeg answers "invalid data" when a network camera can't be reached at all (no route to the host)
+            # or answers with something that is no stream: either way no stream is there to be had.
+            if error.reason == "corrupt" and not self.is_file:
+                raise SourceError("unreachable", error.detail) from exc
+            raise error from exc
         if not container.streams.video:
             container.close()
             raise SourceError("unsupported", "no video stream")

@@ -203,3 +203,30 @@ def test_a_jump_of_the_stream_timestamps_does_not_warp_the_analysis_clock(tmp_pa
     assert error.reason == "ended" and len(frames) == 2 * FPS
     steps = [b.t - a.t for a, b in zip(frames, frames[1:], strict=False)]
     assert max(steps) == pytest.approx(1 / FPS, abs=1e-3) and min(steps) > 0
+
+
+def test_a_web_server_that_gives_a_page_instead_of_a_stream_is_unreachable():
+    """A camera address that answers with anything but video (a router's login page) has no stream to read."""
+    import http.server
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's hook name
+            body = b"<html><body>Router login</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/live.ts"
+        frames, error = _read(CameraConfig(code="CAM-9", url=url, read_mode="stream"))
+        assert frames == [] and error.reason == "unreachable"
+    finally:
+        server.shutdown()
+        server.server_close()
