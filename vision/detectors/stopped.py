@@ -26,7 +26,7 @@ from vision.events import Frame
 from vision.geometry import along
 
 STATIC_MIN_S = 3.0  # pixels static this long form blobs (below: passing traffic)
-FORGET_RATE = 1.0  # seconds of static time lost per second of being passed over
+FORGET_RATE = 1.5  # seconds of static time lost per second of being passed over
 ROAD_FORGET_RATE = 4.0  # ...and per second of showing the road (or something of the road's shade passing)
 MIN_AREA = 0.0012  # a vehicle covers at least this share of the analysed image (a far car: 5x4 pixels)...
 MIN_SIDE_PX = 3  # ...and is at least this many analysis pixels across
