@@ -73,7 +73,7 @@ class _Evidence:
         if self.recorder is not None:
             self.recorder.push(frame)
 
-    def snapshot(self, frame: Frame, region, label: str) -> bytes:
+    def snapshot(self, frame: Frame, region, label: str | None) -> bytes:
         if self.recorder is not None:
             return self.recorder.snapshot(frame, region, label)
         ok, jpeg = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, 80])
@@ -83,7 +83,7 @@ class _Evidence:
         """Whether the clip around ``started`` can be cut now (always, when no clip will ever come)."""
         return self.recorder is None or self.recorder.clip_ready(started)
 
-    def clip_for(self, started: datetime, region, label: str, *, partial: bool = False) -> bytes | None:
+    def clip_for(self, started: datetime, region, label: str | None, *, partial: bool = False) -> bytes | None:
         if self.recorder is None:
             return None
         return self.recorder.clip_for(started, region=region, label=label, partial=partial)
@@ -445,7 +445,7 @@ class CameraPipeline:
                 region=observation.region,
             )
             self._episodes[slot] = episode
-            snapshot = self.evidence.snapshot(frame, episode.region, _label(episode)) if frame is not None else None
+            snapshot = self.evidence.snapshot(frame, episode.region, None) if frame is not None else None
             clip = self._clip(episode) if self.evidence.clip_ready(episode.started_at) else None
             out.append(self._incident(episode, "raised", at, snapshot=snapshot, clip=clip))
 
@@ -468,7 +468,9 @@ class CameraPipeline:
 
     def _clip(self, episode: _Episode, *, partial: bool = False) -> bytes | None:
         episode.clip_sent = True  # asked once: frames missing now will not come later
-        return self.evidence.clip_for(episode.started_at, episode.region, _label(episode), partial=partial)
+        # No words burned into the picture: a person reads them and they could not be translated; the outline marks
+        # the region and the page names the incident in the reader's language.
+        return self.evidence.clip_for(episode.started_at, episode.region, None, partial=partial)
 
     def _incident(self, episode: _Episode, state: str, at: datetime, *, snapshot=None, clip=None) -> Incident:
         return Incident(
@@ -484,6 +486,3 @@ def _differs(colour: numpy.ndarray, model: numpy.ndarray, threshold: float) -> n
     # numpy's max over a 3-wide last axis is 25x slower than two element-wise maxima
     return numpy.maximum(numpy.maximum(difference[..., 0], difference[..., 1]), difference[..., 2]) > threshold
 
-
-def _label(episode: _Episode) -> str:
-    return episode.kind if episode.subtype is None else f"{episode.kind} {episode.subtype}"
