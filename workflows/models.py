@@ -357,8 +357,8 @@ class CaseComment(Base):
 from workflows.admin.models import AdminAuditEntry  # noqa: E402,F401 - the admin console's tables (create_all, Alembic)
 from workflows.admin.unit_models import AdminUnitChange, AdminUnitPeriod  # noqa: E402,F401 - units over time
 from workflows.calendar.models import CalendarException, WorkingHoursSetting  # noqa: E402,F401 - working-time calendar
-from workflows.monitoring import models as _monitoring_models  # noqa: E402,F401 - indicators, values, alerts
 from workflows.cameras import models as _camera_models  # noqa: E402,F401 - cameras and their incidents
+from workflows.monitoring import models as _monitoring_models  # noqa: E402,F401 - indicators, values, alerts
 
 
 class DesignerTestCase(Base):
