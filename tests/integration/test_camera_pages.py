@@ -209,7 +209,7 @@ def test_a_camera_case_shows_its_snapshot_region_clip_and_numbers_in_words_and_i
             camera=CODE, key=incident_key(CODE, "stopped_vehicle", "Hướng <Hà Nội>", started), kind="stopped_vehicle",
             subtype="Hướng <Hà Nội>", state="raised", confidence=0.87, started_at=started, at=now,
             evidence={"still_seconds": 41.5, "area_share": 0.124, "edge_gain": 2.31, "lane_density": -1.0,
-                      "lane": "Hướng <Hà Nội>"}, region=((0.3, 0.4), (0.5, 0.4), (0.5, 0.6), (0.3, 0.6)),
+                      "lane": "Hướng <Hà Nội>", "size_in_lane": 0.79, "model": "missing_runtime"}, region=((0.3, 0.4), (0.5, 0.4), (0.5, 0.6), (0.3, 0.6)),
             snapshot_jpeg=Path(jpeg).read_bytes(), clip_mp4=_clip()))
         code = case.code
     operator = client_of(app, "dtv1")
@@ -218,6 +218,9 @@ def test_a_camera_case_shows_its_snapshot_region_clip_and_numbers_in_words_and_i
     assert "Xe dừng đỗ (Hướng &lt;Hà Nội&gt;)" in panel  # the lane's name stays text
     assert "Đứng yên 41,5 s" in panel and "Xe chiếm 12,4% diện tích làn" in panel and "gấp 2,31 lần" in panel
     assert "lane_density" not in panel  # a number the detector did not know is left out
+    # every number the detectors give is said in words, never as its key
+    assert "Diện tích của nó: 0,79 lần một hình vuông rộng bằng làn" in panel and "size_in_lane" not in panel
+    assert "Không dùng được mô hình nhận dạng: máy phân tích hình chưa cài onnxruntime" in panel
     assert "độ tin cậy 87 %" in panel
     assert '<polygon points="30.00,40.00 50.00,40.00 50.00,60.00 30.00,60.00"/>' in panel
     clip = re.search(r'<source src="(/cases/[^"]+)" type="video/mp4">', panel).group(1)

@@ -52,8 +52,18 @@ WORDS: dict[str, tuple[Any, str]] = {
     "shift_x": (_l("Picture shifted %(v)s of its width sideways", v="{v}"), "share"),
     "shift_y": (_l("Picture shifted %(v)s of its width up or down", v="{v}"), "share"),
     "reference": (_l("Compared with: %(v)s", v="{v}"), "reference"),
+    "changing": (_l("Share of the vehicles' pixels still changing: %(v)s", v="{v}"), "share"),
+    "size_in_lane": (_l("Its area: %(v)s times a square as wide as the lane", v="{v}"), "number"),
+    "structure": (_l("Detail in the picture: %(v)s", v="{v}"), "number"),
+    "model_score": (_l("The detector model's score in the region: %(v)s", v="{v}"), "share"),
+    "model_objects": (_l("Objects the detector model found in the region: %(v)s", v="{v}"), "integer"),
+    "model": (_l("The detector model could not be used: %(v)s", v="{v}"), "model"),
 }
 HIDDEN = {"still_limit"}  # said inside another sentence
+MODEL_PROBLEMS = {"missing_runtime": _l("onnxruntime is not installed on the vision worker"),
+                  "unreadable": _l("the model file cannot be read"),
+                  "bad_inputs": _l("the model does not take one picture as its input"),
+                  "bad_outputs": _l("the model's outputs are not boxes with scores")}
 REFERENCES = {"configured": _l("the reference view stored by an administrator"),
               "learned": _l("the view learned when the camera started")}
 
@@ -71,6 +81,8 @@ def _written(value: Any, how: str) -> str | None:
         return str(value)
     if how == "reference":
         return str(REFERENCES.get(str(value), value))
+    if how == "model":
+        return str(MODEL_PROBLEMS.get(str(value), value))
     if how == "time":
         try:
             moment = datetime.fromisoformat(str(value))
