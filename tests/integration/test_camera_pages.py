@@ -209,7 +209,8 @@ def test_a_camera_case_shows_its_snapshot_region_clip_and_numbers_in_words_and_i
             camera=CODE, key=incident_key(CODE, "stopped_vehicle", "Hướng <Hà Nội>", started), kind="stopped_vehicle",
             subtype="Hướng <Hà Nội>", state="raised", confidence=0.87, started_at=started, at=now,
             evidence={"still_seconds": 41.5, "area_share": 0.124, "edge_gain": 2.31, "lane_density": -1.0,
-                      "lane": "Hướng <Hà Nội>", "size_in_lane": 0.79, "model": "missing_runtime"}, region=((0.3, 0.4), (0.5, 0.4), (0.5, 0.6), (0.3, 0.6)),
+                      "lane": "Hướng <Hà Nội>", "size_in_lane": 0.79, "model": "missing_runtime"},
+            region=((0.3, 0.4), (0.5, 0.4), (0.5, 0.6), (0.3, 0.6)),
             snapshot_jpeg=Path(jpeg).read_bytes(), clip_mp4=_clip()))
         code = case.code
     operator = client_of(app, "dtv1")
