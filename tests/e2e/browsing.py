@@ -32,4 +32,6 @@ def deploy_from_modeler(page, note: str) -> None:
     dialog.wait_for(timeout=15_000)
     dialog.locator("textarea, input[type=text]").first.fill(note)
     dialog.locator("button", has_text="Triển khai").click()
-    page.locator(".modeler-message.ok").wait_for(timeout=30_000)
+    # The deploy saves the draft first, and says so in an "ok" message too: wait for the deployed one, or a test
+    # that goes on to the deployed version may look before the deploy has been stored.
+    page.locator(".modeler-message.ok", has_text="Đã triển khai").wait_for(timeout=30_000)
