@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-js install lint bench translations assets browser clean services
+.PHONY: demo test test-js install lint bench translations assets browser system clean services
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -15,7 +15,19 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP) translations assets
+install: system $(STAMP) translations assets
+
+# Debian's packages the project needs beside Python's: the printed reports' fonts (Liberation Serif and
+# croscore's Tinos: Times New Roman's metrics, every Vietnamese diacritic; embedded in each PDF) and
+# poppler-utils (pdftotext, pdffonts, pdftoppm: the tests read the PDFs back).
+DEBIAN_PACKAGES := fonts-liberation2 fonts-croscore poppler-utils
+system:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi; \
+	  fc-cache -f >/dev/null 2>&1 || true; \
+	fi
 
 # Front-end: libraries from the npm registry (webapp/package.json, lock file committed) and the
 # build (esbuild) of webapp/frontend/pages/*.js into webapp/static/build; the plain viewers and
