@@ -38,6 +38,7 @@ HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 TEMPLATES = HERE / "templates"
 Progress = Callable[[int, Text], None]
+FILES_KEY = "reports_files"  # session.info: the attachment store a report may read photos from
 
 
 class FetchRefused(ValueError):
@@ -223,10 +224,18 @@ def render_html(session: Session, params: ReportParams, translate: Translate, *,
 
 
 def render_report(session: Session, params: ReportParams, translate: Translate, *, number: str,
-                  issued_at: datetime, progress: Progress | None = None) -> RenderedReport:
+                  issued_at: datetime, progress: Progress | None = None, files: Any = None) -> RenderedReport:
     """The report `params` describes as a PDF, numbered `number` and dated `issued_at`; `progress(percent, step)`
-    hears of each stage (collecting, charts, layout, PDF)."""
-    html, data = render_html(session, params, translate, number=number, issued_at=issued_at, progress=progress)
+    hears of each stage (collecting, charts, layout, PDF). `files` is the attachment store
+    (workflows.attachments.FileStore) a case dossier takes its photos' thumbnails from."""
+    previous = session.info.get(FILES_KEY)
+    if files is not None:
+        session.info[FILES_KEY] = files
+    try:
+        html, data = render_html(session, params, translate, number=number, issued_at=issued_at, progress=progress)
+    finally:
+        if files is not None:
+            session.info[FILES_KEY] = previous
     if progress:
         progress(70, t("Writing the PDF"))
     pdf = html_to_pdf(html)
