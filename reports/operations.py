@@ -38,7 +38,7 @@ from reports.i18n import Translate, language_of
 from reports.periods import LOCAL, ReportPeriod
 from workflows.case_view import CHANNEL_LABELS
 from workflows.models import AdminUnit, Case, CaseEvent, CaseRating, Category
-from workflows.units import UnitDirectory
+from workflows.units import PLACE_KINDS, UnitDirectory
 
 OVERDUE_ROWS = 300
 TOP_CATEGORIES = 12
@@ -174,7 +174,7 @@ class OperationsQueries:
                   .where(self.counted, Case.resolved_at >= start, Case.resolved_at < end).subquery())
         rows = self.session.execute(
             select(ranked.c.unit_id, func.avg(ranked.c.seconds))
-            .where(ranked.c.rn.in_([(ranked.c.n + 1) / 2, (ranked.c.n + 2) / 2]))
+            .where(ranked.c.rn.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2]))  # integer halves
             .group_by(ranked.c.unit_id))
         return {unit_id: round(float(value) / 3600, 1) for unit_id, value in rows if value is not None}
 
@@ -402,8 +402,9 @@ def collect(session: Session, params: ReportParams, translate: Translate) -> Rep
             category_title=words["unit"], value_title=words["cases"]),
     }
     if not current.received:
-        chart_specs = {"trend": chart_specs["trend"]}
-    unit_label = Named(unit.name, unit.name_en)
+        # Nothing to draw by channel, category or unit; the trend only when an earlier period had cases.
+        chart_specs = {"trend": chart_specs["trend"]} if previous.received or last_year.received else {}
+    unit_label = Named(in_sentence(unit.name), unit.name_en)
     return ReportData(
         title=t("Receiving and handling of citizens' reports: %(unit)s", unit=unit_label),
         subtitle=period.label(), summary=summary,
@@ -415,7 +416,17 @@ def collect(session: Session, params: ReportParams, translate: Translate) -> Rep
                "as_of": as_of, "overdue_rows_limit": OVERDUE_ROWS,
                "overdue_more": max(0, current.overdue - len(overdue_rows)),
                "demo": _is_demo(session),
-               "recipients": [translate(t("Leaders of %(unit)s (to report)", unit=unit_label))]})
+               "recipients": [translate(t("People's Committee of %(unit)s (to report)", unit=unit_label)
+                                        if unit.kind in PLACE_KINDS else
+                                        t("Leaders of %(unit)s (to report)", unit=unit_label))]})
+
+
+def in_sentence(name: str) -> str:
+    """A place's name inside a Vietnamese sentence: "Tỉnh Đắk Lắk" → "tỉnh Đắk Lắk" (the kind in lower case)."""
+    for prefix in ("Tỉnh ", "Thành phố ", "Phường ", "Xã ", "Đặc khu "):
+        if name.startswith(prefix):
+            return prefix.lower() + name[len(prefix):]
+    return name
 
 
 def _unit_names(session: Session, rows: list[tuple], overdue: dict[int | None, int],

@@ -193,6 +193,7 @@ class RenderedReport:
     summary: dict[str, Any]
     html: str
     charts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def page_count(pdf: bytes) -> int:
@@ -242,4 +243,5 @@ def render_report(session: Session, params: ReportParams, translate: Translate, 
     if progress:
         progress(100, t("Done"))
     return RenderedReport(pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(), pages=page_count(pdf),
-                          title=translate(data.title), summary=data.summary, html=html, charts=data.charts)
+                          title=translate(data.title), summary=data.summary, html=html, charts=data.charts,
+                          tables=data.tables)
