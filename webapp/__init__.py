@@ -94,6 +94,7 @@ def configure_blueprints(app: Flask) -> None:
         designer,
         home,
         hotline,
+        leaders,
         monitoring,
         notifications,
         open311,
@@ -103,7 +104,7 @@ def configure_blueprints(app: Flask) -> None:
     )
 
     for module in (home, auth, tasklist, cases, notifications, dashboard, api, portal, public, hotline, open311, admin, designer,
-                   monitoring, cameras):
+                   monitoring, cameras, leaders):
         app.register_blueprint(module.bp)
     notifications.init_app(app)
 

@@ -1,0 +1,134 @@
+"""The leaders' page (/leaders/): who may see which unit, the same figures as reports.operations' data (the
+PDF's), the charts as the PDF's own Vega-Lite specs, the drill-down by unit and period, bad input answered in
+words."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from engine.clock import FrozenClock, using
+from reports import catalog
+from reports.bench import make_cases
+from reports.catalog import ReportParams
+from reports.i18n import translator
+from reports.periods import ReportPeriod
+from reports.render import format_number, format_percent
+from tests.workspace import client_of, make_workspace_app
+from webapp.extensions import db
+from workflows.models import AdminUnit, Category
+
+NOW = datetime(2026, 12, 4, 3, 0, tzinfo=UTC)
+PERIOD = ReportPeriod.parse("2026-11")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The demo's accounts and units, with cases of November 2026 (and of October) in two wards and a commune,
+    handled by them or by two departments."""
+    folder = tmp_path_factory.mktemp("leaders-pages")
+    app = make_workspace_app(f"sqlite:///{folder / 'l.sqlite3'}", FrozenClock(NOW))
+    with app.app_context():
+        session = db.session
+        ids = {code: session.scalar(select(AdminUnit.id).where(AdminUnit.code == code))
+               for code in ("P-BUON-MA-THUOT", "P-TAN-LAP", "X-HOA-PHU", "SXD", "SYT")}
+        places = [ids["P-BUON-MA-THUOT"], ids["P-TAN-LAP"], ids["X-HOA-PHU"]]
+        categories = list(session.scalars(select(Category.code).where(Category.internal.is_(False))))[:6]
+        for seed, (start, end, count) in enumerate([
+                (datetime(2026, 10, 31, 17, 0, tzinfo=UTC), datetime(2026, 11, 30, 16, 0, tzinfo=UTC), 180),
+                (datetime(2026, 9, 30, 17, 0, tzinfo=UTC), datetime(2026, 10, 31, 16, 0, tzinfo=UTC), 60)]):
+            make_cases(session, count, start, end, places, [ids["SXD"], ids["SYT"]], categories, seed=seed,
+                       now=min(end + timedelta(days=20), NOW))
+        session.commit()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def collected(app, unit: str, period: str = "2026-11", language: str = "vi"):
+    """The operations report's data, as the PDF gets it."""
+    with app.app_context(), using(FrozenClock(NOW)):
+        params = ReportParams(type="operations", unit=unit, period=period, language=language)
+        return catalog.get("operations").collect(db.session, params, translator(language))
+
+
+def cell(page: str, table: str, key: str, attribute: str) -> list[str]:
+    """The texts of the cells of one row (`attribute`="key") of the table `table`."""
+    body = re.search(rf'<table[^>]*id="{table}".*?</table>', page, re.S).group(0)
+    row = re.search(rf'<tr {attribute}="{re.escape(key)}">(.*?)</tr>', body, re.S)
+    assert row, f"no row {key} in {table}"
+    return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row.group(1), re.S)]
+
+
+def test_a_ward_leader_sees_their_ward_and_not_another(site):
+    client = client_of(site, "ld.buonmathuot")
+    page = client.get("/leaders/?period=2026-11")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "phường Buôn Ma Thuột" in text  # the unit it opens on: the top of the leader's view
+    assert 'id="nav-leaders"' in text
+    assert client.get("/leaders/?unit=P-TAN-LAP&period=2026-11").status_code == 403  # another ward
+    assert client.get("/leaders/?unit=DLK&period=2026-11").status_code == 403  # the province above
+    assert client.get("/leaders/?unit=NOWHERE").status_code == 404
+    assert client.get("/leaders/overdue?unit=P-TAN-LAP&period=2026-11").status_code == 403
+    # Someone who is not a leader gets no page, and no menu link.
+    officer = client_of(site, "cb.buonmathuot")
+    assert officer.get("/leaders/").status_code == 403
+    assert 'id="nav-leaders"' not in officer.get("/tasks/").get_data(as_text=True)
+
+
+def test_the_page_shows_the_reports_figures_and_its_charts(site):
+    client = client_of(site, "ct.ubnd")  # the provincial committee's leader: the whole province
+    page = client.get("/leaders/?unit=DLK&period=2026-11").get_data(as_text=True)
+    data = collected(site, "DLK")
+    s = data.summary
+    assert 160 < s["received"] <= 180  # merged duplicates are not counted
+    num = lambda v, d=0: format_number(v, d, "vi")  # noqa: E731 - the PDF's own formatting
+    pct = lambda v: format_percent(v, 1, "vi")  # noqa: E731
+    cards = dict(re.findall(r'data-figure="(\w+)"><div class="n">([^<]*)</div>', page))
+    assert cards["received"] == num(s["received"]) and cards["resolved"] == num(s["resolved"])
+    assert cards["on_time_share"] == pct(s["on_time_share"]) and cards["overdue"] == num(s["overdue"])
+    assert cards["median_hours"] == num(s["median_hours"], 1) and cards["satisfaction"] == pct(s["satisfaction"])
+    for row in data.tables["by_unit"]:
+        cells = cell(page, "unit-table", row["code"] or "", "data-unit")
+        assert cells[0] == row["label"]
+        assert cells[1:4] == [num(row["received"]), num(row["resolved"]), pct(row["on_time_share"])]
+        assert cells[5] == num(row["overdue"])
+    for row in data.tables["by_channel"]:
+        assert cell(page, "channel-table", row["key"], "data-channel")[1:] == [num(row["count"]), pct(row["share"])]
+    for row in data.tables["trend"]:
+        assert cell(page, "trend-table", row["key"], "data-figure")[0] == row["label"]
+    # The charts are the report's own Vega-Lite specs, unchanged.
+    specs = {name: json.loads(body) for name, body in
+             re.findall(r'<script type="application/json" id="spec-(\w+)">(.*?)</script>', page, re.S)}
+    assert set(specs) == set(data.charts) and specs["by_channel"] == json.loads(json.dumps(data.charts["by_channel"]))
+    assert "build/leaders.js" in page and "<script>" not in page  # no inline script
+    # Drill down: each unit in view links to its own figures for the same period, which are its report's.
+    assert 'href="/leaders/?type=operations&amp;unit=P-TAN-LAP&amp;period=2026-11"' in page
+    ward = client.get("/leaders/?type=operations&unit=P-TAN-LAP&period=2026-11").get_data(as_text=True)
+    mine = collected(site, "P-TAN-LAP").summary
+    assert re.search(r'data-figure="received"><div class="n">([^<]*)<', ward).group(1) == num(mine["received"])
+    assert 'id="unit-up"' in ward and 'unit=DLK' in ward  # back up to the province
+    # ... and by period: October, with its own figures; no "next" after the current month.
+    assert 'href="/leaders/?type=operations&amp;unit=DLK&amp;period=2026-10"' in page
+    october = client.get("/leaders/?unit=DLK&period=2026-10").get_data(as_text=True)
+    earlier = collected(site, "DLK", "2026-10").summary["received"]
+    assert re.search(r'data-figure="received"><div class="n">([^<]*)<', october).group(1) == num(earlier)
+    this_month = client.get("/leaders/?unit=DLK&period=2026-12").get_data(as_text=True)
+    assert 'id="period-next"' not in this_month and 'id="period-previous"' in this_month
+    week = client.get("/leaders/?unit=DLK&period=2026-W48")
+    assert week.status_code == 200 and "Tuần 48" in week.get_data(as_text=True)
+
+
+def test_a_bad_period_is_said_in_words_and_the_page_still_answers(site):
+    client = client_of(site, "ct.ubnd")
+    bad = client.get("/leaders/?unit=DLK&period=2026-13")
+    assert bad.status_code == 400
+    text = bad.get_data(as_text=True)
+    assert 'id="period-error"' in text and "2026-13" in text
+    future = client.get("/leaders/?unit=DLK&period=2027-05")
+    assert future.status_code == 400 and "chưa bắt đầu" in future.get_data(as_text=True)

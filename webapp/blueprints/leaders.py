@@ -1,0 +1,245 @@
+"""The leaders' page: the figures of the PDF reports on screen, the PDFs on demand, the archive, subscriptions.
+
+The figures come from the report types themselves (`reports.catalog`): the page calls a type's `collect` with
+the same translator the PDF uses (the compiled catalog, `reports.i18n`), shows its headline figures and tables
+with the PDF's number formatting, and hands its Vega-Lite specs (`ReportData.charts`) to vega-embed — the PDF
+converts the very same specs to SVG, so the page and the paper cannot disagree.
+
+Who sees what: leaders and administrators; a unit must be in the reader's view (`Actor.scope_codes`: a
+ward's leader sees the ward and what is below it, the provincial committee's leaders the whole province). A
+unit outside it is refused (403), whatever the address asks for; every list offered (types, units, periods)
+is checked again on the server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from engine.clock import now as clock_now
+from engine.i18n import Named
+from reports import catalog
+from reports.catalog import ReportParamsError, ReportType
+from reports.i18n import translator
+from reports.periods import LOCAL, PeriodError, ReportPeriod
+from reports.render import format_number, format_percent
+from webapp.extensions import db
+from webapp.i18n import reader_language, translate
+from webapp.security import actor, require
+from workflows.access import Actor
+from workflows.models import AdminUnit
+from workflows.units import PLACE_KINDS
+
+bp = Blueprint("leaders", __name__, url_prefix="/leaders")
+
+ROLES = ("leader", "admin")
+RECENT_WEEKS = 12  # the periods the forms offer: this one and the ones before
+RECENT_MONTHS = 13
+OVERDUE_ON_PAGE = 50  # the figures page lists the longest late; the overdue page lists them all
+OVERDUE_PAGE_SIZE = 100
+KIND_LABELS = {"week": _l("Week"), "month": _l("Month")}
+KIND_ORDER = {"province": 0, "committee": 1, "centre": 2, "district": 3, "ward": 4, "commune": 4, "special_zone": 4,
+              "department": 5, "police": 6}
+
+
+# ---------------------------------------------------------------------------------------------- what a reader sees
+@dataclass(frozen=True)
+class UnitChoice:
+    """A unit the reader may ask a report about."""
+
+    code: str
+    name: str
+    kind: str
+    place: bool
+    parent_code: str | None
+
+
+def units_in_view(who: Actor) -> list[UnitChoice]:
+    """The active units in the reader's view, the places first (province, then wards and communes), by name."""
+    language = reader_language()
+    rows = db.session.execute(select(AdminUnit.id, AdminUnit.code, AdminUnit.name, AdminUnit.name_en, AdminUnit.kind,
+                                     AdminUnit.parent_id, AdminUnit.active)).all()
+    codes = {row.id: row.code for row in rows}
+    found = [UnitChoice(code=row.code, name=Named(row.name, row.name_en).in_language(language), kind=row.kind,
+                        place=row.kind in PLACE_KINDS, parent_code=codes.get(row.parent_id))
+             for row in rows if row.id in who.scope_ids and row.active]
+    return sorted(found, key=lambda u: (not u.place, KIND_ORDER.get(u.kind, 9), u.name))
+
+
+def home_unit(units: list[UnitChoice]) -> UnitChoice | None:
+    """The unit a reader's page opens on: the top of their view (the province for the province's leaders)."""
+    codes = {u.code for u in units}
+    tops = [u for u in units if u.parent_code not in codes]
+    return tops[0] if tops else (units[0] if units else None)
+
+
+def checked_unit(who: Actor, code: str | None, units: list[UnitChoice]) -> UnitChoice:
+    """The unit `code` names, if the reader may see it: 404 when there is no such unit, 403 when it is not in
+    their view (a ward's leader asking for another ward)."""
+    if not code:
+        unit = home_unit(units)
+        if unit is None:
+            abort(403)
+        return unit
+    for unit in units:
+        if unit.code == code:
+            return unit
+    if db.session.scalar(select(AdminUnit.id).where(AdminUnit.code == code)) is None:
+        abort(404)
+    abort(403)
+
+
+def page_types() -> list[ReportType]:
+    """The report types about a unit and a period (operations, and indicators or cameras once registered)."""
+    return [rt for rt in catalog.report_types().values() if "unit" in rt.needs and "period" in rt.needs]
+
+
+def recent_periods(kinds: tuple[str, ...] = ("week", "month"), now: datetime | None = None) -> list[ReportPeriod]:
+    """The periods the forms offer, newest first: the current week and the weeks before, the months likewise."""
+    now = now or clock_now()
+    found: list[ReportPeriod] = []
+    if "week" in kinds:
+        period = ReportPeriod.containing("week", now)
+        for _i in range(RECENT_WEEKS):
+            found.append(period)
+            period = period.previous()
+    if "month" in kinds:
+        period = ReportPeriod.containing("month", now)
+        for _i in range(RECENT_MONTHS):
+            found.append(period)
+            period = period.previous()
+    return found
+
+
+def following(period: ReportPeriod) -> ReportPeriod:
+    """The period just after `period`."""
+    return ReportPeriod.containing(period.kind, period.end)
+
+
+def switched(period: ReportPeriod, kind: str, now: datetime) -> ReportPeriod:
+    """The `kind` period that holds the last day of `period` already begun (week to month and back)."""
+    last_day = min(period.end - timedelta(days=1), now.astimezone(LOCAL).date())
+    return ReportPeriod.containing(kind, last_day)
+
+
+def read_period(raw: str | None, kind: str | None, report_type: ReportType, now: datetime) -> tuple[ReportPeriod, str | None]:
+    """The period the address asks for (or the current month), and what was wrong with it, in words."""
+    kinds = report_type.period_kinds
+    default_kind = kind if kind in kinds else ("month" if "month" in kinds else kinds[0])
+    fallback = ReportPeriod.containing(default_kind, now)
+    if not raw:
+        return fallback, None
+    try:
+        period = ReportPeriod.parse(raw)
+    except PeriodError as exc:
+        return fallback, translate(exc.message)
+    if period.kind not in kinds:
+        return fallback, _("This report covers a month, not a week.")
+    if period.is_future(now):
+        return fallback, _("%(period)s has not begun yet.", period=translate(period.label()))
+    return period, None
+
+
+def numbers(language: str) -> dict[str, Any]:
+    """num() and pct(): the PDF's own formatting of numbers and shares, in the reader's language."""
+    return {"num": lambda value, decimals=0: format_number(value, decimals, language),
+            "pct": lambda value, decimals=1: format_percent(value, decimals, language)}
+
+
+# ---------------------------------------------------------------------------------------------- the figures
+@bp.get("/")
+@require(*ROLES)
+def index():
+    """A report's figures for a unit and a period, drilled down by unit (each row links here) and period."""
+    who = actor()
+    now = clock_now()
+    units = units_in_view(who)
+    unit = checked_unit(who, request.args.get("unit"), units)
+    types = page_types()
+    by_code = {rt.code: rt for rt in types}
+    code = request.args.get("type") or "operations"
+    if code not in by_code:
+        abort(404)
+    report_type = by_code[code]
+    period, period_error = read_period(request.args.get("period"), request.args.get("kind"), report_type, now)
+    language = reader_language()
+    params = catalog.ReportParams(type=code, unit=unit.code, period=period.key, language=language)
+    data = report_type.collect(db.session, params, translator(language))
+    codes = {u.code for u in units}
+    after = following(period)
+    context = {
+        "types": types, "report_type": report_type, "unit": unit, "units": units, "period": period,
+        "period_label": translate(period.label()), "period_error": period_error, "data": data,
+        "title": translate(data.title), "subtitle": translate(data.subtitle),
+        "previous": period.previous(), "next": None if after.is_future(now) else after,
+        "kinds": [(k, KIND_LABELS[k], switched(period, k, now)) for k in report_type.period_kinds],
+        "parent": next((u for u in units if u.code == unit.parent_code), None) if unit.parent_code in codes else None,
+        "link": lambda target: url_for("leaders.index", type=code, unit=unit.code, period=target.key),
+        "translate": translate, "in_view": codes, "overdue_on_page": OVERDUE_ON_PAGE, "language": language, **numbers(language),
+    }
+    template = f"leaders/{code}.html"
+    try:
+        current_app.jinja_env.get_template(template)
+    except Exception:  # a type with no page of its own: its headline figures and charts
+        template = "leaders/generic.html"
+    return render_template(template, **context), (400 if period_error else 200)
+
+
+@bp.get("/overdue")
+@require(*ROLES)
+def overdue():
+    """Every case of a unit open past its deadline at the end of a period, longest late first, page by page
+    (the PDF lists the first few hundred and sends the reader here for the rest)."""
+    from reports.operations import OperationsQueries, as_of_for
+    from workflows.units import UnitDirectory
+
+    who = actor()
+    now = clock_now()
+    units = units_in_view(who)
+    unit = checked_unit(who, request.args.get("unit"), units)
+    report_type = catalog.get("operations")
+    period, period_error = read_period(request.args.get("period"), None, report_type, now)
+    try:
+        page = max(1, int(request.args.get("page") or 1))
+    except ValueError:
+        page = 1
+    record = UnitDirectory(db.session).by_code(unit.code)
+    queries = OperationsQueries(db.session, record)
+    as_of = as_of_for(period, now)
+    total = sum(queries.overdue_counts(as_of).values())
+    rows = queries.overdue_list(as_of, page * OVERDUE_PAGE_SIZE)[(page - 1) * OVERDUE_PAGE_SIZE:]
+    ids = {r[2] for r in rows if r[2] is not None}
+    names = {i: Named(n, e).in_language(reader_language()) for i, n, e in db.session.execute(
+        select(AdminUnit.id, AdminUnit.name, AdminUnit.name_en).where(AdminUnit.id.in_(ids)))} if ids else {}
+    items = [{"n": (page - 1) * OVERDUE_PAGE_SIZE + i, "code": code, "title": title,
+              "unit": names.get(unit_id) or _("Not assigned yet"),
+              "late_since": late_since, "days_late": max(0, (as_of - late_since).days) if late_since else None,
+              "level": level}
+             for i, (code, title, unit_id, _place, late_since, level, _status) in enumerate(rows, start=1)]
+    language = reader_language()
+    pages = max(1, -(-total // OVERDUE_PAGE_SIZE))
+    return render_template("leaders/overdue.html", unit=unit, period=period, period_label=translate(period.label()),
+                           period_error=period_error, items=items, total=total, page=page, pages=pages, as_of=as_of,
+                           **numbers(language)), (400 if period_error else 200)
+
+
+def report_url(unit: str, period: ReportPeriod | str, type_code: str = "operations") -> str:
+    """The figures page of a unit and a period."""
+    return url_for("leaders.index", type=type_code, unit=unit, period=str(period))
+
+
+def params_errors(exc: ReportParamsError) -> dict[str, str]:
+    """A ReportParamsError's field errors in the reader's language."""
+    return {name: translate(text) for name, text in exc.errors.items()}
+
+
+@bp.context_processor
+def _leaders_globals() -> dict[str, Any]:
+    """What every leaders' template may ask: whether a page exists (the menu shows only what is there)."""
+    return {"has_endpoint": lambda endpoint: endpoint in current_app.view_functions}
