@@ -243,3 +243,43 @@ def params_errors(exc: ReportParamsError) -> dict[str, str]:
 def _leaders_globals() -> dict[str, Any]:
     """What every leaders' template may ask: whether a page exists (the menu shows only what is there)."""
     return {"has_endpoint": lambda endpoint: endpoint in current_app.view_functions}
+
+
+# ---------------------------------------------------------------------------------------------- the forms' lists
+LANGUAGE_OPTIONS = (("vi", "Tiếng Việt"), ("en", "English"))
+FREQUENCIES = {"weekly": (_l("Weekly"), "week"), "monthly": (_l("Monthly"), "month")}
+
+
+def unit_options(units: list[UnitChoice]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The units in view for a select: places, then the bodies (departments, police, committees)."""
+    places = [(u.code, u.name) for u in units if u.place]
+    bodies = [(u.code, u.name) for u in units if not u.place]
+    return [(str(_("Places")) if bodies else "", places)] + ([(str(_("Bodies")), bodies)] if bodies else [])
+
+
+def type_options() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The report types about a unit and a period, by name."""
+    return [("", [(rt.code, translate(rt.name)) for rt in page_types()])]
+
+
+def period_options() -> list[tuple[str, list[tuple[str, str]]]]:
+    """This week and the weeks before, this month and the months before."""
+    periods = recent_periods()
+    return [(str(_("Weeks")), [(p.key, translate(p.label())) for p in periods if p.kind == "week"]),
+            (str(_("Months")), [(p.key, translate(p.label())) for p in periods if p.kind == "month"])]
+
+
+def check_report_form(raw: dict[str, str], units: list[UnitChoice]) -> tuple[catalog.ReportParams | None, dict[str, str]]:
+    """The parameters of a report a leader asks for, checked against the live lists and the leader's view."""
+    errors: dict[str, str] = {}
+    params = None
+    try:
+        params = catalog.validate_params(db.session, {**raw, "case": None})
+    except ReportParamsError as exc:
+        errors = params_errors(exc)
+    code = raw.get("type") or ""
+    if "type" not in errors and code not in {rt.code for rt in page_types()}:
+        errors["type"] = _("This report is not made from this page.")
+    if "unit" not in errors and raw.get("unit") and raw.get("unit") not in {u.code for u in units}:
+        errors["unit"] = _("This unit is not in your view.")
+    return (None if errors else params), errors

