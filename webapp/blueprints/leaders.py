@@ -13,11 +13,13 @@ is checked again on the server.
 
 from __future__ import annotations
 
+import io
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -29,6 +31,7 @@ from reports.catalog import ReportParamsError, ReportType
 from reports.i18n import translator
 from reports.periods import LOCAL, PeriodError, ReportPeriod
 from reports.render import format_number, format_percent
+from webapp.blueprints.leaders_backend import JobView, backend
 from webapp.extensions import db
 from webapp.i18n import reader_language, translate
 from webapp.security import actor, require
@@ -239,10 +242,29 @@ def params_errors(exc: ReportParamsError) -> dict[str, str]:
     return {name: translate(text) for name, text in exc.errors.items()}
 
 
+SERVICE_ENDPOINTS = ("leaders.archive", "leaders.generate", "leaders.job", "leaders.job_status", "leaders.download",
+                     "leaders.subscriptions", "leaders.subscription_create", "leaders.subscription_edit",
+                     "leaders.subscription_pause", "leaders.subscription_delete", "leaders.delivery_retry")
+
+
+def has_endpoint(endpoint: str) -> bool:
+    """Whether a page is there: the PDF and subscription pages need the archive and schedule services."""
+    if endpoint not in current_app.view_functions:
+        return False
+    return endpoint not in SERVICE_ENDPOINTS or backend() is not None
+
+
+@bp.before_request
+def _services_there() -> None:
+    """The PDF and subscription pages answer 404 while the services behind them are not installed."""
+    if request.endpoint in SERVICE_ENDPOINTS and backend() is None:
+        abort(404)
+
+
 @bp.context_processor
 def _leaders_globals() -> dict[str, Any]:
     """What every leaders' template may ask: whether a page exists (the menu shows only what is there)."""
-    return {"has_endpoint": lambda endpoint: endpoint in current_app.view_functions}
+    return {"has_endpoint": has_endpoint}
 
 
 # ---------------------------------------------------------------------------------------------- the forms' lists
@@ -283,3 +305,248 @@ def check_report_form(raw: dict[str, str], units: list[UnitChoice]) -> tuple[cat
     if "unit" not in errors and raw.get("unit") and raw.get("unit") not in {u.code for u in units}:
         errors["unit"] = _("This unit is not in your view.")
     return (None if errors else params), errors
+
+
+# ---------------------------------------------------------------------------------------------- PDF reports
+def _raw_form(names: tuple[str, ...]) -> dict[str, str]:
+    return {name: (request.values.get(name) or "").strip()[:40] for name in names}
+
+
+def _archive_page(form: dict[str, str], errors: dict[str, str], status: int = 200):
+    who = actor()
+    units = units_in_view(who)
+    archived = backend().archived(db.session, who, {u.code for u in units})
+    return render_template("leaders/archive.html", form=form, errors=errors, archived=archived,
+                           type_options=type_options(), unit_options=unit_options(units),
+                           period_options=period_options(), language_options=[("", list(LANGUAGE_OPTIONS))]), status
+
+
+@bp.get("/reports")
+@require(*ROLES)
+def archive():
+    """Generate a PDF (the form, filled from the figures page's unit and period) and the archive of PDFs made."""
+    units = units_in_view(actor())
+    home = home_unit(units)
+    form = _raw_form(("type", "unit", "period", "language"))
+    form["type"] = form["type"] or "operations"
+    form["unit"] = form["unit"] or (home.code if home else "")
+    form["period"] = form["period"] or ReportPeriod.containing("month", clock_now()).previous().key
+    form["language"] = form["language"] or reader_language()
+    return _archive_page(form, {})
+
+
+@bp.post("/reports")
+@require(*ROLES)
+def generate():
+    """Start making a PDF (checked again here: type, unit in view, period begun, language); the job's page
+    follows its progress. A refused form comes back with what was chosen and each problem in words."""
+    who = actor()
+    form = _raw_form(("type", "unit", "period", "language"))
+    params, errors = check_report_form(form, units_in_view(who))
+    if params is None:
+        return _archive_page(form, errors, 400)
+    job_id = backend().start(db.session, who, params)
+    return redirect(url_for("leaders.job", job_id=job_id), code=303)
+
+
+@bp.get("/reports/jobs/<int:job_id>")
+@require(*ROLES)
+def job(job_id: int):
+    """A PDF being made: its progress (pushed by the worker over Socket.IO), then the download link."""
+    status = _job_or_404(job_id)
+    return render_template("leaders/job.html", job=status, event=backend().PROGRESS_EVENT)
+
+
+@bp.get("/reports/jobs/<int:job_id>.json")
+@require(*ROLES)
+def job_status(job_id: int):
+    """The job's state as JSON (what the page missed while it was not listening)."""
+    status = _job_or_404(job_id)
+    response = jsonify({"job": status.id, "state": status.state, "state_label": status.state_label,
+                        "percent": status.percent, "step": status.step, "error": status.error,
+                        "download_url": status.download_url, "sha256": status.sha256, "pages": status.pages})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _job_or_404(job_id: int) -> JobView:
+    """A job the reader started (or, for an administrator, anyone's); 404 otherwise."""
+    found = backend().job(db.session, actor(), job_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.get("/reports/<int:report_id>.pdf")
+@require(*ROLES)
+def download(report_id: int):
+    """An archived PDF exactly as it was issued (its unit must be in the reader's view)."""
+    who = actor()
+    found = backend().pdf(db.session, who, report_id)
+    if found is None:
+        abort(404)
+    unit_code, filename, content = found
+    if unit_code and unit_code not in who.scope_codes:
+        abort(403)
+    response = send_file(io.BytesIO(content), mimetype="application/pdf", as_attachment=True, download_name=filename)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# ---------------------------------------------------------------------------------------------- subscriptions
+SUBSCRIPTION_FIELDS = ("type", "unit", "frequency", "time", "language", "only_changed")
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+@dataclass(frozen=True)
+class SubscriptionForm:
+    """A subscription as the leader asked for it, checked: the report, its unit, how often and when (local)."""
+
+    type: str
+    unit: str
+    frequency: str
+    hour: int
+    minute: int
+    language: str
+    only_changed: bool
+
+
+def check_subscription_form(raw: dict[str, str], units: list[UnitChoice]) -> tuple[SubscriptionForm | None, dict[str, str]]:
+    """Every problem of a subscription form at once, in words."""
+    errors: dict[str, str] = {}
+    types = {rt.code: rt for rt in page_types()}
+    if not raw.get("type"):
+        errors["type"] = _("Choose a report type.")
+    elif raw["type"] not in types:
+        errors["type"] = _("There is no report type %(code)s.", code=raw["type"])
+    if not raw.get("unit"):
+        errors["unit"] = _("Choose a unit.")
+    elif raw["unit"] not in {u.code for u in units}:
+        errors["unit"] = _("This unit is not in your view.")
+    frequency = raw.get("frequency") or ""
+    if frequency not in FREQUENCIES:
+        errors["frequency"] = _("Choose weekly or monthly.")
+    elif raw.get("type") in types and FREQUENCIES[frequency][1] not in types[raw["type"]].period_kinds:
+        errors["frequency"] = _("This report covers a month, not a week.")
+    match = _TIME.match(raw.get("time") or "")
+    if not match:
+        errors["time"] = _("Give a time of day such as 07:30.")
+    if (raw.get("language") or "") not in dict(LANGUAGE_OPTIONS):
+        errors["language"] = _("Choose Vietnamese or English.")
+    if errors:
+        return None, errors
+    assert match is not None
+    return SubscriptionForm(type=raw["type"], unit=raw["unit"], frequency=frequency, hour=int(match.group(1)),
+                            minute=int(match.group(2)), language=raw["language"],
+                            only_changed=raw.get("only_changed") in ("1", "on", "true")), {}
+
+
+def _subscription_options(units: list[UnitChoice]) -> dict[str, Any]:
+    return {"types": type_options(), "units": unit_options(units),
+            "frequencies": [("", [(key, str(label)) for key, (label, _kind) in FREQUENCIES.items()])],
+            "languages": [("", list(LANGUAGE_OPTIONS))]}
+
+
+def _subscription_raw() -> dict[str, str]:
+    raw = {name: (request.form.get(name) or "").strip()[:40] for name in SUBSCRIPTION_FIELDS}
+    raw["only_changed"] = "1" if request.form.get("only_changed") else ""
+    return raw
+
+
+def _subscriptions_page(form: dict[str, Any], errors: dict[str, str], status: int = 200):
+    who = actor()
+    units = units_in_view(who)
+    service = backend()
+    return render_template("leaders/subscriptions.html", form=form, errors=errors,
+                           options=_subscription_options(units),
+                           subscriptions=service.subscriptions(db.session, who),
+                           deliveries=service.deliveries(db.session, who)), status
+
+
+@bp.get("/subscriptions")
+@require(*ROLES)
+def subscriptions():
+    """The leader's subscriptions, the form to add one, and the deliveries (a failed one with its reason)."""
+    home = home_unit(units_in_view(actor()))
+    form = {"type": "operations", "unit": home.code if home else "", "frequency": "weekly", "time": "07:00",
+            "language": reader_language(), "only_changed": False}
+    return _subscriptions_page(form, {})
+
+
+@bp.post("/subscriptions")
+@require(*ROLES)
+def subscription_create():
+    """Subscribe to a report; a refused form comes back as typed, with each problem under its field."""
+    who = actor()
+    raw = _subscription_raw()
+    checked, errors = check_subscription_form(raw, units_in_view(who))
+    if checked is None:
+        return _subscriptions_page({**raw, "only_changed": bool(raw["only_changed"])}, errors, 400)
+    backend().subscribe(db.session, who, checked)
+    db.session.commit()
+    flash(_("Subscribed: the report will come by e-mail and to your inbox."))
+    return redirect(url_for("leaders.subscriptions"), code=303)
+
+
+def _own_subscription(subscription_id: int) -> dict[str, Any]:
+    found = backend().subscription(db.session, actor(), subscription_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.route("/subscriptions/<int:subscription_id>", methods=["GET", "POST"])
+@require(*ROLES)
+def subscription_edit(subscription_id: int):
+    """Change a subscription of one's own (the same checks as a new one)."""
+    who = actor()
+    current = _own_subscription(subscription_id)
+    units = units_in_view(who)
+    errors: dict[str, str] = {}
+    form: dict[str, Any] = current
+    if request.method == "POST":
+        raw = _subscription_raw()
+        checked, errors = check_subscription_form(raw, units)
+        if checked is not None:
+            backend().update(db.session, who, subscription_id, checked)
+            db.session.commit()
+            flash(_("Subscription saved."))
+            return redirect(url_for("leaders.subscriptions"), code=303)
+        form = {**raw, "only_changed": bool(raw["only_changed"])}
+    return render_template("leaders/subscription_edit.html", form=form, errors=errors,
+                           options=_subscription_options(units), subscription_id=subscription_id), (
+        400 if errors else 200)
+
+
+@bp.post("/subscriptions/<int:subscription_id>/pause")
+@require(*ROLES)
+def subscription_pause(subscription_id: int):
+    """Pause a subscription (paused=1) or resume it (paused=0)."""
+    _own_subscription(subscription_id)
+    paused = request.form.get("paused") == "1"
+    backend().pause(db.session, actor(), subscription_id, paused)
+    db.session.commit()
+    flash(_("Subscription paused.") if paused else _("Subscription resumed."))
+    return redirect(url_for("leaders.subscriptions"), code=303)
+
+
+@bp.post("/subscriptions/<int:subscription_id>/delete")
+@require(*ROLES)
+def subscription_delete(subscription_id: int):
+    """Delete a subscription (the reports already delivered stay in the archive)."""
+    _own_subscription(subscription_id)
+    backend().delete(db.session, actor(), subscription_id)
+    db.session.commit()
+    flash(_("Subscription deleted."))
+    return redirect(url_for("leaders.subscriptions"), code=303)
+
+
+@bp.post("/deliveries/<int:delivery_id>/retry")
+@require(*ROLES)
+def delivery_retry(delivery_id: int):
+    """Try a failed delivery of one's own again."""
+    if not backend().retry(db.session, actor(), delivery_id):
+        abort(404)
+    db.session.commit()
+    flash(_("The delivery will be tried again."))
+    return redirect(url_for("leaders.subscriptions", _anchor="deliveries"), code=303)
