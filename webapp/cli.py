@@ -844,3 +844,49 @@ def open311_revoke_command(client_id: int) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# --------------------------------------------------------------------------------------------- leaders' reports
+@main.command("report")
+@click.argument("report_type", metavar="TYPE")
+@click.option("--unit", help="The unit's code (the report covers it and every unit below it), e.g. DLK.")
+@click.option("--period", help="A month (2026-11) or an ISO week (2026-W48).")
+@click.option("--case", "case_code", help="The case's code, for a dossier (e.g. PA-2026-000123).")
+@click.option("--lang", "language", type=click.Choice(["vi", "en"]), default=None,
+              help="The report's language (default: IOC_LANG).")
+@click.option("--number", default="      /BC-IOC", show_default=True,
+              help="The document's number after 'Số:' (left blank to be numbered by hand).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True,
+              help="The PDF file to write.")
+@with_appcontext
+@in_cli_language
+def report_command(report_type: str, unit: str | None, period: str | None, case_code: str | None,
+                   language: str | None, number: str, output: str) -> None:
+    """Write a leaders' report as a PDF: TYPE is operations (--unit, --period) or dossier (--case); the
+    other types are listed when TYPE is unknown."""
+    from engine.clock import using
+    from reports.catalog import ReportParamsError, report_types, validate_params
+    from reports.i18n import translator
+    from reports.render import render_report
+
+    rt = runtime()
+    raw = {"type": report_type, "unit": unit, "period": period, "case": case_code,
+           "language": language or current_app.config["LANG"]}
+    with using(rt.clock):
+        try:
+            params = validate_params(db.session, raw)
+        except ReportParamsError as exc:
+            for name, message in exc.errors.items():
+                echo(t("%(field)s: %(message)s", field=name, message=message), err=True)
+            if "type" in exc.errors:
+                echo(t("Report types: %(types)s", types=", ".join(report_types())), err=True)
+            db.session.remove()  # an exit skips the result callback that closes the pool
+            db.engine.dispose()
+            sys.exit(2)
+        report = render_report(db.session, params, translator(params.language), number=number,
+                               issued_at=rt.clock.now(), files=rt.files,
+                               progress=lambda percent, step: click.echo(f"{percent:3d} % {translate(step)}",
+                                                                         err=True))
+    Path(output).write_bytes(report.pdf)
+    echo(t("Wrote %(path)s: %(pages)s pages, sha256 %(sha256)s", path=output, pages=report.pages,
+           sha256=report.sha256))

@@ -170,3 +170,28 @@ def test_parameters_are_checked_against_the_live_lists(session, reference_data):
     with pytest.raises(ReportParamsError) as caught:
         render(session, {"type": "nothing"})
     assert set(caught.value.errors) == {"type"}
+
+
+# On PostgreSQL a pooled connection of the test's fixtures is collected while the command's app runs (psycopg
+# warns on collection); the command's own engine is disposed (the result callback, or before exit 2).
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_ioc_report_writes_the_pdf_and_says_what_is_wrong(session, data, db_url, tmp_path):
+    from click.testing import CliRunner
+
+    from webapp.cli import main
+
+    session.close()  # SQLite: the command writes nothing, but let it have the file to itself
+    env = {"IOC_DATABASE_URL": db_url, "IOC_LANG": "vi", "IOC_FILES_DIR": str(tmp_path / "files")}
+    out = tmp_path / "bao-cao.pdf"
+    result = CliRunner().invoke(main, ["report", "operations", "--unit", "DLK", "--period", "2026-11",
+                                       "-o", str(out)], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "Đang tổng hợp số liệu" in result.output and f"Đã ghi {out}" in result.output
+    flat = " ".join(" ".join(pages_text(out.read_bytes())).split())
+    assert "Tình hình tiếp nhận, xử lý phản ánh, kiến nghị: tỉnh Đắk Lắk" in flat and "Tháng 11/2026" in flat
+    result = CliRunner().invoke(main, ["report", "operations", "--unit", "NOPE", "--period", "2026-13", "--lang", "en",
+                                       "-o", str(tmp_path / "x.pdf")], env={**env, "IOC_LANG": "en"},
+                                catch_exceptions=False)
+    assert result.exit_code == 2
+    assert "unit: there is no unit with the code NOPE" in result.output
+    assert "period: 2026-13: no such month" in result.output and not (tmp_path / "x.pdf").exists()
