@@ -33,10 +33,11 @@ def bar_chart(rows: list[dict[str, Any]], *, category: str, value: str, language
               category_title: str, value_title: str, colour: str = COLOURS["main"], horizontal: bool = True,
               height: int | None = None) -> dict[str, Any]:
     """Bars of `value` by `category` (horizontal by default, so long Vietnamese names stay readable)."""
-    spec = base(language, title, height=height or max(60, 22 * len(rows) + 20))
+    spec = base(language, title, width=460 if horizontal else "container",
+                height=height or max(60, 20 * len(rows) + 10))
     cat = {"field": category, "type": "nominal", "sort": None, "title": category_title,
-           "axis": {"labelLimit": 220}}
-    val = {"field": value, "type": "quantitative", "title": value_title, "axis": {"format": ",d", "tickMinStep": 1}}
+           "axis": {"labelLimit": 240}}
+    val = {"field": value, "type": "quantitative", "title": value_title, "axis": _count_axis(rows, value)}
     spec.update({"data": {"values": rows}, "mark": {"type": "bar", "color": colour},
                  "encoding": {"y" if horizontal else "x": cat, "x" if horizontal else "y": val,
                               "tooltip": [{"field": category, "type": "nominal", "title": category_title},
@@ -50,18 +51,25 @@ def bar_chart(rows: list[dict[str, Any]], *, category: str, value: str, language
     return spec
 
 
+def _count_axis(rows: list[dict[str, Any]], value: str) -> dict[str, Any]:
+    """An axis of whole numbers: no tick between two integers when the counts are small."""
+    top = max((r.get(value) or 0 for r in rows), default=0)
+    return {"format": ",d", "tickMinStep": 1, "tickCount": int(min(max(top, 1), 8))}
+
+
 def grouped_bars(rows: list[dict[str, Any]], *, group: str, series: str, value: str, language: str, title: str,
                  group_title: str, series_title: str, value_title: str, series_order: list[str],
-                 colours: list[str], value_format: str = ",d", height: int = 200) -> dict[str, Any]:
-    """Bars side by side: `value` for each `series` (this period, the previous one, a year before) per `group`."""
-    spec = base(language, title, height=height)
+                 colours: list[str], value_format: str = ",d", height: int = 150) -> dict[str, Any]:
+    """Bars in groups, one bar per `series` (this period, the previous one, a year before) for each `group`
+    (horizontal, so long Vietnamese names stay readable)."""
+    spec = base(language, title, width=460, height=height)
     spec.update({"data": {"values": rows}, "mark": {"type": "bar"},
                  "encoding": {
-                     "x": {"field": group, "type": "nominal", "sort": None, "title": group_title,
-                           "axis": {"labelAngle": 0, "labelLimit": 160}},
-                     "xOffset": {"field": series, "type": "nominal", "sort": series_order},
-                     "y": {"field": value, "type": "quantitative", "title": value_title,
-                           "axis": {"format": value_format}},
+                     "y": {"field": group, "type": "nominal", "sort": None, "title": group_title,
+                           "axis": {"labelLimit": 240}},
+                     "yOffset": {"field": series, "type": "nominal", "sort": series_order},
+                     "x": {"field": value, "type": "quantitative", "title": value_title,
+                           "axis": _count_axis(rows, value) if value_format == ",d" else {"format": value_format}},
                      "color": {"field": series, "type": "nominal", "sort": series_order, "title": series_title,
                                "scale": {"domain": series_order, "range": colours}},
                      "tooltip": [{"field": group, "type": "nominal", "title": group_title},

@@ -31,7 +31,7 @@ from reports.catalog import ReportParams
 from reports.i18n import Translate, language_of
 from reports.periods import LOCAL
 from workflows.models import AdminUnit, User, UserRole
-from workflows.units import PLACE_KINDS
+from workflows.units import PLACE_KINDS, UnitDirectory
 
 LOG = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -166,9 +166,12 @@ def letterhead(session: Session, unit_code: str | None, translate: Translate, is
         position = translate(t("DIRECTOR"))
     signer = None
     if body_unit is not None:
+        # A place signs through its People's Committee (where its leaders hold their role).
+        signing = [body_unit.id, UnitDirectory(session).committee_of(body_unit).id]
         signer = session.scalar(select(User.full_name).join(UserRole, UserRole.user_id == User.id)
-                                .where(UserRole.role == "leader", UserRole.unit_id == body_unit.id,
-                                       User.active.is_(True)).order_by(User.id).limit(1))
+                                .where(UserRole.role == "leader", UserRole.unit_id.in_(signing),
+                                       User.active.is_(True)).order_by(UserRole.unit_id != body_unit.id, User.id)
+                                .limit(1))
     local = issued_at.astimezone(LOCAL)
     place = place_name(province.name) if province and language == "vi" else place_name(province_name)
     if language == "en":
