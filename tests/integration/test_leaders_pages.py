@@ -4,11 +4,15 @@ words."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from engine.clock import FrozenClock, using
@@ -18,7 +22,7 @@ from reports.catalog import ReportParams
 from reports.i18n import translator
 from reports.periods import ReportPeriod
 from reports.render import format_number, format_percent
-from tests.workspace import client_of, make_workspace_app
+from tests.workspace import client_of, csrf_of, make_workspace_app
 from webapp.extensions import db
 from workflows.models import AdminUnit, Category
 
@@ -31,7 +35,7 @@ def site(tmp_path_factory):
     """The demo's accounts and units, with cases of November 2026 (and of October) in two wards and a commune,
     handled by them or by two departments."""
     folder = tmp_path_factory.mktemp("leaders-pages")
-    app = make_workspace_app(f"sqlite:///{folder / 'l.sqlite3'}", FrozenClock(NOW))
+    app = make_workspace_app(f"sqlite:///{folder / 'l.sqlite3'}", FrozenClock(NOW), FILES_DIR=str(folder / "files"))
     with app.app_context():
         session = db.session
         ids = {code: session.scalar(select(AdminUnit.id).where(AdminUnit.code == code))
@@ -132,3 +136,63 @@ def test_a_bad_period_is_said_in_words_and_the_page_still_answers(site):
     assert 'id="period-error"' in text and "2026-13" in text
     future = client.get("/leaders/?unit=DLK&period=2027-05")
     assert future.status_code == 400 and "chưa bắt đầu" in future.get_data(as_text=True)
+
+
+def _wait_done(client, job: int) -> dict:
+    """The job's status once the thread making the PDF has finished with it."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = client.get(f"/leaders/reports/jobs/{job}.json").get_json()
+        if status["state"] in ("done", "failed"):
+            return status
+        time.sleep(0.1)
+    pytest.fail(f"job {job} did not finish: {status}")
+
+
+def test_a_bad_report_form_keeps_what_was_chosen_and_says_each_problem(site):
+    client = client_of(site, "ld.buonmathuot")
+    page = client.get("/leaders/reports").get_data(as_text=True)
+    token = csrf_of(page)
+    # The lists offered: the leader's ward only, this week and month and the ones before, the report types.
+    assert '<option value="P-BUON-MA-THUOT" selected>' in page and 'value="P-TAN-LAP"' not in page
+    assert 'value="2026-W49"' in page and 'value="2026-11" selected' in page and 'value="operations"' in page
+    bad = client.post("/leaders/reports", data={"csrf_token": token, "type": "operations", "unit": "P-TAN-LAP",
+                                                "period": "2027-01", "language": "vi"})
+    assert bad.status_code == 400
+    text = bad.get_data(as_text=True)
+    assert 'id="form-errors"' in text
+    errors = dict(re.findall(r'<span class="field-error" id="e-(\w+)">([^<]*)</span>', text))
+    assert set(errors) == {"unit", "period"}, errors
+    assert "phạm vi" in errors["unit"] and "chưa bắt đầu" in errors["period"]
+    assert '<option value="2026-11"' in text  # the form is there again, nothing lost
+    missing = client.post("/leaders/reports", data={"csrf_token": token, "type": "", "unit": "", "period": "x"})
+    assert set(re.findall(r'id="e-(\w+)"', missing.get_data(as_text=True))) >= {"type", "unit", "period"}
+
+
+def test_a_leader_generates_a_pdf_downloads_it_and_finds_it_in_the_archive(site):
+    client = client_of(site, "ld.tanlap")
+    token = csrf_of(client.get("/leaders/reports").get_data(as_text=True))
+    form = {"csrf_token": token, "type": "operations", "unit": "P-TAN-LAP", "period": "2026-11", "language": "vi"}
+    answer = client.post("/leaders/reports", data=form, headers={"Accept": "application/json"}).get_json()
+    assert answer["existing"] is False and "Phường Tân Lập — Tháng 11/2026" in answer["title"]
+    status = _wait_done(client, answer["job"])
+    assert status["state"] == "done" and status["percent"] == 100, status
+    pdf = client.get(status["download_url"])
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    assert hashlib.sha256(pdf.data).hexdigest() == status["sha256"]
+    text = "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "phường Tân Lập" in text and "BÁO CÁO" in text
+    # The page's figures are the PDF's.
+    mine = collected(site, "P-TAN-LAP").summary
+    assert format_number(mine["received"], 0, "vi") in text
+    # A November report is made once: asking again offers the archived copy, not a new one.
+    again = client.post("/leaders/reports", data=form)
+    assert again.status_code == 303 and f"/leaders/reports/jobs/{answer['job']}?existing=1" in again.location
+    archive = client.get("/leaders/reports").get_data(as_text=True)
+    row = re.search(rf'<tr data-report="{answer["job"]}">.*?</tr>', archive, re.S).group(0)
+    assert status["sha256"] in row and "H&#39;Nga Mlô" in row and "Tháng 11/2026" in row
+    # Another ward's leader sees neither the job nor the PDF nor its archive row.
+    other = client_of(site, "ld.buonmathuot")
+    assert other.get(f"/leaders/reports/jobs/{answer['job']}.json").status_code == 404
+    assert other.get(status["download_url"]).status_code == 403
+    assert f'data-report="{answer["job"]}"' not in other.get("/leaders/reports").get_data(as_text=True)

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from engine.clock import now as clock_now
+from engine.clock import using
 from engine.i18n import Named
 from reports import catalog
 from reports.catalog import ReportParamsError, ReportType
@@ -34,6 +35,7 @@ from reports.render import format_number, format_percent
 from webapp.blueprints.leaders_backend import JobView, backend
 from webapp.extensions import db
 from webapp.i18n import reader_language, translate
+from webapp.runtime import runtime
 from webapp.security import actor, require
 from workflows.access import Actor
 from workflows.models import AdminUnit
@@ -242,23 +244,38 @@ def params_errors(exc: ReportParamsError) -> dict[str, str]:
     return {name: translate(text) for name, text in exc.errors.items()}
 
 
-SERVICE_ENDPOINTS = ("leaders.archive", "leaders.generate", "leaders.job", "leaders.job_status", "leaders.download",
-                     "leaders.subscriptions", "leaders.subscription_create", "leaders.subscription_edit",
-                     "leaders.subscription_pause", "leaders.subscription_delete", "leaders.delivery_retry")
+ARCHIVE_ENDPOINTS = ("leaders.archive", "leaders.generate", "leaders.job", "leaders.job_status", "leaders.download")
+SUBSCRIPTION_ENDPOINTS = ("leaders.subscriptions", "leaders.subscription_create", "leaders.subscription_edit",
+                          "leaders.subscription_pause", "leaders.subscription_delete", "leaders.delivery_retry")
 
 
 def has_endpoint(endpoint: str) -> bool:
-    """Whether a page is there: the PDF and subscription pages need the archive and schedule services."""
+    """Whether a page is there: the PDF pages need the archive, the subscription pages the schedule service."""
     if endpoint not in current_app.view_functions:
         return False
-    return endpoint not in SERVICE_ENDPOINTS or backend() is not None
+    service = backend()
+    if endpoint in ARCHIVE_ENDPOINTS:
+        return service is not None
+    if endpoint in SUBSCRIPTION_ENDPOINTS:
+        return service is not None and service.subscriptions_available
+    return True
 
 
 @bp.before_request
-def _services_there() -> None:
-    """The PDF and subscription pages answer 404 while the services behind them are not installed."""
-    if request.endpoint in SERVICE_ENDPOINTS and backend() is None:
+def _before() -> None:
+    """The PDF and subscription pages answer 404 while the services behind them are not installed; the report
+    types read the time from engine.clock: the application's clock for the whole request."""
+    if request.endpoint and not has_endpoint(request.endpoint):
         abort(404)
+    g.leaders_clock = using(runtime().clock)
+    g.leaders_clock.__enter__()
+
+
+@bp.teardown_request
+def _after(_error: BaseException | None) -> None:
+    held = g.pop("leaders_clock", None)
+    if held is not None:
+        held.__exit__(None, None, None)
 
 
 @bp.context_processor
@@ -299,6 +316,11 @@ def check_report_form(raw: dict[str, str], units: list[UnitChoice]) -> tuple[cat
         params = catalog.validate_params(db.session, {**raw, "case": None})
     except ReportParamsError as exc:
         errors = params_errors(exc)
+        if "type" in errors:  # no type: still say what is wrong with the unit and the period, all at once
+            try:
+                catalog.validate_params(db.session, {**raw, "type": "operations", "case": None})
+            except ReportParamsError as more:
+                errors = {**params_errors(more), **errors}
     code = raw.get("type") or ""
     if "type" not in errors and code not in {rt.code for rt in page_types()}:
         errors["type"] = _("This report is not made from this page.")
@@ -315,8 +337,9 @@ def _raw_form(names: tuple[str, ...]) -> dict[str, str]:
 def _archive_page(form: dict[str, str], errors: dict[str, str], status: int = 200):
     who = actor()
     units = units_in_view(who)
-    archived = backend().archived(db.session, who, {u.code for u in units})
+    archived = backend().archived(db.session, who, {u.code for u in units}, translate)
     return render_template("leaders/archive.html", form=form, errors=errors, archived=archived,
+                           event=backend().PROGRESS_EVENT,
                            type_options=type_options(), unit_options=unit_options(units),
                            period_options=period_options(), language_options=[("", list(LANGUAGE_OPTIONS))]), status
 
@@ -345,8 +368,13 @@ def generate():
     params, errors = check_report_form(form, units_in_view(who))
     if params is None:
         return _archive_page(form, errors, 400)
-    job_id = backend().start(db.session, who, params)
-    return redirect(url_for("leaders.job", job_id=job_id), code=303)
+    job_id, existing = backend().start(db.session, who, params)
+    if request.accept_mimetypes.best == "application/json":  # the reports page's script stays and follows it
+        status = _job_or_404(job_id)
+        return jsonify({"job": job_id, "existing": existing, "title": status.title,
+                        "status_url": url_for("leaders.job_status", job_id=job_id),
+                        "job_url": url_for("leaders.job", job_id=job_id)})
+    return redirect(url_for("leaders.job", job_id=job_id, existing=1 if existing else None), code=303)
 
 
 @bp.get("/reports/jobs/<int:job_id>")
@@ -354,7 +382,8 @@ def generate():
 def job(job_id: int):
     """A PDF being made: its progress (pushed by the worker over Socket.IO), then the download link."""
     status = _job_or_404(job_id)
-    return render_template("leaders/job.html", job=status, event=backend().PROGRESS_EVENT)
+    return render_template("leaders/job.html", job=status, event=backend().PROGRESS_EVENT,
+                           existing=request.args.get("existing") == "1")
 
 
 @bp.get("/reports/jobs/<int:job_id>.json")
@@ -371,7 +400,7 @@ def job_status(job_id: int):
 
 def _job_or_404(job_id: int) -> JobView:
     """A job the reader started (or, for an administrator, anyone's); 404 otherwise."""
-    found = backend().job(db.session, actor(), job_id)
+    found = backend().job(db.session, actor(), job_id, translate)
     if found is None:
         abort(404)
     return found

@@ -4,12 +4,38 @@ language — so the templates do not depend on how those services store things.
 
 `backend()` is the one object the views talk to; every method checks what the reader may see (their own jobs,
 subscriptions and deliveries; archived reports of units in their view).
+
+Until the archive and schedule services are installed, `LocalReports` stands in for the PDFs on demand: a PDF is
+made in a thread of the web process (reports.render.render_report, its progress pushed to the requester's pages
+over Socket.IO) and archived as files — `<FILES_DIR>/leaders-reports/<n>.pdf` with `<n>.json` (its parameters,
+who asked, when, sha256, pages; also the job's state, so every web process of the machine reads it). A report
+of a period that has ended is made once: asking again offers the archived copy. Subscriptions need the schedule
+service: without it their page is not offered.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import threading
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, url_for
+
+from engine.clock import using
+from engine.i18n import Named, t
+from reports import catalog
+from reports.catalog import ReportParams
+from reports.i18n import translator
+from reports.periods import ReportPeriod
+from workflows.access import Actor
+from workflows.models import AdminUnit
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -78,12 +104,181 @@ class DeliveryRow:
     download_url: str | None
 
 
-def backend():  # noqa: ANN201 - the service adapter below, once its services exist
-    """The adapter over the archive and schedule services; None while they are not installed, and the leaders'
-    pages then offer the figures only (the menu hides the PDF and subscription pages, their addresses answer 404)."""
-    try:
-        import reports.archive  # noqa: F401
-        import reports.schedules  # noqa: F401
-    except ImportError:
-        return None
-    return None  # wired once the services' interface is known
+
+
+STATE_LABELS = {"queued": t("Waiting for its turn"), "running": t("Being made"), "done": t("Ready"),
+                "failed": t("Failed")}
+
+
+class LocalReports:
+    """PDFs on demand made in a thread and archived as files (see the module's docstring)."""
+
+    PROGRESS_EVENT = "report"
+    subscriptions_available = False
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    # ------------------------------------------------------------------ records
+    def _path(self, number: int, suffix: str) -> Path:
+        return self.folder / f"{number}{suffix}"
+
+    def _read(self, number: int) -> dict[str, Any] | None:
+        try:
+            return json.loads(self._path(number, ".json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def _write(self, record: dict[str, Any]) -> None:
+        temporary = self._path(record["id"], ".json.tmp")
+        temporary.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+        os.replace(temporary, self._path(record["id"], ".json"))
+
+    def _records(self) -> list[dict[str, Any]]:
+        found = []
+        for path in self.folder.glob("*.json"):
+            if path.stem.isdigit():
+                record = self._read(int(path.stem))
+                if record:
+                    found.append(record)
+        return sorted(found, key=lambda r: -r["id"])
+
+    def _new_record(self, record: dict[str, Any]) -> int:
+        """Take the next free number (an exclusive create, so two processes never share one)."""
+        number = max((r["id"] for r in self._records()), default=0) + 1
+        while True:
+            try:
+                fd = os.open(self._path(number, ".json"), os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+            except FileExistsError:
+                number += 1
+                continue
+            os.close(fd)
+            record["id"] = number
+            self._write(record)
+            return number
+
+    # ------------------------------------------------------------------ making a PDF
+    def start(self, session: Any, who: Actor, params: ReportParams) -> tuple[int, bool]:
+        """Start making the report `params` names; (its number, True when an archived copy is offered instead:
+        a report of a period that has ended is made once, and asked again it is that copy)."""
+        rt = current_app.extensions["ioc"]
+        period = params.report_period()
+        if period is not None and period.utc_range()[1] <= rt.clock.now():
+            for record in self._records():
+                if record["params"] == params.as_dict() and record["state"] == "done":
+                    return record["id"], True
+        number = self._new_record({
+            "params": params.as_dict(), "username": who.username, "requested_by": who.full_name,
+            "created_at": rt.clock.now().isoformat(), "state": "queued", "percent": 0, "step": "", "error": None})
+        app = current_app._get_current_object()
+        threading.Thread(target=self._make, args=(app, number), name=f"leaders-report-{number}", daemon=True).start()
+        return number, False
+
+    def _make(self, app: Any, number: int) -> None:
+        """Make the PDF in its own application context and session, pushing each stage to the requester."""
+        from reports.render import render_report
+        from webapp.extensions import db
+
+        record = self._read(number) or {}
+        params = ReportParams(**record["params"])
+        translate = translator(params.language)
+        live = app.extensions["ioc_live"]
+        rooms = [f"user:{record['username']}"]
+
+        def push(state: str, percent: int, step: str, **extra: Any) -> None:
+            record.update(state=state, percent=percent, step=step, **extra)
+            self._write(record)
+            live.emit(self.PROGRESS_EVENT, {"job": number, "state": state, "percent": percent, "step": step,
+                                            "state_label": translate(STATE_LABELS[state]), **extra}, rooms)
+
+        with app.app_context():
+            rt = app.extensions["ioc"]
+            try:
+                with using(rt.clock):
+                    push("running", 1, translate(t("Collecting the figures")))
+                    report = render_report(db.session, params, translate, number=f"{number:02d}/BC-IOC",
+                                           issued_at=rt.clock.now(), files=rt.files,
+                                           progress=lambda percent, step: push("running", percent, translate(step)))
+                self._path(number, ".pdf").write_bytes(report.pdf)
+                record.update(sha256=report.sha256, pages=report.pages, title=report.title,
+                              finished_at=rt.clock.now().isoformat())
+                push("done", 100, translate(t("Done")))
+            except Exception as exc:  # the reason is shown on the job's page; the log keeps the trace
+                log.exception("leaders' report %s failed", number)
+                push("failed", int(record.get("percent") or 0), record.get("step") or "",
+                     error=translate(t("the report could not be made (%(error)s)", error=type(exc).__name__)))
+            finally:
+                db.session.remove()
+
+    # ------------------------------------------------------------------ reading
+    def job(self, session: Any, who: Actor, job_id: int, translate: Any) -> JobView | None:
+        """A job the reader started (an administrator sees every one)."""
+        record = self._read(job_id)
+        if record is None or (record["username"] != who.username and not who.is_admin):
+            return None
+        params = record["params"]
+        done = record["state"] == "done"
+        return JobView(id=record["id"], title=record.get("title") or self._describe(session, params, translate),
+                       type=params["type"], unit=params.get("unit"), period=params.get("period"),
+                       state=record["state"], state_label=translate(STATE_LABELS[record["state"]]),
+                       percent=int(record.get("percent") or 0), step=record.get("step") or "",
+                       error=record.get("error"), sha256=record.get("sha256"), pages=record.get("pages"),
+                       download_url=url_for("leaders.download", report_id=record["id"]) if done else None)
+
+    def _describe(self, session: Any, params: dict[str, Any], translate: Any) -> str:
+        names = _names(session)
+        period = ReportPeriod.parse(params["period"]) if params.get("period") else None
+        return " — ".join(part for part in (
+            _type_name(params["type"], translate), translate(names.get(params.get("unit") or "", "")),
+            translate(period.label()) if period else "") if part)
+
+    def archived(self, session: Any, who: Actor, codes: set[str], translate: Any) -> list[ArchiveRow]:
+        """The PDFs made of units in the reader's view, newest first."""
+        names = _names(session)
+        rows = []
+        for record in self._records():
+            params = record["params"]
+            if record["state"] != "done" or (params.get("unit") and params["unit"] not in codes):
+                continue
+            period = ReportPeriod.parse(params["period"]) if params.get("period") else None
+            rows.append(ArchiveRow(
+                id=record["id"], type_name=_type_name(params["type"], translate),
+                unit_name=translate(names.get(params.get("unit") or "", params.get("unit") or "")),
+                period_label=translate(period.label()) if period else "", language=params.get("language") or "",
+                requested_by=record.get("requested_by") or record["username"],
+                made_at=datetime.fromisoformat(record.get("finished_at") or record["created_at"]),
+                pages=record.get("pages"), sha256=record.get("sha256") or "",
+                download_url=url_for("leaders.download", report_id=record["id"])))
+        return rows
+
+    def pdf(self, session: Any, who: Actor, report_id: int) -> tuple[str | None, str, bytes] | None:
+        """(the report's unit, a file name, the PDF as archived) of a finished report."""
+        record = self._read(report_id)
+        path = self._path(report_id, ".pdf")
+        if record is None or record["state"] != "done" or not path.exists():
+            return None
+        params = record["params"]
+        name = "-".join(str(v) for v in ("bao-cao", params["type"], params.get("unit"), params.get("period"),
+                                         record["id"]) if v)
+        return params.get("unit"), f"{name}.pdf", path.read_bytes()
+
+
+def _type_name(code: str, translate: Any) -> str:
+    types = catalog.report_types()
+    return translate(types[code].name) if code in types else code
+
+
+def _names(session: Any) -> dict[str, Named]:
+    return {code: Named(name, name_en) for code, name, name_en in
+            session.execute(AdminUnit.__table__.select().with_only_columns(
+                AdminUnit.code, AdminUnit.name, AdminUnit.name_en))}
+
+
+def backend() -> LocalReports | None:
+    """The service the PDF pages use: the files-backed stand-in under FILES_DIR (None without a files folder)."""
+    app = current_app._get_current_object()
+    found = app.extensions.get("ioc_leaders_reports")
+    if found is None and app.config.get("FILES_DIR"):
+        found = app.extensions["ioc_leaders_reports"] = LocalReports(Path(app.config["FILES_DIR"]) / "leaders-reports")
+    return found

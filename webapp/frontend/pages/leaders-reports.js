@@ -1,15 +1,29 @@
-// A PDF report being made (/leaders/reports/jobs/<id>): the progress bar follows the worker's Socket.IO pushes
-// (the event named in data-event, for this job's id), and the status JSON (data-status-url) fills in what the
-// page missed — when it opens, after a lost connection, and every few seconds while no push arrives. When the
-// PDF is archived the download link appears; a failure shows its reason. Texts come from the page (translated
-// on the server); nothing here builds HTML from data.
+// PDF reports (/leaders/reports): the progress of a report being made, fed by the worker's Socket.IO pushes (the
+// event named in data-event, for one job's id), then its download link; a failure shows its reason.
+// - On the reports page the form is sent by fetch while the page keeps its Socket.IO connection, so every push
+//   of the new job is heard from the first one (pushes that come before the answer are kept and replayed). A
+//   refused form is sent again the ordinary way, so the server shows each problem under its field.
+// - On a job's own page (/leaders/reports/jobs/<id>, the way without script) the same box follows the job.
+// The status JSON fills in what a page missed (on opening, after a lost connection, when no push came for a few
+// seconds). Texts come from the page (translated on the server); nothing here builds HTML from data.
 /* global io */
 
-function start() {
-  const box = document.getElementById("report-job");
-  if (!box) {
+const heard = new Map(); // job id -> pushes heard before the page knew the job was its own
+let socket = null;
+
+function connect(onPush, onConnect) {
+  if (typeof io !== "function") {
     return;
   }
+  if (!socket) {
+    socket = io({ transports: ["websocket", "polling"] });
+  }
+  const box = document.getElementById("report-job");
+  socket.on(box.dataset.event, onPush);
+  socket.on("connect", onConnect);
+}
+
+function follow(box) {
   const bar = box.querySelector("progress");
   const percentText = box.querySelector("[data-part=percent]");
   const step = box.querySelector("[data-part=step]");
@@ -20,9 +34,9 @@ function start() {
   const pages = box.querySelector("[data-part=pages]");
   const failed = box.querySelector("[data-part=failed]");
   const reason = box.querySelector("[data-part=reason]");
-  let finished = box.dataset.state === "done" || box.dataset.state === "failed";
+  let finished = false;
   let lastPush = 0;
-  let pushes = 0;
+  const seen = [];
 
   function show(status) {
     if (!status || finished) {
@@ -44,12 +58,8 @@ function start() {
       bar.value = 100;
       percentText.textContent = "100 %";
       download.href = status.download_url;
-      if (status.sha256) {
-        sha.textContent = status.sha256;
-      }
-      if (status.pages) {
-        pages.textContent = String(status.pages);
-      }
+      sha.textContent = status.sha256 || "";
+      pages.textContent = status.pages ? String(status.pages) : "";
       done.hidden = false;
       download.focus();
     } else if (status.state === "failed") {
@@ -61,7 +71,7 @@ function start() {
   }
 
   function fetchStatus() {
-    if (finished) {
+    if (finished || !box.dataset.statusUrl) {
       return;
     }
     fetch(box.dataset.statusUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
@@ -72,23 +82,17 @@ function start() {
       });
   }
 
-  if (typeof io === "function") {
-    const socket = io({ transports: ["websocket", "polling"] });
-    socket.on(box.dataset.event, (event) => {
-      if (!event || String(event.job) !== box.dataset.job) {
-        return;
-      }
-      pushes += 1;
-      box.dataset.pushes = String(pushes);
-      lastPush = Date.now();
-      show(event);
-      if (event.state === "done" && !event.download_url) {
-        fetchStatus(); // the push says it is done; the status carries the link
-      }
-    });
-    socket.on("connect", fetchStatus);
+  function push(event) {
+    seen.push(event.percent);
+    box.dataset.pushes = String(seen.length);
+    box.dataset.seen = seen.join(",");
+    lastPush = Date.now();
+    show(event);
+    if (event.state === "done" && !event.download_url) {
+      fetchStatus(); // the push says it is done; the status carries the link
+    }
   }
-  fetchStatus();
+
   const timer = setInterval(() => {
     if (finished) {
       clearInterval(timer);
@@ -96,6 +100,72 @@ function start() {
       fetchStatus();
     }
   }, 4000);
+  (heard.get(box.dataset.job) || []).forEach(push);
+  heard.delete(box.dataset.job);
+  fetchStatus();
+  return { push, fetchStatus, isFinished: () => finished };
+}
+
+function start() {
+  const box = document.getElementById("report-job");
+  if (!box) {
+    return;
+  }
+  let current = null;
+  connect(
+    (event) => {
+      if (!event || event.job === undefined) {
+        return;
+      }
+      const id = String(event.job);
+      if (current && id === box.dataset.job) {
+        current.push(event);
+      } else {
+        heard.set(id, (heard.get(id) || []).concat([event]));
+      }
+    },
+    () => {
+      if (current) {
+        current.fetchStatus();
+      }
+    },
+  );
+  if (box.dataset.job) {
+    current = follow(box); // a job's own page
+  }
+  const form = document.getElementById("report-form");
+  if (!form) {
+    return;
+  }
+  form.addEventListener("submit", (submitted) => {
+    submitted.preventDefault();
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    fetch(form.action, {
+      method: "POST",
+      body: new FormData(form),
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    })
+      .then((response) => {
+        if (!response.ok) {
+          throw new Error(String(response.status));
+        }
+        return response.json();
+      })
+      .then((answer) => {
+        box.dataset.job = String(answer.job);
+        box.dataset.statusUrl = answer.status_url;
+        box.querySelector("[data-part=title]").textContent = answer.title || "";
+        box.querySelector("[data-part=existing]").hidden = !answer.existing;
+        box.hidden = false;
+        current = follow(box);
+        button.disabled = false;
+      })
+      .catch(() => {
+        form.submit(); // refused (or offline): the server's own answer shows what is wrong
+      });
+  });
 }
 
 if (document.readyState === "loading") {
