@@ -10,15 +10,23 @@ it with), then times the operations report's data queries, its rendering, and a 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
+from engine.clock import FrozenClock, using
+from engine.database import make_engine, make_session_factory
+from engine.db import Base
+from reports import catalog, operations
+from reports.i18n import translator
 from reports.periods import ReportPeriod
+from reports.render import html_to_pdf, render_html, render_report
 
 CHANNELS = (("field_report", "PA", 0.55), ("hotline", "HL", 0.3), ("camera", "CAM", 0.1), ("kpi", "KPI", 0.05))
 SEED = 20261204
@@ -134,8 +142,118 @@ def _insert(session: Session, table_name: str, rows: list[dict[str, Any]], batch
             session.execute(insert(table), chunk)
 
 
-def month_range(key: str) -> tuple[datetime, datetime]:
-    """The UTC bounds of a period key (2026-11)."""
-    return ReportPeriod.parse(key).utc_range()
+# --------------------------------------------------------------------------------------------- the bench
+MONTH = "2026-11"
+ISSUED = datetime(2026, 12, 4, 3, 0, tzinfo=UTC)
+TARGETS = {"queries": 1.0, "render": 3.0, "twenty_pages": 10.0}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One line of the results: what, seconds by the wall clock, CPU seconds of this process, the target."""
+
+    what: str
+    seconds: float
+    cpu: float
+    target: float | None = None
+    note: str = ""
+
+    @property
+    def met(self) -> str:
+        """Whether the target was met (by the wall clock)."""
+        if self.target is None:
+            return ""
+        return "yes" if self.seconds <= self.target else "NO"
+
+
+def fill(session: Session, cases: int, log: Callable[[str], None] = print) -> int:
+    """Reference data and a province month of `cases` cases in November 2026, with a third as many in October
+    and in November 2025 (the periods the report compares with); the number of cases written."""
+    from workflows.demo import demo_data, load_reference_data
+    from workflows.models import AdminUnit, Category
+
+    load_reference_data(session, demo_data())
+    session.commit()
+    places = list(session.scalars(select(AdminUnit.id).where(AdminUnit.kind.in_(("commune", "ward")))))
+    bodies = list(session.scalars(select(AdminUnit.id).where(AdminUnit.kind.in_(("department", "police")))))
+    categories = list(session.scalars(select(Category.code).where(Category.internal.is_(False))))
+    end = ReportPeriod.parse(MONTH).utc_range()[1]
+    written = 0
+    for seed, key, count in ((1, MONTH, cases), (2, "2026-10", cases // 3), (3, "2025-11", cases // 3)):
+        start, stop = ReportPeriod.parse(key).utc_range()
+        started = time.perf_counter()
+        make_cases(session, count, start, stop, places, bodies, categories, seed=seed, now=min(stop, end))
+        written += count
+        log(f"  {count:,} cases of {key} written in {time.perf_counter() - started:.1f} s")
+    # A database in service has its planner statistics; a bulk load has none until analysed.
+    session.execute(text("ANALYZE"))
+    session.commit()
+    return written
+
+
+@contextmanager
+def overdue_rows(rows: int) -> Iterator[None]:
+    """Let the operations report list `rows` overdue cases (its table then runs over more pages)."""
+    saved = operations.OVERDUE_ROWS
+    operations.OVERDUE_ROWS = rows
+    try:
+        yield
+    finally:
+        operations.OVERDUE_ROWS = saved
+
+
+def _timed(work: Callable[[], Any]) -> tuple[Any, float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = work()
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def run(url: str, label: str, cases: int = 100_000, log: Callable[[str], None] = print) -> list[Figure]:
+    """Fill the scratch database at `url` and time the operations report of the province for November 2026:
+    the data queries (collect, cold then warm), the rendering (charts, layout, PDF), the whole report, and a
+    report of 20 pages or more (its overdue list made longer) — all in this one process, on one core."""
+    engine = make_engine(url)
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    sessions = make_session_factory(engine)
+    figures: list[Figure] = []
+    log(f"{label}: filling")
+    with sessions() as session:
+        fill(session, cases, log)
+    params = catalog.ReportParams(type="operations", unit="DLK", period=MONTH, language="vi")
+    translate = translator("vi")
+    report_type = catalog.get("operations")
+    with using(FrozenClock(ISSUED)), sessions() as session:
+        data, wall, cpu = _timed(lambda: report_type.collect(session, params, translate))
+        figures.append(Figure(f"{label}: data queries, first run ({data.summary['received']:,} cases in the "
+                              "month)", wall, cpu, TARGETS["queries"]))
+        _, wall, cpu = _timed(lambda: report_type.collect(session, params, translate))
+        figures.append(Figure(f"{label}: data queries, again", wall, cpu, TARGETS["queries"]))
+        (html, _data), html_wall, html_cpu = _timed(lambda: render_html(
+            session, params, translate, number="15/BC-IOC", issued_at=ISSUED))
+        pdf, pdf_wall, pdf_cpu = _timed(lambda: html_to_pdf(html))
+        figures.append(Figure(f"{label}: rendering (charts, layout, PDF; queries excluded)",
+                              html_wall - wall + pdf_wall, html_cpu - cpu + pdf_cpu, TARGETS["render"]))
+        report, wall, cpu = _timed(lambda: render_report(session, params, translate, number="15/BC-IOC",
+                                                         issued_at=ISSUED))
+        figures.append(Figure(f"{label}: the whole report ({report.pages} pages, {len(report.pdf) // 1024} KiB)",
+                              wall, cpu, TARGETS["queries"] + TARGETS["render"]))
+        with overdue_rows(700):
+            long_report, wall, cpu = _timed(lambda: render_report(session, params, translate, number="15/BC-IOC",
+                                                                  issued_at=ISSUED))
+        figures.append(Figure(f"{label}: a {long_report.pages}-page report (700 overdue cases listed)", wall, cpu,
+                              TARGETS["twenty_pages"]))
+        del pdf
+    engine.dispose()
+    return figures
+
+
+def table(figures: list[Figure]) -> str:
+    """The results as a Markdown table."""
+    lines = ["| measure | seconds | CPU s (this process) | target s | met |", "|---|---:|---:|---:|---|"]
+    for f in figures:
+        target = f"{f.target:.0f}" if f.target is not None else ""
+        lines.append(f"| {f.what} | {f.seconds:.2f} | {f.cpu:.2f} | {target} | {f.met} |")
+    return "\n".join(lines)
 
 

@@ -23,11 +23,13 @@ runs on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
+import statistics
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select, true
+from sqlalchemy import and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from engine.clock import now as clock_now
@@ -108,6 +110,21 @@ class UnitRow:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Window:
+    """A period's UTC bounds and the moment its figures are taken."""
+
+    start: datetime
+    end: datetime
+    as_of: datetime
+
+    @classmethod
+    def of(cls, period: ReportPeriod, as_of: datetime) -> Window:
+        """The window of `period`, taken at `as_of`."""
+        start, end = period.utc_range()
+        return cls(start, end, as_of)
+
+
 def _count_if(condition: Any) -> Any:
     return func.sum(case((condition, 1), else_=0))
 
@@ -150,90 +167,114 @@ class OperationsQueries:
                     Case.escalation_level == 0)
 
     # ------------------------------------------------------------------ queries
-    def received(self, period: ReportPeriod, as_of: datetime) -> list[tuple]:
-        """(channel, category, responsible unit id, received, resolved, on time, open overdue) of the cases
-        received in the period, one row per channel × category × unit."""
-        start, end = period.utc_range()
-        return list(self.session.execute(
+    # Each query covers every window (a period and the moment its figures are taken) in one pass over its table:
+    # the report's period, the one before and the same one a year earlier. A row belongs to one window at most
+    # (the periods do not overlap); `_window` says which, and the results come back per window.
+    @staticmethod
+    def _window(column: Any, windows: Sequence[Window]) -> tuple[Any, Any]:
+        """SQL: which window `column` falls in (0, 1, …), and the condition that it falls in one."""
+        ranges = [and_(column >= w.start, column < w.end) for w in windows]
+        return case(*[(r, i) for i, r in enumerate(ranges)], else_=-1), or_(*ranges)
+
+    def received(self, windows: Sequence[Window]) -> list[list[tuple]]:
+        """Per window: (channel, category, responsible unit id, received, resolved, on time, open overdue) of
+        the cases received in its period, one row per channel × category × unit (a query per window: each
+        reads its period through the index on the reception time, and tests its own moment)."""
+        return [list(self.session.execute(
             select(Case.channel, Case.category_code, Case.responsible_unit_id, func.count(),
-                   _count_if(self.resolved_by(as_of)), _count_if(self.on_time(as_of)),
-                   _count_if(self.open_overdue_at(as_of)))
-            .where(self.counted, Case.created_at >= start, Case.created_at < end)
-            .group_by(Case.channel, Case.category_code, Case.responsible_unit_id)))
+                   _count_if(self.resolved_by(w.as_of)), _count_if(self.on_time(w.as_of)),
+                   _count_if(self.open_overdue_at(w.as_of)))
+            .where(self.counted, Case.created_at >= w.start, Case.created_at < w.end)
+            .group_by(Case.channel, Case.category_code, Case.responsible_unit_id))) for w in windows]
 
-    def medians(self, period: ReportPeriod, by_unit: bool) -> dict[int | None, float]:
-        """Median hours from reception to resolution of the cases resolved in the period: overall (key None)
-        or per responsible unit (window functions: the middle one or two of each unit's sorted durations)."""
-        start, end = period.utc_range()
-        seconds = _seconds(self.session, Case.resolved_at, Case.created_at).label("seconds")
-        part = Case.responsible_unit_id if by_unit else literal(0)
-        ranked = (select(Case.responsible_unit_id.label("unit_id") if by_unit else literal(None).label("unit_id"),
-                         seconds,
-                         func.row_number().over(partition_by=part, order_by=seconds).label("rn"),
-                         func.count().over(partition_by=part).label("n"))
-                  .where(self.counted, Case.resolved_at >= start, Case.resolved_at < end).subquery())
-        rows = self.session.execute(
-            select(ranked.c.unit_id, func.avg(ranked.c.seconds))
-            .where(ranked.c.rn.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2]))  # integer halves
-            .group_by(ranked.c.unit_id))
-        return {unit_id: round(float(value) / 3600, 1) for unit_id, value in rows if value is not None}
+    def resolutions(self, windows: Sequence[Window]) -> list[tuple[int, float | None, dict[int | None, float]]]:
+        """Per window, of the cases resolved in its period: how many, the median hours from reception to
+        resolution, and each responsible unit's median. One query reads the durations of every window; the
+        medians are taken from them here (SQLite has no percentile function, and sorting them in window
+        functions cost SQLite ten times as much)."""
+        index, within = self._window(Case.resolved_at, windows)
+        seconds = _seconds(self.session, Case.resolved_at, Case.created_at)
+        overall: list[list[float]] = [[] for _ in windows]
+        units: list[dict[int | None, list[float]]] = [{} for _ in windows]
+        for i, unit_id, value in self.session.execute(
+                select(index, Case.responsible_unit_id, seconds).where(self.counted, within)):
+            value = float(value)
+            overall[i].append(value)
+            units[i].setdefault(unit_id, []).append(value)
 
-    def resolved_in(self, period: ReportPeriod) -> int:
-        """Cases whose resolution was recorded in the period (whenever they came in)."""
-        start, end = period.utc_range()
-        return self.session.scalar(select(func.count()).select_from(Case).where(
-            self.counted, Case.resolved_at >= start, Case.resolved_at < end)) or 0
+        def hours(values: list[float]) -> float | None:
+            return round(statistics.median(values) / 3600, 1) if values else None
 
-    def events(self, period: ReportPeriod) -> list[tuple]:
-        """(kind, responsible unit id, events, distinct cases) of the escalations and reopenings in the period."""
-        start, end = period.utc_range()
-        return list(self.session.execute(
-            select(CaseEvent.kind, Case.responsible_unit_id, func.count(), func.count(func.distinct(Case.id)))
-            .join(Case, Case.id == CaseEvent.case_id)
-            .where(CaseEvent.kind.in_(("escalated", "reopened")), CaseEvent.at >= start, CaseEvent.at < end,
-                   self.counted)
-            .group_by(CaseEvent.kind, Case.responsible_unit_id)))
+        return [(len(overall[i]), hours(overall[i]), {u: hours(v) for u, v in units[i].items()})
+                for i in range(len(windows))]
 
-    def ratings(self, period: ReportPeriod) -> list[tuple]:
-        """(rated unit id, ratings, satisfied) of the ratings given in the period on the unit's cases."""
-        start, end = period.utc_range()
-        return list(self.session.execute(
-            select(CaseRating.unit_id, func.count(), _count_if(CaseRating.satisfied.is_(True)))
-            .join(Case, Case.id == CaseRating.case_id)
-            .where(CaseRating.created_at >= start, CaseRating.created_at < end, self.counted)
-            .group_by(CaseRating.unit_id)))
+    def events(self, windows: Sequence[Window]) -> list[list[tuple]]:
+        """Per window: (kind, responsible unit id, events, distinct cases) of the escalations and reopenings
+        in its period."""
+        index, within = self._window(CaseEvent.at, windows)
+        out: list[list[tuple]] = [[] for _ in windows]
+        for i, *row in self.session.execute(
+                select(index, CaseEvent.kind, Case.responsible_unit_id, func.count(),
+                       func.count(func.distinct(Case.id)))
+                .join(Case, Case.id == CaseEvent.case_id)
+                .where(CaseEvent.kind.in_(("escalated", "reopened")), within, self.counted)
+                .group_by(index, CaseEvent.kind, Case.responsible_unit_id)):
+            out[i].append(tuple(row))
+        return out
 
-    def overdue_counts(self, as_of: datetime) -> dict[int | None, int]:
-        """Open cases past their deadline at `as_of`, per responsible unit."""
-        return {unit_id: count for unit_id, count in self.session.execute(
-            select(Case.responsible_unit_id, func.count()).where(self.counted, self.open_overdue_at(as_of))
-            .group_by(Case.responsible_unit_id))}
+    def ratings(self, windows: Sequence[Window]) -> list[list[tuple]]:
+        """Per window: (rated unit id, ratings, satisfied) of the ratings given in its period on the unit's
+        cases."""
+        index, within = self._window(CaseRating.created_at, windows)
+        out: list[list[tuple]] = [[] for _ in windows]
+        for i, *row in self.session.execute(
+                select(index, CaseRating.unit_id, func.count(), _count_if(CaseRating.satisfied.is_(True)))
+                .join(Case, Case.id == CaseRating.case_id)
+                .where(within, self.counted)
+                .group_by(index, CaseRating.unit_id)):
+            out[i].append(tuple(row))
+        return out
+
+    def overdue_counts(self, windows: Sequence[Window]) -> list[dict[int | None, int]]:
+        """Per window: the cases open past their deadline at its moment, per responsible unit."""
+        conditions = [self.open_overdue_at(w.as_of) for w in windows]
+        out: list[dict[int | None, int]] = [{} for _ in windows]
+        for unit_id, *counts in self.session.execute(
+                select(Case.responsible_unit_id, *[_count_if(c) for c in conditions])
+                .where(self.counted, or_(*conditions)).group_by(Case.responsible_unit_id)):
+            for i, count in enumerate(counts):
+                if count:
+                    out[i][unit_id] = int(count)
+        return out
 
     def overdue_list(self, as_of: datetime, limit: int) -> list[tuple]:
-        """The open overdue cases, longest late first: (code, title, unit id, place id, deadline, first
-        escalation, escalation level, priority)."""
-        first_escalation = (select(CaseEvent.case_id, func.min(CaseEvent.at).label("at"))
-                            .where(CaseEvent.kind == "escalated", CaseEvent.at < as_of)
-                            .group_by(CaseEvent.case_id).subquery())
-        late_since = case((and_(first_escalation.c.at.is_not(None),
-                                or_(Case.due_at.is_(None), first_escalation.c.at < Case.due_at)),
-                           first_escalation.c.at), else_=Case.due_at)
+        """The open overdue cases, longest late first: (code, title, unit id, place id, late since, escalation
+        level, status)."""
+        # An escalated case became late at its first escalation (which came at its deadline, and gave it a new
+        # one): looked up by the case's index for the escalated ones only.
+        first_escalation = (select(func.min(CaseEvent.at))
+                            .where(CaseEvent.case_id == Case.id, CaseEvent.kind == "escalated", CaseEvent.at < as_of)
+                            .correlate(Case).scalar_subquery())
+        late_since = case((Case.escalation_level > 0, func.coalesce(first_escalation, Case.due_at)),
+                          else_=Case.due_at)
         return list(self.session.execute(
             select(Case.code, Case.title, Case.responsible_unit_id, Case.admin_unit_id, late_since,
                    Case.escalation_level, Case.status)
-            .outerjoin(first_escalation, first_escalation.c.case_id == Case.id)
             .where(self.counted, self.open_overdue_at(as_of))
             .order_by(late_since.asc(), Case.id.asc()).limit(limit)))
 
-    def parts(self, period: ReportPeriod, as_of: datetime) -> dict[str, Any]:
-        """Every grouped query of a period, once: what the headline and the per-unit table are built from."""
-        return {"received": self.received(period, as_of), "median": self.medians(period, by_unit=False).get(None),
-                "resolved_in": self.resolved_in(period), "overdue": self.overdue_counts(as_of),
-                "events": self.events(period), "ratings": self.ratings(period)}
+    def parts(self, windows: Sequence[Window]) -> list[dict[str, Any]]:
+        """Every grouped query, once for all the windows: per window, what its headline and the per-unit
+        table are built from."""
+        received, resolutions = self.received(windows), self.resolutions(windows)
+        overdue, events, ratings = self.overdue_counts(windows), self.events(windows), self.ratings(windows)
+        return [{"received": received[i], "resolved_in": resolutions[i][0], "median": resolutions[i][1],
+                 "unit_medians": resolutions[i][2], "overdue": overdue[i], "events": events[i],
+                 "ratings": ratings[i]} for i in range(len(windows))]
 
     def headline(self, period: ReportPeriod, as_of: datetime) -> Headline:
         """The headline figures of a period."""
-        return headline_of(self.parts(period, as_of))
+        return headline_of(self.parts([Window.of(period, as_of)])[0])
 
 
 def headline_of(parts: dict[str, Any]) -> Headline:
@@ -286,13 +327,12 @@ def collect(session: Session, params: ReportParams, translate: Translate) -> Rep
     now = clock_now()
     queries = OperationsQueries(session, unit)
     as_of = as_of_for(period, now)
-    parts = queries.parts(period, as_of)
-    rows = parts["received"]
-    current = headline_of(parts)
-    overdue_list = queries.overdue_list(as_of, OVERDUE_ROWS)
     before, year_before = period.previous(), period.year_before()
-    previous = queries.headline(before, as_of_for(before, now))
-    last_year = queries.headline(year_before, as_of_for(year_before, now))
+    all_parts = queries.parts([Window.of(p, as_of_for(p, now)) for p in (period, before, year_before)])
+    parts = all_parts[0]
+    rows = parts["received"]
+    current, previous, last_year = (headline_of(p) for p in all_parts)
+    overdue_list = queries.overdue_list(as_of, OVERDUE_ROWS)
 
     names = _unit_names(session, rows, parts["overdue"], overdue_list)
     categories = {code: Named(name, name_en) for code, name, name_en in
@@ -324,7 +364,7 @@ def collect(session: Session, params: ReportParams, translate: Translate) -> Rep
         row = units.setdefault(unit_id, UnitRow(unit_id))
         row.ratings += count
         row.satisfied += int(pleased or 0)
-    for unit_id, hours in queries.medians(period, by_unit=True).items():
+    for unit_id, hours in parts["unit_medians"].items():
         units.setdefault(unit_id, UnitRow(unit_id)).median_hours = hours
 
     channel_rows = [{"key": key, "label": translate(CHANNEL_LABELS.get(key, key)), "count": count,
