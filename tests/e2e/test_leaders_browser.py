@@ -7,6 +7,7 @@ Screenshots: docs/img/leaders-*.png (IOC_SCREENSHOTS_DIR=docs/img).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -118,5 +119,47 @@ def test_a_leader_reads_the_figures_with_the_reports_charts_and_drills_down(seed
     page.wait_for_selector("#unit-up")
     assert "phường Tân Lập" in page.inner_text("#report-title")
     page.wait_for_selector(".report-chart .chart[data-drawn]", timeout=20000)
+    assert not problems, problems
+    page.context.close()
+
+
+def test_a_leader_generates_a_pdf_follows_its_progress_and_downloads_it(seeded, browser, shots, tmp_path):
+    base = seeded
+    page = signed_in(browser, base, "ct.ubnd")
+    problems = _watch(page)
+    page.goto(f"{base}/leaders/?unit=DLK")
+    page.click("#period-previous")
+    period = page.url.split("period=")[1]
+    page.click("#make-pdf")
+    page.wait_for_url(f"{base}/leaders/reports?*")
+    # The form comes filled from the figures page: the province, last month, the reader's language.
+    assert page.input_value("#f-unit") == "DLK" and page.input_value("#f-period") == period
+    assert page.input_value("#f-language") == "vi"
+    page.wait_for_function("window.io && document.querySelector('#report-job')")
+    page.click("#generate")
+    box = page.locator("#report-job")
+    box.wait_for(state="visible")
+    page.screenshot(path=str(shots / "leaders-progress.png"))
+    page.locator("#download").wait_for(state="visible", timeout=120_000)
+    # The bar moved with the worker's pushes, stage by stage, up to 100 %.
+    seen = [int(p) for p in box.get_attribute("data-seen").split(",")]
+    assert len(seen) >= 4 and seen == sorted(seen) and seen[-1] == 100, seen
+    assert page.eval_on_selector("#report-job progress", "p => p.value") == 100
+    page.screenshot(path=str(shots / "leaders-pdf-ready.png"))
+    with page.expect_download() as info:
+        page.click("#download")
+    path = tmp_path / "report.pdf"
+    info.value.save_as(path)
+    assert path.read_bytes().startswith(b"%PDF")
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    title = page.inner_text("#report-job [data-part=title]").split(" — ")
+    assert "BÁO CÁO" in text and "tỉnh Đắk Lắk" in " ".join(text.split()) and title[-1] in " ".join(text.split())
+    sha = page.inner_text("#report-job [data-part=sha256]")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == sha
+    # The archive lists it at once, with who asked and its fingerprint.
+    row = page.locator("#archive-table tbody tr").first
+    row.wait_for()
+    assert "Châu Bích Trinh" in row.inner_text() and row.locator("code.sha").get_attribute("title") == sha
+    page.screenshot(path=str(shots / "leaders-archive.png"))
     assert not problems, problems
     page.context.close()

@@ -62,6 +62,7 @@ function follow(box) {
       pages.textContent = status.pages ? String(status.pages) : "";
       done.hidden = false;
       download.focus();
+      refreshArchive();
     } else if (status.state === "failed") {
       finished = true;
       box.classList.add("failed");
@@ -104,6 +105,26 @@ function follow(box) {
   heard.delete(box.dataset.job);
   fetchStatus();
   return { push, fetchStatus, isFinished: () => finished };
+}
+
+// The reports page's archive, fetched again once a new PDF is in it (the server's own rendering of the region,
+// parsed as a document and put in place of the old one: no HTML is built here).
+function refreshArchive() {
+  const region = document.getElementById("archive-region");
+  if (!region) {
+    return;
+  }
+  fetch(window.location.pathname, { credentials: "same-origin" })
+    .then((response) => (response.ok ? response.text() : null))
+    .then((html) => {
+      const fresh = html && new DOMParser().parseFromString(html, "text/html").getElementById("archive-region");
+      if (fresh) {
+        region.replaceWith(document.importNode(fresh, true));
+      }
+    })
+    .catch(() => {
+      /* the list is fetched again on the next visit */
+    });
 }
 
 function start() {
