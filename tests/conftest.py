@@ -28,6 +28,7 @@ REDIS_URL = os.environ.get("IOC_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - 
 
 def _all_models():
     import engine.models  # noqa: F401
+    import reports.models  # noqa: F401
     import workflows.models  # noqa: F401
 
 

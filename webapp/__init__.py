@@ -60,6 +60,7 @@ def _select_locale() -> str:
 def configure_extensions(app: Flask, clock: Clock) -> None:
     """Bind the database, migrations, translations, Celery and the runtime."""
     import engine.models  # noqa: F401 - the tables must be known to migrations
+    import reports.models  # noqa: F401 - the leaders' reports' archive, subscriptions and deliveries
     import workflows.models  # noqa: F401
     from webapp.celery_app import celery_init_app
     from webapp.runtime import init_runtime
