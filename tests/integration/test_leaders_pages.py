@@ -24,7 +24,7 @@ from reports.periods import ReportPeriod
 from reports.render import format_number, format_percent
 from tests.workspace import client_of, csrf_of, make_workspace_app
 from webapp.extensions import db
-from workflows.models import AdminUnit, Category
+from workflows.models import AdminUnit, Category, User
 
 NOW = datetime(2026, 12, 4, 3, 0, tzinfo=UTC)
 PERIOD = ReportPeriod.parse("2026-11")
@@ -196,3 +196,86 @@ def test_a_leader_generates_a_pdf_downloads_it_and_finds_it_in_the_archive(site)
     assert other.get(f"/leaders/reports/jobs/{answer['job']}.json").status_code == 404
     assert other.get(status["download_url"]).status_code == 403
     assert f'data-report="{answer["job"]}"' not in other.get("/leaders/reports").get_data(as_text=True)
+
+
+def test_subscriptions_are_added_checked_edited_paused_and_deleted(site):
+    ReportSubscription = pytest.importorskip("reports.models").ReportSubscription  # noqa: N806 - the schedule service's
+
+    client = client_of(site, "ld.buonmathuot")
+    page = client.get("/leaders/subscriptions").get_data(as_text=True)
+    token = csrf_of(page)
+    assert 'id="subscription-form"' in page and 'value="07:00"' in page
+    bad = client.post("/leaders/subscriptions", data={
+        "csrf_token": token, "type": "operations", "unit": "P-TAN-LAP", "frequency": "monthly", "day_of_month": "0",
+        "time": "25:10", "language": "vi", "only_changed": "1"})
+    assert bad.status_code == 400
+    text = bad.get_data(as_text=True)
+    errors = dict(re.findall(r'<span class="field-error" id="e-(\w+)">([^<]*)</span>', text))
+    assert set(errors) == {"unit", "day_of_month", "time"}, errors
+    assert "07:30" in errors["time"] and "phạm vi" in errors["unit"]
+    # Nothing typed is lost: the time, the day, the frequency and the box come back as they were.
+    assert 'value="25:10"' in text and 'value="0"' in text and '<option value="monthly" selected>' in text
+    assert 'name="only_changed" value="1" checked' in text
+    good = client.post("/leaders/subscriptions", data={
+        "csrf_token": token, "type": "operations", "unit": "P-BUON-MA-THUOT", "frequency": "weekly", "weekday": "0",
+        "day_of_month": "1", "time": "07:30", "language": "vi", "only_changed": "1"})
+    assert good.status_code == 303
+    with site.app_context():
+        sub = db.session.scalar(select(ReportSubscription).order_by(ReportSubscription.id.desc()))
+        assert (sub.report_type, sub.unit_code, sub.frequency, sub.weekday, sub.hour, sub.minute, sub.only_changed,
+                sub.active) == ("operations", "P-BUON-MA-THUOT", "weekly", 0, 7, 30, True, True)
+        sub_id = sub.id
+    listing = client.get("/leaders/subscriptions").get_data(as_text=True)
+    row = re.search(rf'<tr data-subscription="{sub_id}">.*?</tr>', listing, re.S).group(0)
+    assert "Thứ Hai 07:30" in row and "Hằng tuần" in row and "Phường Buôn Ma Thuột" in row
+    # Edit: monthly on the 31st (a short month's last day), the rest kept.
+    edited = client.post(f"/leaders/subscriptions/{sub_id}", data={
+        "csrf_token": token, "type": "operations", "unit": "P-BUON-MA-THUOT", "frequency": "monthly",
+        "day_of_month": "31", "weekday": "0", "time": "06:00", "language": "en"})
+    assert edited.status_code == 303
+    paused = client.post(f"/leaders/subscriptions/{sub_id}/pause", data={"csrf_token": token, "paused": "1"})
+    assert paused.status_code == 303
+    with site.app_context():
+        sub = db.session.get(ReportSubscription, sub_id)
+        assert (sub.frequency, sub.day_of_month, sub.weekday, sub.hour, sub.language, sub.only_changed, sub.active) == (
+            "monthly", 31, None, 6, "en", False, False)
+    # Another leader can neither see nor change it.
+    other = client_of(site, "ld.tanlap")
+    assert f'data-subscription="{sub_id}"' not in other.get("/leaders/subscriptions").get_data(as_text=True)
+    assert other.get(f"/leaders/subscriptions/{sub_id}").status_code == 404
+    assert other.post(f"/leaders/subscriptions/{sub_id}/delete", data={"csrf_token": token}).status_code in (400, 404)
+    assert client.post(f"/leaders/subscriptions/{sub_id}/delete", data={"csrf_token": token}).status_code == 303
+    with site.app_context():
+        assert db.session.get(ReportSubscription, sub_id) is None
+
+
+def test_a_failed_delivery_shows_its_reason_and_can_be_retried(site):
+    from engine.i18n import t as text_of
+    from engine.i18n import to_json
+
+    models = pytest.importorskip("reports.models")  # the schedule service's tables
+    ReportDelivery, ReportSubscription = models.ReportDelivery, models.ReportSubscription  # noqa: N806
+
+    client = client_of(site, "ld.eakao")
+    token = csrf_of(client.get("/leaders/subscriptions").get_data(as_text=True))
+    with site.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.username == "ld.eakao"))
+        sub = ReportSubscription(user_id=user_id, report_type="operations", unit_code="P-EA-KAO", frequency="weekly",
+                                 hour=7, minute=0, weekday=0, language="vi")
+        db.session.add(sub)
+        db.session.flush()
+        delivery = ReportDelivery(subscription_id=sub.id, slot=datetime(2026, 11, 30, 0, 0, tzinfo=UTC),
+                                  period_key="2026-W48", status="failed", attempts=5,
+                                  last_error=to_json(text_of("the mail server refused the message: %(reason)s",
+                                                             reason="550 mailbox full")))
+        db.session.add(delivery)
+        db.session.commit()
+        delivery_id = delivery.id
+    page = client.get("/leaders/subscriptions").get_data(as_text=True)
+    row = re.search(rf'<tr data-delivery="{delivery_id}" data-state="failed">.*?</tr>', page, re.S).group(0)
+    assert "550 mailbox full" in row and "Tuần 48" in row and "/retry" in row
+    assert client.post(f"/leaders/deliveries/{delivery_id}/retry", data={"csrf_token": token}).status_code == 303
+    with site.app_context():
+        assert db.session.get(ReportDelivery, delivery_id).status == "retry"
+    assert client_of(site, "ld.tanlap").post(f"/leaders/deliveries/{delivery_id}/retry",
+                                             data={"csrf_token": token}).status_code in (400, 404)

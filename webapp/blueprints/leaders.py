@@ -423,7 +423,8 @@ def download(report_id: int):
 
 
 # ---------------------------------------------------------------------------------------------- subscriptions
-SUBSCRIPTION_FIELDS = ("type", "unit", "frequency", "time", "language", "only_changed")
+SUBSCRIPTION_FIELDS = ("type", "unit", "frequency", "weekday", "day_of_month", "time", "language", "only_changed")
+WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"), _l("Sunday"))
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
@@ -438,6 +439,8 @@ class SubscriptionForm:
     minute: int
     language: str
     only_changed: bool
+    weekday: int | None = None  # weekly: 0 = Monday
+    day_of_month: int | None = None  # monthly: 1–31 (past a month's end, its last day)
 
 
 def check_subscription_form(raw: dict[str, str], units: list[UnitChoice]) -> tuple[SubscriptionForm | None, dict[str, str]]:
@@ -457,6 +460,15 @@ def check_subscription_form(raw: dict[str, str], units: list[UnitChoice]) -> tup
         errors["frequency"] = _("Choose weekly or monthly.")
     elif raw.get("type") in types and FREQUENCIES[frequency][1] not in types[raw["type"]].period_kinds:
         errors["frequency"] = _("This report covers a month, not a week.")
+    weekday = day_of_month = None
+    if frequency == "weekly":
+        weekday = _int_in(raw.get("weekday"), 0, 6)
+        if weekday is None:
+            errors["weekday"] = _("Choose the day of the week.")
+    elif frequency == "monthly":
+        day_of_month = _int_in(raw.get("day_of_month"), 1, 31)
+        if day_of_month is None:
+            errors["day_of_month"] = _("Give a day of the month from 1 to 31.")
     match = _TIME.match(raw.get("time") or "")
     if not match:
         errors["time"] = _("Give a time of day such as 07:30.")
@@ -467,12 +479,23 @@ def check_subscription_form(raw: dict[str, str], units: list[UnitChoice]) -> tup
     assert match is not None
     return SubscriptionForm(type=raw["type"], unit=raw["unit"], frequency=frequency, hour=int(match.group(1)),
                             minute=int(match.group(2)), language=raw["language"],
-                            only_changed=raw.get("only_changed") in ("1", "on", "true")), {}
+                            only_changed=raw.get("only_changed") in ("1", "on", "true"), weekday=weekday,
+                            day_of_month=day_of_month), {}
+
+
+def _int_in(text: str | None, low: int, high: int) -> int | None:
+    """`text` as a whole number from `low` to `high`, or None."""
+    try:
+        value = int(text or "")
+    except ValueError:
+        return None
+    return value if low <= value <= high else None
 
 
 def _subscription_options(units: list[UnitChoice]) -> dict[str, Any]:
     return {"types": type_options(), "units": unit_options(units),
             "frequencies": [("", [(key, str(label)) for key, (label, _kind) in FREQUENCIES.items()])],
+            "weekdays": [("", [(str(n), str(name)) for n, name in enumerate(WEEKDAYS)])],
             "languages": [("", list(LANGUAGE_OPTIONS))]}
 
 
@@ -485,11 +508,12 @@ def _subscription_raw() -> dict[str, str]:
 def _subscriptions_page(form: dict[str, Any], errors: dict[str, str], status: int = 200):
     who = actor()
     units = units_in_view(who)
-    service = backend()
+    store = backend().store
+    labels = {"weekdays": WEEKDAYS, "frequencies": {key: label for key, (label, _kind) in FREQUENCIES.items()}}
     return render_template("leaders/subscriptions.html", form=form, errors=errors,
                            options=_subscription_options(units),
-                           subscriptions=service.subscriptions(db.session, who),
-                           deliveries=service.deliveries(db.session, who)), status
+                           subscriptions=store.subscriptions(db.session, who, translate, labels),
+                           deliveries=store.deliveries(db.session, who, translate)), status
 
 
 @bp.get("/subscriptions")
@@ -497,7 +521,8 @@ def _subscriptions_page(form: dict[str, Any], errors: dict[str, str], status: in
 def subscriptions():
     """The leader's subscriptions, the form to add one, and the deliveries (a failed one with its reason)."""
     home = home_unit(units_in_view(actor()))
-    form = {"type": "operations", "unit": home.code if home else "", "frequency": "weekly", "time": "07:00",
+    form = {"type": "operations", "unit": home.code if home else "", "frequency": "weekly", "weekday": "0",
+            "day_of_month": "1", "time": "07:00",
             "language": reader_language(), "only_changed": False}
     return _subscriptions_page(form, {})
 
@@ -511,14 +536,14 @@ def subscription_create():
     checked, errors = check_subscription_form(raw, units_in_view(who))
     if checked is None:
         return _subscriptions_page({**raw, "only_changed": bool(raw["only_changed"])}, errors, 400)
-    backend().subscribe(db.session, who, checked)
+    backend().store.subscribe(db.session, who, checked, runtime().clock.now())
     db.session.commit()
     flash(_("Subscribed: the report will come by e-mail and to your inbox."))
     return redirect(url_for("leaders.subscriptions"), code=303)
 
 
 def _own_subscription(subscription_id: int) -> dict[str, Any]:
-    found = backend().subscription(db.session, actor(), subscription_id)
+    found = backend().store.subscription(db.session, actor(), subscription_id)
     if found is None:
         abort(404)
     return found
@@ -537,7 +562,7 @@ def subscription_edit(subscription_id: int):
         raw = _subscription_raw()
         checked, errors = check_subscription_form(raw, units)
         if checked is not None:
-            backend().update(db.session, who, subscription_id, checked)
+            backend().store.update(db.session, who, subscription_id, checked, runtime().clock.now())
             db.session.commit()
             flash(_("Subscription saved."))
             return redirect(url_for("leaders.subscriptions"), code=303)
@@ -553,7 +578,7 @@ def subscription_pause(subscription_id: int):
     """Pause a subscription (paused=1) or resume it (paused=0)."""
     _own_subscription(subscription_id)
     paused = request.form.get("paused") == "1"
-    backend().pause(db.session, actor(), subscription_id, paused)
+    backend().store.pause(db.session, actor(), subscription_id, paused, runtime().clock.now())
     db.session.commit()
     flash(_("Subscription paused.") if paused else _("Subscription resumed."))
     return redirect(url_for("leaders.subscriptions"), code=303)
@@ -564,7 +589,7 @@ def subscription_pause(subscription_id: int):
 def subscription_delete(subscription_id: int):
     """Delete a subscription (the reports already delivered stay in the archive)."""
     _own_subscription(subscription_id)
-    backend().delete(db.session, actor(), subscription_id)
+    backend().store.delete(db.session, actor(), subscription_id)
     db.session.commit()
     flash(_("Subscription deleted."))
     return redirect(url_for("leaders.subscriptions"), code=303)
@@ -574,7 +599,7 @@ def subscription_delete(subscription_id: int):
 @require(*ROLES)
 def delivery_retry(delivery_id: int):
     """Try a failed delivery of one's own again."""
-    if not backend().retry(db.session, actor(), delivery_id):
+    if not backend().store.retry(db.session, actor(), delivery_id, runtime().clock.now()):
         abort(404)
     db.session.commit()
     flash(_("The delivery will be tried again."))

@@ -115,6 +115,7 @@ class LocalReports:
 
     PROGRESS_EVENT = "report"
     subscriptions_available = False
+    store: SubscriptionStore | None = None
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -275,10 +276,150 @@ def _names(session: Any) -> dict[str, Named]:
                 AdminUnit.code, AdminUnit.name, AdminUnit.name_en))}
 
 
+DELIVERY_LABELS = {"pending": t("waiting"), "sending": t("being sent"), "sent": t("sent"),
+                   "skipped": t("skipped: nothing changed"), "retry": t("failed, will be tried again"),
+                   "failed": t("failed")}
+
+
+class SubscriptionStore:
+    """A leader's subscriptions and their deliveries, in the schedule service's tables (reports.models).
+
+    Only the owner sees, changes or deletes a subscription; a new one, a changed schedule and a resumption count
+    their slots from now (`schedule_from`), so none is delivered for a moment before it was asked for."""
+
+    def __init__(self, models: Any):
+        self.m = models
+
+    def _mine(self, session: Any, who: Actor, subscription_id: int) -> Any:
+        found = session.get(self.m.ReportSubscription, subscription_id)
+        return found if found is not None and found.user_id == who.user_id else None
+
+    def subscriptions(self, session: Any, who: Actor, translate: Any, labels: dict[str, Any]) -> list[SubscriptionRow]:
+        """The reader's subscriptions, newest first."""
+        names = _names(session)
+        model = self.m.ReportSubscription
+        found = []
+        for sub in session.query(model).filter(model.user_id == who.user_id).order_by(model.id.desc()):
+            when = (translate(labels["weekdays"][sub.weekday]) if sub.frequency == "weekly" and sub.weekday is not None
+                    else translate(t("day %(day)s", day=sub.day_of_month)) if sub.day_of_month else "")
+            found.append(SubscriptionRow(
+                id=sub.id, type_name=_type_name(sub.report_type, translate),
+                unit_name=translate(names.get(sub.unit_code or "", sub.unit_code or "")),
+                frequency_label=translate(labels["frequencies"].get(sub.frequency, sub.frequency)),
+                time_label=f"{when} {sub.hour:02d}:{sub.minute:02d}".strip(), only_changed=sub.only_changed,
+                paused=not sub.active, next_label=None))
+        return found
+
+    def subscription(self, session: Any, who: Actor, subscription_id: int) -> dict[str, Any] | None:
+        """One of the reader's subscriptions as its form shows it."""
+        sub = self._mine(session, who, subscription_id)
+        if sub is None:
+            return None
+        return {"type": sub.report_type, "unit": sub.unit_code, "frequency": sub.frequency,
+                "weekday": "" if sub.weekday is None else str(sub.weekday),
+                "day_of_month": "" if sub.day_of_month is None else str(sub.day_of_month),
+                "time": f"{sub.hour:02d}:{sub.minute:02d}", "language": sub.language, "only_changed": sub.only_changed}
+
+    def subscribe(self, session: Any, who: Actor, form: Any, now: datetime) -> int:
+        sub = self.m.ReportSubscription(user_id=who.user_id, created_at=now, updated_at=now, schedule_from=now)
+        self._fill(sub, form)
+        session.add(sub)
+        session.flush()
+        return sub.id
+
+    def update(self, session: Any, who: Actor, subscription_id: int, form: Any, now: datetime) -> bool:
+        sub = self._mine(session, who, subscription_id)
+        if sub is None:
+            return False
+        before = (sub.frequency, sub.hour, sub.minute, sub.weekday, sub.day_of_month)
+        self._fill(sub, form)
+        if (sub.frequency, sub.hour, sub.minute, sub.weekday, sub.day_of_month) != before:
+            sub.schedule_from = now
+        sub.updated_at = now
+        return True
+
+    @staticmethod
+    def _fill(sub: Any, form: Any) -> None:
+        sub.report_type, sub.unit_code, sub.frequency = form.type, form.unit, form.frequency
+        sub.hour, sub.minute, sub.language, sub.only_changed = form.hour, form.minute, form.language, form.only_changed
+        sub.weekday = form.weekday if form.frequency == "weekly" else None
+        sub.day_of_month = form.day_of_month if form.frequency == "monthly" else None
+
+    def pause(self, session: Any, who: Actor, subscription_id: int, paused: bool, now: datetime) -> bool:
+        sub = self._mine(session, who, subscription_id)
+        if sub is None:
+            return False
+        if sub.active == paused:  # a change
+            sub.active = not paused
+            if not paused:
+                sub.schedule_from = now  # resumed: no catching up on what was missed while paused
+            sub.updated_at = now
+        return True
+
+    def delete(self, session: Any, who: Actor, subscription_id: int) -> bool:
+        sub = self._mine(session, who, subscription_id)
+        if sub is None:
+            return False
+        session.delete(sub)
+        return True
+
+    def deliveries(self, session: Any, who: Actor, translate: Any, limit: int = 50) -> list[DeliveryRow]:
+        """The latest deliveries of the reader's subscriptions."""
+        from engine.i18n import from_json
+
+        m = self.m
+        names = _names(session)
+        query = (session.query(m.ReportDelivery, m.ReportSubscription)
+                 .join(m.ReportSubscription, m.ReportSubscription.id == m.ReportDelivery.subscription_id)
+                 .filter(m.ReportSubscription.user_id == who.user_id)
+                 .order_by(m.ReportDelivery.slot.desc(), m.ReportDelivery.id.desc()).limit(limit))
+        rows = []
+        for delivery, sub in query:
+            period = _period(delivery.period_key)
+            archive = delivery.archive_id
+            rows.append(DeliveryRow(
+                id=delivery.id, type_name=_type_name(sub.report_type, translate),
+                unit_name=translate(names.get(sub.unit_code or "", sub.unit_code or "")),
+                period_label=translate(period.label()) if period else delivery.period_key,
+                state=delivery.status, state_label=translate(DELIVERY_LABELS.get(delivery.status, delivery.status)),
+                at=delivery.sent_at or delivery.updated_at or delivery.slot,
+                error=translate(from_json(delivery.last_error)) if delivery.last_error else None,
+                can_retry=delivery.status == "failed",
+                download_url=url_for("leaders.download", report_id=archive) if archive and self.archive_served
+                else None))
+        return rows
+
+    archive_served = False  # the download view serves the schedule service's archive once it is wired
+
+    def retry(self, session: Any, who: Actor, delivery_id: int, now: datetime) -> bool:
+        """A failed delivery of the reader's, due again now (the beat's next pass sends it)."""
+        delivery = session.get(self.m.ReportDelivery, delivery_id)
+        if delivery is None or delivery.subscription.user_id != who.user_id or delivery.status != "failed":
+            return False
+        delivery.status, delivery.next_attempt_at, delivery.attempts = "retry", now, 0
+        delivery.updated_at = now
+        return True
+
+
+def _period(key: str | None) -> ReportPeriod | None:
+    try:
+        return ReportPeriod.parse(key) if key else None
+    except ValueError:
+        return None
+
+
 def backend() -> LocalReports | None:
-    """The service the PDF pages use: the files-backed stand-in under FILES_DIR (None without a files folder)."""
+    """The service the PDF pages use: the files-backed stand-in under FILES_DIR (None without a files folder), with
+    the subscriptions of the schedule service's tables once they are installed."""
     app = current_app._get_current_object()
     found = app.extensions.get("ioc_leaders_reports")
     if found is None and app.config.get("FILES_DIR"):
         found = app.extensions["ioc_leaders_reports"] = LocalReports(Path(app.config["FILES_DIR"]) / "leaders-reports")
+        try:
+            import reports.models as models
+        except ImportError:
+            pass
+        else:
+            found.store = SubscriptionStore(models)
+            found.subscriptions_available = True
     return found
