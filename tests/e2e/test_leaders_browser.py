@@ -163,3 +163,35 @@ def test_a_leader_generates_a_pdf_follows_its_progress_and_downloads_it(seeded, 
     page.screenshot(path=str(shots / "leaders-archive.png"))
     assert not problems, problems
     page.context.close()
+
+
+def test_a_leader_subscribes_to_a_weekly_report_and_fixes_a_bad_time(seeded, browser, shots):
+    base = seeded
+    page = signed_in(browser, base, "ld.buonmathuot")
+    problems = _watch(page)
+    page.goto(f"{base}/leaders/")
+    page.click("nav.tabs >> text=Đăng ký nhận báo cáo")
+    page.wait_for_url(f"{base}/leaders/subscriptions")
+    assert page.input_value("#f-unit") == "P-BUON-MA-THUOT" and page.locator("#f-unit option").count() == 1
+    page.select_option("#f-frequency", "weekly")
+    page.select_option("#f-weekday", "0")
+    page.fill("#f-time", "")  # a time the form cannot take: the server says so, and keeps the rest
+    page.check("input[name=only_changed]")
+    page.click("#subscribe")
+    page.wait_for_selector("#e-time")
+    assert page.is_checked("input[name=only_changed]") and page.input_value("#f-weekday") == "0"
+    page.fill("#f-time", "07:30")
+    page.click("#subscribe")
+    row = page.locator("#subscription-table tbody tr").first
+    row.wait_for()
+    text = row.inner_text()
+    assert "Thứ Hai 07:30" in text and "Hằng tuần" in text and "Phường Buôn Ma Thuột" in text and "có" in text
+    page.set_viewport_size({"width": 1280, "height": 1100})
+    page.screenshot(path=str(shots / "leaders-subscriptions.png"), full_page=True)
+    # Paused, then resumed.
+    row.locator("button", has_text="Tạm dừng").click()
+    page.locator("#subscription-table .state-tag.paused").wait_for()
+    page.locator("#subscription-table button", has_text="Tiếp tục").click()
+    page.locator("#subscription-table .state-tag.active").wait_for()
+    assert not problems, problems
+    page.context.close()
