@@ -9,6 +9,7 @@ it with), then times the operations report's data queries, its rendering, and a 
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -146,6 +147,7 @@ def _insert(session: Session, table_name: str, rows: list[dict[str, Any]], batch
 MONTH = "2026-11"
 ISSUED = datetime(2026, 12, 4, 3, 0, tzinfo=UTC)
 TARGETS = {"queries": 1.0, "render": 3.0, "twenty_pages": 10.0}
+LONG_LIST = 420  # overdue cases listed in the long report: 20 pages or more
 
 
 @dataclass(frozen=True)
@@ -229,20 +231,23 @@ def run(url: str, label: str, cases: int = 100_000, log: Callable[[str], None] =
                               "month)", wall, cpu, TARGETS["queries"]))
         _, wall, cpu = _timed(lambda: report_type.collect(session, params, translate))
         figures.append(Figure(f"{label}: data queries, again", wall, cpu, TARGETS["queries"]))
-        (html, _data), html_wall, html_cpu = _timed(lambda: render_html(
-            session, params, translate, number="15/BC-IOC", issued_at=ISSUED))
-        pdf, pdf_wall, pdf_cpu = _timed(lambda: html_to_pdf(html))
-        figures.append(Figure(f"{label}: rendering (charts, layout, PDF; queries excluded)",
-                              html_wall - wall + pdf_wall, html_cpu - cpu + pdf_cpu, TARGETS["render"]))
+        for when in ("first in this process: vl-convert starts its engine", "again"):
+            (html, _data), html_wall, html_cpu = _timed(lambda: render_html(
+                session, params, translate, number="15/BC-IOC", issued_at=ISSUED))
+            pdf, pdf_wall, pdf_cpu = _timed(functools.partial(html_to_pdf, html))
+            # render_html collects the data again: the queries' time (the run just before) is taken off.
+            figures.append(Figure(f"{label}: rendering, {when} (charts, layout, PDF)",
+                                  max(0.0, html_wall - wall) + pdf_wall, max(0.0, html_cpu - cpu) + pdf_cpu,
+                                  TARGETS["render"]))
         report, wall, cpu = _timed(lambda: render_report(session, params, translate, number="15/BC-IOC",
                                                          issued_at=ISSUED))
         figures.append(Figure(f"{label}: the whole report ({report.pages} pages, {len(report.pdf) // 1024} KiB)",
                               wall, cpu, TARGETS["queries"] + TARGETS["render"]))
-        with overdue_rows(700):
+        with overdue_rows(LONG_LIST):
             long_report, wall, cpu = _timed(lambda: render_report(session, params, translate, number="15/BC-IOC",
                                                                   issued_at=ISSUED))
-        figures.append(Figure(f"{label}: a {long_report.pages}-page report (700 overdue cases listed)", wall, cpu,
-                              TARGETS["twenty_pages"]))
+        figures.append(Figure(f"{label}: a {long_report.pages}-page report ({LONG_LIST} overdue cases listed)",
+                              wall, cpu, TARGETS["twenty_pages"]))
         del pdf
     engine.dispose()
     return figures

@@ -890,3 +890,32 @@ def report_command(report_type: str, unit: str | None, period: str | None, case_
     Path(output).write_bytes(report.pdf)
     echo(t("Wrote %(path)s: %(pages)s pages, sha256 %(sha256)s", path=output, pages=report.pages,
            sha256=report.sha256))
+
+
+@bench_command.command("reports", with_appcontext=False)
+@click.option("--backend", type=click.Choice(["sqlite", "postgres", "both"]), default="both", show_default=True)
+@click.option("--cases", default=100_000, show_default=True, help="Cases of the report's month (and a third as many "
+              "in the month before and a year before).")
+@click.option("--postgres-url", envvar="IOC_BENCH_POSTGRES_URL", show_default=True,
+              default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+              help="A server where the scratch database ioc_bench_reports may be created (and dropped).")
+def bench_reports_command(backend: str, cases: int, postgres_url: str) -> None:
+    """Leaders' reports (issue 13) on scratch databases: a province's monthly operations report over
+    100,000 cases — its data queries, its rendering, the whole report — and a report of 20 pages or more."""
+    import tempfile
+    from datetime import UTC, datetime
+
+    from reports import bench as reports_bench
+    from workflows import bench
+
+    click.echo(f"machine: {bench.machine()}")
+    click.echo(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    click.echo(f"CPU reference: {bench.cpu_reference_ms():.0f} ms for 5M loop iterations (lower is faster)")
+    figures = []
+    if backend in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory() as tmp:
+            figures += reports_bench.run(f"sqlite:///{tmp}/bench.sqlite3", "sqlite", cases, log=click.echo)
+    if backend in ("postgres", "both"):
+        url = bench.scratch_postgres(postgres_url, "ioc_bench_reports")
+        figures += reports_bench.run(url, "postgresql", cases, log=click.echo)
+    click.echo(reports_bench.table(figures))
