@@ -536,10 +536,22 @@ def subscription_create():
     checked, errors = check_subscription_form(raw, units_in_view(who))
     if checked is None:
         return _subscriptions_page({**raw, "only_changed": bool(raw["only_changed"])}, errors, 400)
-    backend().store.subscribe(db.session, who, checked, runtime().clock.now())
+    try:
+        backend().store.subscribe(db.session, who, checked, runtime().clock.now())
+    except ValueError as exc:  # the schedule service's own checks (SubscriptionError): said under the fields
+        db.session.rollback()
+        return _subscriptions_page({**raw, "only_changed": bool(raw["only_changed"])}, _service_errors(exc), 400)
     db.session.commit()
     flash(_("Subscribed: the report will come by e-mail and to your inbox."))
     return redirect(url_for("leaders.subscriptions"), code=303)
+
+
+def _service_errors(exc: ValueError) -> dict[str, str]:
+    """A service's refusal as field errors in the reader's language (a plain refusal: the whole form's)."""
+    found = getattr(exc, "errors", None)
+    if isinstance(found, dict):
+        return {name: translate(text) for name, text in found.items()}
+    return {"form": translate(getattr(exc, "message", str(exc)))}
 
 
 def _own_subscription(subscription_id: int) -> dict[str, Any]:
@@ -562,10 +574,15 @@ def subscription_edit(subscription_id: int):
         raw = _subscription_raw()
         checked, errors = check_subscription_form(raw, units)
         if checked is not None:
-            backend().store.update(db.session, who, subscription_id, checked, runtime().clock.now())
-            db.session.commit()
-            flash(_("Subscription saved."))
-            return redirect(url_for("leaders.subscriptions"), code=303)
+            try:
+                backend().store.update(db.session, who, subscription_id, checked, runtime().clock.now())
+            except ValueError as exc:
+                db.session.rollback()
+                errors = _service_errors(exc)
+            else:
+                db.session.commit()
+                flash(_("Subscription saved."))
+                return redirect(url_for("leaders.subscriptions"), code=303)
         form = {**raw, "only_changed": bool(raw["only_changed"])}
     return render_template("leaders/subscription_edit.html", form=form, errors=errors,
                            options=_subscription_options(units), subscription_id=subscription_id), (

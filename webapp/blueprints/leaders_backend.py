@@ -20,20 +20,21 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from flask import current_app, url_for
+from sqlalchemy import select
 
 from engine.clock import using
 from engine.i18n import Named, t
 from reports import catalog
 from reports.catalog import ReportParams
 from reports.i18n import translator
-from reports.periods import ReportPeriod
+from reports.periods import LOCAL, ReportPeriod
 from workflows.access import Actor
-from workflows.models import AdminUnit
+from workflows.models import AdminUnit, User
 
 log = logging.getLogger(__name__)
 
@@ -220,19 +221,12 @@ class LocalReports:
             return None
         params = record["params"]
         done = record["state"] == "done"
-        return JobView(id=record["id"], title=record.get("title") or self._describe(session, params, translate),
+        return JobView(id=record["id"], title=record.get("title") or _describe(session, params, translate),
                        type=params["type"], unit=params.get("unit"), period=params.get("period"),
                        state=record["state"], state_label=translate(STATE_LABELS[record["state"]]),
                        percent=int(record.get("percent") or 0), step=record.get("step") or "",
                        error=record.get("error"), sha256=record.get("sha256"), pages=record.get("pages"),
                        download_url=url_for("leaders.download", report_id=record["id"]) if done else None)
-
-    def _describe(self, session: Any, params: dict[str, Any], translate: Any) -> str:
-        names = _names(session)
-        period = ReportPeriod.parse(params["period"]) if params.get("period") else None
-        return " — ".join(part for part in (
-            _type_name(params["type"], translate), translate(names.get(params.get("unit") or "", "")),
-            translate(period.label()) if period else "") if part)
 
     def archived(self, session: Any, who: Actor, codes: set[str], translate: Any) -> list[ArchiveRow]:
         """The PDFs made of units in the reader's view, newest first."""
@@ -307,8 +301,12 @@ class SubscriptionStore:
                 unit_name=translate(names.get(sub.unit_code or "", sub.unit_code or "")),
                 frequency_label=translate(labels["frequencies"].get(sub.frequency, sub.frequency)),
                 time_label=f"{when} {sub.hour:02d}:{sub.minute:02d}".strip(), only_changed=sub.only_changed,
-                paused=not sub.active, next_label=None))
+                paused=not sub.active, next_label=_local_label(self.next_slot(sub, _now()))))
         return found
+
+    def next_slot(self, sub: Any, now: datetime) -> datetime | None:
+        """When the subscription's next report is due (unknown without the schedule service)."""
+        return None
 
     def subscription(self, session: Any, who: Actor, subscription_id: int) -> dict[str, Any] | None:
         """One of the reader's subscriptions as its form shows it."""
@@ -401,6 +399,14 @@ class SubscriptionStore:
         return True
 
 
+def _now() -> datetime:
+    return current_app.extensions["ioc"].clock.now()
+
+
+def _local_label(moment: datetime | None) -> str | None:
+    return moment.astimezone(LOCAL).strftime("%H:%M %d/%m/%Y") if moment else None
+
+
 def _period(key: str | None) -> ReportPeriod | None:
     try:
         return ReportPeriod.parse(key) if key else None
@@ -408,12 +414,151 @@ def _period(key: str | None) -> ReportPeriod | None:
         return None
 
 
-def backend() -> LocalReports | None:
-    """The service the PDF pages use: the files-backed stand-in under FILES_DIR (None without a files folder), with
-    the subscriptions of the schedule service's tables once they are installed."""
+class ServiceSubscriptions(SubscriptionStore):
+    """The subscriptions through the schedule service (reports.schedules, which checks and commits each change)
+    and a retry through the delivery service (webapp.report_jobs.retry_delivery, which queues it at once)."""
+
+    def __init__(self, models: Any, schedules: Any, jobs: Any):
+        super().__init__(models)
+        self.schedules, self.jobs = schedules, jobs
+        self.archive_served = True
+
+    def subscribe(self, session: Any, who: Actor, form: Any, now: datetime) -> int:
+        return self.schedules.subscribe(session, who.user_id, form, now).id
+
+    def update(self, session: Any, who: Actor, subscription_id: int, form: Any, now: datetime) -> bool:
+        row = self.schedules.owned(session, who.user_id, subscription_id)
+        if row is None:
+            return False
+        self.schedules.update_subscription(session, row, form, now)
+        return True
+
+    def pause(self, session: Any, who: Actor, subscription_id: int, paused: bool, now: datetime) -> bool:
+        row = self.schedules.owned(session, who.user_id, subscription_id)
+        if row is None:
+            return False
+        self.schedules.set_active(session, row, not paused, now)
+        return True
+
+    def delete(self, session: Any, who: Actor, subscription_id: int) -> bool:
+        row = self.schedules.owned(session, who.user_id, subscription_id)
+        if row is None:
+            return False
+        self.schedules.delete_subscription(session, row)
+        return True
+
+    def retry(self, session: Any, who: Actor, delivery_id: int, now: datetime) -> bool:
+        return self.jobs.retry_delivery(session, delivery_id, who.user_id)
+
+    def next_slot(self, sub: Any, now: datetime) -> datetime | None:
+        if not sub.active:
+            return None
+        schedule_from = sub.schedule_from
+        if schedule_from is not None and schedule_from.tzinfo is None:
+            schedule_from = schedule_from.replace(tzinfo=UTC)
+        return self.schedules.Schedule.of(sub).next_after(max(now, schedule_from or now))
+
+
+class ServiceReports:
+    """The PDFs on demand through the archive service: a row asked for (reports.archive.request_report), made by
+    the Celery task ioc.make_report (webapp.report_jobs, a thread in the embedded mode) whose progress is pushed
+    to the requester's pages as "report" events; the archive, its PDFs exactly as stored."""
+
+    subscriptions_available = True
+
+    def __init__(self, archive: Any, jobs: Any, store: ServiceSubscriptions):
+        self.archive, self.jobs, self.store = archive, jobs, store
+        self.PROGRESS_EVENT = jobs.PROGRESS_EVENT
+
+    def start(self, session: Any, who: Actor, params: ReportParams) -> tuple[int, bool]:
+        """Ask for the report `params` names; (its row's id, True when the archived copy of a period that has
+        ended is offered instead of making it again)."""
+        rt = current_app.extensions["ioc"]
+        period = params.report_period()
+        if period is not None and period.utc_range()[1] <= rt.clock.now():
+            done = self.archive.find_done(session, params)
+            if done is not None:
+                return done.id, True
+        row = self.jobs.ask_for_report(session, params, who.username)
+        return row.id, False
+
+    def job(self, session: Any, who: Actor, job_id: int, translate: Any) -> JobView | None:
+        """A report the reader asked for (an administrator sees every one)."""
+        row = self.archive.get(session, job_id)
+        if row is None or (row.requested_by != who.username and not who.is_admin):
+            return None
+        status = self.archive.status_of(row, _language_of(translate))
+        done = row.state == "done"
+        return JobView(id=row.id, title=row.title or _describe(session, row.params, translate), type=row.report_type,
+                       unit=row.unit_code, period=row.period_key, state=row.state, state_label=status["state_label"],
+                       percent=int(row.percent or 0), step=status["step"], error=status["error"], sha256=row.sha256,
+                       pages=row.pages,
+                       download_url=url_for("leaders.download", report_id=row.id) if done else None)
+
+    def archived(self, session: Any, who: Actor, codes: set[str], translate: Any) -> list[ArchiveRow]:
+        """The PDFs of units in the reader's view (reports of no unit, case dossiers, are the case pages'), newest
+        first."""
+        rows = [r for r in self.archive.list_archive(session, units=codes, limit=100).rows if r.unit_code]
+        names = _names(session)
+        wanted = sorted({r.requested_by for r in rows})
+        people = {username: name for username, name in session.execute(
+            select(User.username, User.full_name).where(User.username.in_(wanted)))} if wanted else {}
+        return [ArchiveRow(
+            id=r.id, type_name=_type_name(r.report_type, translate),
+            unit_name=translate(names.get(r.unit_code or "", r.unit_code or "")),
+            period_label=translate(_period(r.period_key).label()) if _period(r.period_key) else "",
+            language=r.language, requested_by=people.get(r.requested_by, r.requested_by),
+            made_at=r.finished_at or r.requested_at, pages=r.pages, sha256=r.sha256 or "",
+            download_url=url_for("leaders.download", report_id=r.id)) for r in rows]
+
+    def pdf(self, session: Any, who: Actor, report_id: int) -> tuple[str | None, str, bytes] | None:
+        """(the report's unit, its file name, the PDF as archived) of a done report."""
+        found = self.archive.pdf_of(session, report_id)
+        if found is None:
+            return None
+        row, content = found
+        return row.unit_code, self.archive.file_name(row), content
+
+
+def _language_of(translate: Any) -> str:
+    return getattr(translate, "language", None) or _reader_language()
+
+
+def _reader_language() -> str:
+    from webapp.i18n import reader_language
+
+    return reader_language()
+
+
+def _describe(session: Any, params: dict[str, Any], translate: Any) -> str:
+    """A report's name, unit and period in words (its title once made is the PDF's)."""
+    names = _names(session)
+    period = _period(params.get("period"))
+    return " — ".join(part for part in (
+        _type_name(params["type"], translate), translate(names.get(params.get("unit") or "", "")),
+        translate(period.label()) if period else "") if part)
+
+
+def backend() -> LocalReports | ServiceReports | None:
+    """The services the PDF and subscription pages use: the archive and schedule services (reports.archive,
+    reports.schedules, webapp.report_jobs) when they are installed; until then the files-backed stand-in under
+    FILES_DIR, with the subscriptions on the schedule service's tables when those exist."""
     app = current_app._get_current_object()
     found = app.extensions.get("ioc_leaders_reports")
-    if found is None and app.config.get("FILES_DIR"):
+    if found is not None:
+        return found
+    try:
+        import reports.archive as archive
+        import reports.models as models
+        import reports.schedules as schedules
+        import webapp.report_jobs as jobs
+    except ImportError:
+        pass
+    else:
+        found = app.extensions["ioc_leaders_reports"] = ServiceReports(
+            archive, jobs, ServiceSubscriptions(models, schedules, jobs))
+        return found
+    if app.config.get("FILES_DIR"):
         found = app.extensions["ioc_leaders_reports"] = LocalReports(Path(app.config["FILES_DIR"]) / "leaders-reports")
         try:
             import reports.models as models
