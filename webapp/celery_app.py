@@ -32,6 +32,8 @@ def celery_init_app(app: Flask) -> Celery:
             "deliver-outbox": {"task": "ioc.deliver_outbox", "schedule": float(app.config["OUTBOX_INTERVAL"])},
             "process-alerts": {"task": "ioc.process_alerts", "schedule": float(app.config["ALERT_INTERVAL"]),
                                "kwargs": {"retry_failed": True}},
+            "plan-report-deliveries": {"task": "ioc.plan_report_deliveries",
+                                       "schedule": float(app.config["REPORT_SCHEDULE_INTERVAL"])},
         },
     })
     celery_app.set_default()

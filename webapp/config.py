@@ -84,6 +84,11 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "ALERT_MAX_BYTES": 5 * 1024 * 1024,
         "ALERT_PROCESSING": "queue",
         "ALERT_INTERVAL": 30.0,
+        # Leaders' reports by subscription: Celery beat plans the due deliveries every REPORT_SCHEDULE_INTERVAL
+        # seconds (also queueing again those whose worker died); a worker holds a delivery for REPORT_LEASE_SECONDS,
+        # renewed at each stage, before another may take it over.
+        "REPORT_SCHEDULE_INTERVAL": 60.0,
+        "REPORT_LEASE_SECONDS": 300.0,
     }
 
 

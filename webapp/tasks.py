@@ -53,3 +53,33 @@ def evaluate_kpi(self, value_ids: list[int]) -> int:
         if self.request.is_eager:
             raise
         raise self.retry(exc=exc) from exc
+
+
+@shared_task(name="ioc.make_report", ignore_result=True, bind=True)
+def make_report(self, archive_id: int) -> str | None:
+    """Make a PDF report asked for on the leaders' page, its progress pushed to the requester (webapp/report_jobs.py)."""
+    from flask import current_app
+
+    from webapp.report_jobs import make
+
+    return make(current_app._get_current_object(), runtime(), archive_id, task_id=self.request.id)
+
+
+@shared_task(name="ioc.plan_report_deliveries", ignore_result=True)
+def plan_report_deliveries() -> int:
+    """Add the subscriptions' due delivery rows and queue each one due (Celery beat, every minute)."""
+    from flask import current_app
+
+    from webapp.report_jobs import plan
+
+    return len(plan(current_app._get_current_object(), runtime(), deliver_report.delay).due)
+
+
+@shared_task(name="ioc.deliver_report", ignore_result=True)
+def deliver_report(delivery_id: int) -> str:
+    """Deliver one subscription's report for one slot, exactly once (reports/delivery.py; acks_late)."""
+    from flask import current_app
+
+    from webapp.report_jobs import deliverer
+
+    return deliverer(current_app._get_current_object(), runtime()).deliver(delivery_id)
