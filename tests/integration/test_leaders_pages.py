@@ -279,3 +279,26 @@ def test_a_failed_delivery_shows_its_reason_and_can_be_retried(site):
         assert db.session.get(ReportDelivery, delivery_id).status != "failed"  # due again now (or sent already)
     assert client_of(site, "ld.tanlap").post(f"/leaders/deliveries/{delivery_id}/retry",
                                              data={"csrf_token": token}).status_code in (400, 404)
+
+
+@pytest.mark.parametrize("code, figures", [
+    ("indicators", ("indicators", "breaches", "cases_raised", "cases_open", "plans_late")),
+    ("cameras", ("incidents", "median_verify_minutes", "median_clear_minutes"))])
+def test_the_indicator_and_camera_reports_have_their_tabs_with_the_reports_figures(site, code, figures):
+    if code not in catalog.report_types():
+        pytest.skip(f"the {code} report type is not installed")
+    client = client_of(site, "ct.ubnd")
+    page = client.get("/leaders/?unit=DLK&period=2026-11").get_data(as_text=True)
+    assert f'href="/leaders/?type={code}&amp;unit=DLK&amp;period=2026-11"' in page  # its tab
+    shown = client.get(f"/leaders/?type={code}&unit=DLK&period=2026-11")
+    assert shown.status_code == 200
+    text = shown.get_data(as_text=True)
+    with site.app_context(), using(FrozenClock(NOW)):
+        data = catalog.get(code).collect(db.session, ReportParams(type=code, unit="DLK", period="2026-11"),
+                                         translator("vi"))
+    cards = dict(re.findall(r'data-figure="(\w+)"><div class="n">([^<]*)</div>', text))
+    for key in figures:
+        decimals = 1 if key.startswith("median") else 0
+        assert cards[key].split(" / ")[0] == format_number(data.summary[key], decimals, "vi"), key
+    specs = re.findall(r'<script type="application/json" id="spec-(\w+)">', text)
+    assert sorted(specs) == sorted(data.charts)
