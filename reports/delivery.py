@@ -139,10 +139,10 @@ class Deliverer:
                                 in_doubt=True)
         except smtplib.SMTPException as exc:
             return self._failed(delivery_id, token, t("the mail server refused the e-mail (%(error)s)",
-                                                      error=f"{type(exc).__name__}: {exc}"[:300]))
+                                                      error=_described(exc)))
         except OSError as exc:
             return self._failed(delivery_id, token, t("the mail server could not be reached (%(error)s)",
-                                                      error=f"{type(exc).__name__}: {exc}"[:300]))
+                                                      error=_described(exc)))
         except Exception as exc:  # noqa: BLE001 - any failure is retried, then told, never lost
             log.exception("report delivery %s failed", delivery_id)
             return self._failed(delivery_id, token, t("the report could not be made (%(error)s)",
@@ -228,11 +228,7 @@ class Deliverer:
         """E-mail the PDF and put the note in the inbox, recorded in one commit right after the server's 250."""
         now = self.clock.now()
         with self.session_factory() as session:
-            if in_doubt:
-                log.warning("report delivery %s: the last attempt died after handing over the e-mail;"
-                            " sending it again with the same Message-ID", delivery_id)
-            self._guarded(session, delivery_id, token, mailing_at=now, lease_until=now + self.lease,
-                          **({"in_doubt_resends": ReportDelivery.in_doubt_resends + 1} if in_doubt else {}))
+            self._guarded(session, delivery_id, token, lease_until=now + self.lease)
             session.commit()
             row = session.get(ReportDelivery, delivery_id)
             sub = row.subscription
@@ -250,9 +246,17 @@ class Deliverer:
                 body=translate(t("Dear %(name)s,", name=user.full_name)) + "\n\n" + translate(body) + "\n\n"
                 + translate(t("This report was sent because of your subscription; change it on the leaders' page.")),
                 attachments=[(archive.file_name(entry), "application/pdf", entry.pdf)]) if user.email else None)
+            session.commit()  # nothing is held while the server is talked to (on SQLite: its write lock)
 
             def record() -> None:
-                """Everything that says "delivered", in the transaction committed right after the 250."""
+                """Just before the final dot: "this attempt hands the e-mail over" committed, then everything
+                that says "delivered" written in the transaction committed right after the server's 250."""
+                if in_doubt:
+                    log.warning("report delivery %s: an earlier attempt died after handing over the e-mail;"
+                                " sending it again with the same Message-ID", delivery_id)
+                self._guarded(session, delivery_id, token, mailing_at=self.clock.now(),
+                              **({"in_doubt_resends": ReportDelivery.in_doubt_resends + 1} if in_doubt else {}))
+                session.commit()
                 dedupe = f"report-delivery:{delivery_id}"
                 note, push, _email = notification_for(user, None, "report", title, body, now, dedupe)
                 session.add(note)
@@ -321,6 +325,11 @@ class Deliverer:
                                       created_at=now))
             if email:
                 session.add(OutboxMessage(topic="email", payload=email, dedupe_key=f"email:{dedupe}", created_at=now))
+
+
+def _described(exc: BaseException) -> str:
+    """An exception's class and message, for an error shown to people (cut short)."""
+    return f"{type(exc).__name__}: {exc}"[:300]
 
 
 def comparable(summary: dict[str, Any]) -> dict[str, Any]:
