@@ -145,7 +145,6 @@ def test_a_leader_generates_a_pdf_follows_its_progress_and_downloads_it(seeded, 
     seen = [int(p) for p in box.get_attribute("data-seen").split(",")]
     assert len(seen) >= 4 and seen == sorted(seen) and seen[-1] == 100, seen
     assert page.eval_on_selector("#report-job progress", "p => p.value") == 100
-    page.screenshot(path=str(shots / "leaders-pdf-ready.png"))
     with page.expect_download() as info:
         page.click("#download")
     path = tmp_path / "report.pdf"

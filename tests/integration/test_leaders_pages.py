@@ -20,6 +20,7 @@ from reports import catalog
 from reports.bench import make_cases
 from reports.catalog import ReportParams
 from reports.i18n import translator
+from reports.models import ReportDelivery, ReportSubscription
 from reports.periods import ReportPeriod
 from reports.render import format_number, format_percent
 from tests.workspace import client_of, csrf_of, make_workspace_app
@@ -188,6 +189,11 @@ def test_a_leader_generates_a_pdf_downloads_it_and_finds_it_in_the_archive(site)
     # A November report is made once: asking again offers the archived copy, not a new one.
     again = client.post("/leaders/reports", data=form)
     assert again.status_code == 303 and f"/leaders/reports/jobs/{answer['job']}?existing=1" in again.location
+    # Without script the form leads to the job's own page: done, with the link and the note that it is a copy.
+    job_page = client.get(again.location).get_data(as_text=True)
+    assert 'id="already-made"' not in job_page and 'data-part="existing">' in job_page
+    assert f'href="{status["download_url"]}"' in job_page and 'data-state="done"' in job_page
+    assert "build/leaders-reports.js" in job_page
     archive = client.get("/leaders/reports").get_data(as_text=True)
     row = re.search(rf'<tr data-report="{answer["job"]}">.*?</tr>', archive, re.S).group(0)
     assert status["sha256"] in row and "H&#39;Nga Mlô" in row and "Tháng 11/2026" in row
@@ -199,7 +205,6 @@ def test_a_leader_generates_a_pdf_downloads_it_and_finds_it_in_the_archive(site)
 
 
 def test_subscriptions_are_added_checked_edited_paused_and_deleted(site):
-    ReportSubscription = pytest.importorskip("reports.models").ReportSubscription  # noqa: N806 - the schedule service's
 
     client = client_of(site, "ld.buonmathuot")
     page = client.get("/leaders/subscriptions").get_data(as_text=True)
@@ -252,9 +257,6 @@ def test_subscriptions_are_added_checked_edited_paused_and_deleted(site):
 def test_a_failed_delivery_shows_its_reason_and_can_be_retried(site):
     from engine.i18n import t as text_of
     from engine.i18n import to_json
-
-    models = pytest.importorskip("reports.models")  # the schedule service's tables
-    ReportDelivery, ReportSubscription = models.ReportDelivery, models.ReportSubscription  # noqa: N806
 
     client = client_of(site, "ld.eakao")
     token = csrf_of(client.get("/leaders/subscriptions").get_data(as_text=True))

@@ -244,29 +244,14 @@ def params_errors(exc: ReportParamsError) -> dict[str, str]:
     return {name: translate(text) for name, text in exc.errors.items()}
 
 
-ARCHIVE_ENDPOINTS = ("leaders.archive", "leaders.generate", "leaders.job", "leaders.job_status", "leaders.download")
-SUBSCRIPTION_ENDPOINTS = ("leaders.subscriptions", "leaders.subscription_create", "leaders.subscription_edit",
-                          "leaders.subscription_pause", "leaders.subscription_delete", "leaders.delivery_retry")
-
-
 def has_endpoint(endpoint: str) -> bool:
-    """Whether a page is there: the PDF pages need the archive, the subscription pages the schedule service."""
-    if endpoint not in current_app.view_functions:
-        return False
-    service = backend()
-    if endpoint in ARCHIVE_ENDPOINTS:
-        return service is not None
-    if endpoint in SUBSCRIPTION_ENDPOINTS:
-        return service is not None and service.subscriptions_available
-    return True
+    """Whether a page is there (the menu shows only what is)."""
+    return endpoint in current_app.view_functions
 
 
 @bp.before_request
 def _before() -> None:
-    """The PDF and subscription pages answer 404 while the services behind them are not installed; the report
-    types read the time from engine.clock: the application's clock for the whole request."""
-    if request.endpoint and not has_endpoint(request.endpoint):
-        abort(404)
+    """The report types read the time from engine.clock: the application's clock for the whole request."""
     g.leaders_clock = using(runtime().clock)
     g.leaders_clock.__enter__()
 
