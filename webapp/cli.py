@@ -314,6 +314,9 @@ def _serve(with_sweep: bool, vision: str = "off") -> None:
         thread = SweepThread(runtime().sweep(), float(app.config["TIMER_SWEEP_INTERVAL"]))
         thread.start()
         app.extensions["ioc_sweep_thread"] = thread
+        from webapp.report_jobs import start_schedule_thread
+
+        start_schedule_thread(app)  # the subscribed reports' planning, as Celery beat does it with a broker
     host, port = app.config["HOST"], int(app.config["PORT"])
     echo(t("Serving IOC Case Flow at %(url)s  (health: %(health)s)",
            url=f"http://{host}:{port}", health=f"http://{host}:{port}/healthz"))

@@ -126,3 +126,37 @@ def retry_delivery(session: Any, delivery_id: int, user_id: int | None) -> bool:
     except Exception:  # noqa: BLE001 - the planning run queues it
         log.warning("report delivery %s not queued; the next planning run will", delivery_id, exc_info=True)
     return True
+
+
+# ---------------------------------------------------------------------------------------------- the embedded mode
+class ScheduleThread(threading.Thread):
+    """Celery beat's planning run in the embedded server (eager Celery, no beat): every `interval` seconds the due
+    slots are planned and delivered in this thread."""
+
+    def __init__(self, app: Flask, interval: float):
+        super().__init__(name="ioc-report-schedules", daemon=True)
+        self.app, self.interval = app, interval
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:  # noqa: D102
+        from webapp.tasks import plan_report_deliveries
+
+        while not self._stop_event.wait(self.interval):
+            try:
+                plan_report_deliveries.apply()
+            except Exception:  # noqa: BLE001 - a database hiccup must not end the thread
+                log.exception("planning the subscribed reports failed; trying again")
+
+    def stop(self) -> None:
+        """Ask the thread to end after its current run."""
+        self._stop_event.set()
+
+
+def start_schedule_thread(app: Flask) -> ScheduleThread | None:
+    """In the embedded mode (eager Celery, the sweep in a thread) run the subscriptions' planning in a thread."""
+    if not app.config["CELERY_EAGER"] or app.config["TIMER_SWEEP"] != "thread":
+        return None
+    thread = ScheduleThread(app, float(app.config["REPORT_SCHEDULE_INTERVAL"]))
+    thread.start()
+    app.extensions["ioc_report_schedules"] = thread
+    return thread

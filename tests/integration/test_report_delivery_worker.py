@@ -339,3 +339,42 @@ def test_a_worker_killed_while_sending_leaves_one_email_per_slot(db_url, session
             ReportArchive.subscription_id == sub)) == 1
         assert s.scalar(select(func.count()).select_from(Notification).where(
             Notification.user_id == user_id, Notification.kind == "report")) == 1
+
+
+# --------------------------------------------------------------------------- the embedded mode
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_in_the_embedded_mode_a_thread_plans_and_delivers_the_slots(db_url, tmp_path, smtp):
+    import time
+
+    from tests.workspace import make_workspace_app
+    from webapp.extensions import db
+    from webapp.report_jobs import start_schedule_thread
+
+    app = make_workspace_app(db_url, FrozenClock(SLOT + timedelta(minutes=5)), TIMER_SWEEP="thread",
+                             SMTP_HOST="127.0.0.1", SMTP_PORT=smtp.port, REPORT_SCHEDULE_INTERVAL=0.2,
+                             FILES_DIR=str(tmp_path / "files"))
+    assert app.config["CELERY_EAGER"] is True
+    with app.app_context():
+        sub = subscribe(db.session)
+    thread = start_schedule_thread(app)
+    try:
+        deadline = time.monotonic() + 90
+        while not smtp.received():
+            assert thread.is_alive() and time.monotonic() < deadline, "the embedded planner delivered nothing"
+            time.sleep(0.1)
+        with app.app_context():
+            runs = 0
+            while runs < 5:  # a few more planning runs: nothing more is sent
+                time.sleep(0.2)
+                runs += 1
+            rows = db.session.scalars(select(ReportDelivery).where(ReportDelivery.subscription_id == sub)).all()
+            assert [(r.status, r.period_key) for r in rows] == [("sent", "2026-W48")]
+            assert db.session.scalar(select(func.count()).select_from(Notification).where(
+                Notification.kind == "report")) == 1
+    finally:
+        thread.stop()
+        thread.join(timeout=30)
+    assert len(smtp.received()) == 1
