@@ -21,7 +21,7 @@ from engine.i18n import Text, t
 from reports.periods import PeriodError, ReportPeriod
 from workflows.models import AdminUnit, Case
 
-MODULES: tuple[str, ...] = ("reports.operations", "reports.dossier")
+MODULES: tuple[str, ...] = ("reports.operations", "reports.dossier", "reports.indicators", "reports.cameras")
 LANGUAGES = ("vi", "en")
 FIELDS = ("unit", "period", "case")
 

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from engine.clock import SYSTEM_CLOCK, Clock
@@ -253,8 +253,11 @@ class MonitoringViews:
 
     # ------------------------------------------------------------------ overview
     def overview(self, actor: Any, unit_code: str | None = None, field_key: str | None = None,
-                 light: str | None = None) -> Overview:
-        """The indicators of a unit and its sub-units: each one's newest period, value, target and light."""
+                 light: str | None = None, as_of: datetime | None = None) -> Overview:
+        """The indicators of a unit and its sub-units: each one's newest period, value, target and light.
+
+        `as_of` (with the view's clock set to it): as the page stood then — only the values first reported and
+        the breaches found before it (the leaders' indicator report of a past month, reports/indicators.py)."""
         unit = self.unit_for(actor, unit_code)
         subtree = [u for u in self.subtree(unit) if u.id in actor.scope_ids]
         ids = [u.id for u in subtree]
@@ -263,8 +266,9 @@ class MonitoringViews:
         if field_key:
             query = query.where(Indicator.field == field_key)
         indicators = list(self.session.scalars(query))
+        reported_then = _first_report() < as_of if as_of is not None else true()
         newest = dict(self.session.execute(
-            select(Value.indicator_code, func.max(Value.period)).where(Value.unit_id.in_(ids))
+            select(Value.indicator_code, func.max(Value.period)).where(Value.unit_id.in_(ids), reported_then)
             .group_by(Value.indicator_code)).all()) if indicators else {}
         periods: dict[str, Period] = {}
         for ind in indicators:
@@ -275,12 +279,14 @@ class MonitoringViews:
         # Plain rows, not ORM objects: a province's page holds thousands of them.
         values = {(v.indicator_code, v.unit_id): v for v in self.session.execute(
             select(Value.id, Value.indicator_code, Value.unit_id, Value.value, _first_report().label("first"))
-            .where(Value.unit_id.in_(ids), or_(*pairs)))} if pairs else {}
+            .where(Value.unit_id.in_(ids), or_(*pairs), reported_then))} if pairs else {}
         breach_pairs = [and_(Breach.indicator_code == code, Breach.period == p.key) for code, p in periods.items()]
         breaches: dict[tuple[str, int], list[str]] = defaultdict(list)
         if breach_pairs:
             for code, unit_id, rule in self.session.execute(select(Breach.indicator_code, Breach.unit_id, Breach.rule)
-                                                            .where(Breach.unit_id.in_(ids), or_(*breach_pairs))):
+                                                            .where(Breach.unit_id.in_(ids), or_(*breach_pairs),
+                                                                   Breach.found_at < as_of if as_of is not None
+                                                                   else true())):
                 breaches[(code, unit_id)].append(rule)
         states = {(s.indicator_code, s.unit_id): (s, code, status) for s, code, status in self.session.execute(
             select(BreachState, Case.code, Case.status).outerjoin(Case, Case.id == BreachState.case_id)
