@@ -173,7 +173,7 @@ def letterhead(session: Session, unit_code: str | None, translate: Translate, is
                                        User.active.is_(True)).order_by(UserRole.unit_id != body_unit.id, User.id)
                                 .limit(1))
     local = issued_at.astimezone(LOCAL)
-    place = place_name(province.name) if province and language == "vi" else place_name(province_name)
+    place = place_name(province.name) if province else ""  # the place's own name ("Đắk Lắk") in either language
     if language == "en":
         dated = f"{place}, {local.strftime('%d %B %Y')}" if place else local.strftime("%d %B %Y")
     else:
