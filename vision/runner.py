@@ -49,6 +49,7 @@ STABLE_S = 10.0  # a source that gave frames this long resets the back-off
 STATUS_FPS_EVERY_S = 60.0  # the registry's fps column is refreshed this often (Redis health every tick)
 PIPELINE_RETRY_S = 60.0  # a camera whose pipeline could not be built is tried again after this long
 IDLE_AFTER_S = 1.0  # a camera without a frame this long gets pipeline.idle() on each tick
+SINK_RETRY_S = 30.0  # how often the sink's retry_due() (incidents whose case could not be opened) is called
 
 
 class CameraLister(Protocol):
@@ -240,6 +241,7 @@ class Runner:
         self._renewed_at = -1e9
         self._redis_ok_at = time.monotonic()
         self._status_fps_at: dict[str, float] = {}
+        self._sink_retry_at = -1e9  # the first tick retries what a previous run kept
         self.quota = 0
         self.live = 1
         self._rounds = 0
@@ -296,6 +298,7 @@ class Runner:
         for worker in list(self.workers.values()):
             self._put_all(worker.idle())
         self._drain()
+        self._retry_sink(now)
         try:
             self._write_health()
         except Exception as exc:  # noqa: BLE001
@@ -304,6 +307,18 @@ class Runner:
     def _put_all(self, incidents: list[Incident]) -> None:
         for incident in incidents:
             self.events.put(("incident", incident))
+
+    def _retry_sink(self, now: float) -> None:
+        """Let the sink try again what it keeps (workflows/cameras: incidents whose case could not be opened,
+        stored in the database, so a restarted runner or the beat task finds them too), every SINK_RETRY_S."""
+        retry = getattr(self.sink, "retry_due", None)
+        if retry is None or now - self._sink_retry_at < SINK_RETRY_S:
+            return
+        self._sink_retry_at = now
+        try:
+            retry()
+        except Exception:  # noqa: BLE001 - the database away: the next round tries again
+            log.exception("vision worker %s: the sink's retries failed", self.worker_id)
 
     def _refresh_list(self) -> None:
         try:

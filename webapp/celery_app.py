@@ -34,6 +34,8 @@ def celery_init_app(app: Flask) -> Celery:
                                "kwargs": {"retry_failed": True}},
             "plan-report-deliveries": {"task": "ioc.plan_report_deliveries",
                                        "schedule": float(app.config["REPORT_SCHEDULE_INTERVAL"])},
+            "retry-camera-incidents": {"task": "ioc.retry_camera_incidents",
+                                       "schedule": float(app.config["CAMERA_RETRY_INTERVAL"])},
         },
     })
     celery_app.set_default()

@@ -89,6 +89,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # renewed at each stage, before another may take it over.
         "REPORT_SCHEDULE_INTERVAL": 60.0,
         "REPORT_LEASE_SECONDS": 300.0,
+        # Camera incidents whose case could not be opened (workflows/cameras/failures.py): Celery beat tries the
+        # due ones every CAMERA_RETRY_INTERVAL seconds (the vision runners do too, every 30 s).
+        "CAMERA_RETRY_INTERVAL": 30.0,
     }
 
 

@@ -83,3 +83,15 @@ def deliver_report(delivery_id: int) -> str:
     from webapp.report_jobs import deliverer
 
     return deliverer(current_app._get_current_object(), runtime()).deliver(delivery_id)
+
+
+@shared_task(name="ioc.retry_camera_incidents", ignore_result=True)
+def retry_camera_incidents() -> int:
+    """Open the cases of the camera incidents kept without one whose next try has come (Celery beat, every
+    CAMERA_RETRY_INTERVAL seconds; the vision runners try them too): the number opened."""
+    from workflows.cameras.incidents import CameraIncidents
+
+    rt = runtime()
+    with rt.session_factory() as session:
+        sink = CameraIncidents(session, rt.clock, services_factory=rt.services, after_commit=rt.enqueue_outbox)
+        return sink.retry_due()[0]

@@ -234,12 +234,14 @@ def test_an_incident_that_cannot_open_its_case_waits_and_is_tried_again(session,
     category = session.get(Category, "traffic_incident")
     category.active = False  # an administrator disabled the category by mistake
     session.commit()
-    with pytest.raises(RuntimeError, match="traffic_incident"):
-        sink.publish(incident(clock))
-    assert session.scalar(select(func.count()).select_from(Case)) == 0 and len(sink.pending) == 1
+    assert sink.publish(incident(clock)) is None  # kept on its row, not in memory (test_camera_incident_failures)
+    assert session.scalar(select(func.count()).select_from(Case)) == 0 and sink.pending == []
+    row = session.scalar(select(CameraIncident))
+    assert (row.case_id, row.failure, row.attempts) == (None, "category_missing", 1)
     category.active = True  # mended in the console
     session.commit()
-    sink.camera_status("BMT-01", "online", "", clock.now(), fps=2.0)  # the next report tries it again
+    clock.advance(minutes=1)  # past the first back-off
+    assert sink.retry_due() == (1, 0)
     case = session.scalar(select(Case))
-    assert case is not None and case.category_code == "traffic_incident" and sink.pending == []
+    assert case is not None and case.category_code == "traffic_incident"
     assert session.scalar(select(Attachment.kind).where(Attachment.case_id == case.id)) == "image"

@@ -10,6 +10,13 @@ One transaction per call. An incident is known by its key (vision.events.inciden
 - "cleared" records the clearing in the case's history and, when every incident of the case has cleared, sends
   the message `camera_incident_cleared`: before the verification the process closes the case on its own; after
   it, the process no longer waits for it and the history line is all (the unit finishes its work).
+
+A raise whose case cannot be opened (workflows/cameras/failures.py) is written all the same, without a case, with
+its failure, its tries and its next try; its snapshot and clip wait in the file store. Its later events update the
+row. `retry_due()` (the runner's main loop and the Celery beat task `ioc.retry_camera_incidents`) opens the due
+ones with back-off, so nothing is lost when the runner dies; a person retries or dismisses them on the cameras'
+page. Only when even that row cannot be written (the database away) is the event kept in this process's memory
+and tried again before the next event.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,8 +35,11 @@ from engine.clock import SYSTEM_CLOCK, Clock
 from engine.errors import ConflictError
 from vision.config import CameraConfig
 from vision.events import Incident
+from workflows.admin.audit import Target, record
 from workflows.attachments import FileStore
-from workflows.cameras.models import Camera, CameraIncident
+from workflows.cameras import failures
+from workflows.cameras.failures import CaseOpenError
+from workflows.cameras.models import DISMISSED, Camera, CameraIncident
 from workflows.cameras.registry import CameraRegistry
 from workflows.case_service import IntakeRequest
 from workflows.errors import CaseNotFoundError, IntakeError
@@ -51,8 +61,9 @@ FAULT_WORDS = {"no_frames": "mất tín hiệu", "frozen": "hình đứng yên",
 EVIDENCE_LIMITS = MediaLimits(max_images=1, max_videos=1, max_image_bytes=5 * 1024 * 1024,
                               max_video_bytes=30 * 1024 * 1024)
 UPLOADER = "camera"
-MAX_ATTEMPTS = 20  # tries of an event that fails (one per later event or status report: minutes to hours)
-MAX_PENDING = 1000  # events kept waiting at most (the oldest dropped, logged)
+MAX_ATTEMPTS = 20  # in-memory tries of an event that could not even be kept (one per later event or status report)
+MAX_PENDING = 1000  # events kept waiting in memory at most (the oldest dropped, logged)
+RETRY_BATCH = 50  # waiting incidents tried per retry_due() call
 
 
 class CameraIncidents:
@@ -79,12 +90,18 @@ class CameraIncidents:
 
     # ------------------------------------------------------------------ IncidentSink
     def publish(self, incident: Incident) -> Case | None:
-        """Apply one event of an incident in one transaction; the case it concerns (None for an unknown camera).
-        An event that fails (the database away, a category missing) is kept and tried again, in order, before the
-        next event or status (MAX_ATTEMPTS times); the error is raised for the runner to log."""
+        """Apply one event of an incident in one transaction; the case it concerns (None for an unknown camera, or
+        for a raise whose case could not be opened: the row keeps it, failures.py). An event that cannot even be
+        kept so (the database away) stays in memory and is tried again, in order, before the next event or status
+        (MAX_ATTEMPTS times); its error is raised for the runner to log."""
         self._retry()
         try:
             return self._publish(incident)
+        except CaseOpenError as exc:
+            if self._keep_waiting(incident, exc):
+                return None
+            self._keep(incident, 1)
+            raise
         except Exception:
             self._keep(incident, 1)
             raise
@@ -109,6 +126,8 @@ class CameraIncidents:
                 self._keep(incident, attempts + 1)
 
     def _publish(self, incident: Incident) -> Case | None:
+        # CaseService caches categories in the session (a missing one as None): read them afresh after a mend.
+        self.session.info.pop("ioc_category", None)
         for attempt in (1, 2):
             try:
                 case = self._apply(incident)
@@ -125,6 +144,161 @@ class CameraIncidents:
             self.after_commit()
             return case
         return None
+
+    # ------------------------------------------------------------------ incidents without a case
+    def _keep_waiting(self, incident: Incident, exc: CaseOpenError) -> bool:
+        """Write the incident whose case could not be opened, without a case, with its failure and next try (its
+        evidence in the file store); False when that cannot be written either (the event stays in memory)."""
+        try:
+            camera = self._camera(incident.camera)
+            if camera is None:
+                return False
+            row = self.session.scalar(select(CameraIncident).where(CameraIncident.key == incident.key))
+            if row is not None and row.case_id is not None:
+                self.session.rollback()
+                return False  # a case exists (another worker's): the in-memory retry finds it
+            if row is None:
+                row = self._new_row(camera, incident)
+                self.session.add(row)
+            else:
+                self._refresh(row, incident)
+            self._store_files(row, incident)
+            self._failed(row, camera, exc, self.clock.now())
+            self._fault_status(camera, row, incident.at)
+            self.session.commit()
+        except Exception:  # noqa: BLE001 - the database away: the caller keeps the event in memory
+            self.session.rollback()
+            log.exception("incident %s (%s) could not be kept without its case", incident.key, incident.state)
+            return False
+        log.warning("incident %s of camera %s kept without a case (%s), next try %s", incident.key, incident.camera,
+                    row.failure, row.retry_at)
+        return True
+
+    def _failed(self, row: CameraIncident, camera: Camera, exc: BaseException, now: datetime) -> None:
+        place = f"{camera.admin_unit.code} ({camera.admin_unit.name})" if camera.admin_unit is not None else ""
+        key, params = failures.describe(exc, category=CATEGORY_OF.get(row.kind, row.kind), place=place)
+        row.failure, row.failure_params = key, failures.params_json(params)
+        row.attempts = (row.attempts or 0) + 1
+        row.tried_at = now
+        row.retry_at = failures.next_try(row.attempts, now)
+
+    def retry_due(self, limit: int = RETRY_BATCH) -> tuple[int, int]:
+        """Try to open the cases of the waiting incidents whose next try has come (oldest first), one transaction
+        each; (opened, failed again). Called by the runner's main loop and the beat task."""
+        now = self.clock.now()
+        ids = list(self.session.scalars(
+            select(CameraIncident.id).where(CameraIncident.case_id.is_(None), CameraIncident.retry_at <= now,
+                                            func.coalesce(CameraIncident.verdict, "") != DISMISSED)
+            .order_by(CameraIncident.retry_at, CameraIncident.id).limit(limit)))
+        self.session.rollback()  # nothing held while each is tried
+        opened = failed = 0
+        for row_id in ids:
+            try:
+                case = self.retry(row_id)
+            except Exception:  # noqa: BLE001 - recorded on its row (or the database away): the others go on
+                log.exception("camera incident %s: its case could not be opened again", row_id)
+                failed += 1
+                continue
+            opened += case is not None
+        return opened, failed
+
+    def retry(self, row_id: int, actor: Any = None) -> Case | None:
+        """Open the case of one waiting incident now (by a person when `actor` is given: audited); the case, None
+        when there was nothing to do (opened meanwhile, dismissed). A failure is recorded on the row (its next try
+        after the back-off) and raised as CaseOpenError."""
+        self.session.info.pop("ioc_category", None)
+        first = self.session.get(CameraIncident, row_id)
+        if first is None or first.case_id is not None or first.verdict == DISMISSED:
+            self.session.rollback()
+            return None
+        code = first.camera.code
+        camera = self._camera(code)  # the camera's lock first, as publish takes it: one case per episode
+        row = self._locked(row_id) if camera is not None else None
+        if row is None or row.case_id is not None or row.verdict == DISMISSED:
+            self.session.rollback()
+            return None
+        before = failures.params_json({"failure": row.failure, "attempts": row.attempts})
+        try:
+            case = self._open_waiting(camera, row)
+            if actor is not None:
+                record(self.session, actor, "camera_incident.retry", Target("camera_incident", row.id, row.key[:255]),
+                       before, {"case": case.code}, clock=self.clock)
+            self.session.commit()
+        except Exception as exc:
+            self.session.rollback()
+            self._record_failure(row_id, exc, actor, before)
+            if isinstance(exc, CaseOpenError):
+                raise
+            raise CaseOpenError(str(exc)) from exc
+        self.after_commit()
+        log.info("camera incident %s: case %s opened after %s tries", row_id, case.code, row.attempts)
+        return case
+
+    def _locked(self, row_id: int) -> CameraIncident | None:
+        query = select(CameraIncident).where(CameraIncident.id == row_id).execution_options(populate_existing=True)
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return self.session.scalar(query)
+
+    def _record_failure(self, row_id: int, exc: BaseException, actor: Any, before: Any) -> None:
+        try:
+            row = self._locked(row_id)
+            if row is None:
+                return
+            self._failed(row, row.camera, exc, self.clock.now())
+            if actor is not None:
+                record(self.session, actor, "camera_incident.retry", Target("camera_incident", row.id, row.key[:255]),
+                       before, {"failure": row.failure, "attempts": row.attempts}, clock=self.clock)
+            self.session.commit()
+        except Exception:  # noqa: BLE001 - the database away: the row keeps its old due time, tried again later
+            self.session.rollback()
+            log.exception("camera incident %s: its failure could not be recorded", row_id)
+
+    def _open_waiting(self, camera: Camera, row: CameraIncident) -> Case:
+        """The case of a row kept without one: opened (or the camera's open case of that kind joined), with the
+        evidence from the file store and, when the incident has cleared meanwhile, its clearing."""
+        incident = Incident(camera=camera.code, key=row.key, kind=row.kind, subtype=row.subtype,
+                            state="cleared" if row.cleared_at is not None else "raised",
+                            confidence=float(row.confidence or 0), started_at=row.started_at, at=row.raised_at,
+                            evidence=dict(row.evidence or {}), region=None)
+        case = self._open_case_of(camera, row.kind)
+        if case is None:
+            case = self._open(camera, incident)
+        else:
+            self._event(case, "camera_incident_repeated", camera, row, at=row.raised_at)
+        self.session.flush()
+        row.case_id = case.id
+        row.failure, row.failure_params, row.retry_at = None, None, None
+        row.attempts = (row.attempts or 0) + 1
+        row.tried_at = self.clock.now()
+        stamp = f"{row.started_at:%Y%m%dT%H%M%SZ}"
+        for sha, name, content_type in ((row.snapshot_sha256, "snapshot.jpg", "image/jpeg"),
+                                        (row.clip_sha256, "clip.mp4", "video/mp4")):
+            if sha:
+                try:
+                    data = self.files.read(sha)
+                except OSError:
+                    log.warning("camera incident %s: its stored %s is missing", row.key, name)
+                    continue
+                self._attach(case, f"{camera.code}-{stamp}-{name}", content_type, data)
+        if row.cleared_at is not None:
+            self._cleared(camera, case, row)
+        return case
+
+    def dismiss(self, row_id: int, actor: Any, note: str) -> CameraIncident | None:
+        """Set aside a waiting incident with a note (audited): no case is opened for it. None when it had one."""
+        row = self._locked(row_id)
+        if row is None or row.case_id is not None or row.verdict == DISMISSED:
+            self.session.rollback()
+            return None
+        before = {"failure": row.failure, "attempts": row.attempts}
+        now = self.clock.now()
+        row.verdict, row.verdict_by, row.verdict_at = DISMISSED, actor.username[:120], now
+        row.verdict_note, row.retry_at = note, None
+        record(self.session, actor, "camera_incident.dismiss", Target("camera_incident", row.id, row.key[:255]),
+               before, {"verdict": DISMISSED}, note=note, clock=self.clock)
+        self.session.commit()
+        return row
 
     def camera_status(self, camera: str, status: str, detail: str, at: datetime, fps: float | None = None) -> None:
         """The runner's report of a camera's status (online, offline, faulty), its detail key and frame rate. A
@@ -181,6 +355,8 @@ class CameraIncidents:
         self._refresh(row, incident)
         if case is not None:
             self._evidence(case, row, incident)
+        else:  # its case is still to be opened (retry_due) or it was dismissed: the evidence waits in the store
+            self._store_files(row, incident)
         if incident.state == "cleared" and row.cleared_at is None:
             row.state, row.cleared_at = "cleared", incident.at
             if case is not None:
@@ -194,13 +370,17 @@ class CameraIncidents:
             query = query.with_for_update()  # one worker at a time per camera: no two cases for one episode
         return self.session.scalar(query)
 
+    @staticmethod
+    def _new_row(camera: Camera, incident: Incident) -> CameraIncident:
+        return CameraIncident(camera_id=camera.id, key=incident.key, kind=incident.kind, subtype=incident.subtype,
+                              state="cleared" if incident.state == "cleared" else "raised",
+                              confidence=float(incident.confidence), started_at=incident.started_at,
+                              raised_at=incident.at, last_at=incident.at, updates=0,
+                              evidence=dict(incident.evidence), region=_region(incident.region),
+                              cleared_at=incident.at if incident.state == "cleared" else None, attempts=0)
+
     def _raise(self, camera: Camera, incident: Incident) -> Case:
-        row = CameraIncident(camera_id=camera.id, key=incident.key, kind=incident.kind, subtype=incident.subtype,
-                             state="cleared" if incident.state == "cleared" else "raised",
-                             confidence=float(incident.confidence), started_at=incident.started_at,
-                             raised_at=incident.at, last_at=incident.at, updates=0,
-                             evidence=dict(incident.evidence), region=_region(incident.region),
-                             cleared_at=incident.at if incident.state == "cleared" else None)
+        row = self._new_row(camera, incident)
         case = self._open_case_of(camera, incident.kind)
         if case is None:
             case = self._open(camera, incident)
@@ -237,11 +417,13 @@ class CameraIncidents:
                           "incident_key": incident.key, "verify_note": ""})
         try:
             return self.services.cases.open_case(request)
-        except IntakeError as exc:
-            # Only reference data can be missing here (the camera's units were checked when it was saved): say which.
-            raise RuntimeError(f"camera {camera.code}: no case can be opened for its {incident.kind} ({exc}); the "
-                               f"internal category {request.category!r} and the place {request.admin_unit!r} must "
-                               "exist and be active (administration console)") from exc
+        except IntegrityError:
+            raise  # another worker opened it meanwhile: _publish tries once more and finds it
+        except Exception as exc:
+            # Reference data missing (the camera's units were checked when it was saved), the process, the database.
+            raise CaseOpenError(f"camera {camera.code}: no case can be opened for its {incident.kind} ({exc}); the "
+                                f"internal category {request.category!r} and the place {request.admin_unit!r} must "
+                                "exist and be active (administration console)") from exc
 
     @staticmethod
     def _refresh(row: CameraIncident, incident: Incident) -> None:
@@ -265,6 +447,15 @@ class CameraIncidents:
                 row.snapshot_sha256 = digest
         if incident.clip_mp4 and row.clip_sha256 is None:
             row.clip_sha256 = self._attach(case, f"{camera_code}-{stamp}-clip.mp4", "video/mp4", incident.clip_mp4)
+
+    def _store_files(self, row: CameraIncident, incident: Incident) -> None:
+        """The snapshot and clip of an incident without a case, kept in the file store by their sha256."""
+        if self.files is None:
+            raise RuntimeError("CameraIncidents needs the attachments' file store (files=...)")
+        if incident.snapshot_jpeg and row.snapshot_sha256 is None:
+            row.snapshot_sha256 = self.files.put(incident.snapshot_jpeg)
+        if incident.clip_mp4 and row.clip_sha256 is None:
+            row.clip_sha256 = self.files.put(incident.clip_mp4)
 
     def _attach(self, case: Case, filename: str, content_type: str, data: bytes) -> str | None:
         """One checked file (a corrupt one is logged and left out: the case goes on without it); its sha256."""

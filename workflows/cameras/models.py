@@ -13,6 +13,7 @@ from engine.models import BigId
 
 STATUSES = ("unknown", "online", "offline", "faulty")
 VERDICTS = ("confirmed", "false_alarm")
+DISMISSED = "dismissed"  # the verdict of an incident whose case never opened and a person set aside (with a note)
 
 
 class Camera(Base):
@@ -59,7 +60,8 @@ class CameraIncident(Base):
     it opened, the operator's verdict and where its snapshot and clip are among the case's attachments."""
 
     __tablename__ = "camera_incident"
-    __table_args__ = (Index("ix_camera_incident_camera_kind", "camera_id", "kind", "state"),)
+    __table_args__ = (Index("ix_camera_incident_camera_kind", "camera_id", "kind", "state"),
+                      Index("ix_camera_incident_retry_at", "retry_at"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     camera_id: Mapped[int] = mapped_column(ForeignKey("camera.id"))
@@ -78,9 +80,17 @@ class CameraIncident(Base):
     case_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("case_record.id"), index=True)
     snapshot_sha256: Mapped[str | None] = mapped_column(String(64))  # the case's attachment
     clip_sha256: Mapped[str | None] = mapped_column(String(64))
-    verdict: Mapped[str | None] = mapped_column(String(12))  # None | VERDICTS
+    verdict: Mapped[str | None] = mapped_column(String(12))  # None | VERDICTS | DISMISSED
     verdict_by: Mapped[str | None] = mapped_column(String(120))
     verdict_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     verdict_note: Mapped[str] = mapped_column(Text, default="")
+    # When its case could not be opened (case_id None): why, as a message key of workflows.cameras.failures and
+    # its parameters, how many tries, the last one, and the next automatic one (None: none planned — opened,
+    # dismissed, or left to a person after failures.GIVE_UP_AFTER tries).
+    failure: Mapped[str | None] = mapped_column(String(40))
+    failure_params: Mapped[dict | None] = mapped_column(JSONType)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    tried_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     camera = relationship("Camera")
