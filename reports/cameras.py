@@ -48,10 +48,6 @@ def in_sentence_period(label: str, language: str) -> str:
     return label[:1].lower() + label[1:] if language == "vi" else label
 
 
-def _hours(values: list[float]) -> float | None:
-    return round(statistics.median(values) / 3600, 2) if values else None
-
-
 def _minutes(values: list[float]) -> float | None:
     return round(statistics.median(values) / 60, 1) if values else None
 
@@ -218,6 +214,7 @@ def collect(session: Session, params: ReportParams, translate: Translate) -> Rep
             [{"label": r["label"], "count": r["count"]} for r in kind_rows], category="label", value="count",
             language=language, title=translate(t("Incidents by type")), category_title=words["type"],
             value_title=words["incidents"])
+    if len(place_rows) > 1:  # one place: the table says it all
         chart_specs["by_place"] = charts.bar_chart(
             [{"label": r["label"], "count": r["total"]} for r in place_rows[:15]], category="label", value="count",
             language=language, title=translate(t("Incidents by place")), category_title=words["place"],
