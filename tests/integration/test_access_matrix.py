@@ -31,6 +31,8 @@ CASE_SEERS = {"officer", "head", "leader", "operator", "ioc_head", "province_lea
 EVERYONE = set(PEOPLE)
 # Who reports indicator values (webapp.blueprints.monitoring.REPORTERS: officers, unit heads, operators, admin).
 REPORTER_PEOPLE = {"officer", "head", "other_ward", "department", "operator", "ioc_head", "admin"}
+# Who reads the leaders' page (webapp.blueprints.leaders.ROLES: leaders and administrators).
+LEADERS = {"leader", "province_leader", "admin"}
 PNG = png((4, 4))  # a real photo: files are checked by their content
 
 
@@ -334,6 +336,22 @@ ROUTES = [
     ("cameras.snapshot", "GET", "/cameras/{camera}/snapshot.jpg", {"operator", "admin"}, {}, set()),
     ("cameras.reference_save", "POST", "/cameras/{camera}/reference", {"admin"}, {}, set()),
     ("cameras.reference", "GET", "/cameras/{camera}/reference.jpg", {"operator", "admin"}, {}, set()),
+    # The leaders' page: leaders (the ward's and the province's) and administrators; an empty form answers them 400,
+    # a job, PDF, subscription or delivery that does not exist 404 (unchecked: refused to them too).
+    ("leaders.index", "GET", "/leaders/?unit=P-BUON-MA-THUOT", LEADERS, {}, set()),
+    ("leaders.overdue", "GET", "/leaders/overdue?unit=P-BUON-MA-THUOT", LEADERS, {}, set()),
+    ("leaders.archive", "GET", "/leaders/reports", LEADERS, {}, set()),
+    ("leaders.generate", "POST", "/leaders/reports", LEADERS, {"data": {"type": ""}}, set()),
+    ("leaders.job", "GET", "/leaders/reports/jobs/999999999", LEADERS, {}, LEADERS),
+    ("leaders.job_status", "GET", "/leaders/reports/jobs/999999999.json", LEADERS, {}, LEADERS),
+    ("leaders.download", "GET", "/leaders/reports/999999999.pdf", LEADERS, {}, LEADERS),
+    ("leaders.subscriptions", "GET", "/leaders/subscriptions", LEADERS, {}, set()),
+    ("leaders.subscription_create", "POST", "/leaders/subscriptions", LEADERS, {"data": {"type": ""}}, set()),
+    ("leaders.subscription_edit", "GET", "/leaders/subscriptions/999999999", LEADERS, {}, LEADERS),
+    ("leaders.subscription_edit", "POST", "/leaders/subscriptions/999999999", LEADERS, {}, LEADERS),
+    ("leaders.subscription_pause", "POST", "/leaders/subscriptions/999999999/pause", LEADERS, {}, LEADERS),
+    ("leaders.subscription_delete", "POST", "/leaders/subscriptions/999999999/delete", LEADERS, {}, LEADERS),
+    ("leaders.delivery_retry", "POST", "/leaders/deliveries/999999999/retry", LEADERS, {}, LEADERS),
     # Everyone's own account page (a password change without the current password answers 400).
     ("auth.profile", "GET", "/account/profile", SIGNED, {}, set()),
     ("auth.profile", "POST", "/account/profile", SIGNED, {"data": {"current": ""}}, set()),

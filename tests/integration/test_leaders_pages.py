@@ -129,6 +129,29 @@ def test_the_page_shows_the_reports_figures_and_its_charts(site):
     assert week.status_code == 200 and "Tuần 48" in week.get_data(as_text=True)
 
 
+def test_every_overdue_case_page_by_page(site, monkeypatch):
+    from webapp.blueprints import leaders
+
+    monkeypatch.setattr(leaders, "OVERDUE_ON_PAGE", 20)  # the figures page lists 20, the others are a click away
+    monkeypatch.setattr(leaders, "OVERDUE_PAGE_SIZE", 10)
+    client = client_of(site, "ct.ubnd")
+    summary = collected(site, "DLK").summary
+    assert summary["overdue"] > 20
+    page = client.get("/leaders/?unit=DLK&period=2026-11").get_data(as_text=True)
+    assert 'href="/leaders/overdue?unit=DLK&amp;period=2026-11"' in page
+    seen = []
+    for number in range(1, 10):
+        text = client.get(f"/leaders/overdue?unit=DLK&period=2026-11&page={number}").get_data(as_text=True)
+        if number == 1:
+            assert format_number(summary["overdue"], 0, "vi") in re.search(r'id="overdue-total">([^<]*)<', text).group(1)
+        rows = re.findall(r'<a href="/cases/([^"]+)">', text)
+        if not rows:
+            break
+        seen.extend(rows)
+    assert len(seen) == len(set(seen)) == summary["overdue"]
+    assert client_of(site, "ld.tanlap").get("/leaders/overdue?unit=DLK&period=2026-11").status_code == 403
+
+
 def test_a_bad_period_is_said_in_words_and_the_page_still_answers(site):
     client = client_of(site, "ct.ubnd")
     bad = client.get("/leaders/?unit=DLK&period=2026-13")

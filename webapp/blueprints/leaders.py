@@ -201,7 +201,7 @@ def index():
 def overdue():
     """Every case of a unit open past its deadline at the end of a period, longest late first, page by page
     (the PDF lists the first few hundred and sends the reader here for the rest)."""
-    from reports.operations import OperationsQueries, as_of_for
+    from reports.operations import OperationsQueries, Window, as_of_for
     from workflows.units import UnitDirectory
 
     who = actor()
@@ -217,7 +217,7 @@ def overdue():
     record = UnitDirectory(db.session).by_code(unit.code)
     queries = OperationsQueries(db.session, record)
     as_of = as_of_for(period, now)
-    total = sum(queries.overdue_counts(as_of).values())
+    total = sum(queries.overdue_counts([Window.of(period, as_of)])[0].values())
     rows = queries.overdue_list(as_of, page * OVERDUE_PAGE_SIZE)[(page - 1) * OVERDUE_PAGE_SIZE:]
     ids = {r[2] for r in rows if r[2] is not None}
     names = {i: Named(n, e).in_language(reader_language()) for i, n, e in db.session.execute(
