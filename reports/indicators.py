@@ -40,7 +40,7 @@ from reports.i18n import Translate, language_of
 from reports.operations import _is_demo, as_of_for, in_sentence
 from reports.periods import LOCAL
 from workflows.case_view import STATUS_LABELS
-from workflows.models import Case, CaseEvent
+from workflows.models import AdminUnit, Case, CaseEvent
 from workflows.monitoring.charts import rule_word, trend_spec
 from workflows.monitoring.fields import SEVERITIES
 from workflows.monitoring.models import Breach, Indicator, Value
@@ -51,6 +51,7 @@ from workflows.monitoring.views import (
     LIGHTS,
     MonitoringViews,
     StatusRow,
+    UnitRow,
     _first_report,
     _local_day,
     _reports,
@@ -77,7 +78,11 @@ class IndicatorQueries:
         self.session = session
         self.views = MonitoringViews(session, FrozenClock(as_of))
         units = self.views.units()
-        self.unit = next(u for u in units.values() if u.code == unit_code)
+        self.unit = next((u for u in units.values() if u.code == unit_code), None)
+        if self.unit is None:  # a unit no longer active (merged away): its own rows only, no unit below it
+            row = session.scalar(select(AdminUnit).where(AdminUnit.code == unit_code))
+            self.unit = UnitRow(row.id, row.code, row.name, row.name_en or row.name, row.kind, row.parent_id)
+            units[row.id] = self.unit
         self.subtree = self.views.subtree(self.unit)
         self.ids = [u.id for u in self.subtree]
         self.actor = SimpleNamespace(scope_ids=set(self.ids))  # the whole subtree: the report is about it

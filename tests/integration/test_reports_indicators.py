@@ -198,3 +198,13 @@ def test_a_week_is_refused(session, reference_data):
         validate_params(session, {"type": "indicators", "unit": "DLK", "period": "2026-W48"})
     assert set(refused.value.errors) == {"period"}
     assert ISSUED > END
+
+
+def test_a_unit_no_longer_active_gets_its_own_lines(session, seeded):
+    ea_sup = seeded["units"][3]
+    ea_sup.active = False
+    session.commit()
+    report = render(session, {"type": "indicators", "unit": "X-EA-SUP", "period": "2026-11", "language": "vi"})
+    s = report.summary
+    assert (s["expected_reports"], s["missing_reports"], s["late_reports"]) == (1, 1, 0)  # reported on 2 December
+    assert "Xã Ea Súp" in " ".join(" ".join(pages_text(report.pdf)).split())
