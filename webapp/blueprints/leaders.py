@@ -218,6 +218,8 @@ def overdue():
     queries = OperationsQueries(db.session, record)
     as_of = as_of_for(period, now)
     total = sum(queries.overdue_counts([Window.of(period, as_of)])[0].values())
+    pages = max(1, -(-total // OVERDUE_PAGE_SIZE))
+    page = min(page, pages)  # past the end: the last page
     rows = queries.overdue_list(as_of, page * OVERDUE_PAGE_SIZE)[(page - 1) * OVERDUE_PAGE_SIZE:]
     ids = {r[2] for r in rows if r[2] is not None}
     names = {i: Named(n, e).in_language(reader_language()) for i, n, e in db.session.execute(
@@ -228,7 +230,6 @@ def overdue():
               "level": level}
              for i, (code, title, unit_id, _place, late_since, level, _status) in enumerate(rows, start=1)]
     language = reader_language()
-    pages = max(1, -(-total // OVERDUE_PAGE_SIZE))
     return render_template("leaders/overdue.html", unit=unit, period=period, period_label=translate(period.label()),
                            period_error=period_error, items=items, total=total, page=page, pages=pages, as_of=as_of,
                            **numbers(language)), (400 if period_error else 200)
