@@ -172,6 +172,19 @@ def store_rendered(session: Session, row: ReportArchive, report: Any, now: datet
     row.title, row.summary = report.title[:500], report.summary
 
 
+def stale_requests(session: Session, now: datetime) -> list[int]:
+    """Rows whose making was lost: queued or left running by a dead worker for longer than STALE_AFTER (the
+    planning run queues them again; a second task for a row that is being made changes nothing)."""
+    limit = now - STALE_AFTER
+    found = list(session.scalars(select(ReportArchive.id).where(
+        ReportArchive.origin == "on_demand",
+        or_((ReportArchive.state == "queued") & (ReportArchive.requested_at < limit),
+            (ReportArchive.state == "running") & (ReportArchive.started_at < limit)))
+        .order_by(ReportArchive.id)))
+    session.rollback()
+    return found
+
+
 # ---------------------------------------------------------------------------------------------- reading
 def get(session: Session, archive_id: int) -> ReportArchive | None:
     """One row (without its PDF loaded), as stored now, detached so it can be read after the session ends."""

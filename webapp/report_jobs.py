@@ -79,10 +79,18 @@ def make(app: Flask, rt: Runtime, archive_id: int, task_id: str | None = None) -
     return done.state if done is not None else None
 
 
-def plan(app: Flask, rt: Runtime, queue: Callable[[int], Any]) -> schedules.Plan:
-    """Add the due delivery rows and queue each row due (`queue(delivery_id)`)."""
+def plan(app: Flask, rt: Runtime, queue: Callable[[int], Any], queue_report: Callable[[int], Any] | None = None,
+         ) -> schedules.Plan:
+    """Add the due delivery rows and queue each row due (`queue(delivery_id)`); and queue again the PDFs asked
+    for whose making was lost (`queue_report(archive_id)`: a worker died, the broker lost the task)."""
     with rt.session_factory() as session:
         planned = schedules.plan_deliveries(session, rt.clock.now())
+        lost = archive.stale_requests(session, rt.clock.now()) if queue_report else []
+    for archive_id in lost:
+        try:
+            queue_report(archive_id)
+        except Exception:  # noqa: BLE001 - the next planning run queues it again
+            log.warning("report %s not queued again", archive_id, exc_info=True)
     for delivery_id in planned.due:
         try:
             queue(delivery_id)

@@ -67,12 +67,13 @@ def make_report(self, archive_id: int) -> str | None:
 
 @shared_task(name="ioc.plan_report_deliveries", ignore_result=True)
 def plan_report_deliveries() -> int:
-    """Add the subscriptions' due delivery rows and queue each one due (Celery beat, every minute)."""
+    """Add the subscriptions' due delivery rows and queue each one due, and the PDFs asked for whose making was
+    lost (Celery beat, every minute)."""
     from flask import current_app
 
     from webapp.report_jobs import plan
 
-    return len(plan(current_app._get_current_object(), runtime(), deliver_report.delay).due)
+    return len(plan(current_app._get_current_object(), runtime(), deliver_report.delay, make_report.delay).due)
 
 
 @shared_task(name="ioc.deliver_report", ignore_result=True)

@@ -111,6 +111,23 @@ def test_a_report_that_cannot_be_made_says_why_and_is_not_retried_silently(sessi
     assert archive.make_report(session_factory, failed.id, clock=clock).state == "failed"
 
 
+def test_a_report_whose_worker_died_is_queued_again_and_made_by_the_next(session_factory, session, reference_data):
+    asked = ISSUED - timedelta(minutes=30)
+    row = archive.request_report(session, MONTH, "ld.buonmathuot", now=asked)
+    row_id = row.id
+    assert archive.stale_requests(session, asked + timedelta(minutes=10)) == []
+    assert archive.stale_requests(session, ISSUED) == [row_id]  # queued for 30 minutes: its task was lost
+    # A worker took it and died at once (its claim committed, nothing more).
+    assert archive._claim(session_factory, row_id, asked + timedelta(minutes=1), "dead-task")
+    assert archive.make_report(session_factory, row_id, clock=FrozenClock(asked + timedelta(minutes=2))).state == \
+        "running"  # still being made, as far as anyone knows
+    assert archive.stale_requests(session, asked + timedelta(minutes=5)) == []
+    assert archive.stale_requests(session, ISSUED) == [row_id]
+    done = archive.make_report(session_factory, row_id, clock=FrozenClock(ISSUED), task_id="next-task")
+    assert (done.state, done.task_id, done.number) == ("done", "next-task", f"{row_id:02d}/BC-IOC")
+    assert archive.stale_requests(session, ISSUED + timedelta(days=1)) == []
+
+
 # --------------------------------------------------------------------------- through the web layer, embedded
 
 
