@@ -1049,9 +1049,28 @@ def _hour(t: float) -> float:
     return (t / 3600.0) % 24.0
 
 
+# The day's jams: (hour it starts, minutes the bottleneck past the view holds, arrivals per lane per second while
+# it holds, green seconds per cycle, cycle seconds), in both directions.  Two at the rush hours, the others at
+# dawn (headlights still on), mid-morning, noon, late afternoon and at night: shorter or longer, denser or lighter.
+DAY_JAMS = (
+    (5.75, 10, 0.35, 2.0, 14.0),  # 05:45, dawn
+    (7.4, 15, 0.4, 2.0, 14.0),  # 07:24, morning rush hour
+    (9.75, 6, 0.35, 3.0, 12.0),  # 09:45, short
+    (12.6, 12, 0.45, 2.0, 16.0),  # 12:36, dense
+    (16.1, 8, 0.3, 3.0, 14.0),  # 16:06, lighter
+    (17.5, 15, 0.4, 2.0, 14.0),  # 17:30, evening rush hour into dusk
+    (19.0, 10, 0.4, 2.0, 14.0),  # 19:00, night
+    (22.3, 7, 0.35, 2.0, 14.0),  # 22:18, late night, short
+)
+
+
 def _day_flow(t: float) -> float:
-    """Arrivals per lane per second over a day (t = 0 at midnight): quiet nights, two rush hours."""
+    """Arrivals per lane per second over a day (t = 0 at midnight): quiet nights, two rush hours, and the
+    demand of each jam of DAY_JAMS while its bottleneck holds (from a minute before)."""
     hour = _hour(t)
+    for start, minutes, flow, _green, _cycle in DAY_JAMS:
+        if start - 1 / 60 <= hour < start + minutes / 60:
+            return flow
     if hour < 5 or hour >= 23:
         return 0.03
     if 6.5 <= hour < 8.5 or 16.5 <= hour < 18.5:
@@ -1062,13 +1081,14 @@ def _day_flow(t: float) -> float:
 
 
 def _day() -> Recipe:
-    """A whole day: light from the clock, two rush-hour jams, breakdowns by day and night, a rainy hour,
+    """A whole day: light from the clock, eight jams (DAY_JAMS), breakdowns by day and night, a rainy hour,
     clouds passing (exposure steps), and no camera fault (the faults' false alarms per day)."""
     h = 3600.0
     stops = tuple((hour * h, lane, z, 240.0) for hour, lane, z in (
         (1.5, 3, 30.0), (4.2, 0, 25.0), (9.3, 2, 40.0), (10.7, 1, 30.0), (13.2, 3, 45.0), (15.4, 0, 35.0),
         (19.6, 2, 30.0), (21.8, 1, 25.0), (23.1, 3, 35.0), (12.1, 0, 45.0)))
-    blocks = tuple((t_on, t_on + 900.0, away, 2.0, 14.0) for t_on in (7.4 * h, 17.5 * h) for away in (True, False))
+    blocks = tuple((start * h, start * h + minutes * 60.0, away, green, cycle)
+                   for start, minutes, _flow, green, cycle in DAY_JAMS for away in (True, False))
     exposure = tuple((t * h, gain) for t, gain in ((10.0, 0.7), (10.05, 1.0), (11.5, 1.3), (11.52, 1.0),
                                                    (14.9, 0.65), (15.0, 1.0)))
     return Recipe(flow=_day_flow, stops=stops, blocks=blocks, exposure=exposure, rain=(14.0 * h, 15.0 * h),

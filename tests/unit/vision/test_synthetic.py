@@ -112,3 +112,17 @@ def test_other_seeds_move_the_breakdowns_to_an_away_and_a_towards_lane():
         assert len(lanes & {"in1", "in2"}) == 1 and len(lanes & {"out1", "out2"}) == 1
         layouts.add(tuple(sorted((t.subtype, t.start_s) for t in truths)))
     assert len(layouts) == 3
+
+
+def test_the_day_has_eight_jams_by_day_dusk_and_night_with_their_demand():
+    from vision.synthetic import DAY_JAMS, _day, long_scenario
+
+    recipe = _day()
+    assert len(DAY_JAMS) == 8 and len(recipe.blocks) == 16  # each jam blocks both directions
+    hours = [start for start, *_ in DAY_JAMS]
+    assert any(h < 6 for h in hours) and any(h >= 19 for h in hours)  # before dawn's light and at night
+    assert len({minutes for _, minutes, *_ in DAY_JAMS}) >= 4 and len({flow for _, _, flow, *_ in DAY_JAMS}) >= 3
+    for start, minutes, flow, _green, _cycle in DAY_JAMS:
+        assert recipe.flow((start + minutes / 120) * 3600) == flow
+    assert len(recipe.stops) == 10 and recipe.rain == (14 * 3600.0, 15 * 3600.0)
+    assert long_scenario("day", duration_s=10).duration_s == 10
