@@ -140,15 +140,16 @@ def test_every_overdue_case_page_by_page(site, monkeypatch):
     page = client.get("/leaders/?unit=DLK&period=2026-11").get_data(as_text=True)
     assert 'href="/leaders/overdue?unit=DLK&amp;period=2026-11"' in page
     seen = []
-    for number in range(1, 10):
+    pages = -(-summary["overdue"] // 10)
+    for number in range(1, pages + 1):
         text = client.get(f"/leaders/overdue?unit=DLK&period=2026-11&page={number}").get_data(as_text=True)
         if number == 1:
             assert format_number(summary["overdue"], 0, "vi") in re.search(r'id="overdue-total">([^<]*)<', text).group(1)
-        rows = re.findall(r'<a href="/cases/([^"]+)">', text)
-        if not rows:
-            break
-        seen.extend(rows)
+        seen.extend(re.findall(r'<a href="/cases/([^"]+)">', text))
     assert len(seen) == len(set(seen)) == summary["overdue"]
+    # A page past the end is the last one.
+    past = client.get("/leaders/overdue?unit=DLK&period=2026-11&page=999999999999999999999").get_data(as_text=True)
+    assert re.findall(r'<a href="/cases/([^"]+)">', past) == seen[(pages - 1) * 10:]
     assert client_of(site, "ld.tanlap").get("/leaders/overdue?unit=DLK&period=2026-11").status_code == 403
 
 
