@@ -156,3 +156,73 @@ def test_in_the_embedded_mode_the_report_is_made_in_a_thread_and_its_progress_pu
     with app.app_context():
         stored = db.session.get(ReportArchive, row_id)
         assert stored.state == "done" and hashlib.sha256(stored.pdf).hexdigest() == stored.sha256
+
+
+# --------------------------------------------------------------------------- a real worker, pushes through Redis
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_a_real_worker_makes_the_report_and_its_progress_reaches_the_browser_through_redis(db_url, tmp_path):
+    import queue
+    import threading
+
+    import socketio as python_socketio
+    from werkzeug.serving import make_server
+
+    from tests.integration.celery_process import REDIS_TEST_URL, flush_redis, read_log, start_worker, stop_worker, worker_env
+    from tests.integration.test_celery_worker import free_port, wait_for
+    from tests.integration.test_live_updates import subscribers
+    from tests.workspace import make_workspace_app, sign_in
+    from webapp.extensions import db
+    from webapp.report_jobs import PROGRESS_EVENT, ask_for_report
+
+    flush_redis()
+    app = make_workspace_app(db_url, FrozenClock(ISSUED), REDIS_URL=REDIS_TEST_URL, SECRET_KEY="reports-push-test")
+    assert app.config["CELERY_EAGER"] is False
+    log_path = tmp_path / "worker.log"
+    proc = start_worker([], worker_env(db_url, IOC_TIMER_SWEEP="off"), log_path)
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    serving = threading.Thread(target=server.serve_forever, name="socketio-test-server", daemon=True)
+    serving.start()
+    client = python_socketio.Client(reconnection=False)
+    received: queue.Queue = queue.Queue()
+    client.on(PROGRESS_EVENT, lambda data: received.put(data))
+    try:
+        wait_for("the worker to be ready", lambda: " ready." in read_log(log_path), proc)
+        browser = app.test_client()
+        browser.environ_base["HTTP_USER_AGENT"] = "ioc-report-test"
+        assert sign_in(browser, "ld.buonmathuot").status_code == 302
+        cookie = browser.get_cookie("session")
+        client.connect(f"http://127.0.0.1:{server.server_port}", transports=["websocket"], wait_timeout=10,
+                       headers={"Cookie": f"session={cookie.value}", "User-Agent": "ioc-report-test"})
+        wait_for("the web server to listen on the message queue", lambda: subscribers() >= 1, proc)
+        with app.app_context():
+            row_id = ask_for_report(db.session, MONTH, "ld.buonmathuot").id
+            db.session.remove()
+        pushes = [received.get(timeout=90)]
+        while pushes[-1]["state"] not in ("done", "failed"):
+            pushes.append(received.get(timeout=90))
+        assert all(p["job"] == row_id for p in pushes) and pushes[-1]["state"] == "done", pushes
+        assert [p["percent"] for p in pushes] == sorted(p["percent"] for p in pushes) and len(pushes) >= 5
+        assert pushes[-1]["download_url"] == f"/leaders/reports/{row_id}.pdf"
+        with app.app_context():
+            stored = db.session.get(ReportArchive, row_id)
+            assert (stored.state, stored.sha256, stored.task_id is not None) == ("done", pushes[-1]["sha256"], True)
+            db.session.remove()
+    except BaseException:
+        print(read_log(log_path)[-5000:])
+        raise
+    finally:
+        if client.connected:
+            client.disconnect()
+        server.shutdown()
+        serving.join(timeout=10)
+        stop_worker(proc)
+        app.extensions["celery"].close()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        flush_redis()
