@@ -245,7 +245,8 @@ class Deliverer:
                 to=user.email, subject=translate(title), message_id=mid,
                 body=translate(t("Dear %(name)s,", name=user.full_name)) + "\n\n" + translate(body) + "\n\n"
                 + translate(t("This report was sent because of your subscription; change it on the leaders' page.")),
-                attachments=[(archive.file_name(entry), "application/pdf", entry.pdf)]) if user.email else None)
+                attachments=[(archive.file_name(entry), "application/pdf", entry.pdf)])
+                if user.email and self.mailer.host else None)  # no address, or no mail server: the inbox only
             session.commit()  # nothing is held while the server is talked to (on SQLite: its write lock)
 
             def record() -> None:

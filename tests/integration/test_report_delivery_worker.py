@@ -403,3 +403,21 @@ def test_in_the_embedded_mode_a_thread_plans_and_delivers_the_slots(db_url, tmp_
         thread.stop()
         thread.join(timeout=30)
     assert len(smtp.received()) == 1
+
+
+def test_without_an_address_or_a_mail_server_the_slot_goes_to_the_inbox_only(session_factory, session,
+                                                                            reference_data, smtp):
+    user = session.scalar(select(User).where(User.username == "ld.tanlap"))
+    user.email = None
+    session.commit()
+    subscribe(session, username="ld.tanlap")
+    subscribe(session)
+    first, second = planned(session, SLOT)
+    session.rollback()
+    assert deliverer(session_factory, smtp.port, FrozenClock(SLOT)).deliver(first) == "sent"
+    no_server = Deliverer(session_factory, SmtpMailer(None), lambda archive_id: "/x.pdf", FrozenClock(SLOT))
+    assert no_server.deliver(second) == "sent"
+    assert smtp.received() == []
+    for delivery_id in (first, second):
+        row = row_of(session_factory, delivery_id)
+        assert (row.status, row.message_id, row.notification_id is not None) == ("sent", None, True)
