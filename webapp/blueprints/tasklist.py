@@ -140,9 +140,12 @@ def task(task_id: str):
         abort(404)
     except AccessDeniedError:
         abort(403)
-    # The form starts with the case's current values (triage: its priority and category).
-    return render_template("tasklist/task.html", detail=detail, values=detail.initial, field_errors={},
-                           **_case_context(detail))
+    # The form starts with the case's current values (triage: its priority and category; a camera case's
+    # verification: the situation its incident's kind suggests).
+    context = _case_context(detail)
+    suggested = context.pop("verify_initial", None) or {}
+    values = {**suggested, **detail.initial} if detail.row.element_id == "verify" else detail.initial
+    return render_template("tasklist/task.html", detail=detail, values=values, field_errors={}, **context)
 
 
 def _case_context(detail) -> dict[str, Any]:

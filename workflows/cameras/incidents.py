@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from engine.clock import SYSTEM_CLOCK, Clock
 from engine.errors import ConflictError
+from engine.i18n import Named
 from vision.config import CameraConfig
 from vision.events import Incident
 from workflows.admin.audit import Target, record
@@ -44,7 +45,7 @@ from workflows.cameras.registry import CameraRegistry
 from workflows.case_service import IntakeRequest
 from workflows.errors import CaseNotFoundError, IntakeError
 from workflows.media import MediaLimits, Upload, inspect
-from workflows.models import Attachment, Case, CaseEvent
+from workflows.models import Attachment, Case, CaseEvent, Category
 
 log = logging.getLogger(__name__)
 
@@ -175,8 +176,12 @@ class CameraIncidents:
         return True
 
     def _failed(self, row: CameraIncident, camera: Camera, exc: BaseException, now: datetime) -> None:
-        place = f"{camera.admin_unit.code} ({camera.admin_unit.name})" if camera.admin_unit is not None else ""
-        key, params = failures.describe(exc, category=CATEGORY_OF.get(row.kind, row.kind), place=place)
+        unit = camera.admin_unit
+        place = Named(f"“{unit.name}” ({unit.code})", f"“{unit.name_en or unit.name}” ({unit.code})") if unit else ""
+        code = CATEGORY_OF.get(row.kind, row.kind)
+        found = self.session.get(Category, code)  # switched off, or gone: then its code alone
+        category = Named(f"“{found.name}” ({code})", f"“{found.name_en or found.name}” ({code})") if found else code
+        key, params = failures.describe(exc, category=category, place=place)
         row.failure, row.failure_params = key, failures.params_json(params)
         row.attempts = (row.attempts or 0) + 1
         row.tried_at = now

@@ -54,6 +54,6 @@ def detail_words(key: str | None) -> str:
 
 
 # Pages: one import line per submodule (each adds its routes to `bp`).
-from webapp.blueprints.cameras import regions, registry_pages  # noqa: E402,F401
+from webapp.blueprints.cameras import regions, registry_pages, waiting  # noqa: E402,F401
 
 __all__ = ["bp", "EDITORS", "VIEWERS", "registry", "detail_words"]

@@ -18,6 +18,7 @@ from webapp.blueprints.cameras import EDITORS, READ_MODES, STATUSES, VIEWERS, bp
 from webapp.extensions import db
 from webapp.i18n import reader_language, translate
 from webapp.security import require
+from workflows.cameras.failures import waiting_count
 from workflows.cameras.registry import CameraForm
 from workflows.errors import CaseNotFoundError, IntakeError
 
@@ -274,7 +275,7 @@ def index():
                      "status": STATUSES.get(line.status, line.status), "detail": detail_words(line.status_detail),
                      "fps": _fps(fps), "worker": live.get("worker")})
     return render_template("cameras/index.html", rows=rows, can_edit=_can_edit(), read_modes=READ_MODES,
-                           health_unavailable="_unavailable" in health)
+                           health_unavailable="_unavailable" in health, waiting_count=waiting_count(db.session))
 
 
 @bp.route("/new", methods=["GET", "POST"])
