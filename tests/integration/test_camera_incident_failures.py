@@ -203,3 +203,17 @@ def test_the_verification_offers_the_situation_the_incident_suggests(site):
         code = case.code
     page = client_of(app, "dtv1").get(f"/cases/{code}").get_data(as_text=True)
     assert '<option value="camera_fault" selected' in page
+
+
+def test_the_beat_task_opens_the_due_ones(site):
+    from webapp.tasks import retry_camera_incidents
+
+    app, clock = site
+    with app.app_context():
+        _category(db.session, True)
+        assert retry_camera_incidents.apply().get() == 0  # not due yet
+        clock.advance(seconds=31)
+        assert retry_camera_incidents.apply().get() == 1
+        db.session.remove()
+        row = db.session.scalar(select(CameraIncident).where(CameraIncident.kind == "stopped_vehicle"))
+        assert row.case_id is not None and row.failure is None

@@ -121,6 +121,9 @@ class CameraIncidents:
         for incident, attempts in waiting:
             try:
                 self._publish(incident)
+            except CaseOpenError as exc:  # the database is back but the case still cannot open: kept on its row
+                if not self._keep_waiting(incident, exc):
+                    self._keep(incident, attempts + 1)
             except Exception:  # noqa: BLE001 - kept for the next try, logged
                 log.exception("incident %s (%s) failed again (attempt %s)", incident.key, incident.state,
                               attempts + 1)
