@@ -336,6 +336,14 @@ ROUTES = [
     ("cameras.snapshot", "GET", "/cameras/{camera}/snapshot.jpg", {"operator", "admin"}, {}, set()),
     ("cameras.reference_save", "POST", "/cameras/{camera}/reference", {"admin"}, {}, set()),
     ("cameras.reference", "GET", "/cameras/{camera}/reference.jpg", {"operator", "admin"}, {}, set()),
+    # Camera incidents whose case could not be opened: the IOC's operators and administrators retry or dismiss them
+    # (a dismissal without a note answers 400; an incident that does not exist has no snapshot: 404, unchecked).
+    ("cameras.waiting", "GET", "/cameras/incidents", {"operator", "admin"}, {}, set()),
+    ("cameras.waiting_snapshot", "GET", "/cameras/incidents/999999999/snapshot.jpg", {"operator", "admin"}, {},
+     {"operator", "admin"}),
+    ("cameras.waiting_retry", "POST", "/cameras/incidents/999999999/retry", {"operator", "admin"}, {}, set()),
+    ("cameras.waiting_dismiss", "POST", "/cameras/incidents/999999999/dismiss", {"operator", "admin"},
+     {"data": {"note": ""}}, set()),
     # The leaders' page: leaders (the ward's and the province's) and administrators; an empty form answers them 400,
     # a job, PDF, subscription or delivery that does not exist 404 (unchecked: refused to them too).
     ("leaders.index", "GET", "/leaders/?unit=P-BUON-MA-THUOT", LEADERS, {}, set()),
