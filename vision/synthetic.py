@@ -15,10 +15,12 @@ time; a day of video is never held in memory.
 Ground truth (``Truth``) marks the moment a detector is expected to be sure:
 - stopped vehicle: the moment the vehicle stopped + ``settings.stopped_after_s``; it ends
   when the vehicle moves off;
-- congestion: the first moment the lanes' occupancy (share of lane pixels covered by
-  vehicles, 5 s mean) has been at or above ``congestion_occupancy_on`` with a mean speed
-  at or below ``JAM_SPEED_MS`` for a whole ``congestion_window_s``; it ends when the
-  occupancy falls below ``congestion_occupancy_off``;
+- congestion: the first moment the lanes of one carriageway (the two going the same way,
+  as the detector judges them) have had an occupancy (share of their pixels covered by
+  vehicles, 5 s mean) at or above ``congestion_occupancy_on`` with a median speed of their
+  vehicles at or below ``JAM_SPEED_MS`` (most of them crawl: a queue whose tail still
+  arrives is a queue) for a whole ``congestion_window_s``; it ends when their occupancy
+  falls below ``congestion_occupancy_off``; the two carriageways' jams that overlap are one;
 - camera faults: the fault's onset + its ``*_after_s``; it ends when the fault ends.
 Dense traffic that still flows (``slow_dense``, 15-25 km/h) is neither congestion nor a
 stopped vehicle: congestion here means lanes full and crawling.
@@ -39,7 +41,7 @@ import numpy
 from vision.config import CameraConfig, DetectionSettings, Lane, Point
 from vision.events import Frame
 
-JAM_SPEED_MS = 2.5  # m/s (9 km/h): a mean speed at or below this, with the lanes full, is a jam
+JAM_SPEED_MS = 2.5  # m/s (9 km/h): a median speed at or below this, with the lanes full, is a jam
 SIM_DT = 0.1  # s: the traffic simulation's fixed step
 ROAD_LENGTH = 260.0  # m of road simulated (the camera sees from ~12 m to the horizon)
 ROI_FAR = 80.0  # m: the far end of the region of interest and the lanes
@@ -906,43 +908,75 @@ def _vehicle_box(proj: Projector, traffic: Traffic, vehicle: Vehicle, t: float) 
     return tuple((round(float(x), 4), round(float(y), 4)) for x, y in ((nx0, ny0), (nx1, ny0), (nx1, ny1), (nx0, ny1)))
 
 
+WAYS = (False, True)  # the carriageways, by LaneSpec.away: towards the camera (in2, in1), away from it (out1, out2)
+
+
 def _survey(scenario: Scenario, step_s: float) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, dict]:
-    """One run of the simulation without rendering: times, lane occupancy (share of the lanes' pixels covered
-    by vehicles), mean speed in the lanes (m/s), and the breakdowns (vehicle id -> (vehicle, stopped at, box, lane))."""
+    """One run of the simulation without rendering: times, lane occupancy per carriageway (share of its lanes'
+    pixels covered by vehicles; columns in WAYS' order), the median speed of the vehicles in its lanes (m/s, 99
+    when none), and the breakdowns (vehicle id -> (vehicle, stopped at, box, lane))."""
     small = (max(80, scenario.size[0] // 4), max(45, scenario.size[1] // 4))
     proj = Projector(Pose(), small)
-    lane_mask = numpy.zeros((small[1], small[0]), numpy.uint8)
-    for lane in scenario.config.lanes:
-        cv2.fillPoly(lane_mask, [numpy.int32(numpy.round(numpy.float32(lane.polygon) * small))], 1)
-    area = max(1, int(lane_mask.sum()))
+    way_masks = []
+    for away in WAYS:
+        way_mask = numpy.zeros((small[1], small[0]), numpy.uint8)
+        for spec, lane in zip(LANES, scenario.config.lanes, strict=True):
+            if spec.away == away:
+                cv2.fillPoly(way_mask, [numpy.int32(numpy.round(numpy.float32(lane.polygon) * small))], 1)
+        way_masks.append((way_mask, max(1, int(way_mask.sum()))))
     traffic = Traffic(scenario.recipe, scenario.seed)
     near = proj.z_at_bottom()
     times, occ, speed = [], [], []
     breakdowns: dict[int, tuple] = {}
-    mask = numpy.zeros_like(lane_mask)
+    mask = numpy.zeros_like(way_masks[0][0])
     for t in numpy.arange(0.0, scenario.duration_s, step_s):
         t = float(t)
         traffic.advance(t)
         mask[:] = 0
-        speeds = []
+        speeds: dict[bool, list[float]] = {away: [] for away in WAYS}
         for vehicle in traffic.vehicles:
             z0, _z1 = traffic.z_range(vehicle, t)
             if z0 < ROI_FAR + 30:
                 _silhouette(mask, proj, traffic, vehicle, t)
             if near < z0 < ROI_FAR:
-                speeds.append(vehicle.v)
+                speeds[LANES[vehicle.lane].away].append(vehicle.v)
             if vehicle.broken and vehicle.id not in breakdowns:
                 breakdowns[vehicle.id] = (vehicle, vehicle.stopped_at, _vehicle_box(proj, traffic, vehicle, t),
                                           LANES[vehicle.lane].name)
         times.append(t)
-        occ.append(float((mask & lane_mask).sum()) / area)
-        speed.append(float(numpy.mean(speeds)) if speeds else 99.0)
-    return numpy.asarray(times), numpy.asarray(occ), numpy.asarray(speed), breakdowns
+        occ.append([float((mask & way_mask).sum()) / area for way_mask, area in way_masks])
+        speed.append([float(numpy.median(speeds[away])) if speeds[away] else 99.0 for away in WAYS])
+    shape = (-1, len(WAYS))
+    return numpy.asarray(times), numpy.asarray(occ).reshape(shape), numpy.asarray(speed).reshape(shape), breakdowns
 
 
 def occupancy_series(scenario: Scenario, step_s: float = 0.5) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
-    """Times, lane occupancy and mean speed in the lanes (m/s), as the truth sees them."""
+    """Times, then lane occupancy and median speed in the lanes (m/s) per carriageway (columns in WAYS' order),
+    as the truth sees them."""
     return _survey(scenario, step_s)[:3]
+
+
+def _jam_spans(times: numpy.ndarray, occ: numpy.ndarray, speed: numpy.ndarray, settings: DetectionSettings,
+               step: float) -> list[tuple[float, float | None]]:
+    """One carriageway's jams: (the moment its lanes have been full and crawling for a whole window, the moment
+    they are no longer full), on 5 s means."""
+    k = max(1, int(round(5.0 / step)))
+    occ_s = numpy.convolve(occ, numpy.ones(k) / k, mode="full")[: len(occ)]
+    speed_s = numpy.convolve(speed, numpy.ones(k) / k, mode="full")[: len(speed)]
+    jammed = (occ_s >= settings.congestion_occupancy_on) & (speed_s <= JAM_SPEED_MS)
+    need = int(round(settings.congestion_window_s / step))
+    spans: list[tuple[float, float | None]] = []
+    run, start = 0, None
+    for i, flag in enumerate(jammed):
+        run = run + 1 if flag else 0
+        if start is None and run >= need:
+            start = float(times[i])
+        elif start is not None and occ_s[i] < settings.congestion_occupancy_off:
+            spans.append((start, float(times[i])))
+            start, run = None, 0
+    if start is not None:
+        spans.append((start, None))
+    return spans
 
 
 def _truths(scenario: Scenario) -> list[Truth]:
@@ -958,22 +992,18 @@ def _truths(scenario: Scenario) -> list[Truth]:
         if start < scenario.duration_s and (end is None or end > start):
             truths.append(Truth("stopped_vehicle", lane, round(start, 1), None if end is None else round(end, 1),
                                 region))
-    # congestion: the lanes full and crawling for a whole window
-    k = max(1, int(round(5.0 / step)))
-    occ_s = numpy.convolve(occ, numpy.ones(k) / k, mode="full")[: len(occ)]
-    speed_s = numpy.convolve(speed, numpy.ones(k) / k, mode="full")[: len(speed)]
-    jammed = (occ_s >= settings.congestion_occupancy_on) & (speed_s <= JAM_SPEED_MS)
-    need = int(round(settings.congestion_window_s / step))
-    run, start = 0, None
-    for i, flag in enumerate(jammed):
-        run = run + 1 if flag else 0
-        if start is None and run >= need:
-            start = times[i]
-        elif start is not None and occ_s[i] < settings.congestion_occupancy_off:
-            truths.append(Truth("congestion", None, round(float(start), 1), round(float(times[i]), 1), None))
-            start, run = None, 0
-    if start is not None:
-        truths.append(Truth("congestion", None, round(float(start), 1), None, None))
+    # congestion: a carriageway full and crawling for a whole window (a jam one way is a jam, as the detector
+    # judges it); jams of the two carriageways that overlap in time are one, as the camera raises one incident
+    spans = sorted(span for column in range(len(WAYS))
+                   for span in _jam_spans(times, occ[:, column], speed[:, column], settings, step))
+    merged: list[list] = []
+    for start, end in spans:
+        if merged and (merged[-1][1] is None or start <= merged[-1][1]):
+            merged[-1][1] = None if merged[-1][1] is None or end is None else max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    for start, end in merged:
+        truths.append(Truth("congestion", None, round(start, 1), None if end is None else round(end, 1), None))
     # camera faults: onset + the setting's wait
     for span, fault, after in ((recipe.freeze, "frozen", settings.frozen_after_s),
                                (recipe.cover, "covered", settings.covered_after_s),

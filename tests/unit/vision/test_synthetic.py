@@ -126,3 +126,17 @@ def test_the_day_has_eight_jams_by_day_dusk_and_night_with_their_demand():
         assert recipe.flow((start + minutes / 120) * 3600) == flow
     assert len(recipe.stops) == 10 and recipe.rain == (14 * 3600.0, 15 * 3600.0)
     assert long_scenario("day", duration_s=10).duration_s == 10
+
+
+def test_a_jam_one_way_is_a_congestion_and_the_jams_of_both_ways_are_one():
+    from vision.synthetic import START_AT, Recipe, Scenario, _jam_flow
+
+    def jam(*away):
+        recipe = Recipe(flow=_jam_flow(5.0, 185.0, 0.14, 0.55),
+                        blocks=tuple((15.0, 200.0, way, 2.0, 14.0) for way in away))
+        return Scenario("jam", recipe, seed=0, duration_s=300.0, fps=2, size=(320, 180), start_at=START_AT).truths
+
+    (one_way,) = jam(True)  # only the lanes away from the camera queue; the others flow
+    (both,) = jam(True, False)
+    assert one_way.kind == both.kind == "congestion"
+    assert 60 < both.start_s <= one_way.start_s < one_way.end_s <= 300
