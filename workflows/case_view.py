@@ -49,7 +49,7 @@ STATUS_LABELS = {
     "reopened": t("reopened"), "closed": t("closed"), "rejected": t("rejected"), "merged": t("merged"),
 }
 CHANNEL_LABELS = {"field_report": t("Field report"), "hotline": t("Hotline 1022"), "kpi": t("Indicator breach"),
-                  "camera": t("Camera incident")}
+                  "camera": t("Camera incident"), "alert": t("Alert from a monitoring system")}
 PRIORITY_LABELS = {"low": t("low"), "normal": t("normal"), "high": t("high")}
 # Values the shipped processes' forms and operators use; others are shown as they are.
 VALUE_LABELS = {
