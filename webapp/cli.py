@@ -865,8 +865,8 @@ if __name__ == "__main__":  # pragma: no cover
 @in_cli_language
 def report_command(report_type: str, unit: str | None, period: str | None, case_code: str | None,
                    language: str | None, number: str, output: str) -> None:
-    """Write a leaders' report as a PDF: TYPE is operations (--unit, --period) or dossier (--case); the
-    other types are listed when TYPE is unknown."""
+    """Write a leaders' report as a PDF: TYPE is operations, indicators or cameras (--unit, --period) or dossier
+    (--case); the types are listed when TYPE is unknown."""
     from engine.clock import using
     from reports.catalog import ReportParamsError, report_types, validate_params
     from reports.i18n import translator
