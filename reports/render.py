@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import weasyprint.images  # noqa: F401 - imported here so that the line below undoes what it does at import
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from PIL import ImageFile
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from weasyprint import HTML
@@ -32,6 +34,12 @@ from reports.i18n import Translate, language_of
 from reports.periods import LOCAL
 from workflows.models import AdminUnit, User, UserRole
 from workflows.units import PLACE_KINDS, UnitDirectory
+
+# WeasyPrint's images module sets Pillow's process-wide ImageFile.LOAD_TRUNCATED_IMAGES to True when it is imported.
+# A process that makes reports also takes citizens' photos (the web app, the embedded demo, a Celery worker), whose
+# intake must refuse a truncated photo (workflows/media.py): put Pillow's default back. The reports embed only
+# images they made themselves, whole.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 LOG = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent

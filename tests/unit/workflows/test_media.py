@@ -109,6 +109,15 @@ def test_a_truncated_or_damaged_photo_is_refused():
     assert refusal(b"RIFF\x00\x00\x00\x00WEBPVP8 " + b"\x01" * 40) == expected
 
 
+def test_a_truncated_photo_is_still_refused_in_a_process_that_makes_reports():
+    # WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES when imported; reports.render puts it back, or a
+    # web process or worker that made a PDF would then take half a photo.
+    import reports.render  # noqa: F401
+
+    whole = jpeg_with_gps()
+    assert refusal(whole[: len(whole) // 2]).startswith("photo.jpg cannot be read as a photo (damaged or incomplete)")
+
+
 def test_a_decompression_bomb_is_refused_before_it_is_decoded():
     data = bomb_png()
     assert len(data) < 200_000  # small on disk, 900 megapixels once opened
