@@ -150,10 +150,10 @@ def test_intake_goes_on_while_redis_is_down_and_the_outbox_catches_up(db_url, tm
         Open311Service(db.session, app.extensions["ioc"].services(db.session).cases, SYSTEM_CLOCK).seed_demo_client()
     server = LiveServer(app)
     log_path = tmp_path / "worker.log"
-    worker = start_worker(["-B", "--schedule", str(tmp_path / "beat-schedule")],
-                          worker_env(db_url, IOC_REDIS_URL=redis_server.url, IOC_TIMER_SWEEP="beat",
-                                     IOC_OUTBOX_INTERVAL="1", IOC_SMTP_HOST="127.0.0.1", IOC_SMTP_PORT=str(smtp_port)),
-                          log_path)
+    worker_args = ["-B", "--schedule", str(tmp_path / "beat-schedule")]
+    env = worker_env(db_url, IOC_REDIS_URL=redis_server.url, IOC_TIMER_SWEEP="beat", IOC_OUTBOX_INTERVAL="1",
+                     IOC_SMTP_HOST="127.0.0.1", IOC_SMTP_PORT=str(smtp_port))
+    worker = start_worker(worker_args, env, log_path)
     try:
         wait_for("the worker to be ready", lambda: " ready." in read_log(log_path), 30, worker)
         assert requests.get(f"{server.url}/healthz", timeout=10).json()["queue"]["ok"] is True
@@ -190,6 +190,15 @@ def test_intake_goes_on_while_redis_is_down_and_the_outbox_catches_up(db_url, tm
                 db.session.remove()
             return pending == 0
 
+        if worker.poll() is not None:
+            # Kombu can die of Redis going away while it acks a task on the connection it has just reset
+            # ("Unrecoverable error: AttributeError: 'NoneType' object has no attribute 'hostname'"; celery/kombu
+            # #582; seen once in CI under load). Production restarts such a worker (systemd, the container
+            # runtime), and so does this test; what matters here is that nothing written meanwhile is lost.
+            # A worker that died of anything else fails the test.
+            died_of = read_log(log_path)
+            assert "Unrecoverable error: AttributeError" in died_of, died_of[-4000:]
+            worker = start_worker(worker_args, env, tmp_path / "worker-restarted.log")
         wait_for("every outbox message to be delivered", delivered, 60, worker)
         receipts = {rcpt[0] for rcpt, _message in inbox.received()}
         assert {f"hoa{n}@example.vn" for n in range(101, 112, 2)} <= receipts, sorted(receipts)
