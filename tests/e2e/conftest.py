@@ -22,6 +22,12 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
+class DemoServer(str):
+    """The demo server's base URL, which also knows its database (a test may write data into it)."""
+
+    database_url: str
+
+
 @pytest.fixture(scope="module")
 def server(request, tmp_path_factory):
     """`ioc demo` on a free port with its own SQLite file and files folder; the base URL.
@@ -37,7 +43,8 @@ def server(request, tmp_path_factory):
     log = (folder / "server.log").open("w")
     process = subprocess.Popen([str(Path(sys.executable).parent / "ioc"), "demo"], cwd=ROOT, env=env,
                                stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    base = DemoServer(f"http://127.0.0.1:{port}")
+    base.database_url = env["IOC_DATABASE_URL"]
     deadline = time.monotonic() + 120  # set-up hashes passwords and deploys; slow when the machine is busy
     while time.monotonic() < deadline:
         try:

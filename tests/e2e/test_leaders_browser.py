@@ -8,55 +8,27 @@ Screenshots: docs/img/leaders-*.png (IOC_SCREENSHOTS_DIR=docs/img).
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
-import sys
-import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from tests.e2e.browsing import free_port, signed_in
+from tests.e2e.browsing import signed_in
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory):
-    """`ioc demo` on a free port; once it answers, 1,500 synthetic cases of the last thirteen months in four
+def seeded(server):
+    """The demo server (tests/e2e/conftest.py) with 1,500 synthetic cases of the last thirteen months in four
     wards, handled by them or by three departments (reports.bench.make_cases, written into its database)."""
-    folder = tmp_path_factory.mktemp("leaders-demo")
-    port, url = free_port(), f"sqlite:///{folder / 'demo.sqlite3'}"
-    env = {**os.environ, "IOC_DATABASE_URL": url, "IOC_PORT": str(port), "IOC_FILES_DIR": str(folder / "files"),
-           "IOC_MAP_TILES_URL": "", "IOC_LANG": "vi", "IOC_VISION": "off"}
-    env.pop("IOC_REDIS_URL", None)
-    log = (folder / "server.log").open("w")
-    process = subprocess.Popen([str(Path(sys.executable).parent / "ioc"), "demo"], cwd=ROOT, env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(base + "/login", timeout=1)
-            break
-        except OSError:
-            if process.poll() is not None:
-                log.close()
-                pytest.fail("the demo server stopped:\n" + (folder / "server.log").read_text())
-            time.sleep(0.2)
-    else:
-        process.kill()
-        process.wait()
-        log.close()
-        pytest.fail("the demo server did not answer:\n" + (folder / "server.log").read_text())
     from engine.database import make_engine, make_session_factory
     from reports.bench import make_cases
     from workflows.models import AdminUnit, Category
 
-    engine = make_engine(url)
+    engine = make_engine(server.database_url)
     now = datetime.now(UTC)
     with make_session_factory(engine)() as session:
         ids = {c: session.scalar(select(AdminUnit.id).where(AdminUnit.code == c)) for c in
@@ -67,14 +39,7 @@ def seeded(tmp_path_factory):
                    [ids[c] for c in ("SXD", "SYT", "CA-DLK")], categories, seed=7, now=now)
         session.commit()
     engine.dispose()
-    yield base
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    log.close()
+    return server
 
 
 def _watch(page) -> list[str]:
