@@ -18,9 +18,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: system $(STAMP) translations assets
 
 # Debian's packages the project needs beside Python's: the printed reports' fonts (Liberation Serif and
-# croscore's Tinos: Times New Roman's metrics, every Vietnamese diacritic; embedded in each PDF) and
-# poppler-utils (pdftotext, pdffonts, pdftoppm: the tests read the PDFs back).
-DEBIAN_PACKAGES := fonts-liberation2 fonts-croscore poppler-utils
+# croscore's Tinos: Times New Roman's metrics, every Vietnamese diacritic; embedded in each PDF),
+# HarfBuzz's subsetter (WeasyPrint embeds only the glyphs a report uses; without it, whole fonts and a
+# deprecation warning) and poppler-utils (pdftotext, pdffonts, pdftoppm: the tests read the PDFs back).
+DEBIAN_PACKAGES := fonts-liberation2 fonts-croscore libharfbuzz-subset0 poppler-utils
 system:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
