@@ -321,7 +321,18 @@ class CameraPipeline:
         alpha_short = 1.0 - math.exp(-dt / TAU_SHORT_S) if dt else 0.0
         cv2.accumulateWeighted(colour, models.short, alpha_short)
         alpha_long = 1.0 - math.exp(-dt / TAU_LONG_S) if dt else 0.0
+        seen = ~ctx.fg_long.ravel()[models.samples]
+        flat_long = models.long.reshape(-1, 3)
+        lit_before = float(flat_long[models.samples[seen]].mean()) if seen.any() else 0.0
         cv2.accumulateWeighted(colour, models.long, alpha_long, mask=(~ctx.fg_long).astype(numpy.uint8))
+        if lit_before > 1.0 and not light_jump:
+            # the light drifts (dawn, dusk, clouds) too slowly for a re-light, and the model follows it only where
+            # it sees the road: carry the same drift to where something covers the road (a queue standing for
+            # minutes at dawn would otherwise leave a model of the night behind it, seen as things that stand)
+            drift = float(flat_long[models.samples[seen]].mean()) / lit_before
+            if abs(drift - 1.0) > 1e-4:
+                covered = ctx.fg_long
+                models.long[covered] *= drift
         # and everything, very slowly, so that a lasting change of the view is learnt in the end
         cv2.accumulateWeighted(colour, models.long, 1.0 - math.exp(-dt / ABSORB_S) if dt else 0.0)
         if not models.warm:

@@ -73,6 +73,7 @@ class FrameContext:
     noise: float = 0.0  # the image noise (grey levels, robust sigma)
     heal: Callable[[numpy.ndarray], None] | None = field(default=None, repr=False)  # learn a region (a ghost) now
     queued_lanes: set[str] = field(default_factory=set)  # lanes standing full now (congestion fills it, first)
+    jam: bool = False  # a jam is raised on this camera now: whatever stands in queued_lanes is the jam's
 
     def normalise_box(self, x: int, y: int, w: int, h: int) -> tuple[Point, ...]:
         """An analysis-pixel box as a normalised polygon (for Incident.region)."""

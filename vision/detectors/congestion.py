@@ -111,9 +111,12 @@ class CongestionDetector:
             for way in self.ways:
                 way.measure()
                 self._decide(way, frame.t, ctx.dt)
-        for way in self.ways:  # full and standing now, jam or not yet: the stopped-vehicle detector stands aside
-            if way.speed is not None and way.occupancy >= self.settings.congestion_occupancy_off \
-                    and way.speed < 2 * self.settings.congestion_speed_on:
+        # in a jam (either way: the camera's jam is one incident), or full and standing now: the stopped-vehicle
+        # detector stands aside for what stands in a line
+        jam = ctx.jam = any(way.active for way in self.ways)
+        for way in self.ways:
+            if jam or (way.speed is not None and way.occupancy >= self.settings.congestion_occupancy_off
+                       and way.speed < 2 * self.settings.congestion_speed_on):
                 ctx.queued_lanes.update(lane.view.lane.name for lane in way.lanes)
         active = [way for way in self.ways if way.active]
         if not active:

@@ -34,10 +34,13 @@ MIN_AREA_LANE = 0.25  # in a lane with a direction: at least this many lane widt
 MAX_AREA = 0.12  # ...and at most this share (more is the view changing, not a vehicle)
 MIN_FILL = 0.35  # blob pixels / bounding box: a vehicle is compact, noise and shake edges are not
 MIN_EDGE_GAIN = 1.05  # edges in the blob's box: current / background; a real object brings its own
-GHOST_EDGE_GAIN = 0.8  # fewer edges than the background has: the model remembers something gone
+GHOST_EDGE_GAIN = 0.8  # fewer edges than the background has (a smooth bus has that too: see the outline)
+GHOST_CONTOUR_GAIN = 0.8  # the blob's outline is the model's, not the image's: the model remembers something gone
 KEEP_EDGE_GAIN = 1.1  # a vehicle already seen stopped is kept with fewer edges (light changes over it)
 QUEUE_CAP_S = 5.0  # static time kept in a lane standing full
 QUEUE_OTHERS = 0.05  # ...with still things other than the candidate over this share of the lane
+QUEUE_AHEAD_LANES = 1.5  # something still this close ahead (in lane widths, along its way): it waits behind it
+QUEUE_AHEAD_MIN = 0.05  # ...at least this many lane widths squared of it (a far car: a few pixels)
 GONE_AFTER_S = 5.0  # a stopped vehicle not seen this long has left
 RAISED_GONE_AFTER_S = 15.0  # ...once raised, while traffic moves over its place (it may be behind)
 
@@ -60,6 +63,9 @@ class StoppedVehicleDetector:
     def reset(self) -> None:
         self.static: numpy.ndarray | None = None  # float32 seconds per pixel
         self.lane_width: numpy.ndarray | None = None  # float32: the lane's width in pixels where it is
+        self.ways: dict[str, tuple[numpy.ndarray, numpy.ndarray]] | None = None  # per lane: (position along its
+        #   way per pixel, the mask of the lanes going its way)
+        self.lanes_mask: numpy.ndarray | None = None  # bool: in some lane
         self.stops: dict[str, _Stop] = {}
 
     def update(self, frame: Frame, ctx: FrameContext) -> list[Observation]:
@@ -126,6 +132,10 @@ class StoppedVehicleDetector:
         image_area = width * height
         if self.lane_width is None or self.lane_width.shape != ctx.grey.shape:
             self.lane_width = _lane_widths(ctx)
+            self.ways = _ways(ctx)
+            self.lanes_mask = numpy.zeros(ctx.grey.shape, bool)
+            for view in ctx.lanes:
+                self.lanes_mask |= view.mask > 0
         best: dict[str, tuple[float, Observation]] = {}
         for index in range(1, count):
             x, y, w, h, area = (int(v) for v in stats[index])
@@ -141,17 +151,28 @@ class StoppedVehicleDetector:
             if area / (w * h) < MIN_FILL or not 0.2 <= w / h <= 5.0:
                 continue
             blob = labels[y:y + h, x:x + w] == index
-            lane = max(ctx.lanes, key=lambda view: int(numpy.count_nonzero(view.mask[y:y + h, x:x + w][blob])))
-            inside = int(numpy.count_nonzero(lane.mask[y:y + h, x:x + w][blob]))
-            if inside < 0.5 * area:
+            if int(numpy.count_nonzero(self.lanes_mask[y:y + h, x:x + w][blob])) < 0.5 * area:
                 continue  # mostly outside every lane: the roadside
+            # its lane is where it stands on the road: the bottom of the blob (a tall bus's roof reaches into the
+            # lane beyond it in the picture)
+            foot = blob.copy()
+            foot[:h - max(1, h // 3)] = False
+            lane = max(ctx.lanes, key=lambda view: (int(numpy.count_nonzero(view.mask[y:y + h, x:x + w][foot])),
+                                                    int(numpy.count_nonzero(view.mask[y:y + h, x:x + w][blob]))))
+            inside = int(numpy.count_nonzero(lane.mask[y:y + h, x:x + w][blob]))
             # a lane standing full with other still things than this one is a queue: nobody in it is "the"
             # stopped vehicle, and their time counts only after it (a car alone with its lights on at night
             # fills its lane with light, but stands alone)
             others_still = int(numpy.count_nonzero(mask[lane.mask > 0])) - inside
-            queued = lane.lane.name in ctx.queued_lanes and others_still >= QUEUE_OTHERS * lane.area
+            queued = lane.lane.name in ctx.queued_lanes and (ctx.jam or others_still >= QUEUE_OTHERS * lane.area)
             if queued:
                 numpy.minimum(self.static, QUEUE_CAP_S, out=self.static, where=lane.mask > 0)
+                continue
+            if across > 0 and self._waits_behind(lane.lane.name, mask, labels == index, across):
+                # something stands just ahead of it on its way (a broken-down car, the tail of a queue): it
+                # waits, and its own time counts only once nothing stands ahead
+                window = self.static[y:y + h, x:x + w]
+                numpy.minimum(window, QUEUE_CAP_S, out=window, where=blob)
                 continue
             if numpy.count_nonzero(ctx.fg_short[y:y + h, x:x + w][blob]) > 0.3 * area:
                 continue  # something passes in front of it now: judge it when it shows again
@@ -161,9 +182,11 @@ class StoppedVehicleDetector:
             if name_still(best, lane.lane.name) >= still_s:
                 continue
             edge_gain = _edge_gain(ctx, x, y, w, h)
-            if edge_gain < GHOST_EDGE_GAIN and still_s >= self.settings.stopped_after_s / 2:
-                # fewer edges now than the model has: a ghost of something that left (or was there when the
-                # model started): learn the road there
+            contour = _contour_gain(ctx, blob, x, y, w, h)
+            if (edge_gain < GHOST_EDGE_GAIN and contour < GHOST_CONTOUR_GAIN
+                    and still_s >= self.settings.stopped_after_s / 2):
+                # fewer edges than the model has, and the blob's outline is an outline in the model, not in the
+                # image: a ghost of something that left (or was there when the model started): learn the road
                 region = numpy.zeros(ctx.grey.shape, numpy.uint8)
                 region[y:y + h, x:x + w][blob] = 1
                 if ctx.heal is not None:
@@ -184,12 +207,44 @@ class StoppedVehicleDetector:
                 evidence={
                     "still_seconds": round(still_s, 1), "area_share": round(area / lane.area, 3),
                     "size_in_lane": round(area / across / across, 2) if across > 0 else -1,
-                    "edge_gain": round(edge_gain, 2), "lane_density": round(density, 3),
+                    "edge_gain": round(edge_gain, 2), "contour_gain": round(contour, 2),
+                    "lane_density": round(density, 3),
                     "lane": lane.lane.name or "-",
                 },
             )
             best[lane.lane.name] = (still_s, observation)
         return best
+
+
+    def _waits_behind(self, name: str, still: numpy.ndarray, blob: numpy.ndarray, across: float) -> bool:
+        """Whether still things other than the blob stand within QUEUE_AHEAD_LANES lane widths ahead of its
+        front, in the lanes going its way."""
+        if not self.ways or name not in self.ways:
+            return False
+        position, way = self.ways[name]
+        front = float(position[blob].max())
+        ahead = (still > 0) & way & ~blob & (position > front) & (position <= front + QUEUE_AHEAD_LANES * across)
+        return int(numpy.count_nonzero(ahead)) >= max(4.0, QUEUE_AHEAD_MIN * across * across)
+
+
+def _ways(ctx: FrameContext) -> dict[str, tuple[numpy.ndarray, numpy.ndarray]]:
+    """Per lane with a direction: each pixel's position along that direction, and the lanes going the same way."""
+    height, width = ctx.grey.shape
+    ys, xs = numpy.mgrid[0:height, 0:width].astype(numpy.float32)
+    directed = []
+    for view in ctx.lanes:
+        dx, dy = view.lane.direction
+        norm = float(numpy.hypot(dx, dy))
+        if norm > 1e-6:
+            directed.append((view, dx / norm, dy / norm))
+    ways = {}
+    for view, dx, dy in directed:
+        way = numpy.zeros((height, width), bool)
+        for other, ox, oy in directed:
+            if dx * ox + dy * oy > 0.9:
+                way |= other.mask > 0
+        ways[view.lane.name] = (xs * dx + ys * dy, way)
+    return ways
 
 
 def _place(ctx: FrameContext, region) -> str:
@@ -235,7 +290,29 @@ def _edge_gain(ctx: FrameContext, x: int, y: int, w: int, h: int) -> float:
     return (_edges(current) / max(ctx.gain, 0.2) + 1.0) / (_edges(background) + 1.0)
 
 
+def _contour_gain(ctx: FrameContext, blob: numpy.ndarray, x: int, y: int, w: int, h: int) -> float:
+    """Edge strength along the blob's outline now, over the same in the long-term background.
+
+    Something standing there has its outline in the image (a bus on the road: above 1 even when the bus is
+    smooth inside); a ghost has its outline in the model and none in the image (below 1).
+    """
+    height, width = ctx.grey.shape
+    x0, y0, x1, y1 = max(0, x - 2), max(0, y - 2), min(width, x + w + 2), min(height, y + h + 2)
+    inside = numpy.zeros((y1 - y0, x1 - x0), numpy.uint8)
+    inside[y - y0:y - y0 + h, x - x0:x - x0 + w][blob] = 1
+    square = numpy.ones((3, 3), numpy.uint8)
+    ring = (cv2.dilate(inside, square) > 0) & (cv2.erode(inside, square) == 0)
+    if not ring.any():
+        return 1.0
+    current = _gradient(ctx.grey[y0:y1, x0:x1].astype(numpy.float32)) / max(ctx.gain, 0.2)
+    background = _gradient(ctx.background[y0:y1, x0:x1])
+    return (float(current[ring].mean()) + 1.0) / (float(background[ring].mean()) + 1.0)
+
+
+def _gradient(patch: numpy.ndarray) -> numpy.ndarray:
+    return (numpy.abs(cv2.Sobel(patch, cv2.CV_32F, 1, 0, ksize=3))
+            + numpy.abs(cv2.Sobel(patch, cv2.CV_32F, 0, 1, ksize=3)))
+
+
 def _edges(patch: numpy.ndarray) -> float:
-    gx = cv2.Sobel(patch, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(patch, cv2.CV_32F, 0, 1, ksize=3)
-    return float(numpy.mean(numpy.abs(gx) + numpy.abs(gy)))
+    return float(numpy.mean(_gradient(patch)))

@@ -42,6 +42,7 @@ class Scene:
     headway_s: float = 3.0  # seconds between vehicles in a lane
     jam: tuple[float, float] | None = None  # (from, to): traffic stands (dense) in between
     stop: tuple[float, float, float] | None = None  # (at, until, x): one vehicle stops in L1 at x (0..1)
+    queue_behind: int = 0  # vehicles that come up behind the stopped one, stand there, and go after it leaves
     lighting: tuple[float, float] | None = None  # (at, gain): the whole view's brightness changes
     shake_px: float = 0.0
     rain: float = 0.0  # share of pixels hit by streaks each frame
@@ -72,7 +73,10 @@ class Scene:
             for lane_index, lane in enumerate(LANES):
                 y = int((lane.polygon[0][1] + 0.09) * HEIGHT) - vh // 2
                 for n, x in self._positions(t, lane_index):
-                    colour = (40, 40, 200) if n < 0 else tuple(int(c) for c in colours[(n * 7 + lane_index * 131) % 500])
+                    if n < 0:  # the stopped vehicle (red), and those queueing behind it
+                        colour = (40, 40 + 60 * (-1 - n), 200)
+                    else:
+                        colour = tuple(int(c) for c in colours[(n * 7 + lane_index * 131) % 500])
                     left = int(x * WIDTH) - vw // 2
                     cv2.rectangle(image, (left, y), (left + vw, y + vh), colour, -1)
                     cv2.rectangle(image, (left + 6, y + 3), (left + vw - 8, y + vh - 3),
@@ -106,6 +110,16 @@ class Scene:
                 if t >= until:
                     x = stop_x + (t - until) * self.speed
                 positions.append((-1, x))  # drawn last: in front of the lane's traffic
+            gap = (self.vehicle_px[0] + 6) / WIDTH
+            for k in range(1, self.queue_behind + 1):  # each arrives 5 s after the one ahead and stops behind it
+                place, arrive = stop_x - k * gap, at + 5.0 * k
+                enter = arrive - (place + 0.1) / self.speed
+                if t >= enter:
+                    x = min(place, -0.1 + (t - enter) * self.speed)
+                    go = until + 1.0 * k  # moves off a second after the one ahead
+                    if t >= go:
+                        x = place + (t - go) * self.speed
+                    positions.append((-1 - k, x))
         return positions
 
     def _travelled(self, t: float) -> float:
