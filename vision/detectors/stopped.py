@@ -41,6 +41,7 @@ QUEUE_CAP_S = 5.0  # static time kept in a lane standing full
 QUEUE_OTHERS = 0.05  # ...with still things other than the candidate over this share of the lane
 QUEUE_AHEAD_LANES = 1.5  # something still this close ahead (in lane widths, along its way): it waits behind it
 QUEUE_AHEAD_MIN = 0.05  # ...at least this many lane widths squared of it (a far car: a few pixels)
+SPECK_STALE_S = 60.0  # static this long and too small for a vehicle: the model is out of date (_renew_specks)
 GONE_AFTER_S = 5.0  # a stopped vehicle not seen this long has left
 RAISED_GONE_AFTER_S = 15.0  # ...once raised, while traffic moves over its place (it may be behind)
 
@@ -109,6 +110,25 @@ class StoppedVehicleDetector:
                 out.append(stop.observation)  # briefly hidden (a bus passing in front): still there
         return out
 
+    def _renew_specks(self, ctx: FrameContext, blobs: numpy.ndarray) -> None:
+        """Specks, one-pixel lines and blobs too small for a vehicle where they are, static for SPECK_STALE_S
+        (``blobs``: what may be a vehicle), are where the long-term model is out of date (the edges of a queue
+        that stood through a change of light): learn the view there, where nothing passes now and no stopped
+        vehicle is followed, before they join something passing into a vehicle-sized blob."""
+        stale = (self.static >= SPECK_STALE_S) & ~blobs.astype(bool) & ~ctx.fg_short
+        if not stale.any():
+            return
+        width, height = ctx.size
+        for stop in self.stops.values():  # a vehicle followed, partly hidden, is not a speck
+            for region in (stop.observation.region, stop.raised_region):
+                if region is not None:
+                    xs, ys = [p[0] * width for p in region], [p[1] * height for p in region]
+                    stale[max(0, int(min(ys)) - 2):int(numpy.ceil(max(ys))) + 2,
+                          max(0, int(min(xs)) - 2):int(numpy.ceil(max(xs))) + 2] = False
+        if stale.any():
+            ctx.heal(stale.astype(numpy.uint8))
+            self.static[stale] = 0.0
+
     def _accumulate(self, ctx: FrameContext) -> None:
         static = self.static
         still = ctx.fg_long & ~ctx.fg_short
@@ -137,6 +157,7 @@ class StoppedVehicleDetector:
             for view in ctx.lanes:
                 self.lanes_mask |= view.mask > 0
         best: dict[str, tuple[float, Observation]] = {}
+        specks = numpy.zeros(mask.shape, bool)  # blobs too small for a vehicle where they are
         for index in range(1, count):
             x, y, w, h, area = (int(v) for v in stats[index])
             # how big a vehicle is there: the lane's width where the blob is (far is small)
@@ -146,7 +167,10 @@ class StoppedVehicleDetector:
                 too_small = area < max(4.0, MIN_AREA_LANE * across * across) or max(w, h) < max(2.0, 0.3 * across)
             else:  # no lane with a direction here: the picture's share
                 too_small = area < MIN_AREA * image_area or min(w, h) < MIN_SIDE_PX
-            if too_small or area > MAX_AREA * image_area:
+            if too_small:
+                specks[y:y + h, x:x + w] |= labels[y:y + h, x:x + w] == index
+                continue
+            if area > MAX_AREA * image_area:
                 continue
             if area / (w * h) < MIN_FILL or not 0.2 <= w / h <= 5.0:
                 continue
@@ -213,6 +237,8 @@ class StoppedVehicleDetector:
                 },
             )
             best[lane.lane.name] = (still_s, observation)
+        if not ctx.unstable and ctx.heal is not None:
+            self._renew_specks(ctx, (mask > 0) & ~specks)
         return best
 
 

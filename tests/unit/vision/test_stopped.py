@@ -12,6 +12,7 @@ from vision.detectors import FrameContext
 from vision.detectors import stopped as stopped_vehicle
 from vision.events import Frame
 from vision.geometry import lane_views
+from vision.pipeline import CameraPipeline, default_detectors
 
 
 @pytest.mark.parametrize("weather", [{}, {"rain": 0.01}, {"lighting": (40.0, 1.4)}], ids=["clear", "rain", "light"])
@@ -46,6 +47,26 @@ def test_moving_traffic_and_a_changing_view_raise_nothing(scene):
 def test_vehicles_standing_in_a_jam_are_the_jam_not_stopped_vehicles():
     events = run(Scene(headway_s=0.25, jam=(25.0, 65.0)))
     assert {i.kind for _, i in events} == {"congestion"}
+
+
+def test_while_a_jam_is_raised_the_stopped_vehicle_detector_stands_aside_in_every_lane():
+    seen = []
+
+    class Probe:  # after the detectors: what the congestion detector told the stopped-vehicle detector
+        kind = "probe"
+
+        def update(self, frame, ctx):
+            seen.append((frame.t - 1000.0, ctx.jam, set(ctx.queued_lanes)))
+            return []
+
+    scene = Scene(headway_s=0.25, jam=(25.0, 65.0))
+    pipeline = CameraPipeline(scene.config(), detectors=[*default_detectors(scene.config()), Probe()])
+    events = [(frame.t - 1000.0, i) for frame in scene.frames() for i in pipeline.process(frame)]
+    raised = next(t for t, i in events if i.kind == "congestion" and i.state == "raised")
+    cleared = next(t for t, i in events if i.kind == "congestion" and i.state == "cleared")
+    during = [(jam, lanes) for t, jam, lanes in seen if raised <= t < cleared]
+    assert during and all(jam and lanes == {"L1", "L2"} for jam, lanes in during)
+    assert not any(jam for t, jam, _ in seen if t < 20.0)  # free flow before the jam
 
 
 def test_vehicles_waiting_behind_a_stopped_one_are_its_queue_not_more_stopped_vehicles():
@@ -113,3 +134,22 @@ def test_what_stands_just_ahead_on_its_way_makes_a_vehicle_wait_and_only_that():
     assert not waits((14, 22, 75, 85))  # 26 pixels ahead: more than 1.5 lane widths, it could drive on
     assert not waits((14, 22, 25, 38))  # behind it: that one waits, not this one
     assert not waits((38, 46, 52, 60))  # ahead, but on the other carriageway
+
+
+def test_specks_and_lines_static_for_a_minute_are_learnt_as_road_and_a_vehicle_is_not():
+    grey = numpy.full((60, 100), 90, numpy.uint8)
+    ctx = _context(grey, grey)
+    ctx.fg_short = numpy.zeros((60, 100), bool)
+    healed = []
+    ctx.heal = lambda region: healed.append(region.astype(bool))
+    detector = stopped_vehicle.StoppedVehicleDetector(ctx.config)
+    detector.static = numpy.zeros((60, 100), numpy.float32)
+    detector.static[10, 5:40] = 300.0  # a one-pixel line left by a queue's edge, static for 5 minutes
+    detector.static[30:38, 50:62] = 300.0  # a car standing as long
+    detector.static[50, 80] = 30.0  # a speck static for half a minute only
+    blobs = numpy.zeros((60, 100), numpy.uint8)
+    blobs[30:38, 50:62] = 1  # what the opening kept: the car
+    detector._renew_specks(ctx, blobs)
+    assert len(healed) == 1 and healed[0][10, 5:40].all() and healed[0].sum() == 35
+    assert detector.static[10].max() == 0.0 and detector.static[30:38, 50:62].min() == 300.0
+    assert detector.static[50, 80] == 30.0

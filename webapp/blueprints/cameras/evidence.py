@@ -30,6 +30,7 @@ WORDS: dict[str, tuple[Any, str]] = {
     "still_seconds": (_l("Standing still for %(v)s", v="{v}"), "seconds"),
     "area_share": (_l("It covers %(v)s of the lane", v="{v}"), "share"),
     "edge_gain": (_l("Its outline stands out %(v)s times against the empty road", v="{v}"), "number"),
+    "contour_gain": (_l("Along its edge the picture is %(v)s times as sharp as the empty road", v="{v}"), "number"),
     "lane_density": (_l("The rest of the lane is %(v)s full", v="{v}"), "share"),
     "lane": (_l("Lane: %(v)s", v="{v}"), "text"),
     "seconds_without_frames": (_l("No picture for %(v)s", v="{v}"), "seconds"),
