@@ -241,7 +241,6 @@ class StoppedVehicleDetector:
             self._renew_specks(ctx, (mask > 0) & ~specks)
         return best
 
-
     def _waits_behind(self, name: str, still: numpy.ndarray, blob: numpy.ndarray, across: float) -> bool:
         """Whether still things other than the blob stand within QUEUE_AHEAD_LANES lane widths ahead of its
         front, in the lanes going its way."""
