@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 
 
 def free_port() -> int:
@@ -35,3 +36,22 @@ def deploy_from_modeler(page, note: str) -> None:
     # The deploy saves the draft first, and says so in an "ok" message too: wait for the deployed one, or a test
     # that goes on to the deployed version may look before the deploy has been stored.
     page.locator(".modeler-message.ok", has_text="Đã triển khai").wait_for(timeout=30_000)
+
+
+def wait_js(target, expression: str, *, arg=None, timeout: float = 30_000):
+    """Wait until ``expression`` (a JavaScript expression, or a function given ``arg``) is truthy on ``target`` (a
+    page or frame), polling with ``evaluate``.
+
+    Playwright's ``wait_for_function`` compiles its predicate with ``eval`` inside the page once it has to poll,
+    which the pages' Content Security Policy (script-src 'self') refuses — "EvalError ... 'unsafe-eval'" whenever
+    the condition is not already true at the first try (microsoft/playwright#7395, #36986). ``evaluate`` goes
+    through the DevTools protocol and is allowed, so the pages are tested under their real CSP.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        value = target.evaluate(expression, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout / 1000:.0f} s for: {expression}")
+        time.sleep(0.1)

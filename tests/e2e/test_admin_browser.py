@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e.browsing import signed_in
+from tests.e2e.browsing import signed_in, wait_js
 
 pytestmark = pytest.mark.slow
 
@@ -53,8 +53,7 @@ def test_the_admin_merges_two_wards_from_today_and_the_open_tasks_follow(server,
 
     # The successor's officer, whose list was open all along, sees the task arrive without a reload;
     # the merged ward's officer, whose role moved with the ward, has it too.
-    successor.wait_for_function(
-        "title => document.querySelector('#task-list').innerText.includes(title)", arg=MOVED_TASK, timeout=5000)
+    wait_js(successor, "title => document.querySelector('#task-list').innerText.includes(title)", arg=MOVED_TASK, timeout=5000)
     successor.goto(server + "/tasks/?tab=unit")
     assert MOVED_TASK in successor.locator("#task-list").inner_text()
     merged.goto(server + "/tasks/?tab=unit")

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from tests.e2e.browsing import signed_in
+from tests.e2e.browsing import signed_in, wait_js
 
 pytestmark = pytest.mark.slow
 
@@ -35,8 +35,7 @@ def test_officer_claims_and_completes_a_task_and_the_unit_head_sees_it_live(serv
     # The officer claims it on the list: the head's open page shows who holds it, without a reload.
     officer.locator(f'tr[data-task-id="{task_id}"] form button').click()
     officer.wait_for_load_state()
-    head.wait_for_function(
-        f"""() => {{ const r = document.querySelector('#task-list tr[data-task-id="{task_id}"]');
+    wait_js(head, f"""() => {{ const r = document.querySelector('#task-list tr[data-task-id="{task_id}"]');
                     return r && r.innerText.includes('cb.buonmathuot'); }}""", timeout=5000)
 
     # The officer opens the task, sends the form empty (a clear message), then fills it in.

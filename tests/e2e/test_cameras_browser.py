@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import re
 
+from tests.e2e.browsing import wait_js
+
 DRAWN = "BMT-NTT-HHT"  # a demo camera reading a synthetic street video (free flow)
 # Keeps the dashboard's Leaflet map where the test can reach it (the page's script does not publish it).
 KEEP_MAPS = """(() => { let real; Object.defineProperty(window, "L", { configurable: true, get() { return real; },
@@ -113,24 +115,24 @@ def test_an_operator_verifies_a_stopped_vehicle_from_its_snapshot_and_clip(serve
     # the dashboard's map: the case's marker opens a popup with its snapshot
     page.add_init_script(KEEP_MAPS)
     page.goto(f"{server}/dashboard/")
-    page.wait_for_function("window.testMaps && window.testMaps.length")
-    opened = page.wait_for_function("""(code) => { let found = null;
+    wait_js(page, "window.testMaps && window.testMaps.length")
+    opened = wait_js(page, """(code) => { let found = null;
         window.testMaps[0].eachLayer((layer) => { const popup = layer.getPopup && layer.getPopup();
           const content = popup && popup.getContent();
           if (content && content.querySelector && content.textContent.includes(code)) { found = layer; } });
         if (found) { found.openPopup(); } return !!found; }""", arg=code, timeout=15_000)
     assert opened
     popup = page.locator(".leaflet-popup-content")
-    page.wait_for_function("document.querySelector('.leaflet-popup-content img.map-snapshot').naturalWidth > 0")
+    wait_js(page, "document.querySelector('.leaflet-popup-content img.map-snapshot').naturalWidth > 0")
     assert code in popup.inner_text()
     page.locator("#dash-map").screenshot(path=str(shots / "cameras-dashboard.png"))
     page.goto(f"{server}/cases/{code}")
     panel = page.locator("#camera-evidence")
     assert "Xe dừng đỗ" in panel.inner_text() and "Đứng yên" in panel.inner_text()
-    page.wait_for_function("document.querySelector('.evidence-snapshot img').naturalWidth > 0")
+    wait_js(page, "document.querySelector('.evidence-snapshot img').naturalWidth > 0")
     clip = panel.locator("video")
     clip.evaluate("v => { v.muted = true; return v.play(); }")
-    page.wait_for_function("(v) => v.readyState >= 2 && v.currentTime > 0", arg=clip.element_handle(), timeout=15_000)
+    wait_js(page, "(v) => v.readyState >= 2 && v.currentTime > 0", arg=clip.element_handle(), timeout=15_000)
     assert clip.evaluate("v => v.duration") > 1
     clip.evaluate("v => v.pause()")
     panel.scroll_into_view_if_needed()

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from tests.e2e.browsing import signed_in
+from tests.e2e.browsing import signed_in, wait_js
 from tests.media_samples import jpeg_with_gps
 
 pytestmark = pytest.mark.slow
@@ -96,7 +96,7 @@ def test_a_citizen_reports_with_a_photo_and_later_reads_and_rates_the_resolution
     assert RESOLUTION in body and "Phạm Thị Lan" not in body and "0935" not in body
     after_photo = citizen.locator("img.after").first
     after_photo.scroll_into_view_if_needed()
-    citizen.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=after_photo.element_handle())
+    wait_js(citizen, "img => img.complete && img.naturalWidth > 0", arg=after_photo.element_handle())
     citizen.screenshot(path=str(shots / "public-resolution.png"), full_page=True)
 
     # The citizen is satisfied and says so; the case closes and the rating shows on the page.
@@ -112,7 +112,7 @@ def test_a_citizen_reports_with_a_photo_and_later_reads_and_rates_the_resolution
     visitor = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN").new_page()
     visitor.goto(server + "/resolutions/")
     assert code in visitor.locator(".pub-list").inner_text()
-    visitor.wait_for_function("() => Number(document.getElementById('pub-map').dataset.count || 0) > 0")
+    wait_js(visitor, "() => Number(document.getElementById('pub-map').dataset.count || 0) > 0")
     visitor.goto(server + "/resolutions/performance?days=30")
     assert "Phường Buôn Ma Thuột" in visitor.locator("table.perf").inner_text()
     visitor.screenshot(path=str(shots / "performance.png"), full_page=True)

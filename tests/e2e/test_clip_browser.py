@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import cv2
 import numpy
 
+from tests.e2e.browsing import wait_js
 from vision.config import DetectionSettings
 from vision.events import Frame
 from vision.evidence import EvidenceRecorder
@@ -44,7 +45,7 @@ def test_the_clip_plays_in_chromium(browser, shots):
         status=200, content_type="text/html",
         body='<!doctype html><video id="v" src="/clip.mp4" muted playsinline controls width="640"></video>'))
     page.goto(f"{ORIGIN}/")
-    page.wait_for_function("document.getElementById('v').readyState >= 2", timeout=15_000)
+    wait_js(page, "document.getElementById('v').readyState >= 2", timeout=15_000)
     state = page.evaluate("""() => { const v = document.getElementById('v');
         return {duration: v.duration, width: v.videoWidth, height: v.videoHeight, error: v.error && v.error.code}; }""")
     assert state["error"] is None
@@ -52,9 +53,9 @@ def test_the_clip_plays_in_chromium(browser, shots):
     assert 9.5 <= state["duration"] <= 10.6  # 5 s before and 5 s after, at the frames' real spacing
     # it plays: the clock moves and a decoded frame is on screen
     page.evaluate("document.getElementById('v').play()")
-    page.wait_for_function("document.getElementById('v').currentTime > 1", timeout=15_000)
+    wait_js(page, "document.getElementById('v').currentTime > 1", timeout=15_000)
     page.evaluate("() => { const v = document.getElementById('v'); v.pause(); v.currentTime = 5; }")
-    page.wait_for_function("document.getElementById('v').readyState >= 2 && !document.getElementById('v').seeking")
+    wait_js(page, "document.getElementById('v').readyState >= 2 && !document.getElementById('v').seeking")
     assert abs(page.evaluate("document.getElementById('v').currentTime") - 5) < 0.01
     page.locator("#v").screenshot(path=str(shots / "clip-frame.png"))
     page.close()

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.e2e.browsing import deploy_from_modeler
+from tests.e2e.browsing import deploy_from_modeler, wait_js
 from tests.e2e.test_designer_compare_browser import designer_page
 from tests.working_time import working
 
@@ -146,7 +146,7 @@ def test_a_designer_changes_a_deadline_and_a_reminder_tests_compares_deploys_and
             break
         before = page.locator("#testrun-now").inner_text()
         page.locator('#testrun-moves button[data-move="next_timer"]').click()
-        page.wait_for_function("before => document.querySelector('#testrun-now').textContent !== before", arg=before)
+        wait_js(page, "before => document.querySelector('#testrun-now').textContent !== before", arg=before)
     page.locator('form.testrun-task[data-element="handle_l1"]').wait_for()
     for done in ("triage", "remind", "escalate_1"):
         assert "st-done" in (page.locator(f'#testrun-diagram g[data-element-id="{done}"]').get_attribute("class") or "")

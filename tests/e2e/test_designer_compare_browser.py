@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.browsing import signed_in
+from tests.e2e.browsing import signed_in, wait_js
 
 pytestmark = pytest.mark.slow
 
@@ -117,7 +117,7 @@ def test_the_instance_view_marks_the_failed_step_and_shows_its_data(server, brow
     assert box["width"] > 1200 and box["height"] >= 350
     canvas.locator('.djs-element[data-element-id="close_answered"]').click()
     detail = page.locator("#instance-detail")
-    page.wait_for_function("document.querySelector('#detail-runs pre') !== null")
+    wait_js(page, "document.querySelector('#detail-runs pre') !== null")
     assert "answered_reason_not_set" in detail.locator("#detail-reason").inner_text()
     assert '"call_kind": "information"' in detail.locator("pre").first.inner_text()
     page.locator('.instance-zoom [data-zoom="in"]').click()

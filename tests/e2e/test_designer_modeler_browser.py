@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.browsing import wait_js
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -188,8 +190,8 @@ def test_a_decision_file_added_to_the_bundle_clears_the_process_s_missing_decisi
                                                  str(tmp_path / "field_report_routing.dmn"),
                                                  str(tmp_path / "field_report_review.dmn")])
     # The server's check: the deadline table is in no file of the bundle.
-    page.wait_for_function(f"() => ({PROBLEM_ELEMENTS})().includes('sla')", timeout=20000)
+    wait_js(page, f"() => ({PROBLEM_ELEMENTS})().includes('sla')", timeout=20000)
     assert "route" not in page.evaluate(PROBLEM_ELEMENTS)
     page.set_input_files("#modeler-add-files", [str(tmp_path / "field_report_sla.dmn")])
-    page.wait_for_function(f"() => !({PROBLEM_ELEMENTS})().includes('sla')", timeout=20000)
+    wait_js(page, f"() => !({PROBLEM_ELEMENTS})().includes('sla')", timeout=20000)
     page.context.close()

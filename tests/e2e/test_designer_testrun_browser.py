@@ -8,6 +8,8 @@ import re
 
 import pytest
 
+from tests.e2e.browsing import wait_js
+
 pytestmark = pytest.mark.slow
 
 
@@ -57,7 +59,7 @@ def test_a_designer_runs_field_report_completes_a_task_moves_the_clock_and_sees_
             break
         before = page.locator("#testrun-now").inner_text()
         page.locator('#testrun-moves button[data-move="next_timer"]').click()
-        page.wait_for_function("before => document.querySelector('#testrun-now').textContent !== before", arg=before)
+        wait_js(page, "before => document.querySelector('#testrun-now').textContent !== before", arg=before)
     page.locator('form.testrun-task[data-element="handle_l1"]').wait_for()
     for done in ("triage", "assign_task", "notify_high", "remind", "escalate_1"):
         assert "st-done" in (page.locator(f'#testrun-diagram g[data-element-id="{done}"]').get_attribute("class") or "")

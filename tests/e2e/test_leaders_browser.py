@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.e2e.browsing import signed_in
+from tests.e2e.browsing import signed_in, wait_js
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -100,7 +100,7 @@ def test_a_leader_generates_a_pdf_follows_its_progress_and_downloads_it(seeded, 
     # The form comes filled from the figures page: the province, last month, the reader's language.
     assert page.input_value("#f-unit") == "DLK" and page.input_value("#f-period") == period
     assert page.input_value("#f-language") == "vi"
-    page.wait_for_function("window.io && document.querySelector('#report-job')")
+    wait_js(page, "window.io && document.querySelector('#report-job')")
     page.click("#generate")
     box = page.locator("#report-job")
     box.wait_for(state="visible")

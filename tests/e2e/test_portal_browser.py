@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.browsing import wait_js
+
 pytestmark = pytest.mark.slow
 
 
@@ -34,7 +36,7 @@ def test_the_form_shows_its_questions_names_the_ward_and_offers_the_open_case_ne
     page.reload()
     page.select_option("#category", "street_lighting")
     page.locator("#report-map").click()
-    page.wait_for_function("document.getElementById('admin_unit').value !== ''")
+    wait_js(page, "document.getElementById('admin_unit').value !== ''")
     assert page.input_value("#admin_unit") == "P-BUON-MA-THUOT" and page.is_visible("#place-note")
     page.fill("#title", "Đèn đường tắt trước chợ")
     page.check("input[name=consent]")

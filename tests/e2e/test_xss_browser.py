@@ -20,7 +20,7 @@ import urllib.request
 
 import pytest
 
-from tests.e2e.browsing import signed_in
+from tests.e2e.browsing import signed_in, wait_js
 
 pytestmark = pytest.mark.slow
 
@@ -86,7 +86,7 @@ class Watcher:
         self.page.goto(url)
         self.page.wait_for_load_state("networkidle")
         if popups and self.page.locator("#case-map, #dash-map, #pub-map").count():  # a case with no place has no map
-            self.page.wait_for_function("() => window.__maps.length > 0")
+            wait_js(self.page, "() => window.__maps.length > 0")
             self.page.evaluate(OPEN_EVERY_POPUP)
         self.check(where or url)
 
@@ -203,7 +203,7 @@ def test_hostile_text_from_every_channel_runs_on_no_page(server, browser, shots)
         operator.visit(f"{server}/cases/{case}", f"the case page of {case}", popups=True)
         assert "XSS" in page.locator("body").inner_text()  # shown, as text
     page.goto(f"{server}/cases/{code}")
-    page.wait_for_function("() => window.__maps.length > 0")
+    wait_js(page, "() => window.__maps.length > 0")
     assert page.evaluate(OPEN_EVERY_POPUP) >= 1  # the Open311 case is marked nearby (the call has no point)
     assert "XSS" in page.locator(".leaflet-tooltip").first.inner_text()
     operator.check("the related cases' tooltips")
