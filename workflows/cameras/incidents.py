@@ -269,12 +269,7 @@ class CameraIncidents:
                             state="cleared" if row.cleared_at is not None else "raised",
                             confidence=float(row.confidence or 0), started_at=row.started_at, at=row.raised_at,
                             evidence=dict(row.evidence or {}), region=None)
-        case = self._open_case_of(camera, row.kind)
-        if case is None:
-            case = self._open(camera, incident)
-        else:
-            self._event(case, "camera_incident_repeated", camera, row, at=row.raised_at)
-        self.session.flush()
+        case = self._case_for(camera, row, incident)
         row.case_id = case.id
         row.failure, row.failure_params, row.retry_at = None, None, None
         row.attempts = (row.attempts or 0) + 1
@@ -387,14 +382,19 @@ class CameraIncidents:
                               evidence=dict(incident.evidence), region=_region(incident.region),
                               cleared_at=incident.at if incident.state == "cleared" else None, attempts=0)
 
-    def _raise(self, camera: Camera, incident: Incident) -> Case:
-        row = self._new_row(camera, incident)
+    def _case_for(self, camera: Camera, row: CameraIncident, incident: Incident) -> Case:
+        """The camera's open case of this kind, told that the incident came again; else a new case."""
         case = self._open_case_of(camera, incident.kind)
         if case is None:
             case = self._open(camera, incident)
         else:
             self._event(case, "camera_incident_repeated", camera, row, at=incident.at)
         self.session.flush()
+        return case
+
+    def _raise(self, camera: Camera, incident: Incident) -> Case:
+        row = self._new_row(camera, incident)
+        case = self._case_for(camera, row, incident)
         row.case_id = case.id
         self.session.add(row)
         self._evidence(case, row, incident)
