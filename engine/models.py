@@ -188,6 +188,10 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Given up by an administrator (who, why): never delivered, kept for the record.
+    dropped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dropped_by: Mapped[str | None] = mapped_column(String(80))
+    drop_note: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),

@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[int, dict[str, Any]], None]
 MAX_ATTEMPTS = 12
+# A message that failed MAX_ATTEMPTS times waits this long: in practice, until an administrator retries or drops it.
+PARKED_FOR = timedelta(days=3650)
 
 
 # A payload key listing the payload's fields to drop once the message is delivered.
@@ -51,7 +53,7 @@ class OutboxDispatcher:
         now = self.clock.now()
         with self.session_factory() as session:
             query = (select(OutboxMessage)
-                     .where(OutboxMessage.delivered_at.is_(None),
+                     .where(OutboxMessage.delivered_at.is_(None), OutboxMessage.dropped_at.is_(None),
                             (OutboxMessage.next_attempt_at.is_(None)) | (OutboxMessage.next_attempt_at <= now))
                      .order_by(OutboxMessage.id).limit(1))
             if session.get_bind().dialect.name == "postgresql":
@@ -68,7 +70,7 @@ class OutboxDispatcher:
                 msg.last_error = f"{type(exc).__name__}: {exc}"[:2000]
                 if msg.attempts >= MAX_ATTEMPTS:
                     # Parked: kept for an administrator, never retried in a hot loop.
-                    msg.next_attempt_at = now + timedelta(days=3650)
+                    msg.next_attempt_at = now + PARKED_FOR
                 else:
                     msg.next_attempt_at = now + timedelta(seconds=min(3600, 2 ** msg.attempts))
                 log.warning("outbox %s (%s) failed: %s", msg.id, msg.topic, msg.last_error)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from engine.clock import Clock
 from engine.models import SweepHeartbeat
+from workflows.admin.deliveries import outbox_health
 
 SWEEP_STALE_SECONDS = 10
 
@@ -51,6 +52,9 @@ def health(session: Session, clock: Clock, config: Any, celery_app: Any) -> dict
                      fired_total=beat.fired)
     report["timer_sweep"] = sweep
     report["vision"] = vision_health(config)
+    if report["database"]["ok"]:
+        # Informative (does not make the status "degraded"): not ok while a message waits for a person.
+        report["outbox"] = outbox_health(session)
     report["status"] = "ok" if all(report[k]["ok"] for k in ("database", "queue", "timer_sweep")) else "degraded"
     return report
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, aliased
 from engine.clock import Clock
 from engine.i18n import Named
 from engine.models import HumanTask, Incident, ProcessDefinition, ProcessInstance, SweepHeartbeat
+from workflows.admin.deliveries import undelivered_count
 from workflows.case_diagram import process_name_en
 from workflows.models import AdminUnit, Case, Category, User
 
@@ -39,6 +40,7 @@ class Overview:
     users: int
     next_timer_at: datetime | None
     sweep_at: datetime | None
+    undelivered: int = 0  # outbox messages that failed and wait (workflows/admin/deliveries.py)
 
 
 @dataclass(frozen=True)
@@ -102,4 +104,5 @@ def system_overview(session: Session, clock: Clock) -> Overview:
         users=session.scalar(select(func.count()).select_from(User)) or 0,
         next_timer_at=session.scalar(select(func.min(ProcessInstance.next_timer_at))),
         sweep_at=beat.at if beat else None,
+        undelivered=undelivered_count(session),
     )

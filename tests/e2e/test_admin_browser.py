@@ -11,9 +11,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e.browsing import signed_in, wait_js
+from tests.e2e.browsing import free_port, signed_in, wait_js
+from tests.integration.test_celery_worker import Inbox, start_smtp
 
 pytestmark = pytest.mark.slow
+
+# The demo's mail server is down: nothing listens on this port until the deliveries test starts one there.
+SMTP_PORT = free_port()
+DEMO_ENV = {"IOC_SMTP_HOST": "127.0.0.1", "IOC_SMTP_PORT": str(SMTP_PORT)}
 
 # The demo leaves a pothole report accepted and waiting in Phường Tuy Hòa (workflows/sample_cases.py).
 MOVED_TASK = "Ổ gà lớn trên đường Trần Hưng Đạo"
@@ -147,8 +152,62 @@ def test_the_console_s_pages_fit_a_phone(server, browser, shots):
     """Wide tables scroll inside the page and long unit names shrink to the screen: no page scrolls sideways."""
     admin = signed_in(browser, server, "admin", width=390)
     for path in ("/admin/users", "/admin/users/1", "/admin/users/new", "/admin/units", "/admin/categories/new",
-                 "/admin/status"):
+                 "/admin/deliveries", "/admin/status"):
         admin.goto(server + path)
         assert admin.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), path
     admin.screenshot(path=str(shots / "admin-status-phone.png"), full_page=True)
+    admin.context.close()
+
+
+def test_the_admin_sees_why_emails_did_not_go_and_sends_them_once_the_mail_server_is_back(server, browser, shots):
+    """The demo's emails (leaders told of high-priority cases, citizens' receipts) failed while the mail server was
+    down: the status page counts them, the deliveries page says why; one is sent from its line, one is given up
+    with a note, the rest go with one button."""
+    admin = signed_in(browser, server, "admin")
+    admin.goto(server + "/admin/status")
+    card = admin.locator(".card", has=admin.locator("a[href$='/admin/deliveries']"))
+    count = int(card.locator(".n").inner_text())
+    assert count > 2 and "bad" in card.locator(".n").get_attribute("class")
+    card.locator("a").click()
+    admin.wait_for_url(re.compile(r".*/admin/deliveries"))
+    assert f"Chưa gửi được ({count})" in admin.locator(".delivery-states").inner_text()
+    causes = admin.locator(".delivery-causes").inner_text()
+    assert f"{count} tin: không kết nối được máy chủ thư" in causes
+    admin.screenshot(path=str(shots / "admin-deliveries.png"), full_page=False)
+
+    rows = admin.locator("table.deliveries tbody tr")
+    first_id, second_id = (rows.nth(i).get_attribute("id").removeprefix("delivery-") for i in (0, 1))
+    # One leader was told by telephone: their email is given up with a note (an empty note is refused).
+    row = admin.locator(f"#delivery-{second_id}")
+    row.locator("summary").click()
+    row.locator("textarea[name=note]").fill("Lãnh đạo đã được báo qua điện thoại")
+    row.locator("button.danger").click()
+    admin.wait_for_selector(".flash")
+    assert f"Đã bỏ tin {second_id}" in admin.locator(".flash").inner_text()
+    assert admin.locator(f"#delivery-{second_id}").count() == 0
+
+    inbox = Inbox()
+    smtp = start_smtp(inbox, SMTP_PORT)
+    try:
+        # The mail server is back: the first is sent from its line (and the delivery run takes every message
+        # whose next try is due with it); what is left goes with "retry all".
+        first = admin.locator(f"#delivery-{first_id}")
+        recipient = first.locator("strong").inner_text()
+        first.locator("button", has_text="Thử lại ngay").click()
+        admin.wait_for_selector(".flash")
+        assert f"Tin {first_id} đã được gửi." in admin.locator(".flash").inner_text()
+        assert [recipient] in [rcpt for rcpt, _ in inbox.received()]
+        assert admin.locator(f"#delivery-{first_id}").count() == 0
+        if admin.locator(".retry-all button").count():
+            admin.locator(".retry-all button").click()
+            admin.wait_for_selector(".flash")
+            assert "Đã gửi lại" in admin.locator(".flash").inner_text()
+        assert "Mọi tin đều đã được gửi." in admin.locator("main").inner_text()
+        assert len(inbox.received()) == count - 1
+        admin.locator(".delivery-states a", has_text="Đã bỏ").click()
+        given_up = admin.locator(f"#delivery-{second_id}").inner_text()
+        assert "Lãnh đạo đã được báo qua điện thoại" in given_up and "admin" in given_up
+        admin.screenshot(path=str(shots / "admin-deliveries-given-up.png"), full_page=False)
+    finally:
+        smtp.stop()
     admin.context.close()

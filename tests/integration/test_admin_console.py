@@ -140,7 +140,9 @@ ACTIONS = [("GET", "/admin/users"), ("GET", "/admin/users/new"), ("POST", "/admi
            ("POST", "/admin/users/{id}/enable"), ("POST", "/admin/users/{id}/password"),
            ("POST", "/admin/users/{id}/roles"), ("POST", "/admin/users/{id}/roles/1/revoke"),
            ("GET", "/admin/keys"), ("POST", "/admin/keys/open311"), ("POST", "/admin/keys/open311/1/revoke"),
-           ("POST", "/admin/keys/tokens"), ("POST", "/admin/keys/tokens/1/revoke"), ("GET", "/admin/status")]
+           ("POST", "/admin/keys/tokens"), ("POST", "/admin/keys/tokens/1/revoke"), ("GET", "/admin/status"),
+           ("GET", "/admin/deliveries"), ("POST", "/admin/deliveries/1/retry"), ("POST", "/admin/deliveries/1/drop"),
+           ("POST", "/admin/deliveries/retry-all")]
 
 
 def test_every_console_action_refuses_non_administrators_and_changes_nothing(lite):

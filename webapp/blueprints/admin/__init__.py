@@ -86,6 +86,7 @@ section("admin.audit", _l("Audit log"), order=900,
 import webapp.blueprints.admin.alert_sources  # noqa: E402,F401
 import webapp.blueprints.admin.audit  # noqa: E402,F401
 import webapp.blueprints.admin.calendar  # noqa: E402,F401
+import webapp.blueprints.admin.deliveries  # noqa: E402,F401
 import webapp.blueprints.admin.incidents  # noqa: E402,F401
 import webapp.blueprints.admin.keys  # noqa: E402,F401
 import webapp.blueprints.admin.status  # noqa: E402,F401
