@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from engine.errors import ConflictError
 from engine.models import OutboxMessage
@@ -97,8 +98,9 @@ def deliveries_retry_all():
     if not count:
         flash(_("No message waits."))
     elif left:
-        flash(_("%(count)s messages sent again; %(left)s failed again (the reasons are in their lines).",
-                count=count, left=left), "error")
+        flash(ngettext("%(num)d message sent again; %(left)s failed again (the reasons are in their lines).",
+                       "%(num)d messages sent again; %(left)s failed again (the reasons are in their lines).",
+                       count, left=left), "error")
     else:
-        flash(_("%(count)s messages sent again.", count=count))
+        flash(ngettext("%(num)d message sent again.", "%(num)d messages sent again.", count))
     return _back()
