@@ -23,7 +23,7 @@ from reports.i18n import translator
 from reports.models import ReportDelivery, ReportSubscription
 from reports.periods import ReportPeriod
 from reports.render import format_number, format_percent
-from tests.workspace import client_of, csrf_of, make_workspace_app
+from tests.workspace import client_of, csrf_of, make_workspace_app, sign_in
 from webapp.extensions import db
 from workflows.models import AdminUnit, Category, User
 
@@ -84,6 +84,22 @@ def test_a_ward_leader_sees_their_ward_and_not_another(site):
     officer = client_of(site, "cb.buonmathuot")
     assert officer.get("/leaders/").status_code == 403
     assert 'id="nav-leaders"' not in officer.get("/tasks/").get_data(as_text=True)
+
+
+def test_each_person_lands_on_their_own_page_after_signing_in(site):
+    """A leader, who works no task, lands on the figures of their place; officials on their task list;
+    a citizen on their reports; a page asked for (?next=) wins over all of them."""
+    for username, landing in (("ld.buonmathuot", "/leaders/"), ("ct.ubnd", "/leaders/"), ("cb.buonmathuot", "/tasks/"),
+                              ("admin", "/tasks/"), ("dan.tranthimai", "/my-reports")):
+        client = site.test_client()
+        answer = sign_in(client, username)
+        assert answer.status_code == 302 and answer.headers["Location"] == landing, (username, answer.headers)
+        assert client.get("/login").headers["Location"] == landing  # signed in already: sent on
+    client = site.test_client()
+    token = csrf_of(client.get("/login?next=/cases/").get_data(as_text=True))
+    answer = client.post("/login?next=/cases/", data={"username": "ct.ubnd", "password": "demo1022",
+                                                      "csrf_token": token})
+    assert answer.headers["Location"] == "/cases/"
 
 
 def test_the_page_shows_the_reports_figures_and_its_charts(site):

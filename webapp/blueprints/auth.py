@@ -13,7 +13,7 @@ from webapp.extensions import db, limiter
 from webapp.i18n import translate
 from webapp.runtime import runtime
 from webapp.security import SignedInUser, require
-from workflows.access import AccessService
+from workflows.access import OFFICIAL_ROLES, AccessService, Actor
 from workflows.accounts import AccountService
 from workflows.admin.users import LANGUAGES, UserAdmin
 from workflows.errors import IntakeError, SignInError
@@ -25,13 +25,24 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
-def _safe_next(target: str | None) -> str:
+def landing(actor: Actor | None = None) -> str:
+    """Where a user lands after signing in: a citizen on their reports, a leader (who works no task) on the
+    figures of their place, everyone else on their task list."""
+    actor = actor or (current_user.actor if current_user.is_authenticated else None)
+    if actor is not None and not actor.is_official:
+        return url_for("portal.my_reports")  # a citizen has no task list; their reports are their page
+    if actor is not None and actor.roles & OFFICIAL_ROLES == {"leader"}:
+        return url_for("leaders.index")
+    return url_for("tasklist.index")
+
+
+def _safe_next(target: str | None, actor: Actor | None = None) -> str:
     """Only paths on this site: an open redirect after sign-in would help phishing."""
     if not target:
-        return url_for("tasklist.index")
+        return landing(actor)
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("tasklist.index")
+        return landing(actor)
     return target
 
 
@@ -53,9 +64,7 @@ def login():
             signed = SignedInUser(AccessService(db.session).actor_of(user))
             login_user(signed, remember=bool(request.form.get("remember")))
             wanted = request.form.get("next") or request.args.get("next")
-            if not wanted and not signed.actor.is_official:
-                wanted = url_for("portal.my_reports")  # a citizen has no task list; their reports are their page
-            response = redirect(_safe_next(wanted))
+            response = redirect(_safe_next(wanted, signed.actor))
             if user.language:
                 response.set_cookie("lang", user.language, max_age=365 * 24 * 3600, samesite="Lax")
             return response
