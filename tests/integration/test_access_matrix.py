@@ -160,6 +160,9 @@ ROUTES = [
     ("cases.thumbnail", "GET", "/cases/{code}/attachments/{attachment}/thumbnail", CASE_SEERS, {}, set()),
     ("cases.comment", "POST", "/cases/{code}/comments", CASE_SEERS, {"data": {"body": ""}}, set()),
     ("cases.upload", "POST", "/cases/{code}/attachments", CASE_SEERS, {"data": {}}, set()),
+    # A dossier in a language not offered answers 400 to those who see the case; a job that does not exist 404.
+    ("cases.dossier", "POST", "/cases/{code}/dossier", CASE_SEERS, {"data": {"language": "xx"}}, set()),
+    ("cases.dossier_job", "GET", "/cases/{code}/dossier/999999999", CASE_SEERS, {}, CASE_SEERS),
     ("dashboard.index", "GET", "/dashboard/", OFFICIALS, {}, set()),
     ("dashboard.data", "GET", "/dashboard/data.json", OFFICIALS, {}, set()),
     ("notifications.index", "GET", "/notifications/", SIGNED, {}, set()),
@@ -267,6 +270,9 @@ ROUTES = [
     ("admin.calendar_remove", "POST", "/admin/calendar/exceptions/999999999/delete", {"admin"}, {}, {"admin"}),
     ("admin.calendar_hours", "POST", "/admin/calendar/hours", {"admin"}, {"data": {"periods": ""}}, set()),
     # Incidents: administrators and process designers (a skip without its note answers 400).
+    ("admin.deliveries", "GET", "/admin/deliveries?state=dropped&page=99999999999999999999", {"admin"}, {}, set()),
+    ("admin.delivery_act", "POST", "/admin/deliveries/999999999/retry", {"admin"}, {}, {"admin"}),
+    ("admin.deliveries_retry_all", "POST", "/admin/deliveries/retry-all", {"admin"}, {}, set()),
     ("admin.incidents", "GET", "/admin/incidents?state=all&page=99999999999999999999", {"admin", "designer"}, {}, set()),
     ("admin.incident", "GET", "/admin/incidents/{incident}", {"admin", "designer"}, {}, set()),
     ("admin.act", "POST", "/admin/incidents/{incident}/skip", {"admin", "designer"}, {"data": {"note": ""}}, set()),

@@ -48,6 +48,16 @@ def _view() -> CaseViewService:
 
 
 
+def _case_or_abort(code: str):
+    """The case if the user may see it; 404 for none, 403 for a case outside the user's view."""
+    try:
+        return _view().case(actor(), code)
+    except CaseNotFoundError:
+        abort(404)
+    except AccessDeniedError:
+        abort(403)
+
+
 def _attachment_limit() -> int:
     return int(current_app.config["MAX_ATTACHMENT_MB"]) * 1024 * 1024
 
@@ -61,10 +71,12 @@ def _page(code: str, status: int = 200, **form_state: Any):
     except AccessDeniedError:
         abort(403)
     from webapp.blueprints.cameras.case_panel import camera_context
+    from webapp.blueprints.leaders_backend import backend
 
     camera = camera_context(detail, actor(), runtime().services(db.session))
     return render_template("cases/page.html", case=detail, now=runtime().clock.now(), **map_context(detail), **camera,
-                           max_mb=current_app.config["MAX_ATTACHMENT_MB"], form_state=form_state), status
+                           max_mb=current_app.config["MAX_ATTACHMENT_MB"], form_state=form_state,
+                           dossiers=backend().dossiers(db.session, detail.code), reader_lang=reader_language()), status
 
 
 def map_context(detail) -> dict[str, Any]:
@@ -107,6 +119,40 @@ def case(code: str):
     return _page(code)
 
 
+@bp.post("/cases/<code>/dossier")
+@require(official=True)
+def dossier(code: str):
+    """Make the case's dossier for the records (a PDF: the case, who did what and when, photos, the resolution,
+    the ratings; never the reporter's details) in the language chosen; its page follows the making."""
+    from reports import catalog
+    from reports.catalog import ReportParamsError
+    from webapp.blueprints.leaders_backend import backend
+
+    case = _case_or_abort(code)
+    language = request.form.get("language") or reader_language()
+    try:
+        params = catalog.validate_params(db.session, {"type": "dossier", "case": case.code, "language": language,
+                                                      "unit": None, "period": None})
+    except ReportParamsError as exc:
+        db.session.rollback()
+        return _page(case.code, 400, dossier_error="; ".join(translate(m) for m in exc.errors.values()))
+    job_id, _existing = backend().start(db.session, actor(), params)
+    return redirect(url_for("cases.dossier_job", code=case.code, job_id=job_id)), 303
+
+
+@bp.get("/cases/<code>/dossier/<int:job_id>")
+@require(official=True)
+def dossier_job(code: str, job_id: int):
+    """A dossier being made: its progress (pushed by the worker), then the download link."""
+    from webapp.blueprints.leaders_backend import backend
+
+    case = _case_or_abort(code)
+    job = backend().job(db.session, actor(), job_id, translate)
+    if job is None or job.case != case.code:
+        abort(404)
+    return render_template("cases/dossier.html", case=case, job=job, event=backend().PROGRESS_EVENT)
+
+
 @bp.post("/cases/<code>/comments")
 @require(official=True)
 def comment(code: str):
@@ -129,12 +175,7 @@ def comment(code: str):
 @require(official=True)
 def upload(code: str):
     """Attach a photo, video or document; a file over the limit is refused whole and nothing is stored."""
-    try:
-        _view().case(actor(), code)
-    except CaseNotFoundError:
-        abort(404)
-    except AccessDeniedError:
-        abort(403)
+    _case_or_abort(code)
     sent = request.files.get("file")
     if sent is None or not sent.filename:
         return _page(code, 400, upload_error=_("Choose a file to attach."))

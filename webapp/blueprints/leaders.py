@@ -38,6 +38,8 @@ from webapp.i18n import reader_language, translate
 from webapp.runtime import runtime
 from webapp.security import actor, require
 from workflows.access import Actor
+from workflows.case_view import CaseViewService
+from workflows.errors import AccessDeniedError, CaseNotFoundError
 from workflows.models import AdminUnit
 from workflows.units import PLACE_KINDS
 
@@ -373,9 +375,10 @@ def job(job_id: int):
 
 
 @bp.get("/reports/jobs/<int:job_id>.json")
-@require(*ROLES)
+@require(official=True)
 def job_status(job_id: int):
-    """The job's state as JSON (what the page missed while it was not listening)."""
+    """The job's state as JSON (what the page missed while it was not listening): the reader's own jobs (an
+    official's are the dossiers of cases, asked for on the case page), or anyone's for an administrator."""
     status = _job_or_404(job_id)
     response = jsonify({"job": status.id, "state": status.state, "state_label": status.state_label,
                         "percent": status.percent, "step": status.step, "error": status.error,
@@ -393,15 +396,21 @@ def _job_or_404(job_id: int) -> JobView:
 
 
 @bp.get("/reports/<int:report_id>.pdf")
-@require(*ROLES)
+@require(official=True)
 def download(report_id: int):
-    """An archived PDF exactly as it was issued (its unit must be in the reader's view)."""
+    """An archived PDF exactly as it was issued: a unit's report for leaders who have the unit in their view, a
+    case's dossier for whoever may open the case's page."""
     who = actor()
     found = backend().pdf(db.session, who, report_id)
     if found is None:
         abort(404)
-    unit_code, filename, content = found
-    if unit_code and unit_code not in who.scope_codes:
+    unit_code, case_code, filename, content = found
+    if case_code:
+        try:
+            CaseViewService(db.session, runtime().clock).case(who, case_code)
+        except (AccessDeniedError, CaseNotFoundError):
+            abort(403)
+    elif not who.has_role(*ROLES) or (unit_code and unit_code not in who.scope_codes):
         abort(403)
     response = send_file(io.BytesIO(content), mimetype="application/pdf", as_attachment=True, download_name=filename)
     response.headers["Cache-Control"] = "private, no-store"

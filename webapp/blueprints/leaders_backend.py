@@ -18,7 +18,7 @@ from sqlalchemy import select
 from engine.i18n import Named, from_json, t
 from reports import archive, catalog, schedules
 from reports.catalog import ReportParams
-from reports.models import ReportDelivery, ReportSubscription
+from reports.models import ReportArchive, ReportDelivery, ReportSubscription
 from reports.periods import LOCAL, ReportPeriod
 from webapp import report_jobs
 from workflows.access import Actor
@@ -43,6 +43,19 @@ class JobView:
     sha256: str | None = None
     pages: int | None = None
     existing: bool = False  # the same report had been archived before: that copy, not a new one
+    case: str | None = None  # a dossier's case
+
+
+@dataclass(frozen=True)
+class DossierRow:
+    """A case's dossier as its page lists it."""
+
+    id: int
+    made_at: datetime
+    language: str
+    requested_by: str
+    pages: int | None
+    download_url: str
 
 
 @dataclass(frozen=True)
@@ -218,7 +231,8 @@ class Reports:
         return JobView(id=row.id, title=row.title or _describe(session, row.params, translate), type=row.report_type,
                        unit=row.unit_code, period=row.period_key, state=row.state, state_label=status["state_label"],
                        percent=int(row.percent or 0), step=status["step"], error=status["error"], sha256=row.sha256,
-                       pages=row.pages, download_url=url_for("leaders.download", report_id=row.id) if done else None)
+                       pages=row.pages, download_url=url_for("leaders.download", report_id=row.id) if done else None,
+                       case=row.case_code)
 
     def archived(self, session: Any, who: Actor, codes: set[str], translate: Any) -> list[ArchiveRow]:
         """The PDFs of units in the reader's view, newest first (reports of no unit, case dossiers, are the case
@@ -236,13 +250,26 @@ class Reports:
             made_at=r.finished_at or r.requested_at, pages=r.pages, sha256=r.sha256 or "",
             download_url=url_for("leaders.download", report_id=r.id)) for r in rows]
 
-    def pdf(self, session: Any, who: Actor, report_id: int) -> tuple[str | None, str, bytes] | None:
-        """(the report's unit, its file name, the PDF as archived) of a done report."""
+    def pdf(self, session: Any, who: Actor, report_id: int) -> tuple[str | None, str | None, str, bytes] | None:
+        """(the report's unit, its case, its file name, the PDF as archived) of a done report."""
         found = archive.pdf_of(session, report_id)
         if found is None:
             return None
         row, content = found
-        return row.unit_code, archive.file_name(row), content
+        return row.unit_code, row.case_code, archive.file_name(row), content
+
+    def dossiers(self, session: Any, case_code: str, limit: int = 10) -> list[DossierRow]:
+        """The dossiers made of a case, newest first, with who asked for each (for the case page)."""
+        rows = session.scalars(select(ReportArchive).where(ReportArchive.case_code == case_code,
+                                                           ReportArchive.report_type == "dossier",
+                                                           ReportArchive.state == "done")
+                               .order_by(ReportArchive.id.desc()).limit(limit)).all()
+        wanted = sorted({r.requested_by for r in rows})
+        people = {username: name for username, name in session.execute(
+            select(User.username, User.full_name).where(User.username.in_(wanted)))} if wanted else {}
+        return [DossierRow(id=r.id, made_at=r.finished_at or r.requested_at, language=r.language,
+                           requested_by=people.get(r.requested_by, r.requested_by), pages=r.pages,
+                           download_url=url_for("leaders.download", report_id=r.id)) for r in rows]
 
 
 def _type_name(code: str, translate: Any) -> str:
