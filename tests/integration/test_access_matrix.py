@@ -273,6 +273,7 @@ ROUTES = [
     ("admin.deliveries", "GET", "/admin/deliveries?state=dropped&page=99999999999999999999", {"admin"}, {}, set()),
     ("admin.delivery_act", "POST", "/admin/deliveries/999999999/retry", {"admin"}, {}, {"admin"}),
     ("admin.deliveries_retry_all", "POST", "/admin/deliveries/retry-all", {"admin"}, {}, set()),
+    ("admin.report_delivery_retry", "POST", "/admin/deliveries/reports/999999999/retry", {"admin"}, {}, {"admin"}),
     ("admin.incidents", "GET", "/admin/incidents?state=all&page=99999999999999999999", {"admin", "designer"}, {}, set()),
     ("admin.incident", "GET", "/admin/incidents/{incident}", {"admin", "designer"}, {}, set()),
     ("admin.act", "POST", "/admin/incidents/{incident}/skip", {"admin", "designer"}, {"data": {"note": ""}}, set()),

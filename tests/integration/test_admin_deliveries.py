@@ -18,6 +18,7 @@ from tests.integration.test_celery_worker import Inbox, free_port, start_smtp
 from tests.workspace import client_of, csrf_of, make_workspace_app, new_case
 from webapp.extensions import db
 from workflows.admin.models import AdminAuditEntry
+from workflows.models import User
 
 PAGE = "/admin/deliveries"
 
@@ -154,3 +155,55 @@ def test_unknown_messages_are_not_found(site):
     assert post(admin, f"{PAGE}/999999/retry").status_code == 404
     assert post(admin, f"{PAGE}/{2**63}/drop", note="x").status_code == 404
     assert "Mọi tin đều đã được gửi." in admin.get(PAGE).get_data(as_text=True)
+
+
+def test_a_leader_s_failed_report_is_listed_and_sent_again_by_an_administrator(db_url):
+    """A scheduled report whose email failed (the mail server down) is on the administrators' page with its leader
+    and why; once the server is back, "Retry now" sends it (the embedded mode delivers at once), audited."""
+    from engine.clock import FrozenClock
+    from reports import schedules
+    from reports.models import ReportDelivery
+    from tests.integration.test_report_delivery_worker import SLOT, subscribe
+    from webapp.tasks import deliver_report
+
+    clock = FrozenClock(SLOT + timedelta(minutes=1))
+    port = free_port()
+    app = make_workspace_app(db_url, clock, SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+    server = None
+    try:
+        with app.app_context():
+            subscribe(db.session)
+            [delivery_id] = schedules.plan_deliveries(db.session, clock.now()).due
+            db.session.commit()
+            assert deliver_report.apply(args=(delivery_id,)).get(disable_sync_subtasks=False) == "retry"
+            db.session.remove()
+        admin = client_of(app, "admin")
+        assert "Báo cáo cho lãnh đạo (1)" in admin.get(PAGE).get_data(as_text=True)
+        page = admin.get(f"{PAGE}?state=reports").get_data(as_text=True)
+        row = re.search(rf'<tr id="report-delivery-{delivery_id}">.*?</tr>', page, re.S).group(0)
+        with app.app_context():
+            leader = db.session.scalar(select(User.full_name).where(User.username == "ld.buonmathuot"))
+        assert leader in row and "không kết nối được máy chủ thư" in row and "sẽ gửi lại" in row
+
+        inbox = Inbox()
+        server = start_smtp(inbox, port)
+        answer = post(admin, f"{PAGE}/reports/{delivery_id}/retry")
+        assert answer.status_code == 303 and answer.headers["Location"].endswith("state=reports")
+        assert [rcpt for rcpt, _ in inbox.received()] == [["ld.buonmathuot@demo.ioc-daklak.vn"]]
+        with app.app_context():
+            assert db.session.get(ReportDelivery, delivery_id).status == "sent"
+            audit = db.session.scalar(select(AdminAuditEntry).where(AdminAuditEntry.action == "delivery.report_retry"))
+            assert audit.target_id == str(delivery_id) and audit.before["status"] == "retry"
+        page = admin.get(f"{PAGE}?state=reports").get_data(as_text=True)
+        assert "Mọi báo cáo định kỳ đều đã đến tay lãnh đạo." in page
+        # Sent: there is nothing to retry any more, said in words.
+        again = post(admin, f"{PAGE}/reports/{delivery_id}/retry")
+        assert again.status_code == 303
+        assert "không còn chờ gửi lại" in admin.get(f"{PAGE}?state=reports").get_data(as_text=True)
+        assert post(client_of(app, "ld.buonmathuot"), f"{PAGE}/reports/{delivery_id}/retry").status_code == 403
+    finally:
+        if server is not None:
+            server.stop()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

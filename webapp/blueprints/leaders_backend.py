@@ -102,6 +102,7 @@ class DeliveryRow:
     error: str | None
     can_retry: bool
     download_url: str | None
+    owner: str = ""  # the subscriber's name (on the administrators' list of failed deliveries)
 
 
 DELIVERY_LABELS = {"pending": t("waiting"), "sending": t("being sent"), "sent": t("sent"),
@@ -178,15 +179,18 @@ class Subscriptions:
     def retry(self, session: Any, who: Actor, delivery_id: int, now: datetime) -> bool:
         return report_jobs.retry_delivery(session, delivery_id, who.user_id)
 
-    def deliveries(self, session: Any, who: Actor, translate: Any, limit: int = 50) -> list[DeliveryRow]:
-        """The latest deliveries of the reader's subscriptions, a failed one with its reason."""
+    def deliveries(self, session: Any, who: Actor | None, translate: Any, limit: int = 50) -> list[DeliveryRow]:
+        """The latest deliveries of the reader's subscriptions, a failed one with its reason; `who` None: the
+        failed ones (and those waiting for another try) of every subscriber, for the administrators."""
         names = _names(session)
-        query = (session.query(ReportDelivery, ReportSubscription)
+        query = (session.query(ReportDelivery, ReportSubscription, User.full_name)
                  .join(ReportSubscription, ReportSubscription.id == ReportDelivery.subscription_id)
-                 .filter(ReportSubscription.user_id == who.user_id)
+                 .join(User, User.id == ReportSubscription.user_id)
+                 .filter(ReportSubscription.user_id == who.user_id if who is not None
+                         else ReportDelivery.status.in_(("failed", "retry")))
                  .order_by(ReportDelivery.slot.desc(), ReportDelivery.id.desc()).limit(limit))
         rows = []
-        for delivery, sub in query:
+        for delivery, sub, owner in query:
             period = _period(delivery.period_key)
             rows.append(DeliveryRow(
                 id=delivery.id, type_name=_type_name(sub.report_type, translate),
@@ -197,7 +201,7 @@ class Subscriptions:
                 error=translate(from_json(delivery.last_error)) if delivery.last_error else None,
                 can_retry=delivery.status in ("failed", "retry"),
                 download_url=url_for("leaders.download", report_id=delivery.archive_id) if delivery.archive_id
-                else None))
+                else None, owner=owner or ""))
         return rows
 
 

@@ -8,15 +8,24 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from engine.errors import ConflictError
+from engine.i18n import t
 from engine.models import OutboxMessage
 from engine.outbox import MAX_ATTEMPTS
+from reports.models import ReportDelivery
+from webapp import report_jobs
 from webapp.blueprints.admin import admin_required, bp, section
+from webapp.blueprints.leaders_backend import backend
 from webapp.extensions import db
 from webapp.i18n import translate
 from webapp.runtime import runtime
 from webapp.security import actor
+from workflows.admin.audit import Target, record, register_actions
 from workflows.admin.deliveries import DELIVERY_ROLES, STATES, DeliveryNotFoundError, DeliveryService
 from workflows.errors import IntakeError
+
+REPORTS_SHOWN = 200
+register_actions({"delivery.report_retry": t("retry a leader's report delivery")},
+                 {"report_delivery": t("report delivery")})
 
 section("admin.deliveries", _l("Undelivered messages"), roles=DELIVERY_ROLES, order=55,
         description=_l("Emails and live updates that could not be delivered: retry after a fix, or give up with a note."))
@@ -34,7 +43,7 @@ def _number(value: str | None) -> int:
 
 def _state() -> str:
     state = request.values.get("state", "undelivered")
-    return state if state in STATES else "undelivered"
+    return state if state in (*STATES, "reports") else "undelivered"
 
 
 @bp.get("/deliveries")
@@ -45,8 +54,13 @@ def deliveries():
 
 
 def _page(errors: dict[int, str] | None = None, notes: dict[int, str] | None = None, status: int = 200):
-    page = _service().list(_state(), _number(request.values.get("page")))
-    return render_template("admin/deliveries.html", page=page, errors=errors or {}, notes=notes or {},
+    state = _state()
+    page = _service().list(state if state in STATES else "undelivered", _number(request.values.get("page")))
+    # The leaders' scheduled reports go by their own deliveries (reports/delivery.py): the failed ones, and
+    # those waiting for another try, of every subscriber.
+    reports = backend().store.deliveries(db.session, None, translate, limit=REPORTS_SHOWN)
+    return render_template("admin/deliveries.html", page=page, state=state, reports=reports,
+                           reports_shown=REPORTS_SHOWN, errors=errors or {}, notes=notes or {},
                            max_attempts=MAX_ATTEMPTS), status
 
 
@@ -86,6 +100,26 @@ def delivery_act(message_id: int, action: str):
     else:
         flash(_("Message %(id)s will be sent in a moment.", id=message_id))
     return _back()
+
+
+@bp.post("/deliveries/reports/<int:delivery_id>/retry")
+@admin_required(*DELIVERY_ROLES)
+def report_delivery_retry(delivery_id: int):
+    """Try a leader's failed report delivery again now (after the address or the mail server was mended)."""
+    row = db.session.get(ReportDelivery, delivery_id) if 0 < delivery_id < 2**63 else None
+    if row is None:
+        abort(404)
+    before = {"status": row.status, "attempts": row.attempts, "last_error": row.last_error}
+    sub = row.subscription
+    label = f"{sub.report_type} {sub.unit_code or ''} {row.period_key} → {sub.user.username if sub.user else sub.user_id}"
+    record(db.session, actor(), "delivery.report_retry", Target("report_delivery", row.id, label), before=before,
+           after={"status": "pending", "attempts": 0}, clock=runtime().clock)
+    if not report_jobs.retry_delivery(db.session, delivery_id, None):  # commits the audit line with the retry
+        db.session.rollback()
+        flash(_("This delivery is no longer waiting for a retry; reload the page."), "error")
+    else:
+        flash(_("The delivery will be tried again."))
+    return redirect(url_for("admin.deliveries", state="reports")), 303
 
 
 @bp.post("/deliveries/retry-all")
