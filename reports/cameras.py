@@ -11,9 +11,10 @@ one case count each). The figures:
   moment it cleared (as the case history counts it) — medians, overall and per type, over the incidents
   verified (or cleared) by the end of the period;
 - cameras offline or faulty in the period, and for how long: the camera faults the vision service raised
-  (`camera_fault` incidents, from their start to their clearing) joined with the camera's present status when
-  it is offline or faulty since a moment before the period's end; overlapping spells are counted once. An
-  offline spell that ended before the present status is not kept by the registry, so it is not counted.
+  (`camera_fault` incidents, from their start to their clearing) joined with the registry's status history
+  (`camera_status_change`: every offline or faulty spell that overlaps the period, the one going on when it
+  began included); overlapping spells are counted once. A camera with no recorded change (registered before
+  the history was kept) counts its present status since when.
 
 The figures are taken at the end of the period, or now if it has not ended. Set-based SQL (a few queries
 whatever the number of cameras and incidents), on SQLite and PostgreSQL alike.
@@ -25,7 +26,7 @@ import statistics
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.clock import now as clock_now
@@ -34,7 +35,7 @@ from reports import charts
 from reports.catalog import ReportData, ReportParams, ReportType, register
 from reports.i18n import Translate, language_of
 from reports.operations import _is_demo, _seconds, as_of_for, in_sentence
-from workflows.cameras.models import Camera, CameraIncident
+from workflows.cameras.models import Camera, CameraIncident, CameraStatusChange
 from workflows.case_view import CAMERA_FAULTS, CAMERA_KINDS
 from workflows.models import AdminUnit
 from workflows.units import PLACE_KINDS, UnitDirectory
@@ -93,6 +94,26 @@ class CameraQueries:
             .join(Camera, Camera.id == CameraIncident.camera_id)
             .where(Camera.admin_unit_id.in_(self.unit_ids), CameraIncident.raised_at >= start,
                    CameraIncident.raised_at < end)))
+
+    def status_changes(self, start: datetime, as_of: datetime) -> dict[int, list[tuple[datetime, str]]]:
+        """Per camera, its status changes in [start, as_of) after the last one before `start` (the status it had
+        when the period began), oldest first."""
+        in_subtree = CameraStatusChange.camera_id.in_(
+            select(Camera.id).where(Camera.admin_unit_id.in_(self.unit_ids)).scalar_subquery())
+        last_before = (select(CameraStatusChange.camera_id, func.max(CameraStatusChange.at).label("at"))
+                       .where(in_subtree, CameraStatusChange.at < start)
+                       .group_by(CameraStatusChange.camera_id).subquery())
+        rows = list(self.session.execute(
+            select(CameraStatusChange.camera_id, CameraStatusChange.at, CameraStatusChange.status)
+            .join(last_before, (last_before.c.camera_id == CameraStatusChange.camera_id)
+                  & (last_before.c.at == CameraStatusChange.at))))
+        rows += list(self.session.execute(
+            select(CameraStatusChange.camera_id, CameraStatusChange.at, CameraStatusChange.status)
+            .where(in_subtree, CameraStatusChange.at >= start, CameraStatusChange.at < as_of)))
+        changes: dict[int, list[tuple[datetime, str]]] = {}
+        for camera_id, at, status in sorted(rows, key=lambda r: (r[0], r[1])):
+            changes.setdefault(camera_id, []).append((at, status))
+        return changes
 
     def faults(self, start: datetime, as_of: datetime) -> list[Any]:
         """The camera faults of those cameras that went on at some moment of [start, as_of)."""
@@ -179,12 +200,20 @@ def collect(session: Session, params: ReportParams, translate: Translate) -> Rep
         if word not in reasons.setdefault(camera_id, []):
             reasons[camera_id].append(word)
         still[camera_id] = still.get(camera_id, False) or cleared_at is None or cleared_at >= as_of
+    # The registry's status history: every offline or faulty spell that overlaps the period.
+    history = queries.status_changes(start, as_of)
     for camera in cameras:
-        if camera.status in STATUS_WORDS and camera.status_since is not None and camera.status_since < as_of:
-            spells.setdefault(camera.id, []).append((max(camera.status_since, start), as_of))
-            word = translate(STATUS_WORDS[camera.status])
+        changes = history.get(camera.id)
+        if not changes:  # nothing recorded (a camera registered before the history was kept): its present status
+            changes = [(camera.status_since, camera.status)] if camera.status_since is not None else []
+        for (began, status), following in zip(changes, [*changes[1:], (as_of, "")][:len(changes)], strict=True):
+            if status not in STATUS_WORDS or began >= as_of:
+                continue
+            spells.setdefault(camera.id, []).append((max(began, start), min(following[0], as_of)))
+            word = translate(STATUS_WORDS[status])
             if word not in reasons.setdefault(camera.id, []):
                 reasons[camera.id].append(word)
+        if changes and changes[-1][1] in STATUS_WORDS and changes[-1][0] < as_of:
             still[camera.id] = True
     down_rows = []
     for camera_id, camera_spells in spells.items():

@@ -339,6 +339,7 @@ ROUTES = [
     ("cameras.edit", "GET", "/cameras/{camera}", {"operator", "admin"}, {}, set()),
     ("cameras.edit", "POST", "/cameras/{camera}", {"admin"}, {"data": {"name": ""}}, set()),
     ("cameras.regions", "GET", "/cameras/{camera}/regions", {"operator", "admin"}, {}, set()),
+    ("cameras.history", "GET", "/cameras/{camera}/history", {"operator", "admin"}, {}, set()),
     ("cameras.regions_save", "POST", "/cameras/{camera}/regions", {"admin"}, {"data": {"roi": "[1"}}, set()),
     ("cameras.snapshot", "GET", "/cameras/{camera}/snapshot.jpg", {"operator", "admin"}, {}, set()),
     ("cameras.reference_save", "POST", "/cameras/{camera}/reference", {"admin"}, {}, set()),

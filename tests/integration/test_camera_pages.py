@@ -280,3 +280,33 @@ def test_the_list_shows_the_vision_workers_live_frame_rate_and_says_when_redis_d
         assert listing.status_code == 200 and "Redis không trả lời" in listing.get_data(as_text=True)
     finally:
         client.delete(key)
+
+
+def test_a_camera_s_status_history_shows_each_spell_and_the_share_of_time_online(site):
+    """The runner's reports of a week, through the registry (a report that changes nothing adds no spell)."""
+    app, jpeg = site
+    clock = FrozenClock(datetime(2026, 12, 4, 3, tzinfo=UTC))  # the site's
+    with app.app_context():
+        admin = db.session.scalar(select(User).where(User.username == "admin"))
+        registry = CameraRegistry(db.session, clock)
+        registry.create(admin, CameraForm(code="HIS-01", name="Vòng xoay Lý Thái Tổ", name_en="Ly Thai To roundabout",
+                                          admin_unit="P-TAN-AN", maintainer_unit="IOC-DLK", stream_url=jpeg,
+                                          read_mode="snapshot"))
+        for at, status, detail in ((datetime(2026, 12, 1, tzinfo=UTC), "online", ""),
+                                   (datetime(2026, 12, 1, 6, tzinfo=UTC), "online", ""),
+                                   (datetime(2026, 12, 2, 10, tzinfo=UTC), "offline", "unreachable"),
+                                   (datetime(2026, 12, 2, 12, 30, tzinfo=UTC), "online", ""),
+                                   (datetime(2026, 12, 3, tzinfo=UTC), "faulty", "covered")):
+            registry.set_status("HIS-01", status, detail, at)
+            db.session.commit()
+    operator = client_of(app, "dtv1")
+    page = operator.get("/cameras/HIS-01/history?lang=en").get_data(as_text=True)
+    rows = re.findall(r'<tr class="status-(\w+)">(.*?)</tr>', page, re.S)
+    assert [status for status, _ in rows] == ["faulty", "online", "offline", "online"]  # newest first
+    assert "the lens is covered" in rows[0][1] and "<em>now</em>" in rows[0][1] and "1 d 3 h" in rows[0][1]
+    assert "the stream cannot be reached" in rows[2][1] and "2 h 30 min" in rows[2][1]
+    # Online 34 h + 11.5 h of the 75 h reported since 1 December (the week before that has no report).
+    assert "60.7%" in page and "of the time reported since" in page
+    assert 'href="/cameras/HIS-01/history" class="active"' in page
+    assert client_of(app, "cb.buonmathuot").get("/cameras/HIS-01/history").status_code == 403
+    assert operator.get("/cameras/NOPE/history").status_code == 404

@@ -163,3 +163,41 @@ def test_a_period_with_no_data(session, reference_data, tmp_path):
     assert "không camera nào phát hiện sự cố" in text and "không camera nào mất kết nối" in text
     assert report.pages == 1
     assert_fonts_embedded(report.pdf, tmp_path)
+
+
+def test_offline_spells_that_ended_are_counted_from_the_status_history(session, reference_data):
+    """The runner's reports, through the registry, write each change: a camera faulty since October that came back
+    on 3 November, offline five hours on 14 November and online since, and a camera offline since 29 November."""
+    from engine.clock import FrozenClock
+    from workflows.cameras.registry import CameraRegistry
+
+    maintainer = place(session, "SXD")
+    for code in ("HIS-01", "HIS-02"):
+        session.add(Camera(code=code, name=f"Camera {code}", name_en=f"Camera {code}",
+                           admin_unit_id=place(session, "P-BUON-MA-THUOT").id, maintainer_unit_id=maintainer.id,
+                           stream_url=f"rtsp://10.0.0.2/{code}"))
+    session.flush()
+    registry = CameraRegistry(session, FrozenClock(START))
+    day = datetime(2026, 11, 1, tzinfo=UTC)
+    for code, at, status, detail in (
+            ("HIS-01", datetime(2026, 10, 20, tzinfo=UTC), "faulty", "covered"),
+            ("HIS-01", day + timedelta(days=2), "online", ""),
+            ("HIS-01", day + timedelta(days=2, minutes=1), "online", ""),  # a report of no change: no new spell
+            ("HIS-01", day + timedelta(days=13, hours=2), "offline", "unreachable"),
+            ("HIS-01", day + timedelta(days=13, hours=3), "offline", "timeout"),
+            ("HIS-01", day + timedelta(days=13, hours=7), "online", ""),
+            ("HIS-02", day + timedelta(days=20), "online", ""),
+            ("HIS-02", day + timedelta(days=28), "offline", "unreachable")):
+        registry.set_status(code, status, detail, at)
+        session.flush()
+    session.commit()
+    report = render(session, {"type": "cameras", "unit": "P-BUON-MA-THUOT", "period": "2026-11", "language": "vi"})
+    down = {r["code"]: r for r in report.tables["down"]}
+    # HIS-01: from the month's start (local midnight) to 3 November (faulty, began in October) and 5 hours on
+    # 14 November; online at the end.
+    faulty = (day + timedelta(days=2) - START).total_seconds() / 3600
+    assert down["HIS-01"]["hours"] == round(faulty + 5, 1) and not down["HIS-01"]["still"]
+    assert down["HIS-01"]["reasons"] == "có lỗi, mất kết nối"
+    # HIS-02: from 29 November to the end of the month, still offline.
+    assert down["HIS-02"]["hours"] == round((END - (day + timedelta(days=28))).total_seconds() / 3600, 1)
+    assert down["HIS-02"]["still"]

@@ -55,6 +55,20 @@ class Camera(Base):
     maintainer_unit = relationship("AdminUnit", foreign_keys=[maintainer_unit_id])
 
 
+class CameraStatusChange(Base):
+    """A change of a camera's status (online, offline, faulty) with its detail and moment: the spells between two
+    changes are the camera's history (its history page, the hours out of service in the leaders' camera report)."""
+
+    __tablename__ = "camera_status_change"
+    __table_args__ = (Index("ix_camera_status_change_camera_at", "camera_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("camera.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10))  # STATUSES
+    detail: Mapped[str] = mapped_column(String(40), default="")  # a message key, as Camera.status_detail
+
+
 class CameraIncident(Base):
     """One episode the vision service raised on a camera (vision.events.Incident, known by its key), with the case
     it opened, the operator's verdict and where its snapshot and clip are among the case's attachments."""

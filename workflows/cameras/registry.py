@@ -23,7 +23,7 @@ from engine.clock import SYSTEM_CLOCK, Clock
 from engine.i18n import Text, t
 from vision.config import READ_MODES, CameraConfig, DetectionSettings, Lane
 from workflows.admin.audit import Acting, Target, record, register_actions
-from workflows.cameras.models import Camera, CameraIncident
+from workflows.cameras.models import Camera, CameraIncident, CameraStatusChange
 from workflows.errors import CaseNotFoundError, IntakeError
 from workflows.models import AdminUnit
 from workflows.reference import Choice, places
@@ -115,6 +115,25 @@ def camera_state(camera: Camera) -> dict:
             "address": camera.address, "roi": camera.roi, "lanes": camera.lanes, "settings": camera.settings,
             "enabled": bool(camera.enabled),
             "reference_jpeg": len(camera.reference_jpeg) if camera.reference_jpeg else None}
+
+
+@dataclass(frozen=True)
+class StatusSpell:
+    """A while a camera kept one status: from `start` to `end` (None: it still has it)."""
+
+    status: str
+    detail: str
+    start: datetime
+    end: datetime | None
+
+
+@dataclass(frozen=True)
+class StatusHistory:
+    """A camera's spells since a moment, newest first, and the share of the known time it was online."""
+
+    spells: list[StatusSpell]
+    availability: float | None
+    since: datetime
 
 
 class CameraRegistry:
@@ -229,6 +248,7 @@ class CameraRegistry:
         camera = self.get(code)
         if camera.status != status or camera.status_since is None:
             camera.status_since = at
+            self.session.add(CameraStatusChange(camera_id=camera.id, at=at, status=status, detail=(detail or "")[:40]))
         camera.status, camera.status_detail = status, (detail or "")[:40]
         camera.status_at = at
         if fps is not None and math.isfinite(fps):
@@ -236,6 +256,27 @@ class CameraRegistry:
         elif status == "offline":
             camera.fps = 0.0
         return camera
+
+    def history(self, camera: Camera, since: datetime, limit: int = 200) -> StatusHistory:
+        """The camera's status spells from `since` to now, newest first (at most `limit`), and the share of that
+        time it was online (None when nothing was recorded in it)."""
+        now = self.clock.now()
+        changes = self.session.scalars(select(CameraStatusChange).where(
+            CameraStatusChange.camera_id == camera.id, CameraStatusChange.at >= since)
+            .order_by(CameraStatusChange.at.desc(), CameraStatusChange.id.desc()).limit(limit)).all()
+        before = self.session.scalar(select(CameraStatusChange).where(
+            CameraStatusChange.camera_id == camera.id, CameraStatusChange.at < since)
+            .order_by(CameraStatusChange.at.desc(), CameraStatusChange.id.desc()).limit(1))
+        spells, end = [], now
+        for change in changes:
+            spells.append(StatusSpell(change.status, change.detail, change.at, None if end is now else end))
+            end = change.at
+        if before is not None:
+            spells.append(StatusSpell(before.status, before.detail, before.at, end))
+        counted = [(max(s.start, since), s.end or now, s.status) for s in spells]
+        known = sum((b - a).total_seconds() for a, b, status in counted if status != "unknown")
+        online = sum((b - a).total_seconds() for a, b, status in counted if status == "online")
+        return StatusHistory(spells, round(online / known, 4) if known > 0 else None, since)
 
     # ------------------------------------------------------------------ the checks
     def _check(self, form: CameraForm, existing: Camera | None) -> dict:

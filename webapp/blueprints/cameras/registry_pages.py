@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
+from datetime import timedelta
 from typing import Any
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
-from flask_babel import format_decimal
+from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -17,6 +18,7 @@ from vision.config import DetectionSettings
 from webapp.blueprints.cameras import EDITORS, READ_MODES, STATUSES, VIEWERS, bp, detail_words, registry
 from webapp.extensions import db
 from webapp.i18n import reader_language, translate
+from webapp.runtime import runtime
 from webapp.security import require
 from workflows.cameras.failures import waiting_count
 from workflows.cameras.registry import CameraForm
@@ -297,3 +299,21 @@ def edit(code: str):
         return _save(code)
     camera = _camera(code)
     return _form_page("cameras/edit.html", _values_of(CameraForm.of(camera)), camera=camera)
+
+
+HISTORY_DAYS = 7
+
+
+@bp.get("/<code>/history")
+@require(*VIEWERS)
+def history(code: str):
+    """The camera's status over the last days: each spell online, offline or faulty with why and how long, and
+    the share of the time it was online (for its maintainers: a camera that drops out often)."""
+    camera = _camera(code)
+    now = runtime().clock.now()
+    found = registry().history(camera, now - timedelta(days=HISTORY_DAYS))
+    availability = (format_percent(found.availability, "#,##0.0%") if found.availability is not None else None)
+    return render_template("cameras/history.html", camera=camera, history=found, days=HISTORY_DAYS, now=now,
+                           availability=availability, statuses=STATUSES, words=detail_words,
+                           status_words=STATUSES.get(camera.status, camera.status),
+                           detail=detail_words(camera.status_detail))
