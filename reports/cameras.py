@@ -206,14 +206,17 @@ def collect(session: Session, params: ReportParams, translate: Translate) -> Rep
         changes = history.get(camera.id)
         if not changes:  # nothing recorded (a camera registered before the history was kept): its present status
             changes = [(camera.status_since, camera.status)] if camera.status_since is not None else []
-        for (began, status), following in zip(changes, [*changes[1:], (as_of, "")][:len(changes)], strict=True):
+        if not changes:
+            continue
+        ends = [at for at, _ in changes[1:]] + [as_of]  # a spell lasts until the next change
+        for (began, status), ended in zip(changes, ends, strict=True):
             if status not in STATUS_WORDS or began >= as_of:
                 continue
-            spells.setdefault(camera.id, []).append((max(began, start), min(following[0], as_of)))
+            spells.setdefault(camera.id, []).append((max(began, start), min(ended, as_of)))
             word = translate(STATUS_WORDS[status])
             if word not in reasons.setdefault(camera.id, []):
                 reasons[camera.id].append(word)
-        if changes and changes[-1][1] in STATUS_WORDS and changes[-1][0] < as_of:
+        if changes[-1][1] in STATUS_WORDS and changes[-1][0] < as_of:
             still[camera.id] = True
     down_rows = []
     for camera_id, camera_spells in spells.items():

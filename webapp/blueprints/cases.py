@@ -71,12 +71,14 @@ def _page(code: str, status: int = 200, **form_state: Any):
     except AccessDeniedError:
         abort(403)
     from webapp.blueprints.cameras.case_panel import camera_context
+    from webapp.blueprints.leaders import LANGUAGE_OPTIONS
     from webapp.blueprints.leaders_backend import backend
 
     camera = camera_context(detail, actor(), runtime().services(db.session))
     return render_template("cases/page.html", case=detail, now=runtime().clock.now(), **map_context(detail), **camera,
                            max_mb=current_app.config["MAX_ATTACHMENT_MB"], form_state=form_state,
-                           dossiers=backend().dossiers(db.session, detail.code), reader_lang=reader_language()), status
+                           dossiers=backend().dossiers(db.session, detail.code), reader_lang=reader_language(),
+                           languages=dict(LANGUAGE_OPTIONS)), status
 
 
 def map_context(detail) -> dict[str, Any]:

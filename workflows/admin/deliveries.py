@@ -56,6 +56,8 @@ _REASONS: tuple[tuple[tuple[str, ...], Text], ...] = (
     (("SMTPDataError",), t("the mail server refused the message")),
 )
 
+_OTHER_REASON = t("the delivery failed; the server's answer is below")
+
 register_actions({"delivery.retry": t("retry a delivery"), "delivery.retry_all": t("retry every undelivered message"),
                   "delivery.drop": t("give up a delivery")},
                  {"delivery": t("delivery")})
@@ -73,7 +75,7 @@ def failure_reason(last_error: str | None) -> Text | None:
     for kinds, reason in _REASONS:
         if kind in kinds or kind.rsplit(".", 1)[-1] in kinds:
             return reason
-    return t("the delivery failed; the server's answer is below")
+    return _OTHER_REASON
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,7 @@ class DeliveryService:
         for error, count in self.session.execute(select(OutboxMessage.last_error, func.count())
                                                  .where(*_undelivered()).group_by(OutboxMessage.last_error)
                                                  .order_by(func.count().desc()).limit(200)):
-            reason = failure_reason(error) or t("the delivery failed; the server's answer is below")
+            reason = failure_reason(error) or _OTHER_REASON
             known, seen = counts.get(reason.msgid, (reason, 0))
             counts[reason.msgid] = (known, seen + count)
         return sorted(counts.values(), key=lambda pair: -pair[1])

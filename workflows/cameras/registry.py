@@ -267,9 +267,10 @@ class CameraRegistry:
         before = self.session.scalar(select(CameraStatusChange).where(
             CameraStatusChange.camera_id == camera.id, CameraStatusChange.at < since)
             .order_by(CameraStatusChange.at.desc(), CameraStatusChange.id.desc()).limit(1))
-        spells, end = [], now
+        spells: list[StatusSpell] = []
+        end: datetime | None = None  # the newest spell goes on
         for change in changes:
-            spells.append(StatusSpell(change.status, change.detail, change.at, None if end is now else end))
+            spells.append(StatusSpell(change.status, change.detail, change.at, end))
             end = change.at
         if before is not None:
             spells.append(StatusSpell(before.status, before.detail, before.at, end))

@@ -17,6 +17,7 @@ from webapp.blueprints.admin import admin_required, bp, section
 from webapp.blueprints.leaders_backend import backend
 from webapp.extensions import db
 from webapp.i18n import translate
+from webapp.params import page_number
 from webapp.runtime import runtime
 from webapp.security import actor
 from workflows.admin.audit import Target, record, register_actions
@@ -36,11 +37,6 @@ def _service() -> DeliveryService:
     return DeliveryService(db.session, rt.clock, rt.enqueue_outbox)
 
 
-def _number(value: str | None) -> int:
-    raw = (value or "1").strip()
-    return max(1, min(int(raw), 100_000)) if raw.isascii() and raw.isdigit() and len(raw) < 7 else 1
-
-
 def _state() -> str:
     state = request.values.get("state", "undelivered")
     return state if state in (*STATES, "reports") else "undelivered"
@@ -55,7 +51,7 @@ def deliveries():
 
 def _page(errors: dict[int, str] | None = None, notes: dict[int, str] | None = None, status: int = 200):
     state = _state()
-    page = _service().list(state if state in STATES else "undelivered", _number(request.values.get("page")))
+    page = _service().list(state if state in STATES else "undelivered", page_number(request.values))
     # The leaders' scheduled reports go by their own deliveries (reports/delivery.py): the failed ones, and
     # those waiting for another try, of every subscriber.
     reports = backend().store.deliveries(db.session, None, translate, limit=REPORTS_SHOWN)
@@ -65,7 +61,7 @@ def _page(errors: dict[int, str] | None = None, notes: dict[int, str] | None = N
 
 
 def _back():
-    return redirect(url_for("admin.deliveries", state=_state(), page=_number(request.values.get("page")))), 303
+    return redirect(url_for("admin.deliveries", state=_state(), page=page_number(request.values))), 303
 
 
 @bp.post("/deliveries/<int:message_id>/<any(retry, drop):action>")
